@@ -1,0 +1,39 @@
+/**
+ * The `seqbatch` command line. Each command lives in its own module under ./commands and registers itself on the
+ * commander program; this file only assembles them and turns typed errors into one-line messages.
+ */
+import { Command, CommanderError } from 'commander';
+import { SeqbatchError } from '../errors.js';
+
+/** Each command module exports `register(program)`. Add new commands to this list. */
+const commandModules: Array<{ register(program: Command): void }> = [];
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('seqbatch')
+    .description('Exact Hugging Face tokenization and BERT-family encoders on ONNX Runtime for many sequences')
+    .version('0.1.0')
+    .exitOverride();
+  for (const module of commandModules) module.register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed its message (usage errors, --help, --version).
+      process.exitCode = error.exitCode;
+      return;
+    }
+    if (error instanceof SeqbatchError) {
+      process.stderr.write(`seqbatch: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}
