@@ -1,0 +1,11 @@
+/** Checkpoint weights: the safetensors reader and the folder loader. */
+export type { SafetensorsDtype, TensorInfo, WeightStore } from './types.js';
+export { loadWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './load.js';
+export {
+  parseSafetensors,
+  readSafetensors,
+  SafetensorsWeightStore,
+  MAX_HEADER_BYTES,
+} from './safetensors.js';
+export type { SafetensorsFile, TensorEntry } from './safetensors.js';
+export { halfToFloat, toFloat32, DTYPE_BYTES } from './dtype.js';
