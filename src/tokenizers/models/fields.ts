@@ -1,0 +1,13 @@
+import { ConfigError } from '../../errors.js';
+import { field, type JsonObject } from '../registry.js';
+
+/** Reads an optional non-negative integer field, naming it in a ConfigError when it is anything else. */
+export function nonNegativeInteger(json: JsonObject, key: string, path: string, fallback: number): number {
+  const value = field.number(json, key, path, fallback);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new ConfigError(`${path}.${key}: expected a non-negative integer, got ${value}`, {
+      field: `${path}.${key}`,
+    });
+  }
+  return value;
+}
