@@ -1,0 +1,379 @@
+/**
+ * The model API: `AutoModel*.fromPretrained(dir)` loads config.json and the safetensors weights, builds (or takes
+ * from the on-disk cache) the ONNX graph for the task, and opens an ONNX Runtime session; `model.forward(batch)`
+ * validates the inputs, runs the graph and returns HF-named outputs, with the loss when labels are given.
+ *
+ * One graph serves every call: it takes every input the architecture accepts (input_ids, attention_mask, and
+ * token_type_ids / position_ids where HF's forward() takes them), and inputs the caller leaves out are filled
+ * with HF's defaults here (mask of ones, type ids of zeros, HF's default positions).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../errors.js';
+import { toIntMatrix, toNumericTensor, validateModelInputs, type IntMatrix, type IntTensorInput } from '../runtime/inputs.js';
+import {
+  questionAnsweringLoss,
+  sequenceClassificationLoss,
+  tokenLoss,
+} from '../runtime/losses.js';
+import { OnnxSession, sessionOptions, type NamedTensor, type RuntimeOptions } from '../runtime/session.js';
+import { FloatTensor } from '../runtime/tensor.js';
+import { loadWeights } from '../weights/load.js';
+import { AutoConfig, PretrainedConfig } from './config.js';
+import { defaultCacheDir, GraphCache, graphCacheKey } from './graph-cache.js';
+import { buildModelGraph, defaultPositionIds, graphInputNames, type ModelTask } from './index.js';
+
+export type { ModelTask } from './index.js';
+
+export interface FromPretrainedOptions extends RuntimeOptions {
+  /** Also return `hidden_states` (embedding output + one per layer). */
+  outputHiddenStates?: boolean;
+  /** Also return `attentions` (post-softmax probabilities, [batch, heads, seq, seq] per layer). */
+  outputAttentions?: boolean;
+  /** Where built graphs are cached (default `SEQBATCH_CACHE` or `~/.cache/seqbatch`); false disables the cache. */
+  cacheDir?: string | false;
+}
+
+/** Integer inputs by their HF names (camelCase spellings are accepted too). */
+export interface ModelInputs {
+  input_ids: IntTensorInput;
+  attention_mask?: IntTensorInput;
+  token_type_ids?: IntTensorInput;
+  position_ids?: IntTensorInput;
+  /** Class ids [batch] (or float targets for regression / multi-hot [batch, num_labels]); per-token for token tasks. */
+  labels?: unknown;
+  start_positions?: unknown;
+  end_positions?: unknown;
+}
+
+/** What `forward` accepts: ModelInputs, a camelCase BatchEncoding-like object, or a list of Encodings. */
+export type ForwardInput =
+  | ModelInputs
+  | {
+      inputIds: IntTensorInput;
+      attentionMask?: IntTensorInput;
+      tokenTypeIds?: IntTensorInput;
+      positionIds?: IntTensorInput;
+      labels?: unknown;
+      startPositions?: unknown;
+      endPositions?: unknown;
+    }
+  | ReadonlyArray<{ ids: readonly number[]; attentionMask: readonly number[]; typeIds: readonly number[] }>;
+
+export interface ModelOutput {
+  loss?: number;
+  logits?: FloatTensor;
+  start_logits?: FloatTensor;
+  end_logits?: FloatTensor;
+  last_hidden_state?: FloatTensor;
+  pooler_output?: FloatTensor;
+  hidden_states?: FloatTensor[];
+  attentions?: FloatTensor[];
+}
+
+const INPUT_ALIASES: Array<[keyof ModelInputs, string]> = [
+  ['input_ids', 'inputIds'],
+  ['attention_mask', 'attentionMask'],
+  ['token_type_ids', 'tokenTypeIds'],
+  ['position_ids', 'positionIds'],
+  ['labels', 'labels'],
+  ['start_positions', 'startPositions'],
+  ['end_positions', 'endPositions'],
+];
+
+function normaliseInputs(input: ForwardInput): ModelInputs {
+  if (Array.isArray(input)) {
+    const encodings = input as ReadonlyArray<{ ids: readonly number[]; attentionMask: readonly number[]; typeIds: readonly number[] }>;
+    return {
+      input_ids: encodings.map((e) => e.ids),
+      attention_mask: encodings.map((e) => e.attentionMask),
+      token_type_ids: encodings.map((e) => e.typeIds),
+    };
+  }
+  if (input === null || typeof input !== 'object') {
+    throw new InputError('forward() expects {input_ids, attention_mask?, ...}, a BatchEncoding or Encodings', {
+      argument: 'inputs',
+    });
+  }
+  const source = input as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [snake, camel] of INPUT_ALIASES) {
+    const value = source[snake] ?? source[camel];
+    if (value !== undefined && value !== null) out[snake] = value;
+  }
+  if (out.input_ids === undefined) {
+    throw new InputError('input_ids is required', { argument: 'input_ids' });
+  }
+  return out as unknown as ModelInputs;
+}
+
+let builderFingerprint: string | undefined;
+/**
+ * A fingerprint of the graph-building code (this folder and ../onnx, as .ts in development or .js when built),
+ * part of the cache key so a changed builder never serves a stale graph.
+ */
+export function graphBuilderVersion(): string {
+  if (builderFingerprint === undefined) {
+    const hash = createHash('sha256');
+    const here = dirname(fileURLToPath(import.meta.url));
+    for (const dir of [here, join(here, '..', 'onnx')]) {
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir).sort()) {
+        if (!/\.(ts|js)$/.test(name) || name.endsWith('.d.ts')) continue;
+        hash.update(name);
+        hash.update(readFileSync(join(dir, name)));
+      }
+    }
+    builderFingerprint = hash.digest('hex').slice(0, 16);
+  }
+  return builderFingerprint;
+}
+
+export class PreTrainedModel {
+  private constructor(
+    readonly config: PretrainedConfig,
+    readonly task: ModelTask,
+    readonly modelDir: string,
+    private readonly session: OnnxSession,
+    /** Whether the graph came from the on-disk cache (no weights were read, no graph was built). */
+    readonly loadedFromCache: boolean,
+    /** Path of the cached graph, when the cache is enabled. */
+    readonly graphPath: string | undefined,
+  ) {}
+
+  /** Loads `dir` for `task`; the AutoModel* classes below call this with their task. */
+  static async fromPretrained(dir: string, task: ModelTask, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+    sessionOptions(options); // validate runtime options before any expensive work
+    const config = AutoConfig.fromPretrained(dir);
+    const raw = config.toJSON();
+    const selection = { attentionMask: true, positionIds: config.modelType !== 'distilbert' };
+    const buildOptions = {
+      task,
+      outputHiddenStates: options.outputHiddenStates ?? false,
+      outputAttentions: options.outputAttentions ?? false,
+      inputs: selection,
+    };
+    const cache = options.cacheDir === false ? undefined : new GraphCache(options.cacheDir ?? defaultCacheDir());
+
+    let key: string | undefined;
+    if (cache) {
+      const weightFiles = weightFilesOf(dir);
+      if (weightFiles) {
+        key = await graphCacheKey({
+          configFile: config.file,
+          weightFiles,
+          options: buildOptions,
+          builderVersion: graphBuilderVersion(),
+        });
+        const hit = await cache.get(key);
+        if (hit) {
+          const session = await OnnxSession.create(hit.modelPath, options, dir);
+          return new PreTrainedModel(config, task, dir, session, true, hit.modelPath);
+        }
+      }
+    }
+
+    const weights = await loadWeights(dir);
+    const graph = buildModelGraph(raw, weights, buildOptions);
+    let graphPath: string | undefined;
+    if (cache && key) {
+      try {
+        graphPath = await cache.put(key, graph.bytes, {
+          inputNames: graph.inputNames,
+          outputNames: graph.outputNames,
+          modelDir: dir,
+          options: buildOptions,
+        });
+      } catch (error) {
+        // A read-only or full cache folder must not stop the model from loading.
+        process.emitWarning(`seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`);
+      }
+    }
+    const session = await OnnxSession.create(graph.bytes, options, dir);
+    return new PreTrainedModel(config, task, dir, session, false, graphPath);
+  }
+
+  get id2label(): Readonly<Record<number, string>> {
+    return this.config.id2label;
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the model on a batch. Labels (or start/end positions for QA) add `loss`. */
+  async forward(input: ForwardInput): Promise<ModelOutput> {
+    const inputs = normaliseInputs(input);
+    if (Array.isArray(input) && this.config.typeVocabSize === 0) {
+      // Encodings always carry type ids; DistilBERT's tokenizer does not pass them to the model.
+      delete inputs.token_type_ids;
+    }
+    const matrices = {
+      input_ids: toIntMatrix(inputs.input_ids, 'input_ids'),
+      attention_mask: inputs.attention_mask === undefined ? undefined : toIntMatrix(inputs.attention_mask, 'attention_mask'),
+      token_type_ids: inputs.token_type_ids === undefined ? undefined : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
+      position_ids: inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
+    };
+    if (matrices.position_ids && !this.inputNames.includes('position_ids')) {
+      throw new InputError(`position_ids: ${this.config.modelType} models take no position_ids`, {
+        argument: 'position_ids',
+      });
+    }
+    const positions = this.defaultInput('position_ids', matrices.input_ids);
+    validateModelInputs(
+      matrices,
+      {
+        vocabSize: this.config.vocabSize,
+        typeVocabSize: this.config.typeVocabSize,
+        maxPositionEmbeddings: this.config.maxPositionEmbeddings,
+        maxSequenceLength: this.config.maxSequenceLength,
+      },
+      positions,
+    );
+    this.checkLabels(inputs);
+
+    const [batch, seq] = matrices.input_ids.dims;
+    const feeds: Record<string, NamedTensor> = {};
+    for (const name of this.inputNames) {
+      const given = matrices[name as keyof typeof matrices];
+      const matrix = given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
+      feeds[name] = { type: 'int64', data: matrix.data, dims: [batch, seq] };
+    }
+    const results = await this.session.run(feeds);
+    return this.collectOutputs(results, inputs);
+  }
+
+  private defaultInput(name: string, ids: IntMatrix): IntMatrix {
+    const size = ids.data.length;
+    switch (name) {
+      case 'attention_mask':
+        return { data: new BigInt64Array(size).fill(1n), dims: ids.dims };
+      case 'token_type_ids':
+        return { data: new BigInt64Array(size), dims: ids.dims };
+      case 'position_ids': {
+        const [batch, seq] = ids.dims;
+        const rows = Array.from({ length: batch }, (_, b) => Array.from(ids.data.subarray(b * seq, (b + 1) * seq), Number));
+        const positions = defaultPositionIds(this.config.toJSON(), rows);
+        return { data: BigInt64Array.from(positions.flat(), BigInt), dims: ids.dims };
+      }
+      default:
+        throw new InputError(`the model graph needs an input "${name}" that seqbatch does not know how to fill`, {
+          argument: name,
+        });
+    }
+  }
+
+  private checkLabels(inputs: ModelInputs): void {
+    const hasLabels = inputs.labels !== undefined;
+    const hasPositions = inputs.start_positions !== undefined || inputs.end_positions !== undefined;
+    if (this.task === 'question-answering') {
+      if (hasLabels) {
+        throw new InputError('labels: question answering takes start_positions and end_positions instead', {
+          argument: 'labels',
+        });
+      }
+      if (hasPositions && (inputs.start_positions === undefined || inputs.end_positions === undefined)) {
+        throw new InputError('start_positions and end_positions must be given together', {
+          argument: inputs.start_positions === undefined ? 'start_positions' : 'end_positions',
+        });
+      }
+      return;
+    }
+    if (hasPositions) {
+      throw new InputError(`start_positions/end_positions only apply to question answering, not ${this.task}`, {
+        argument: 'start_positions',
+      });
+    }
+    if (hasLabels && this.task === 'base') {
+      throw new InputError('labels: a base model has no head to compute a loss; load it for a task', {
+        argument: 'labels',
+      });
+    }
+  }
+
+  private collectOutputs(results: Record<string, NamedTensor>, inputs: ModelInputs): ModelOutput {
+    const out: ModelOutput = {};
+    const hidden: FloatTensor[] = [];
+    const attentions: FloatTensor[] = [];
+    for (const [name, tensor] of Object.entries(results)) {
+      const value = new FloatTensor(tensor.data as Float32Array, tensor.dims);
+      const indexed = /^(hidden_states|attentions)\.(\d+)$/.exec(name);
+      if (indexed) {
+        (indexed[1] === 'hidden_states' ? hidden : attentions)[Number(indexed[2])] = value;
+      } else if (
+        name === 'logits' ||
+        name === 'start_logits' ||
+        name === 'end_logits' ||
+        name === 'last_hidden_state' ||
+        name === 'pooler_output'
+      ) {
+        out[name] = value;
+      }
+    }
+    if (hidden.length > 0) out.hidden_states = hidden;
+    if (attentions.length > 0) out.attentions = attentions;
+
+    if (inputs.labels !== undefined && out.logits) {
+      const labels = toNumericTensor(inputs.labels, 'labels');
+      out.loss =
+        this.task === 'sequence-classification'
+          ? sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType)
+          : tokenLoss(out.logits, labels);
+    }
+    if (inputs.start_positions !== undefined && inputs.end_positions !== undefined && out.start_logits && out.end_logits) {
+      out.loss = questionAnsweringLoss(
+        out.start_logits,
+        out.end_logits,
+        toNumericTensor(inputs.start_positions, 'start_positions'),
+        toNumericTensor(inputs.end_positions, 'end_positions'),
+      );
+    }
+    return out;
+  }
+
+  /** Frees the ONNX Runtime session. */
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** The weights files whose contents key the cache, or undefined when the folder has none we can read. */
+function weightFilesOf(dir: string): string[] | undefined {
+  const single = join(dir, 'model.safetensors');
+  if (existsSync(single)) return [single];
+  const index = join(dir, 'model.safetensors.index.json');
+  if (!existsSync(index)) return undefined;
+  try {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    const shards = [...new Set(Object.values(map))].sort().map((f) => join(dir, f));
+    // The index itself decides which tensor comes from where, so it is part of the key too.
+    return shards.every((f) => typeof f === 'string' && existsSync(f)) ? [index, ...shards] : undefined;
+  } catch {
+    return undefined; // loadWeights will report the malformed index
+  }
+}
+
+function taskLoader(task: ModelTask) {
+  return {
+    task,
+    fromPretrained: (dir: string, options?: FromPretrainedOptions) => PreTrainedModel.fromPretrained(dir, task, options),
+  };
+}
+
+/** The bare encoder: `last_hidden_state` (+ `pooler_output` for BERT/ALBERT). */
+export const AutoModel = taskLoader('base');
+export const AutoModelForSequenceClassification = taskLoader('sequence-classification');
+export const AutoModelForTokenClassification = taskLoader('token-classification');
+export const AutoModelForQuestionAnswering = taskLoader('question-answering');
+export const AutoModelForMaskedLM = taskLoader('masked-lm');
+
+/** The graph inputs a model of this config takes in seqbatch (useful for callers building feeds by hand). */
+export function modelInputNames(config: PretrainedConfig): string[] {
+  return graphInputNames(config.toJSON(), { attentionMask: true, positionIds: config.modelType !== 'distilbert' });
+}
