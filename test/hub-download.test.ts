@@ -1,0 +1,203 @@
+/**
+ * Resumable, verified downloads against the mock Hub: a connection cut mid-file leaves `blobs/<etag>.incomplete`
+ * which the next attempt resumes with a Range request; bytes that do not hash to the ETag are rejected.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { HubError } from '../src/errors.js';
+import { resolveModel, type ResolveModelOptions } from '../src/hub/resolve-model.js';
+import {
+  fakeCommit,
+  gitBlobSha1,
+  pseudoRandomBytes,
+  sha256Hex,
+  startMockHub,
+  type MockHub,
+} from './helpers/mock-hub.js';
+
+const COMMIT = fakeCommit('resumable');
+const config = JSON.stringify({ model_type: 'bert', note: 'x'.repeat(5000) });
+const weights = pseudoRandomBytes(400_000, 7);
+const WEIGHTS_SHA = sha256Hex(weights);
+const CONFIG_SHA1 = gitBlobSha1(Buffer.from(config));
+
+let hub: MockHub;
+let tempRoot: string;
+let caches = 0;
+
+before(async () => {
+  hub = await startMockHub({
+    repos: [
+      {
+        id: 'acme/big',
+        refs: { main: COMMIT },
+        commits: { [COMMIT]: { 'config.json': config, 'model.safetensors': weights } },
+      },
+    ],
+  });
+  tempRoot = await mkdtemp(join(tmpdir(), 'seqbatch-hub-download-'));
+});
+
+after(async () => {
+  await hub.close();
+  await rm(tempRoot, { recursive: true, force: true });
+});
+
+function freshOptions(extra: ResolveModelOptions = {}): ResolveModelOptions & { cacheDir: string } {
+  const home = join(tempRoot, `home-${caches++}`);
+  return {
+    endpoint: hub.endpoint,
+    cacheDir: join(home, 'hub'),
+    env: { HF_HOME: home },
+    progressBar: false,
+    ...extra,
+  };
+}
+
+const blobsDir = (cacheDir: string) => join(cacheDir, 'models--acme--big', 'blobs');
+
+test('the mock Hub names regular files by their git blob sha1, as `git hash-object` computes it', () => {
+  const fromGit = execFileSync('git', ['hash-object', '--stdin'], { input: config }).toString().trim();
+  assert.equal(CONFIG_SHA1, fromGit);
+});
+
+test('a download cut mid-file keeps .incomplete, and the next call resumes it with a Range request', async () => {
+  const options = freshOptions({ retries: 0 });
+  hub.cut('model.safetensors', 150_000);
+  await assert.rejects(
+    resolveModel('acme/big', options),
+    (error: unknown) =>
+      error instanceof HubError &&
+      error.file === 'model.safetensors' &&
+      /model\.safetensors of acme\/big/.test(error.message) &&
+      /interrupted/.test(error.message),
+  );
+  const incomplete = join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`);
+  const partial = await readFile(incomplete);
+  assert.ok(partial.length > 0 && partial.length <= 150_000, `kept ${partial.length} bytes`);
+  assert.deepEqual(new Uint8Array(partial), weights.subarray(0, partial.length));
+
+  const start = hub.requests.length;
+  const folder = await resolveModel('acme/big', options);
+  const gets = hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  assert.equal(gets.length, 1);
+  assert.equal(gets[0]!.headers.range, `bytes=${partial.length}-`);
+  assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
+  assert.ok(!existsSync(incomplete));
+});
+
+test('with retries, a dropped connection is resumed within the same call', async () => {
+  const options = freshOptions();
+  hub.cut('model.safetensors', 100_000, 2);
+  const start = hub.requests.length;
+  const folder = await resolveModel('acme/big', options);
+  const ranges = hub.requests
+    .slice(start)
+    .filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`)
+    .map((r) => r.headers.range);
+  // Three GETs: the first whole, then resumes from what was kept (each attempt is cut after 100 000 bytes; the
+  // client may lose what it had buffered but not yet written, so the exact offsets vary).
+  assert.equal(ranges.length, 3);
+  assert.equal(ranges[0], undefined);
+  const starts = ranges.map((range) => Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? 0));
+  assert.ok(starts[2]! > 0 && starts[2]! >= starts[1]!, `resumed at ${starts.join(', ')}`);
+  assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
+});
+
+test('a file Python left half-downloaded is resumed', async () => {
+  const options = freshOptions();
+  await mkdir(blobsDir(options.cacheDir), { recursive: true });
+  await writeFile(join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`), weights.subarray(0, 12_345));
+  const start = hub.requests.length;
+  const folder = await resolveModel('acme/big', options);
+  const get = hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  assert.equal(get?.headers.range, 'bytes=12345-');
+  assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
+});
+
+test('a corrupted partial file fails the sha256 check, is deleted, and the next call starts afresh', async () => {
+  const options = freshOptions();
+  const incomplete = join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`);
+  await mkdir(blobsDir(options.cacheDir), { recursive: true });
+  const garbage = Buffer.from(weights.subarray(0, 50_000));
+  garbage[10] = garbage[10]! ^ 0x01;
+  await writeFile(incomplete, garbage);
+
+  await assert.rejects(
+    resolveModel('acme/big', options),
+    (error: unknown) =>
+      error instanceof HubError &&
+      error.file === 'model.safetensors' &&
+      /corrupt/.test(error.message) &&
+      error.message.includes(`ETag says ${WEIGHTS_SHA}`),
+  );
+  assert.ok(!existsSync(incomplete));
+  assert.ok(!existsSync(join(blobsDir(options.cacheDir), WEIGHTS_SHA)));
+  const snapshot = join(options.cacheDir, 'models--acme--big', 'snapshots', COMMIT);
+  assert.ok(!existsSync(join(snapshot, 'model.safetensors')));
+
+  const start = hub.requests.length;
+  await resolveModel('acme/big', options);
+  const get = hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  assert.equal(get?.headers.range, undefined);
+  assert.deepEqual(new Uint8Array(await readFile(join(snapshot, 'model.safetensors'))), weights);
+});
+
+test('corrupted bytes from the server are rejected: sha256 for LFS files, git sha1 for regular files', async () => {
+  const options = freshOptions();
+  hub.corrupt('model.safetensors');
+  hub.corrupt('config.json');
+  try {
+    const error = await resolveModel('acme/big', { ...options, concurrency: 1 }).then(
+      () => assert.fail('expected a checksum error'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof HubError);
+    assert.equal(error.file, 'config.json');
+    assert.match(error.message, /git blob sha1/);
+    assert.ok(error.message.includes(`ETag says ${CONFIG_SHA1}`));
+    hub.repair('config.json');
+    await assert.rejects(resolveModel('acme/big', options), (e: unknown) => {
+      return (
+        e instanceof HubError && e.file === 'model.safetensors' && /sha256 is [0-9a-f]{64}/.test(e.message)
+      );
+    });
+    const left = await readdir(blobsDir(options.cacheDir));
+    assert.deepEqual(left, [CONFIG_SHA1], 'only the verified config blob stays');
+  } finally {
+    hub.repair('model.safetensors');
+    hub.repair('config.json');
+  }
+  const folder = await resolveModel('acme/big', options);
+  assert.equal((await stat(join(folder, 'model.safetensors'))).size, weights.length);
+});
+
+test('onProgress reports growing byte counts and one final event per downloaded file', async () => {
+  const events: { file: string; bytes: number; total: number | undefined; done: boolean }[] = [];
+  const options = freshOptions({
+    onProgress: (p) =>
+      events.push({ file: p.file, bytes: p.downloadedBytes, total: p.totalBytes, done: p.done }),
+  });
+  await resolveModel('acme/big', options);
+  for (const [file, size] of [
+    ['config.json', Buffer.byteLength(config)],
+    ['model.safetensors', weights.length],
+  ] as const) {
+    const mine = events.filter((e) => e.file === file);
+    assert.deepEqual(
+      mine.filter((e) => e.done),
+      [{ file, bytes: size, total: size, done: true }],
+    );
+    const counts = mine.map((e) => e.bytes);
+    assert.deepEqual(
+      counts,
+      [...counts].sort((a, b) => a - b),
+      'byte counts never go back',
+    );
+  }
+});
