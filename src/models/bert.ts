@@ -1,0 +1,277 @@
+/**
+ * BERT, following transformers' modeling_bert.py top to bottom: config → embeddings → encoder layers → pooler →
+ * heads. RoBERTa and ELECTRA reuse the embeddings and the encoder from here (HF copies that code too).
+ */
+import type { Architecture, GraphRequest } from './index.js';
+import {
+  ConfigReader,
+  embed,
+  firstToken,
+  layerNorm,
+  leadingRows,
+  linear,
+  linearActivation,
+  linearResidualLayerNorm,
+  ModelGraph,
+  positionIdsFromInputIds,
+  selfAttention,
+  splitStartEnd,
+  traceOutputs,
+  type ActivationName,
+  type AttentionMask,
+  type EncoderInputs,
+  type EncoderTrace,
+  type NamedOutput,
+} from './layers.js';
+import { Value } from '../onnx/graph-builder.js';
+
+// ----------------------------------------------------------------------------------------------- config
+
+/** The BertConfig fields that change the math (defaults as in transformers' BertConfig). */
+export interface BertConfig {
+  vocabSize: number;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  intermediateSize: number;
+  hiddenAct: ActivationName;
+  maxPositionEmbeddings: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  padTokenId: number;
+  /** Width of the embedding tables: hidden_size for BERT, `embedding_size` for ALBERT and ELECTRA. */
+  embeddingSize: number;
+  tieWordEmbeddings: boolean;
+}
+
+export function readBertConfig(c: ConfigReader, defaults: Partial<Record<string, number | string>> = {}): BertConfig {
+  c.requireAbsolutePositions();
+  c.requireEncoderOnly();
+  const d = (key: string, fallback: number): number => (defaults[key] as number | undefined) ?? fallback;
+  const hiddenSize = c.size('hidden_size', d('hidden_size', 768));
+  return {
+    vocabSize: c.size('vocab_size', d('vocab_size', 30522)),
+    hiddenSize,
+    numHiddenLayers: c.size('num_hidden_layers', d('num_hidden_layers', 12)),
+    numAttentionHeads: c.size('num_attention_heads', d('num_attention_heads', 12)),
+    intermediateSize: c.size('intermediate_size', d('intermediate_size', 3072)),
+    hiddenAct: c.activation('hidden_act', ((defaults.hidden_act as string | undefined) ?? 'gelu') as ActivationName),
+    maxPositionEmbeddings: c.size('max_position_embeddings', d('max_position_embeddings', 512)),
+    typeVocabSize: c.size('type_vocab_size', d('type_vocab_size', 2)),
+    layerNormEps: c.number('layer_norm_eps', 1e-12),
+    padTokenId: c.integer('pad_token_id', d('pad_token_id', 0)),
+    embeddingSize: defaults.embedding_size === undefined ? hiddenSize : c.size('embedding_size', d('embedding_size', 128)),
+    tieWordEmbeddings: c.boolean('tie_word_embeddings', true),
+  };
+}
+
+// ----------------------------------------------------------------------------------------------- embeddings
+
+export type PositionDefault = { kind: 'arange' } | { kind: 'from-input-ids'; padTokenId: number };
+
+/**
+ * BertEmbeddings: `LayerNorm(word[ids] + token_type[type_ids] + position[pos])` with tables of width
+ * `embeddingSize`, under `<prefix>.word_embeddings` etc. Absent token types are zeros (row 0 of the table);
+ * absent positions follow `positions`.
+ */
+export function bertEmbeddings(
+  m: ModelGraph,
+  prefix: string,
+  config: BertConfig,
+  inputs: EncoderInputs,
+  positions: PositionDefault,
+): Value {
+  const g = m.g;
+  const dim = config.embeddingSize;
+  const words = embed(m, m.tensor(`${prefix}.word_embeddings.weight`, [config.vocabSize, dim]), inputs.inputIds);
+  const typeTable = m.tensor(`${prefix}.token_type_embeddings.weight`, [config.typeVocabSize, dim]);
+  const tokenTypes = inputs.tokenTypeIds
+    ? embed(m, typeTable, inputs.tokenTypeIds)
+    : g.op('Gather', [typeTable, g.constant(new BigInt64Array([0n]), [])], { axis: 0 }, { name: 'token_type_zero' });
+  const positionTable = m.tensor(`${prefix}.position_embeddings.weight`, [config.maxPositionEmbeddings, dim]);
+  let positionVectors: Value;
+  if (inputs.positionIds) positionVectors = embed(m, positionTable, inputs.positionIds);
+  else if (positions.kind === 'arange') positionVectors = leadingRows(m, positionTable, inputs.inputIds);
+  else positionVectors = embed(m, positionTable, positionIdsFromInputIds(m, inputs.inputIds, positions.padTokenId));
+  const summed = g.op('Add', [g.op('Add', [words, tokenTypes]), positionVectors]);
+  return layerNorm(m, summed, `${prefix}.LayerNorm`, dim, config.layerNormEps);
+}
+
+// ----------------------------------------------------------------------------------------------- encoder
+
+/**
+ * BertLayer: self-attention → output dense + residual + LayerNorm → intermediate dense + activation → output
+ * dense + residual + LayerNorm. (`chunk_size_feed_forward` only splits the feed-forward over positions to save
+ * memory in PyTorch; the per-position result is identical, so the graph computes it in one piece.)
+ */
+export function bertLayer(
+  m: ModelGraph,
+  x: Value,
+  prefix: string,
+  config: BertConfig,
+  mask: AttentionMask,
+  outputProbabilities: boolean,
+): { output: Value; probabilities: Value | null } {
+  const { hiddenSize: h, intermediateSize: inner, layerNormEps: eps } = config;
+  return m.g.scope(prefix, () => {
+    const attention = selfAttention(m, x, mask, {
+      query: `${prefix}.attention.self.query`,
+      key: `${prefix}.attention.self.key`,
+      value: `${prefix}.attention.self.value`,
+      hidden: h,
+      heads: config.numAttentionHeads,
+      maskStyle: 'add',
+      scaleQueryFirst: false,
+      outputProbabilities,
+    });
+    const attended = linearResidualLayerNorm(
+      m,
+      attention.context,
+      x,
+      `${prefix}.attention.output.dense`,
+      h,
+      h,
+      `${prefix}.attention.output.LayerNorm`,
+      eps,
+    );
+    const intermediate = linearActivation(m, attended, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct);
+    const output = linearResidualLayerNorm(
+      m,
+      intermediate,
+      attended,
+      `${prefix}.output.dense`,
+      inner,
+      h,
+      `${prefix}.output.LayerNorm`,
+      eps,
+    );
+    return { output, probabilities: attention.probabilities };
+  });
+}
+
+/** BertEncoder: `num_hidden_layers` layers `<prefix>.layer.<i>`; `x` is the (projected) embedding output. */
+export function bertEncoder(
+  m: ModelGraph,
+  x: Value,
+  prefix: string,
+  config: BertConfig,
+  mask: AttentionMask,
+  request: GraphRequest,
+): EncoderTrace {
+  const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const layer = bertLayer(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, request.outputAttentions);
+    trace.lastHiddenState = layer.output;
+    trace.hiddenStates.push(layer.output);
+    if (layer.probabilities) trace.attentions.push(layer.probabilities);
+  }
+  return trace;
+}
+
+/** BertPooler: `tanh(dense(hidden[:, 0]))`. */
+export function bertPooler(m: ModelGraph, sequence: Value, prefix: string, hidden: number): Value {
+  return m.g.op('Tanh', [linear(m, firstToken(m, sequence), prefix, hidden, hidden)], {}, { name: 'pooler_output' });
+}
+
+// ----------------------------------------------------------------------------------------------- heads
+
+/** A per-token classifier `<prefix>` (Linear(hidden, num_labels)) on the sequence output: token classification. */
+export function tokenClassificationHead(m: ModelGraph, sequence: Value, prefix: string, hidden: number, numLabels: number): NamedOutput {
+  return {
+    name: 'logits',
+    value: linear(m, sequence, prefix, hidden, numLabels),
+    dims: ['batch', 'sequence', numLabels],
+  };
+}
+
+/** A QA head `<prefix>` (Linear(hidden, 2)) split into start and end logits. */
+export function questionAnsweringHead(m: ModelGraph, sequence: Value, prefix: string, hidden: number): NamedOutput[] {
+  const { start, end } = splitStartEnd(m, linear(m, sequence, prefix, hidden, 2));
+  return [
+    { name: 'start_logits', value: start, dims: ['batch', 'sequence'] },
+    { name: 'end_logits', value: end, dims: ['batch', 'sequence'] },
+  ];
+}
+
+/**
+ * The vocabulary projection of MLM heads: `x @ E^T + bias`, with E the word embeddings when the decoder is tied
+ * (`tie_word_embeddings`, the default; save_pretrained then leaves the decoder weight out of the file) and the
+ * decoder's own weight otherwise. The bias is stored under either name depending on the transformers version.
+ */
+export function vocabularyProjection(
+  m: ModelGraph,
+  x: Value,
+  options: {
+    decoderWeight: string;
+    wordEmbeddings: string;
+    biasNames: string[];
+    tied: boolean;
+    inFeatures: number;
+    vocabSize: number;
+  },
+): Value {
+  const weight = options.tied ? options.wordEmbeddings : options.decoderWeight;
+  const projected = m.g.op('MatMul', [x, m.linearWeight(weight, options.vocabSize, options.inFeatures)]);
+  const biasName = options.biasNames.find((name) => m.has(name)) ?? options.biasNames[0]!;
+  return m.g.op('Add', [projected, m.tensor(biasName, [options.vocabSize])]);
+}
+
+function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
+  const config = readBertConfig(c);
+  const h = config.hiddenSize;
+  const base = m.weights.has('bert.embeddings.word_embeddings.weight') ? 'bert.' : '';
+  const embeddings = bertEmbeddings(m, `${base}embeddings`, config, inputs, { kind: 'arange' });
+  const trace = bertEncoder(m, embeddings, `${base}encoder`, config, inputs.mask, request);
+  const traced = traceOutputs(trace, h, config.numAttentionHeads, request);
+  const sequence = trace.lastHiddenState;
+
+  switch (request.task) {
+    case 'base': {
+      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
+      // BertModel has a pooler; checkpoints saved from heads that drop it (MaskedLM, TokenClassification, QA)
+      // simply have no pooler_output.
+      if (m.has(`${base}pooler.dense.weight`)) {
+        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler.dense`, h), dims: ['batch', h] });
+      }
+      return [...outputs, ...traced];
+    }
+    case 'sequence-classification': {
+      const pooled = bertPooler(m, sequence, `${base}pooler.dense`, h);
+      const numLabels = c.numLabels();
+      return [{ name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] }, ...traced];
+    }
+    case 'token-classification':
+      return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
+    case 'question-answering':
+      return [...questionAnsweringHead(m, sequence, 'qa_outputs', h), ...traced];
+    case 'masked-lm': {
+      // BertLMPredictionHead: transform (dense → hidden_act → LayerNorm) → decoder.
+      const p = 'cls.predictions';
+      const transformed = layerNorm(
+        m,
+        linearActivation(m, sequence, `${p}.transform.dense`, h, h, config.hiddenAct),
+        `${p}.transform.LayerNorm`,
+        h,
+        config.layerNormEps,
+      );
+      const logits = vocabularyProjection(m, transformed, {
+        decoderWeight: `${p}.decoder.weight`,
+        wordEmbeddings: `${base}embeddings.word_embeddings.weight`,
+        biasNames: [`${p}.bias`, `${p}.decoder.bias`],
+        tied: config.tieWordEmbeddings,
+        inFeatures: h,
+        vocabSize: config.vocabSize,
+      });
+      return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
+    }
+  }
+}
+
+export const bertArchitecture: Architecture = {
+  modelTypes: ['bert'],
+  accepts: { tokenTypeIds: true, positionIds: true },
+  checkConfig: (c) => void readBertConfig(c),
+  positions: () => ({ kind: 'arange' }),
+  typeVocabSize: (c) => c.size('type_vocab_size', 2),
+  build,
+};

@@ -1,0 +1,82 @@
+/**
+ * ELECTRA (modeling_electra.py): BERT's embeddings at width `embedding_size`, projected to `hidden_size` by
+ * `embeddings_project` when the two differ, then BERT's encoder. No pooler; the heads differ from BERT's.
+ */
+import type { Architecture, GraphRequest } from './index.js';
+import {
+  bertEmbeddings,
+  bertEncoder,
+  questionAnsweringHead,
+  readBertConfig,
+  tokenClassificationHead,
+  vocabularyProjection,
+} from './bert.js';
+import {
+  ConfigReader,
+  firstToken,
+  layerNorm,
+  linear,
+  linearActivation,
+  ModelGraph,
+  traceOutputs,
+  type EncoderInputs,
+  type NamedOutput,
+} from './layers.js';
+
+// ElectraConfig's defaults where they differ from BertConfig (the presence of embedding_size enables it).
+const ELECTRA_DEFAULTS = { embedding_size: 128, hidden_size: 256, intermediate_size: 1024, num_attention_heads: 4 };
+
+function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
+  const config = readBertConfig(c, ELECTRA_DEFAULTS);
+  const { hiddenSize: h, embeddingSize: e } = config;
+  const base = m.weights.has('electra.embeddings.word_embeddings.weight') ? 'electra.' : '';
+  let embeddings = bertEmbeddings(m, `${base}embeddings`, config, inputs, { kind: 'arange' });
+  if (e !== h) embeddings = linear(m, embeddings, `${base}embeddings_project`, e, h);
+  const trace = bertEncoder(m, embeddings, `${base}encoder`, config, inputs.mask, request);
+  const traced = traceOutputs(trace, h, config.numAttentionHeads, request);
+  const sequence = trace.lastHiddenState;
+
+  switch (request.task) {
+    case 'base':
+      return [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }, ...traced];
+    case 'sequence-classification': {
+      // ElectraClassificationHead: first token → dense → gelu (exact, not hidden_act, not tanh) → out_proj.
+      const numLabels = c.numLabels();
+      const dense = linearActivation(m, firstToken(m, sequence), 'classifier.dense', h, h, 'gelu');
+      const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
+      return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
+    }
+    case 'token-classification':
+      return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
+    case 'question-answering':
+      return [...questionAnsweringHead(m, sequence, 'qa_outputs', h), ...traced];
+    case 'masked-lm': {
+      // ElectraGeneratorPredictions: dense (hidden → embedding_size) → gelu → LayerNorm, then the tied lm head.
+      const predicted = layerNorm(
+        m,
+        linearActivation(m, sequence, 'generator_predictions.dense', h, e, 'gelu'),
+        'generator_predictions.LayerNorm',
+        e,
+        config.layerNormEps,
+      );
+      const logits = vocabularyProjection(m, predicted, {
+        decoderWeight: 'generator_lm_head.weight',
+        wordEmbeddings: `${base}embeddings.word_embeddings.weight`,
+        biasNames: ['generator_lm_head.bias'],
+        tied: config.tieWordEmbeddings,
+        inFeatures: e,
+        vocabSize: config.vocabSize,
+      });
+      return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
+    }
+  }
+}
+
+export const electraArchitecture: Architecture = {
+  modelTypes: ['electra'],
+  accepts: { tokenTypeIds: true, positionIds: true },
+  checkConfig: (c) => void readBertConfig(c, ELECTRA_DEFAULTS),
+  positions: () => ({ kind: 'arange' }),
+  typeVocabSize: (c) => c.size('type_vocab_size', 2),
+  build,
+};

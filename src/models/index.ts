@@ -1,0 +1,240 @@
+/**
+ * Builds the ONNX graph of a Hugging Face encoder checkpoint (config.json + weights) for one task.
+ *
+ * Inputs. Every graph takes `input_ids` (int64 [batch, sequence]). The optional HF inputs are graph inputs only
+ * when selected in `options.inputs`; an input left out is computed inside the graph exactly as HF defaults it:
+ * - `attention_mask` (default: included): absent means all ones, i.e. nothing is masked.
+ * - `token_type_ids` (default: included when the architecture has token types and `type_vocab_size` > 1):
+ *   absent means all zeros.
+ * - `position_ids` (default: not included): absent means 0..L-1 for BERT-style models and
+ *   `cumsum(ids != pad) · (ids != pad) + pad` for RoBERTa-style models (see `defaultPositionIds`).
+ * So a caller either builds the graph for the inputs it has, or builds one graph with every input and fills the
+ * defaults itself with the helpers below (same numbers either way).
+ *
+ * Outputs are named after the HF ModelOutput fields: `last_hidden_state`, `pooler_output`, `logits`,
+ * `start_logits`, `end_logits`, then `hidden_states.<i>` (embedding output + one per layer) and
+ * `attentions.<i>` (post-softmax probabilities) when requested. Losses are not part of the graph.
+ */
+import { ConfigError, InputError } from '../errors.js';
+import { Value } from '../onnx/graph-builder.js';
+import type { WeightStore } from '../weights/types.js';
+import { albertArchitecture } from './albert.js';
+import { bertArchitecture } from './bert.js';
+import { distilbertArchitecture } from './distilbert.js';
+import { electraArchitecture } from './electra.js';
+import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
+import { robertaArchitecture } from './roberta.js';
+
+export const MODEL_TASKS = [
+  'base',
+  'sequence-classification',
+  'token-classification',
+  'question-answering',
+  'masked-lm',
+] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+
+/** Which optional HF inputs become graph inputs (see the module comment for what an absent input means). */
+export interface GraphInputSelection {
+  attentionMask?: boolean;
+  tokenTypeIds?: boolean;
+  positionIds?: boolean;
+}
+
+export interface BuildModelGraphOptions {
+  task: ModelTask;
+  outputHiddenStates?: boolean;
+  outputAttentions?: boolean;
+  inputs?: GraphInputSelection;
+  /**
+   * Use ONNX Runtime's com.microsoft fused kernels (Attention, SkipLayerNormalization, BiasGelu, FastGelu).
+   * Default true. False gives a graph of standard ONNX ops only (for other runtimes, or to compare).
+   */
+  contribOps?: boolean;
+}
+
+export interface GraphOutputInfo {
+  name: string;
+  /** Symbolic dims are 'batch' and 'sequence'. */
+  dims: (number | string)[];
+}
+
+export interface ModelGraphResult {
+  /** A serialised ONNX ModelProto for `InferenceSession.create(bytes)`. */
+  bytes: Uint8Array;
+  /** In feed order; all int64 [batch, sequence]. */
+  inputNames: string[];
+  outputNames: string[];
+  outputs: GraphOutputInfo[];
+}
+
+/** The request an architecture builds for. */
+export interface GraphRequest {
+  task: ModelTask;
+  outputHiddenStates: boolean;
+  outputAttentions: boolean;
+}
+
+/** One model family (one file in this folder). */
+export interface Architecture {
+  /** config.json `model_type` values this file builds. */
+  readonly modelTypes: readonly string[];
+  /** Whether the HF forward() takes token_type_ids / position_ids at all. */
+  readonly accepts: { tokenTypeIds: boolean; positionIds: boolean };
+  /** Validates the config fields that change the math (ConfigError naming the field otherwise). */
+  checkConfig(config: ConfigReader): void;
+  /** How the default positions are made when `position_ids` is absent. */
+  positions(config: ConfigReader): { kind: 'arange' } | { kind: 'from-input-ids'; padTokenId: number };
+  typeVocabSize(config: ConfigReader): number;
+  build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
+}
+
+const ARCHITECTURES: Architecture[] = [
+  bertArchitecture,
+  robertaArchitecture,
+  distilbertArchitecture,
+  albertArchitecture,
+  electraArchitecture,
+];
+
+/** config.json `model_type` values `buildModelGraph` supports. */
+export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
+
+function architectureFor(config: ConfigReader): Architecture {
+  const modelType = config.string('model_type');
+  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(modelType));
+  if (!arch) {
+    throw new ConfigError(
+      `${config.file} model_type: "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
+      { file: config.file, field: 'model_type' },
+    );
+  }
+  return arch;
+}
+
+const ARCHITECTURE_SUFFIX_TASKS: [string, ModelTask][] = [
+  ['ForSequenceClassification', 'sequence-classification'],
+  ['ForTokenClassification', 'token-classification'],
+  ['ForQuestionAnswering', 'question-answering'],
+  ['ForMaskedLM', 'masked-lm'],
+  ['Model', 'base'],
+];
+
+/**
+ * The task of a checkpoint from `config.architectures[0]` (e.g. `BertForSequenceClassification` →
+ * 'sequence-classification'); 'base' when the field is absent. Other heads (ForPreTraining, ForMultipleChoice, …)
+ * are a ConfigError naming the field.
+ */
+export function taskFromConfig(config: Record<string, unknown>, file = 'config.json'): ModelTask {
+  const architectures = config.architectures;
+  if (architectures === undefined || architectures === null) return 'base';
+  const first = Array.isArray(architectures) ? architectures[0] : undefined;
+  if (typeof first !== 'string') {
+    throw new ConfigError(`${file} architectures: expected a list of class names, got ${JSON.stringify(architectures)}`, {
+      file,
+      field: 'architectures',
+    });
+  }
+  for (const [suffix, task] of ARCHITECTURE_SUFFIX_TASKS) if (first.endsWith(suffix)) return task;
+  throw new ConfigError(
+    `${file} architectures: "${first}" has no supported head (supported: *Model, ${ARCHITECTURE_SUFFIX_TASKS.slice(0, -1)
+      .map(([s]) => `*${s}`)
+      .join(', ')})`,
+    { file, field: 'architectures' },
+  );
+}
+
+/** The graph inputs `buildModelGraph` declares for these options (before building anything). */
+export function graphInputNames(config: Record<string, unknown>, selection: GraphInputSelection = {}): string[] {
+  const reader = new ConfigReader(config);
+  const arch = architectureFor(reader);
+  return resolveInputs(arch, reader, selection).names;
+}
+
+function resolveInputs(
+  arch: Architecture,
+  config: ConfigReader,
+  selection: GraphInputSelection,
+): { attentionMask: boolean; tokenTypeIds: boolean; positionIds: boolean; names: string[] } {
+  const modelType = config.string('model_type');
+  const attentionMask = selection.attentionMask ?? true;
+  const tokenTypeIds = selection.tokenTypeIds ?? (arch.accepts.tokenTypeIds && arch.typeVocabSize(config) > 1);
+  const positionIds = selection.positionIds ?? false;
+  if (tokenTypeIds && !arch.accepts.tokenTypeIds) {
+    throw new InputError(`${modelType} models take no token_type_ids`, { argument: 'inputs.tokenTypeIds' });
+  }
+  if (positionIds && !arch.accepts.positionIds) {
+    throw new InputError(`${modelType} models take no position_ids`, { argument: 'inputs.positionIds' });
+  }
+  const names = ['input_ids'];
+  if (attentionMask) names.push('attention_mask');
+  if (tokenTypeIds) names.push('token_type_ids');
+  if (positionIds) names.push('position_ids');
+  return { attentionMask, tokenTypeIds, positionIds, names };
+}
+
+/**
+ * Builds the ONNX graph of `config` + `weights` for `options.task`. Throws ConfigError (unsupported or malformed
+ * config field), WeightsError (missing or misshaped tensor, named) or InputError (an input the model cannot take).
+ */
+export function buildModelGraph(
+  config: Record<string, unknown>,
+  weights: WeightStore,
+  options: BuildModelGraphOptions,
+): ModelGraphResult {
+  if (!(MODEL_TASKS as readonly string[]).includes(options.task)) {
+    throw new InputError(`task "${String(options.task)}" is not one of ${MODEL_TASKS.join(', ')}`, { argument: 'task' });
+  }
+  const reader = new ConfigReader(config);
+  const arch = architectureFor(reader);
+  arch.checkConfig(reader);
+  const selected = resolveInputs(arch, reader, options.inputs ?? {});
+
+  const m = new ModelGraph(weights, { contribOps: options.contribOps ?? true });
+  const g = m.g;
+  const ids = (name: string): Value => g.input(name, 'int64', ['batch', 'sequence']);
+  const inputIds = ids('input_ids');
+  const inputs: EncoderInputs = {
+    inputIds,
+    mask: new AttentionMask(m, selected.attentionMask ? ids('attention_mask') : null),
+    tokenTypeIds: selected.tokenTypeIds ? ids('token_type_ids') : null,
+    positionIds: selected.positionIds ? ids('position_ids') : null,
+  };
+  const request: GraphRequest = {
+    task: options.task,
+    outputHiddenStates: options.outputHiddenStates ?? false,
+    outputAttentions: options.outputAttentions ?? false,
+  };
+  const outputs = arch.build(m, reader, inputs, request);
+  for (const output of outputs) g.output(output.value, output.name, 'float32', output.dims);
+  return {
+    bytes: g.toBytes(),
+    inputNames: g.inputNames,
+    outputNames: g.outputNames,
+    outputs: outputs.map(({ name, dims }) => ({ name, dims })),
+  };
+}
+
+/** Largest sequence length the model's position table allows (RoBERTa-style models lose pad+1 rows). */
+export function maxSequenceLength(config: Record<string, unknown>): number {
+  const reader = new ConfigReader(config);
+  const arch = architectureFor(reader);
+  const maxPositions = reader.size('max_position_embeddings', 512);
+  const positions = arch.positions(reader);
+  return positions.kind === 'arange' ? maxPositions : maxPositions - positions.padTokenId - 1;
+}
+
+/**
+ * HF's default `position_ids` for a batch of `input_ids` rows (for callers that build graphs with a
+ * `position_ids` input): 0..L-1, or RoBERTa's pad-aware `cumsum(ids != pad) · (ids != pad) + pad`.
+ */
+export function defaultPositionIds(config: Record<string, unknown>, inputIds: readonly (readonly number[])[]): number[][] {
+  const reader = new ConfigReader(config);
+  const positions = architectureFor(reader).positions(reader);
+  return inputIds.map((row) => {
+    if (positions.kind === 'arange') return row.map((_, j) => j);
+    const pad = positions.padTokenId;
+    let count = 0;
+    return row.map((id) => (id === pad ? pad : pad + ++count));
+  });
+}
