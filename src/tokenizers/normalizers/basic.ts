@@ -1,0 +1,102 @@
+import { BYTES_TO_UNICODE } from '../byte-level.js';
+import type { NormalizedString, Pattern } from '../normalized-string.js';
+import type { Normalizer } from './normalizer.js';
+
+/** Removes leading and/or trailing whitespace (Rust `Strip`). */
+export class StripNormalizer implements Normalizer {
+  readonly type = 'Strip';
+
+  constructor(
+    readonly left: boolean,
+    readonly right: boolean,
+  ) {}
+
+  normalize(normalized: NormalizedString): void {
+    normalized.stripEnds(this.left, this.right);
+  }
+}
+
+/** Replaces every match of a literal or regex pattern by `content` (Rust `Replace`). */
+export class ReplaceNormalizer implements Normalizer {
+  readonly type = 'Replace';
+
+  constructor(
+    readonly pattern: Pattern,
+    readonly content: string,
+  ) {}
+
+  normalize(normalized: NormalizedString): void {
+    normalized.replace(this.pattern, this.content);
+  }
+}
+
+/** Prepends a string to any non-empty input (Rust `Prepend`). */
+export class PrependNormalizer implements Normalizer {
+  readonly type = 'Prepend';
+
+  constructor(readonly prepend: string) {}
+
+  normalize(normalized: NormalizedString): void {
+    if (this.prepend.length > 0) normalized.prepend(this.prepend);
+  }
+}
+
+/** Applies several normalizers in order. */
+export class SequenceNormalizer implements Normalizer {
+  readonly type = 'Sequence';
+
+  constructor(readonly normalizers: Normalizer[]) {}
+
+  normalize(normalized: NormalizedString): void {
+    for (const n of this.normalizers) n.normalize(normalized);
+  }
+}
+
+/** Rewrites each character as the GPT-2 characters of its UTF-8 bytes (Rust `ByteLevel` normalizer). */
+export class ByteLevelNormalizer implements Normalizer {
+  readonly type = 'ByteLevel';
+
+  normalize(normalized: NormalizedString): void {
+    byteLevelTransform(normalized);
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Maps each character to the byte-level characters of its UTF-8 encoding: the first byte replaces the character
+ * (change 0), the other bytes are inserted (change +1), so every byte aligns to its source character.
+ */
+export function byteLevelTransform(normalized: NormalizedString): void {
+  const text = normalized.get();
+  if (text.length === 0) return;
+  let out = '';
+  const changes: number[] = [];
+  let ascii = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) {
+      ascii = false;
+      break;
+    }
+    out += BYTES_TO_UNICODE[c]!;
+  }
+  if (ascii) {
+    // One byte per character and every byte-level character is one UTF-16 unit: same shape.
+    normalized.mapChars((cp) => BYTES_TO_UNICODE[cp]!);
+    return;
+  }
+  out = '';
+  for (let i = 0; i < text.length;) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    // A lone surrogate is not valid UTF-8; Rust strings cannot hold one, TextEncoder writes U+FFFD for it.
+    const bytes = encoder.encode(String.fromCodePoint(cp));
+    for (let b = 0; b < bytes.length; b++) {
+      out += BYTES_TO_UNICODE[bytes[b]!]!;
+      changes.push(b === 0 ? 0 : 1);
+    }
+    i += width;
+  }
+  normalized.transform(out, changes, 0);
+}

@@ -1,0 +1,84 @@
+import type { NormalizedString } from '../normalized-string.js';
+import { isBertControl, isBertWhitespace, isChineseChar, isMarkNonspacing } from './char-classes.js';
+import type { Normalizer } from './normalizer.js';
+
+export interface BertNormalizerOptions {
+  cleanText: boolean;
+  handleChineseChars: boolean;
+  /** null follows `lowercase`, as in the Rust crate. */
+  stripAccents: boolean | null;
+  lowercase: boolean;
+}
+
+/** Rust `BertNormalizer`: clean text, space out CJK ideographs, strip accents, lowercase (in that order). */
+export class BertNormalizer implements Normalizer {
+  readonly type = 'BertNormalizer';
+  readonly options: BertNormalizerOptions;
+
+  constructor(options: Partial<BertNormalizerOptions> = {}) {
+    this.options = {
+      cleanText: options.cleanText ?? true,
+      handleChineseChars: options.handleChineseChars ?? true,
+      stripAccents: options.stripAccents ?? null,
+      lowercase: options.lowercase ?? true,
+    };
+  }
+
+  normalize(normalized: NormalizedString): void {
+    const { cleanText, handleChineseChars, lowercase } = this.options;
+    const stripAccents = this.options.stripAccents ?? lowercase;
+    if (cleanText) {
+      normalized.filter((cp) => !(cp === 0 || cp === 0xfffd || isBertControl(cp)));
+      if (hasNonSpaceWhitespace(normalized.get())) {
+        normalized.mapChars((cp) => (isBertWhitespace(cp) ? ' ' : String.fromCodePoint(cp)));
+      }
+    }
+    if (handleChineseChars) spaceOutChineseChars(normalized);
+    if (stripAccents) {
+      normalized.nfd();
+      normalized.filter((cp) => !isMarkNonspacing(cp));
+    }
+    if (lowercase) normalized.lowercase();
+  }
+}
+
+function hasNonSpaceWhitespace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && isBertWhitespace(c)) return true;
+  }
+  return false;
+}
+
+/** Each CJK ideograph c becomes " c " with all three characters aligned to c. */
+function spaceOutChineseChars(normalized: NormalizedString): void {
+  const text = normalized.get();
+  let found = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (
+      c >= 0x3400 &&
+      (isChineseChar(c) || (c >= 0xd800 && c <= 0xdbff && isChineseChar(text.codePointAt(i)!)))
+    ) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return;
+  let out = '';
+  const changes: number[] = [];
+  for (let i = 0; i < text.length;) {
+    const cp = text.codePointAt(i)!;
+    const width = cp > 0xffff ? 2 : 1;
+    const ch = text.slice(i, i + width);
+    if (isChineseChar(cp)) {
+      out += ' ' + ch + ' ';
+      changes.push(0, 1, 1);
+    } else {
+      out += ch;
+      changes.push(0);
+    }
+    i += width;
+  }
+  normalized.transform(out, changes, 0);
+}

@@ -1,0 +1,163 @@
+import { ConfigError } from '../../errors.js';
+import { charWidthAt, type NormalizedString } from '../normalized-string.js';
+import type { Normalizer } from './normalizer.js';
+
+/**
+ * SentencePiece's precompiled normalizer (`precompiled_charsmap`): a Darts double-array trie over UTF-8 byte
+ * sequences whose values point into a block of NUL-terminated replacement strings. Applied like the Rust
+ * `spm_precompiled` crate: per extended grapheme cluster (shorter than 6 UTF-8 bytes) first, else per character,
+ * taking the shortest trie match that prefixes the chunk.
+ */
+export class PrecompiledNormalizer implements Normalizer {
+  readonly type = 'Precompiled';
+  private readonly trie: Uint32Array;
+  private readonly normalizedBytes: Uint8Array;
+  private readonly cache = new Map<string, string | null>();
+  private static readonly encoder = new TextEncoder();
+  private static readonly decoder = new TextDecoder();
+  private static segmenter: Intl.Segmenter | null = null;
+
+  constructor(blob: Uint8Array, field = 'normalizer.precompiled_charsmap') {
+    if (blob.length < 4)
+      throw new ConfigError(`${field}: charsmap is shorter than its 4-byte header`, { field });
+    const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    const trieSize = view.getUint32(0, true);
+    if (trieSize % 4 !== 0 || 4 + trieSize > blob.length) {
+      throw new ConfigError(`${field}: trie size ${trieSize} does not fit the ${blob.length}-byte charsmap`, {
+        field,
+      });
+    }
+    this.trie = new Uint32Array(trieSize / 4);
+    for (let i = 0; i < this.trie.length; i++) this.trie[i] = view.getUint32(4 + 4 * i, true);
+    this.normalizedBytes = blob.subarray(4 + trieSize);
+  }
+
+  static fromBase64(base64: string, field = 'normalizer.precompiled_charsmap'): PrecompiledNormalizer {
+    return new PrecompiledNormalizer(new Uint8Array(Buffer.from(base64, 'base64')), field);
+  }
+
+  /** Values of every trie key that is a prefix of `key`, shortest first (Darts `commonPrefixSearch`). */
+  commonPrefixSearch(key: Uint8Array): number[] {
+    const array = this.trie;
+    const results: number[] = [];
+    if (array.length === 0) return results;
+    let nodePos = 0;
+    let unit = array[0]!;
+    nodePos ^= offsetOf(unit);
+    for (let i = 0; i < key.length; i++) {
+      const c = key[i]!;
+      if (c === 0) break;
+      nodePos ^= c;
+      unit = array[nodePos] ?? 0;
+      if ((unit & 0x800000ff) >>> 0 !== c) return results;
+      nodePos ^= offsetOf(unit);
+      if ((unit >>> 8) & 1) results.push((array[nodePos] ?? 0) & 0x7fffffff);
+    }
+    return results;
+  }
+
+  /** The replacement for a chunk of text, or null when the trie has no prefix of it. */
+  transform(chunk: string): string | null {
+    const cached = this.cache.get(chunk);
+    if (cached !== undefined) return cached;
+    const results = this.commonPrefixSearch(PrecompiledNormalizer.encoder.encode(chunk));
+    let replacement: string | null = null;
+    if (results.length > 0) {
+      const start = results[0]!;
+      let end = start;
+      while (end < this.normalizedBytes.length && this.normalizedBytes[end] !== 0) end++;
+      replacement = PrecompiledNormalizer.decoder.decode(this.normalizedBytes.subarray(start, end));
+    }
+    if (this.cache.size < 100_000) this.cache.set(chunk, replacement);
+    return replacement;
+  }
+
+  normalize(normalized: NormalizedString): void {
+    const text = normalized.get();
+    if (text.length === 0) return;
+    let out = '';
+    const changes: number[] = [];
+    let modified = false;
+    const replace = (oldPart: string, newPart: string) => {
+      const oldCount = countChars(oldPart);
+      let newCount = 0;
+      for (let j = 0; j < newPart.length; j += charWidthAt(newPart, j)) {
+        changes.push(0);
+        newCount++;
+      }
+      out += newPart;
+      const diff = newCount - oldCount;
+      if (diff > 0) {
+        for (let k = changes.length - diff; k < changes.length; k++) changes[k] = 1;
+      } else if (diff < 0 && changes.length > 0) {
+        changes[changes.length - 1] = changes[changes.length - 1]! + diff;
+      }
+    };
+    const visit = (grapheme: string) => {
+      if (utf8Length(grapheme) < 6) {
+        const norm = this.transform(grapheme);
+        if (norm !== null) {
+          modified = true;
+          replace(grapheme, norm);
+          return;
+        }
+      }
+      for (let i = 0; i < grapheme.length;) {
+        const w = charWidthAt(grapheme, i);
+        const part = grapheme.slice(i, i + w);
+        const norm = w === grapheme.length ? null : this.transform(part);
+        if (norm !== null) {
+          modified = true;
+          replace(part, norm);
+        } else {
+          out += part;
+          changes.push(0);
+        }
+        i += w;
+      }
+    };
+    if (isAsciiWithoutCr(text)) {
+      // Every ASCII character except CR is a grapheme of its own.
+      for (let i = 0; i < text.length; i++) visit(text[i]!);
+    } else {
+      PrecompiledNormalizer.segmenter ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
+      for (const { segment } of PrecompiledNormalizer.segmenter.segment(text)) visit(segment);
+    }
+    if (modified) normalized.transform(out, changes, 0);
+  }
+}
+
+function offsetOf(unit: number): number {
+  return ((unit >>> 10) << ((unit & (1 << 9)) >>> 6)) >>> 0;
+}
+
+function countChars(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i += charWidthAt(text, i)) n++;
+  return n;
+}
+
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
+function isAsciiWithoutCr(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f || c === 0x0d) return false;
+  }
+  return true;
+}

@@ -1,0 +1,32 @@
+import type { NormalizedString } from '../normalized-string.js';
+import { isMarkNonspacing } from './char-classes.js';
+import type { Normalizer } from './normalizer.js';
+
+export type UnicodeForm = 'NFC' | 'NFD' | 'NFKC' | 'NFKD';
+
+/** NFC / NFD / NFKC / NFKD normalizers. */
+export class UnicodeNormalizer implements Normalizer {
+  constructor(readonly type: UnicodeForm) {}
+
+  normalize(normalized: NormalizedString): void {
+    normalized.unicodeNormalize(this.type);
+  }
+}
+
+/** Per-character lowercase (Rust `Lowercase`). */
+export class LowercaseNormalizer implements Normalizer {
+  readonly type = 'Lowercase';
+
+  normalize(normalized: NormalizedString): void {
+    normalized.lowercase();
+  }
+}
+
+/** Removes non-spacing marks (Mn). Like Rust's `StripAccents`, it does not decompose first: pair it with NFD. */
+export class StripAccentsNormalizer implements Normalizer {
+  readonly type = 'StripAccents';
+
+  normalize(normalized: NormalizedString): void {
+    normalized.filter((cp) => !isMarkNonspacing(cp));
+  }
+}

@@ -1,0 +1,37 @@
+import { StringPattern } from '../normalized-string.js';
+import type { PreTokenizedString } from '../pre-tokenized-string.js';
+import type { PreTokenizer } from './pre-tokenizer.js';
+
+export type PrependScheme = 'always' | 'first' | 'never';
+
+/**
+ * Rust `Metaspace`: spaces become the replacement character (default U+2581), which is prepended according to
+ * the prepend scheme; with `split`, each replacement starts a new split (merged with the next piece).
+ */
+export class MetaspacePreTokenizer implements PreTokenizer {
+  readonly type = 'Metaspace';
+  private readonly spacePattern = new StringPattern(' ');
+  private readonly replacementPattern: StringPattern;
+
+  constructor(
+    readonly replacement = '\u2581',
+    readonly prependScheme: PrependScheme = 'always',
+    readonly splitOnReplacement = true,
+  ) {
+    this.replacementPattern = new StringPattern(replacement);
+  }
+
+  preTokenize(pretokenized: PreTokenizedString): void {
+    pretokenized.split((_, normalized) => {
+      normalized.replace(this.spacePattern, this.replacement);
+      const startsWithReplacement = normalized.get().startsWith(this.replacement);
+      if (this.prependScheme === 'always' && !startsWithReplacement) normalized.prepend(this.replacement);
+      if (this.prependScheme === 'first' && !startsWithReplacement && normalized.originalStart === 0) {
+        normalized.prepend(this.replacement);
+      }
+      return this.splitOnReplacement
+        ? normalized.split(this.replacementPattern, 'merged_with_next')
+        : [normalized];
+    });
+  }
+}
