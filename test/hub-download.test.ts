@@ -3,11 +3,12 @@
  * which the next attempt resumes with a Range request; bytes that do not hash to the ETag are rejected.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { HubError } from '../src/errors.js';
 import { resolveModel, type ResolveModelOptions } from '../src/hub/resolve-model.js';
@@ -200,4 +201,54 @@ test('onProgress reports growing byte counts and one final event per downloaded 
       'byte counts never go back',
     );
   }
+});
+
+test('concurrent resolves of the same model in one process download each blob once', async () => {
+  const options = freshOptions();
+  const start = hub.requests.length;
+  const [a, b] = await Promise.all([resolveModel('acme/big', options), resolveModel('acme/big', options)]);
+  assert.equal(a, b);
+  const gets = hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  assert.equal(gets.length, 1);
+  assert.deepEqual(new Uint8Array(await readFile(join(a, 'model.safetensors'))), weights);
+});
+
+const lockFile = (cacheDir: string) =>
+  join(cacheDir, '.locks', 'models--acme--big', `${WEIGHTS_SHA}.seqbatch.lock`);
+
+test('a download lock held by a live process is waited for, and the wait can be aborted', async () => {
+  const options = freshOptions();
+  const lock = lockFile(options.cacheDir);
+  await mkdir(dirname(lock), { recursive: true });
+  await writeFile(lock, `${process.pid}@${hostname()}`);
+
+  const controller = new AbortController();
+  const aborted = resolveModel('acme/big', { ...options, signal: controller.signal });
+  await sleep(150);
+  controller.abort(new Error('stop waiting'));
+  await assert.rejects(aborted, /stop waiting/);
+
+  const start = hub.requests.length;
+  const waiting = resolveModel('acme/big', options);
+  await sleep(300);
+  assert.equal(
+    hub.requests.slice(start).filter((r) => r.path.startsWith('/cdn/')).length,
+    0,
+    'no GET while locked',
+  );
+  await rm(lock);
+  const folder = await waiting;
+  assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
+  assert.ok(!existsSync(lock), 'the lock is released');
+});
+
+test('a lock left by a process that no longer exists is taken over', async () => {
+  const options = freshOptions();
+  const lock = lockFile(options.cacheDir);
+  await mkdir(dirname(lock), { recursive: true });
+  const dead = spawnSync(process.execPath, ['-e', '']);
+  assert.equal(dead.status, 0);
+  await writeFile(lock, `${dead.pid}@${hostname()}`);
+  const folder = await resolveModel('acme/big', options);
+  assert.equal((await stat(join(folder, 'model.safetensors'))).size, weights.length);
 });

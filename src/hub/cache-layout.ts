@@ -6,6 +6,7 @@
  *     blobs/<etag>.incomplete           a download in progress, resumed with a Range request
  *     refs/<revision>                   the commit hash a branch or tag pointed to when last resolved
  *     snapshots/<commit>/<file>         relative symlinks into blobs (../../blobs/<etag>)
+ *   <cacheDir>/.locks/models--org--name/ download locks
  */
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -67,6 +68,11 @@ export class RepoCache {
 
   snapshotFile(commit: string, file: string): string {
     return join(this.snapshotDir(commit), ...file.split('/'));
+  }
+
+  /** Our lock for downloading a blob; Python's own lock is `<etag>.lock` in the same folder. */
+  lockPath(etag: string): string {
+    return join(this.cacheDir, '.locks', repoFolderName(this.repoId), `${etag}.seqbatch.lock`);
   }
 
   refPath(revision: string): string {

@@ -4,6 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { HubError, InputError } from '../errors.js';
+import { withFileLock } from './blob-lock.js';
 import { RepoCache, assertSafeEtag, assertSafeRepoPath } from './cache-layout.js';
 import { downloadBlob } from './download.js';
 import { selectModelFiles, selectReferencedFiles, type SelectionOptions } from './file-selection.js';
@@ -13,7 +14,6 @@ import {
   fetchFileMetadata,
   fetchRevisionInfo,
   hubHeaders,
-  resolveUrl,
   type HttpOptions,
   type HubRequestContext,
 } from './http.js';
@@ -237,26 +237,33 @@ async function ensureFile(
     const blobPath = cache.blobPath(metadata.etag);
     let pending = inFlight.get(blobPath);
     if (pending === undefined) {
-      const resolve = resolveUrl(ctx.endpoint, ctx.repoId, commit, file);
-      // Python drops the token when the bytes come from elsewhere (the CDN URL is pre-signed).
-      const headers = hubHeaders(metadata.location === resolve ? http.token : undefined);
-      pending = downloadBlob(
-        {
-          ctx,
-          url: metadata.location,
-          headers,
-          etag: metadata.etag,
-          expectedSize: metadata.size,
-          blobPath,
-          incompletePath: cache.incompletePath(metadata.etag),
-        },
-        {
-          retries: options.retries ?? DEFAULT_RETRIES,
-          idleTimeoutMs: http.timeoutMs,
-          signal: options.signal,
-          progress: (downloaded, total) => reporter.start(file, total, downloaded),
-        },
-      ).finally(() => inFlight.delete(blobPath));
+      // The token goes to the Hub only: a CDN location is pre-signed and must not see it (Python drops it too).
+      const sameOrigin = new URL(metadata.location).origin === new URL(ctx.endpoint).origin;
+      const headers = hubHeaders(sameOrigin ? http.token : undefined);
+      const download = async (): Promise<void> => {
+        // Another process may have finished this blob while we waited for the lock.
+        if (await cache.hasBlob(metadata.etag)) return;
+        await downloadBlob(
+          {
+            ctx,
+            url: metadata.location,
+            headers,
+            etag: metadata.etag,
+            expectedSize: metadata.size,
+            blobPath,
+            incompletePath: cache.incompletePath(metadata.etag),
+          },
+          {
+            retries: options.retries ?? DEFAULT_RETRIES,
+            idleTimeoutMs: http.timeoutMs,
+            signal: options.signal,
+            progress: (downloaded, total) => reporter.start(file, total, downloaded),
+          },
+        );
+      };
+      pending = withFileLock(cache.lockPath(metadata.etag), download, options.signal).finally(() =>
+        inFlight.delete(blobPath),
+      );
       inFlight.set(blobPath, pending);
     }
     await pending;
