@@ -1,0 +1,29 @@
+/** The batching HTTP server. */
+export {
+  createServer,
+  closeOnSignals,
+  resolveServerOptions,
+  type ServerOptions,
+  type SeqbatchServer,
+} from './server.js';
+export type {
+  Engine,
+  EngineInfo,
+  EngineTask,
+  TextItem,
+  ClassifyOptions,
+  Prediction,
+  EmbedOptions,
+  TokenizeOptions,
+  TokenizedText,
+} from './engine.js';
+export {
+  DynamicBatcher,
+  QueueFullError,
+  type BatcherOptions,
+  type BatchItem,
+  type BatchStats,
+} from './batcher.js';
+export { ApiError, type ApiErrorType, type ErrorBody } from './http-errors.js';
+export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+export { float32ToString } from './float-json.js';

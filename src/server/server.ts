@@ -1,0 +1,188 @@
+/**
+ * The batching HTTP server: fastify routes over an Engine, with a dynamic batcher between concurrent requests and
+ * the engine, a bounded queue (429 + Retry-After when full), JSON-schema validated bodies, JSON errors, Prometheus
+ * metrics and a graceful close (stop accepting, finish every accepted request, then release the engine).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { InputError } from '../errors.js';
+import { DynamicBatcher } from './batcher.js';
+import type { ResolvedServerOptions, ServerContext } from './context.js';
+import type { Engine } from './engine.js';
+import { errorBody, errorHandler, sendApiError, ApiError } from './http-errors.js';
+import { registerClassifyRoute } from './routes/classify.js';
+import { registerEmbedRoutes } from './routes/embed.js';
+import { registerStatusRoutes } from './routes/status.js';
+import { registerTokenizeRoute } from './routes/tokenize.js';
+import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
+
+export interface ServerOptions {
+  engine: Engine;
+  /** Padded tokens per batch (batch size × longest input). Default 16384. */
+  maxBatchTokens?: number;
+  /** Inputs per batch. Default 64. */
+  maxBatchSize?: number;
+  /** Longest an input waits for others to share its batch, in ms. Default 5. */
+  maxWaitMs?: number;
+  /** Inputs allowed to wait; beyond that requests get 429. Default 1024. */
+  maxQueue?: number;
+  /** Inputs in one request; beyond that 413. Default min(256, maxQueue). */
+  maxInputsPerRequest?: number;
+  /** Largest request body in bytes; beyond that 413. Default 2 MiB. */
+  bodyLimit?: number;
+  /** Batches run at once. Default 1 (one batch already uses every core). */
+  concurrency?: number;
+  /** Truncate over-long inputs when the request does not say (`truncate`); otherwise they get 413. Default false. */
+  autoTruncate?: boolean;
+  /** fastify logger option. Default false. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export interface SeqbatchServer {
+  readonly app: FastifyInstance;
+  readonly batcher: DynamicBatcher;
+  readonly metrics: ServerMetrics;
+  /** Starts listening; resolves with the address, e.g. `http://127.0.0.1:8080`. Default host 127.0.0.1, port 8080. */
+  listen(options?: { host?: string; port?: number }): Promise<string>;
+  /** Stops accepting connections, answers every accepted request, then closes the engine. Idempotent. */
+  close(): Promise<void>;
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string, minimum = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < minimum) {
+    throw new InputError(`${name}: expected an integer >= ${minimum}, got ${String(value)}`, {
+      argument: name,
+    });
+  }
+  return v;
+}
+
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const maxQueue = positiveInteger(options.maxQueue, 1024, 'maxQueue');
+  const resolved: ResolvedServerOptions = {
+    maxBatchTokens: positiveInteger(options.maxBatchTokens, 16384, 'maxBatchTokens'),
+    maxBatchSize: positiveInteger(options.maxBatchSize, 64, 'maxBatchSize'),
+    maxWaitMs: positiveInteger(options.maxWaitMs, 5, 'maxWaitMs', 0),
+    maxQueue,
+    maxInputsPerRequest: positiveInteger(
+      options.maxInputsPerRequest,
+      Math.min(256, maxQueue),
+      'maxInputsPerRequest',
+    ),
+    bodyLimit: positiveInteger(options.bodyLimit, 2 * 1024 * 1024, 'bodyLimit'),
+    concurrency: positiveInteger(options.concurrency, 1, 'concurrency'),
+    autoTruncate: options.autoTruncate ?? false,
+  };
+  if (resolved.maxInputsPerRequest > maxQueue) {
+    throw new InputError(
+      `maxInputsPerRequest (${resolved.maxInputsPerRequest}) cannot exceed maxQueue (${maxQueue}): such a request could never be queued`,
+      { argument: 'maxInputsPerRequest' },
+    );
+  }
+  return resolved;
+}
+
+export function createServer(options: ServerOptions): SeqbatchServer {
+  const resolved = resolveServerOptions(options);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: resolved.bodyLimit,
+    // Our own 503 (in the onRequest hook below) keeps the JSON error shape during shutdown.
+    return503OnClosing: false,
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
+    },
+  });
+  const batcher = new DynamicBatcher(
+    {
+      maxBatchTokens: resolved.maxBatchTokens,
+      maxBatchSize: resolved.maxBatchSize,
+      maxWaitMs: resolved.maxWaitMs,
+      maxQueue: resolved.maxQueue,
+      concurrency: resolved.concurrency,
+    },
+    (stats) => metrics.recordBatch(stats),
+  );
+  const metrics = createServerMetrics({
+    queueDepth: () => batcher.depth,
+    runningBatches: () => batcher.runningBatches,
+  });
+  const context: ServerContext = {
+    engine: options.engine,
+    batcher,
+    metrics,
+    options: resolved,
+    state: { closing: false },
+  };
+
+  app.addHook('onRequest', async (_request, reply) => {
+    if (context.state.closing) {
+      return sendApiError(
+        reply.header('connection', 'close'),
+        new ApiError(503, 'unavailable_error', 'server is shutting down'),
+      );
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, status: String(reply.statusCode) });
+    metrics.requestDuration.observe(reply.elapsedTime / 1000, { route });
+    if (reply.statusCode === 429) metrics.queueRejections.inc();
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody('not_found_error', `no route ${request.method} ${request.url}`)),
+  );
+
+  registerClassifyRoute(app, context);
+  registerEmbedRoutes(app, context);
+  registerTokenizeRoute(app, context);
+  registerStatusRoutes(app, context);
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    batcher,
+    metrics,
+    async listen({ host = '127.0.0.1', port = 8080 } = {}) {
+      return app.listen({ host, port });
+    },
+    close() {
+      closing ??= (async () => {
+        context.state.closing = true;
+        const drained = batcher.drain(); // queued inputs run now instead of waiting for companions
+        await app.close(); // resolves once every in-flight request has been answered
+        await drained;
+        await options.engine.close?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Closes the server gracefully on SIGTERM/SIGINT, then exits the process; a second signal exits at once.
+ * Returns a function that removes the handlers.
+ */
+export function closeOnSignals(
+  server: Pick<SeqbatchServer, 'close'>,
+  { signals = ['SIGTERM', 'SIGINT'] as NodeJS.Signals[], exit = (code: number) => process.exit(code) } = {},
+): () => void {
+  let received = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (received) return exit(1);
+    received = true;
+    process.stderr.write(`seqbatch: ${signal} received, finishing queued requests\n`);
+    server.close().then(
+      () => exit(0),
+      (error: unknown) => {
+        process.stderr.write(`seqbatch: error while closing: ${String(error)}\n`);
+        exit(1);
+      },
+    );
+  };
+  for (const signal of signals) process.on(signal, handler);
+  return () => {
+    for (const signal of signals) process.off(signal, handler);
+  };
+}
