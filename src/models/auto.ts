@@ -169,8 +169,12 @@ export class PreTrainedModel {
         });
         const hit = await cache.get(key);
         if (hit) {
-          const session = await OnnxSession.create(hit.modelPath, options, dir);
-          return new PreTrainedModel(config, task, dir, session, true, hit.modelPath);
+          try {
+            const session = await OnnxSession.create(hit.modelPath, options, dir);
+            return new PreTrainedModel(config, task, dir, session, true, hit.modelPath);
+          } catch {
+            // A damaged entry (disk full mid-write, manual edits) is rebuilt and overwritten below.
+          }
         }
       }
     }
