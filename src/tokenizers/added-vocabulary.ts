@@ -32,7 +32,7 @@ interface TrieNode {
 /** Leftmost-longest multi-pattern matcher over UTF-16 units. */
 class PatternTrie {
   private readonly root: TrieNode = { next: new Map(), token: -1 };
-  private readonly firstUnits = new Set<number>();
+  private readonly firstUnits = new Uint8Array(0x10000);
   size = 0;
 
   add(pattern: string, token: number): void {
@@ -49,7 +49,7 @@ class PatternTrie {
     }
     // The first pattern added wins on duplicates, as in aho-corasick.
     if (node.token === -1) node.token = token;
-    this.firstUnits.add(pattern.charCodeAt(0));
+    this.firstUnits[pattern.charCodeAt(0)] = 1;
     this.size++;
   }
 
@@ -59,7 +59,7 @@ class PatternTrie {
     if (this.size === 0) return out;
     const first = this.firstUnits;
     for (let pos = 0; pos < text.length;) {
-      if (!first.has(text.charCodeAt(pos))) {
+      if (first[text.charCodeAt(pos)] === 0) {
         pos++;
         continue;
       }

@@ -9,6 +9,7 @@ import { AddedVocabulary } from './added-vocabulary.js';
 import type { Model, Token } from './model.js';
 import { modelFromJSON } from './models/index.js';
 import { normalizerFromJSON } from './normalizers/index.js';
+import type { NormalizedString } from './normalized-string.js';
 import type { Normalizer } from './normalizers/normalizer.js';
 import { buildEncoding, type PreTokenizedString } from './pre-tokenized-string.js';
 import { preTokenizerFromJSON } from './pre-tokenizers/index.js';
@@ -80,13 +81,9 @@ export class TokenizerPipeline {
    * type id `typeId`, attention 1 and special mask 0.
    */
   encodeSequence(text: string, typeId = 0): Encoding {
-    const pretokenized = this.preTokenize(text);
-    const ids: number[] = [];
-    const tokens: string[] = [];
-    const words: (number | null)[] = [];
-    const offsets: [number, number][] = [];
-    this.collect(pretokenized, null, ids, tokens, words, offsets);
-    return buildEncoding(ids, tokens, words, offsets, typeId);
+    const out = new TokenCollector();
+    this.encodeInto(text, null, out);
+    return buildEncoding(out.ids, out.tokens, out.words, out.offsets, typeId);
   }
 
   /** The `SequenceEncoder` name for `encodeSequence`. */
@@ -99,14 +96,9 @@ export class TokenizerPipeline {
    * word id i, and offsets are relative to the word they come from, like Rust's PreTokenized input.
    */
   encodeWords(words: readonly string[], typeId = 0): Encoding {
-    const ids: number[] = [];
-    const tokens: string[] = [];
-    const wordIds: (number | null)[] = [];
-    const offsets: [number, number][] = [];
-    for (let i = 0; i < words.length; i++) {
-      this.collect(this.preTokenize(words[i]!), i, ids, tokens, wordIds, offsets);
-    }
-    return buildEncoding(ids, tokens, wordIds, offsets, typeId);
+    const out = new TokenCollector();
+    for (let i = 0; i < words.length; i++) this.encodeInto(words[i]!, i, out);
+    return buildEncoding(out.ids, out.tokens, out.words, out.offsets, typeId);
   }
 
   /** Token strings of `text` (no special tokens added). */
@@ -125,33 +117,93 @@ export class TokenizerPipeline {
     return result;
   }
 
-  private collect(
+  /** Appends the tokens of `text` to `out`; `wordIndex` overrides the word ids (pre-split input). */
+  private encodeInto(text: string, wordIndex: number | null, out: TokenCollector): void {
+    const pretokenized = this.addedVocabulary.extractAndNormalize(this.normalizer, toWellFormed(text));
+    const splitRanges = this.preTokenizer?.splitRanges;
+    if (splitRanges === undefined) {
+      this.preTokenizer?.preTokenize(pretokenized);
+      this.collectSplits(pretokenized, wordIndex, out);
+    } else {
+      this.collectRanges(pretokenized, (t) => splitRanges.call(this.preTokenizer, t), wordIndex, out);
+    }
+  }
+
+  /** Generic path: one word per split of the pre-tokenized string. */
+  private collectSplits(
     pretokenized: PreTokenizedString,
     wordIndex: number | null,
-    ids: number[],
-    tokens: string[],
-    words: (number | null)[],
-    offsets: [number, number][],
+    out: TokenCollector,
   ): void {
     const splits = pretokenized.splits;
     for (let idx = 0; idx < splits.length; idx++) {
       const split = splits[idx]!;
       const normalized = split.normalized;
       const splitTokens = split.tokens ?? this.modelTokens(normalized.get());
-      const word = wordIndex ?? idx;
-      const identity = normalized.hasIdentityAlignment();
-      const base = normalized.originalStart;
-      for (let t = 0; t < splitTokens.length; t++) {
-        const token = splitTokens[t]!;
-        ids.push(token.id);
-        tokens.push(token.value);
-        words.push(word);
-        const [s, e] = token.offsets;
-        if (identity && s < e) {
-          offsets.push(identityOffsets(normalized.normalized, base, s, e));
-        } else {
-          offsets.push(normalized.normalizedToOriginal(s, e) ?? [s, e]);
-        }
+      out.addWord(normalized, 0, splitTokens, wordIndex ?? idx);
+    }
+  }
+
+  /**
+   * Fast path for pre-tokenizers that only cut the text: words are ranges of each normalized split, so no
+   * NormalizedString is built per word. Word ids count pieces exactly as the split-based path does.
+   */
+  private collectRanges(
+    pretokenized: PreTokenizedString,
+    splitRanges: (text: string) => number[],
+    wordIndex: number | null,
+    out: TokenCollector,
+  ): void {
+    let word = 0;
+    for (const split of pretokenized.splits) {
+      const normalized = split.normalized;
+      if (split.tokens !== null) {
+        out.addWord(normalized, 0, split.tokens, wordIndex ?? word++);
+        continue;
+      }
+      const text = normalized.normalized;
+      const ranges = splitRanges(text);
+      for (let r = 0; r < ranges.length; r += 2) {
+        const start = ranges[r]!;
+        const piece = text.slice(start, ranges[r + 1]!);
+        out.addWord(normalized, start, this.modelTokens(piece), wordIndex ?? word++);
+      }
+    }
+  }
+}
+
+/** Accumulates the per-token arrays of an Encoding. */
+class TokenCollector {
+  readonly ids: number[] = [];
+  readonly tokens: string[] = [];
+  readonly words: (number | null)[] = [];
+  readonly offsets: [number, number][] = [];
+
+  /**
+   * Adds the tokens of one word found at `start` in `normalized` (token offsets are relative to the word),
+   * mapping their offsets back to the original text.
+   */
+  addWord(normalized: NormalizedString, start: number, tokens: Token[], word: number): void {
+    const identity = normalized.hasIdentityAlignment();
+    const base = normalized.originalStart;
+    for (let t = 0; t < tokens.length; t++) {
+      const token = tokens[t]!;
+      this.ids.push(token.id);
+      this.tokens.push(token.value);
+      this.words.push(word);
+      const s = start + token.offsets[0];
+      const e = start + token.offsets[1];
+      if (s < e) {
+        this.offsets.push(
+          identity
+            ? identityOffsets(normalized.normalized, base, s, e)
+            : normalized.normalizedToOriginal(s, e)!,
+        );
+      } else {
+        // Rust maps an empty range through the word's own original start (a quirk kept for exactness).
+        const wordStart =
+          start === 0 ? base : (normalized.normalizedToOriginal(start, start + 1)?.[0] ?? base);
+        this.offsets.push([wordStart + token.offsets[0], wordStart + token.offsets[0]]);
       }
     }
   }

@@ -27,6 +27,11 @@ export class BertNormalizer implements Normalizer {
   normalize(normalized: NormalizedString): void {
     const { cleanText, handleChineseChars, lowercase } = this.options;
     const stripAccents = this.options.stripAccents ?? lowercase;
+    if (isPrintableAscii(normalized.get())) {
+      // Nothing to clean, no CJK, no accents: only the case can change.
+      if (lowercase) normalized.lowercase();
+      return;
+    }
     if (cleanText) {
       normalized.filter((cp) => !(cp === 0 || cp === 0xfffd || isBertControl(cp)));
       if (hasNonSpaceWhitespace(normalized.get())) {
@@ -40,6 +45,14 @@ export class BertNormalizer implements Normalizer {
     }
     if (lowercase) normalized.lowercase();
   }
+}
+
+function isPrintableAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 function hasNonSpaceWhitespace(text: string): boolean {

@@ -1,21 +1,39 @@
 /**
  * Pre-tokenizers that split on character classes: BERT, WhitespaceSplit, Punctuation, Digits, CharDelimiterSplit
- * and the regex-based Whitespace. All of them are one `NormalizedString.split` with a Rust behavior.
+ * and the regex-based Whitespace. Each is one `NormalizedString.split` with a Rust behavior (BERT's two passes are
+ * fused into one scan), so each also offers `splitRanges`.
  */
 import {
+  applyBehavior,
   CharPredicatePattern,
   InvertedPattern,
   RegexPattern,
   type NormalizedString,
+  type Pattern,
   type SplitDelimiterBehavior,
 } from '../normalized-string.js';
 import { isBertPunctuation, isNumeric, isWhitespace } from '../normalizers/char-classes.js';
 import { translateOnigRegex } from '../normalizers/onig-regex.js';
 import type { PreTokenizedString } from '../pre-tokenized-string.js';
-import type { PreTokenizer } from './pre-tokenizer.js';
+import { nonEmptySpans, type PreTokenizer } from './pre-tokenizer.js';
 
-const whitespacePattern = new CharPredicatePattern(isWhitespace);
-const punctuationPattern = new CharPredicatePattern(isBertPunctuation);
+/** A pre-tokenizer that is exactly one `split(pattern, behavior)` on every split. */
+export abstract class PatternSplitPreTokenizer implements PreTokenizer {
+  abstract readonly type: string;
+
+  constructor(
+    protected readonly pattern: Pattern,
+    readonly behavior: SplitDelimiterBehavior,
+  ) {}
+
+  preTokenize(pretokenized: PreTokenizedString): void {
+    pretokenized.split((_, normalized) => normalized.split(this.pattern, this.behavior));
+  }
+
+  splitRanges(text: string): number[] {
+    return nonEmptySpans(applyBehavior(this.pattern.findMatches(text), this.behavior));
+  }
+}
 
 /**
  * Rust `BertPreTokenizer`: split on whitespace (removed), then isolate each punctuation character. Done in one
@@ -27,89 +45,107 @@ export class BertPreTokenizer implements PreTokenizer {
   preTokenize(pretokenized: PreTokenizedString): void {
     pretokenized.split((_, normalized) => splitWhitespaceAndPunctuation(normalized));
   }
+
+  splitRanges(text: string): number[] {
+    return bertRanges(text);
+  }
 }
 
-export function splitWhitespaceAndPunctuation(normalized: NormalizedString): NormalizedString[] {
-  const text = normalized.get();
-  const out: NormalizedString[] = [];
+/** [start, end) pairs of BERT pre-tokens: runs of non-space non-punctuation, and single punctuation characters. */
+export function bertRanges(text: string): number[] {
+  const out: number[] = [];
   let wordStart = -1;
   for (let i = 0; i < text.length;) {
     let cp = text.charCodeAt(i);
-    if (cp >= 0xd800 && cp <= 0xdbff) cp = text.codePointAt(i)!;
-    const width = cp > 0xffff ? 2 : 1;
-    const space = isWhitespace(cp);
-    const punct = !space && isBertPunctuation(cp);
+    let width = 1;
+    let space: boolean;
+    let punct: boolean;
+    if (cp < 0x80) {
+      space = cp === 0x20 || (cp >= 0x09 && cp <= 0x0d);
+      punct =
+        !space &&
+        ((cp >= 0x21 && cp <= 0x2f) ||
+          (cp >= 0x3a && cp <= 0x40) ||
+          (cp >= 0x5b && cp <= 0x60) ||
+          cp >= 0x7b) &&
+        cp !== 0x7f;
+    } else {
+      if (cp >= 0xd800 && cp <= 0xdbff) {
+        cp = text.codePointAt(i)!;
+        if (cp > 0xffff) width = 2;
+      }
+      space = isWhitespace(cp);
+      punct = !space && isBertPunctuation(cp);
+    }
     if (space || punct) {
       if (wordStart !== -1) {
-        out.push(normalized.slice(wordStart, i)!);
+        out.push(wordStart, i);
         wordStart = -1;
       }
-      if (punct) out.push(normalized.slice(i, i + width)!);
+      if (punct) out.push(i, i + width);
     } else if (wordStart === -1) {
       wordStart = i;
     }
     i += width;
   }
-  if (wordStart !== -1) out.push(normalized.slice(wordStart, text.length)!);
+  if (wordStart !== -1) out.push(wordStart, text.length);
+  return out;
+}
+
+export function splitWhitespaceAndPunctuation(normalized: NormalizedString): NormalizedString[] {
+  const ranges = bertRanges(normalized.get());
+  const out: NormalizedString[] = [];
+  for (let i = 0; i < ranges.length; i += 2) out.push(normalized.slice(ranges[i]!, ranges[i + 1]!)!);
   return out;
 }
 
 /** Rust `WhitespaceSplit`: split on White_Space characters, removing them. */
-export class WhitespaceSplitPreTokenizer implements PreTokenizer {
+export class WhitespaceSplitPreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'WhitespaceSplit';
 
-  preTokenize(pretokenized: PreTokenizedString): void {
-    pretokenized.split((_, normalized) => normalized.split(whitespacePattern, 'removed'));
+  constructor() {
+    super(new CharPredicatePattern(isWhitespace), 'removed');
   }
 }
 
 /** Rust `Whitespace`: keeps the matches of `\w+|[^\w\s]+` (Unicode classes). */
-export class WhitespacePreTokenizer implements PreTokenizer {
+export class WhitespacePreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'Whitespace';
-  private static readonly pattern = new InvertedPattern(
-    new RegexPattern(translateOnigRegex('\\w+|[^\\w\\s]+', 'pre_tokenizer.Whitespace')),
-  );
 
-  preTokenize(pretokenized: PreTokenizedString): void {
-    pretokenized.split((_, normalized) => normalized.split(WhitespacePreTokenizer.pattern, 'removed'));
+  constructor() {
+    super(
+      new InvertedPattern(
+        new RegexPattern(translateOnigRegex('\\w+|[^\\w\\s]+', 'pre_tokenizer.Whitespace')),
+      ),
+      'removed',
+    );
   }
 }
 
 /** Rust `Punctuation`: split on BERT punctuation characters with the given behavior (default isolated). */
-export class PunctuationPreTokenizer implements PreTokenizer {
+export class PunctuationPreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'Punctuation';
 
-  constructor(readonly behavior: SplitDelimiterBehavior = 'isolated') {}
-
-  preTokenize(pretokenized: PreTokenizedString): void {
-    pretokenized.split((_, normalized) => normalized.split(punctuationPattern, this.behavior));
+  constructor(behavior: SplitDelimiterBehavior = 'isolated') {
+    super(new CharPredicatePattern(isBertPunctuation), behavior);
   }
 }
 
 /** Rust `Digits`: numeric characters isolated one by one, or grouped into runs. */
-export class DigitsPreTokenizer implements PreTokenizer {
+export class DigitsPreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'Digits';
-  private static readonly pattern = new CharPredicatePattern(isNumeric);
 
-  constructor(readonly individualDigits: boolean) {}
-
-  preTokenize(pretokenized: PreTokenizedString): void {
-    const behavior = this.individualDigits ? 'isolated' : 'contiguous';
-    pretokenized.split((_, normalized) => normalized.split(DigitsPreTokenizer.pattern, behavior));
+  constructor(readonly individualDigits: boolean) {
+    super(new CharPredicatePattern(isNumeric), individualDigits ? 'isolated' : 'contiguous');
   }
 }
 
 /** Rust `CharDelimiterSplit`: split on one character, removing it. */
-export class CharDelimiterSplitPreTokenizer implements PreTokenizer {
+export class CharDelimiterSplitPreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'CharDelimiterSplit';
-  private readonly pattern: CharPredicatePattern;
 
   constructor(readonly delimiter: string) {
     const cp = delimiter.codePointAt(0)!;
-    this.pattern = new CharPredicatePattern((c) => c === cp);
-  }
-
-  preTokenize(pretokenized: PreTokenizedString): void {
-    pretokenized.split((_, normalized) => normalized.split(this.pattern, 'removed'));
+    super(new CharPredicatePattern((c) => c === cp), 'removed');
   }
 }

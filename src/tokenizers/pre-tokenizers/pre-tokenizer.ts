@@ -4,4 +4,25 @@ import type { PreTokenizedString } from '../pre-tokenized-string.js';
 export interface PreTokenizer {
   readonly type: string;
   preTokenize(pretokenized: PreTokenizedString): void;
+  /**
+   * Present on pre-tokenizers that only cut the text (never rewrite it): the non-empty pieces of `text` as
+   * flattened [start, end) pairs, identical to what `preTokenize` produces for one split. The pipeline uses it
+   * to skip building a NormalizedString per word.
+   */
+  splitRanges?(text: string): number[];
+}
+
+/** Keeps the non-empty spans of a flattened [start, end) list (PreTokenizedString drops empty pieces). */
+export function nonEmptySpans(spans: number[]): number[] {
+  let empty = false;
+  for (let i = 0; i < spans.length; i += 2) {
+    if (spans[i] === spans[i + 1]) {
+      empty = true;
+      break;
+    }
+  }
+  if (!empty) return spans;
+  const out: number[] = [];
+  for (let i = 0; i < spans.length; i += 2) if (spans[i]! < spans[i + 1]!) out.push(spans[i]!, spans[i + 1]!);
+  return out;
 }

@@ -1,22 +1,18 @@
 import { InvertedPattern, type Pattern, type SplitDelimiterBehavior } from '../normalized-string.js';
 import type { PreTokenizedString } from '../pre-tokenized-string.js';
+import { PatternSplitPreTokenizer } from './char-splits.js';
 import type { PreTokenizer } from './pre-tokenizer.js';
 
 /** Rust `Split`: split on a literal or regex pattern with a behavior, optionally inverted. */
-export class SplitPreTokenizer implements PreTokenizer {
+export class SplitPreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'Split';
-  private readonly effective: Pattern;
 
   constructor(
-    readonly pattern: Pattern,
-    readonly behavior: SplitDelimiterBehavior,
+    pattern: Pattern,
+    behavior: SplitDelimiterBehavior,
     readonly invert = false,
   ) {
-    this.effective = invert ? new InvertedPattern(pattern) : pattern;
-  }
-
-  preTokenize(pretokenized: PreTokenizedString): void {
-    pretokenized.split((_, normalized) => normalized.split(this.effective, this.behavior));
+    super(invert ? new InvertedPattern(pattern) : pattern, behavior);
   }
 }
 
