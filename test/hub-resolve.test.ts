@@ -59,6 +59,7 @@ let tempRoot: string;
 before(async () => {
   hub = await startMockHub({
     token: TOKEN,
+    renamed: { 'acme/old-name': 'acme/tiny' },
     repos: [
       {
         id: 'acme/tiny',
@@ -354,4 +355,11 @@ test('an unreachable Hub is a HubConnectionError naming the repo, unless the cac
       error.message.includes(deadEndpoint) &&
       /acme\/tiny at revision "main"/.test(error.message),
   );
+});
+
+test("a renamed repo is followed through the Hub's relative redirects and cached under the name asked for", async () => {
+  const options = freshOptions();
+  const folder = await resolveModel('acme/old-name', options);
+  assert.equal(folder, join(options.cacheDir, 'models--acme--old-name', 'snapshots', MAIN));
+  assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
 });

@@ -6,6 +6,7 @@
  *   302 to the "CDN" with `X-Linked-Etag` (sha256) and `X-Linked-Size` for LFS files;
  * - `GET /cdn/{sha256}` on a second port (another origin, as a CDN is) with Range support;
  * - Hub error codes (`X-Error-Code`: RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo).
+ * - renamed repos answered with a relative 307, as the Hub does.
  * Switches: require a token for private repos, corrupt a file, or cut a download after N bytes.
  */
 import { createHash } from 'node:crypto';
@@ -47,6 +48,8 @@ export interface MockHubOptions {
   repos: MockRepoSpec[];
   /** The token private repos accept. */
   token?: string;
+  /** Renamed repos: old id → new id, answered with a relative 307 to the same path under the new name. */
+  renamed?: Record<string, string>;
 }
 
 export const LFS_EXTENSIONS = ['.safetensors', '.bin', '.h5', '.msgpack', '.onnx'];
@@ -169,6 +172,15 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const path = url.pathname;
     requests.push({ method: req.method ?? 'GET', host: req.headers.host ?? '', path, headers: req.headers });
+
+    for (const [from, to] of Object.entries(options.renamed ?? {})) {
+      for (const prefix of [`/api/models/${from}/`, `/${from}/resolve/`]) {
+        if (path.startsWith(prefix)) {
+          // Relative, like the Hub's own redirect for a renamed repo.
+          return send(res, 307, { Location: prefix.replace(from, to) + path.slice(prefix.length) });
+        }
+      }
+    }
 
     const api = /^\/api\/models\/(.+)\/revision\/([^/]+)$/.exec(path);
     if (api && req.method === 'GET') {
