@@ -4,7 +4,7 @@
  * errors).
  */
 import { InputError } from '../errors.js';
-import type { PadTarget } from './padding.js';
+import type { PadTarget, PadToken } from './padding.js';
 import type { Side, TruncationStrategy } from './truncation.js';
 
 export type PaddingOption = boolean | 'longest' | 'max_length' | 'do_not_pad';
@@ -55,7 +55,7 @@ export interface CallDefaults {
   addedTokensSingle: number;
   /** Truncation and padding stored in tokenizer.json, used only when the caller sets neither option. */
   fileTruncation?: { strategy: TruncationStrategy; maxLength: number; stride: number; side: Side } | null;
-  filePadding?: { target: PadTarget; multipleOf: number | null; side: Side } | null;
+  filePadding?: ResolvedPadding | null;
 }
 
 export interface ResolvedTruncation {
@@ -70,6 +70,8 @@ export interface ResolvedPadding {
   target: PadTarget;
   multipleOf: number | null;
   side: Side;
+  /** Pad token of tokenizer.json's padding block; otherwise the tokenizer's pad token is used. */
+  pad?: PadToken;
 }
 
 export interface ResolvedCall {
@@ -232,7 +234,7 @@ export function resolveCallOptions(
     resolvedTruncation = { strategy, maxLength: fileMax, stride: fileStride, side };
   }
 
-  if (resolvedPadding && !defaults.hasPadToken) {
+  if (resolvedPadding && !resolvedPadding.pad && !defaults.hasPadToken) {
     throw new InputError(
       'Asking to pad but the tokenizer does not have a padding token. Set one with `tokenizer.setPadToken(...)` ' +
         '(for example the eos token) before padding.',

@@ -99,7 +99,8 @@ export function encodeBatch(
   const seconds = pairs?.map((t, i) => checkInput(t, `textPair[${i}]`, call.isSplitIntoWords)) ?? null;
 
   const encodings = firsts.map((text, i) => encodeOne(context, call, text, seconds ? seconds[i] : null));
-  if (call.padding) padEncodings(encodings, { ...call.padding, pad: context.pad as PadToken });
+  if (call.padding)
+    padEncodings(encodings, { ...call.padding, pad: call.padding.pad ?? (context.pad as PadToken) });
 
   const rows: Encoding[] = [];
   const mapping: number[] = [];
