@@ -63,7 +63,7 @@ before(async () => {
     repos: [
       {
         id: 'acme/tiny',
-        refs: { main: MAIN, v1: V1, 'same-content': V2 },
+        refs: { main: MAIN, v1: V1, 'same-content': V2, 'refs/pr/3': V1 },
         commits: {
           [MAIN]: {
             'config.json': config,
@@ -213,6 +213,12 @@ test('a branch or tag resolves to its commit and is recorded in refs/', async ()
   const byCommit = await resolveModel('acme/tiny', { ...options, revision: MAIN });
   assert.equal(byCommit, join(repoRoot, 'snapshots', MAIN));
   assert.deepEqual((await readdir(join(repoRoot, 'refs'))).sort(), ['v1']);
+
+  // A pull-request ref is sent URL-encoded and recorded at refs/refs/pr/3, as Python does.
+  const start = hub.requests.length;
+  assert.equal(await resolveModel('acme/tiny', { ...options, revision: 'refs/pr/3' }), folder);
+  assert.equal(hub.requests[start]!.path, '/api/models/acme/tiny/revision/refs%2Fpr%2F3');
+  assert.equal(await readFile(join(repoRoot, 'refs', 'refs', 'pr', '3'), 'utf8'), V1);
 });
 
 test('an unknown revision is a HubError naming it', async () => {
