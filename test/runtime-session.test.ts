@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InferenceError, InputError } from '../src/errors.js';
+import { GraphBuilder } from '../src/onnx/graph-builder.js';
+import { toIntMatrix, toNumericTensor, validateModelInputs } from '../src/runtime/inputs.js';
+import { OnnxSession, sessionOptions } from '../src/runtime/session.js';
+import { FloatTensor } from '../src/runtime/tensor.js';
+
+/** A one-op graph: out = Gather(table, ids), table = [[0, 1], [10, 11], [20, 21]]. */
+function gatherGraph(): Uint8Array {
+  const g = new GraphBuilder();
+  const ids = g.input('input_ids', 'int64', ['batch', 'sequence']);
+  const table = g.initializer('table', Float32Array.from([0, 1, 10, 11, 20, 21]), [3, 2]);
+  g.output(g.op('Gather', [table, ids], { axis: 0 }), 'rows', 'float32', ['batch', 'sequence', 2]);
+  return g.toBytes();
+}
+
+test('session options: defaults 2 intra-op / 1 inter-op threads, level all; bad values name the option', () => {
+  assert.deepEqual(sessionOptions(), {
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+  });
+  assert.equal(
+    sessionOptions({ threads: 1, graphOptimizationLevel: 'basic' }).graphOptimizationLevel,
+    'basic',
+  );
+  for (const [options, argument] of [
+    [{ threads: 0 }, 'threads'],
+    [{ threads: 1.5 }, 'threads'],
+    [{ interOpThreads: -1 }, 'interOpThreads'],
+    [{ graphOptimizationLevel: 'O3' }, 'graphOptimizationLevel'],
+  ] as const) {
+    assert.throws(
+      () => sessionOptions(options as never),
+      (e: unknown) => e instanceof InputError && e.argument === argument,
+    );
+  }
+});
+
+test('a session runs named tensors and returns named outputs', async () => {
+  const session = await OnnxSession.create(gatherGraph(), { threads: 1 }, 'gather-test');
+  assert.deepEqual(session.inputNames, ['input_ids']);
+  assert.deepEqual(session.outputNames, ['rows']);
+  const out = await session.run({
+    input_ids: { type: 'int64', data: BigInt64Array.from([2n, 0n]), dims: [1, 2] },
+  });
+  assert.deepEqual(out.rows!.dims, [1, 2, 2]);
+  assert.deepEqual([...out.rows!.data], [20, 21, 0, 1]);
+  await session.release();
+});
+
+test('ORT failures become InferenceError with the model and the input shapes', async () => {
+  await assert.rejects(OnnxSession.create(Uint8Array.from([1, 2, 3]), {}, 'models/broken'), (e: unknown) => {
+    assert.ok(e instanceof InferenceError);
+    assert.equal(e.file, 'models/broken');
+    assert.match(e.message, /models\/broken: ONNX Runtime could not load/);
+    return true;
+  });
+  const session = await OnnxSession.create(gatherGraph(), { threads: 1 }, 'models/gather');
+  // An out-of-range index is an ORT run-time error: the message says which model and what shapes it was fed.
+  await assert.rejects(
+    session.run({ input_ids: { type: 'int64', data: BigInt64Array.from([7n]), dims: [1, 1] } }),
+    (e: unknown) =>
+      e instanceof InferenceError &&
+      /models\/gather: inference failed for inputs input_ids \[1, 1\]/.test(e.message),
+  );
+  await assert.rejects(
+    session.run({}),
+    (e: unknown) => e instanceof InferenceError && /needs inputs input_ids/.test(e.message),
+  );
+  await session.release();
+});
+
+test('input conversion: nested arrays, flat tensors, ragged rows', () => {
+  assert.deepEqual(
+    toIntMatrix(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      'x',
+    ),
+    { data: BigInt64Array.from([1n, 2n, 3n, 4n]), dims: [2, 2] },
+  );
+  assert.deepEqual(toIntMatrix([5n, 6n], 'x').dims, [1, 2]);
+  assert.deepEqual(toIntMatrix({ data: Int32Array.from([1, 2, 3]), dims: [3, 1] }, 'x').dims, [3, 1]);
+  assert.throws(
+    () => toIntMatrix({ data: [1, 2, 3], dims: [2, 2] }, 'x'),
+    /dims \[2, 2\] do not match 3 values/,
+  );
+  assert.throws(
+    () => toIntMatrix([[1, 2], [3]], 'ids'),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.argument === 'ids' &&
+      /\[1\]: rows must all have the same length/.test(e.message),
+  );
+  assert.throws(() => toIntMatrix('abc' as never, 'ids'), /expected an array/);
+  assert.throws(() => toIntMatrix([[2 ** 60]], 'ids'), /not an integer/);
+  assert.deepEqual(
+    toNumericTensor(
+      [
+        [0.5, 1],
+        [0, 1],
+      ],
+      'labels',
+    ),
+    { data: Float64Array.from([0.5, 1, 0, 1]), dims: [2, 2] },
+  );
+  assert.deepEqual(toNumericTensor(3, 'labels'), { data: Float64Array.from([3]), dims: [] });
+});
+
+test('explicit positions are checked against the table; default positions decide the length limit', () => {
+  const limits = { vocabSize: 10, typeVocabSize: 2, maxPositionEmbeddings: 4, maxSequenceLength: 4 };
+  const ids = toIntMatrix([[1, 2, 3, 4, 5]], 'input_ids');
+  assert.throws(
+    () => validateModelInputs({ input_ids: ids }, limits),
+    /longer than the model allows \(4 tokens/,
+  );
+  // With explicit positions inside the table a 5-column batch is fine.
+  validateModelInputs(
+    { input_ids: ids, position_ids: toIntMatrix([[0, 1, 2, 3, 3]], 'position_ids') },
+    limits,
+  );
+  // RoBERTa-style default positions: pads keep the pad position, so only real tokens count.
+  const padAware = toIntMatrix([[2, 3, 1, 1, 1]], 'positions');
+  validateModelInputs({ input_ids: ids }, limits, padAware);
+});
+
+test('FloatTensor indexing and nesting', () => {
+  const t = new FloatTensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
+  assert.equal(t.at(1, 2), 6);
+  assert.deepEqual(t.toArray(), [
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assert.equal(JSON.stringify({ t }), '{"t":[[1,2,3],[4,5,6]]}');
+  assert.throws(() => t.at(2, 0), RangeError);
+  assert.equal(new FloatTensor(Float32Array.of(7), []).toArray(), 7);
+});
