@@ -8,7 +8,7 @@ import {
   streamBatched,
   type BatchEvent,
   type BatchInfo,
-  type BatchStats,
+  type BatchRunStats,
   type RunBatchedOptions,
 } from '../src/batching/index.js';
 
@@ -332,7 +332,7 @@ test('maxBatchTokens smaller than one sequence: InputError with the global index
 
 test('empty input gives empty output without calling runBatch', async () => {
   let calls = 0;
-  const progress: BatchStats[] = [];
+  const progress: BatchRunStats[] = [];
   const options: RunBatchedOptions<Item, number> = {
     lengthOf,
     runBatch: () => {
@@ -353,7 +353,7 @@ test('empty input gives empty output without calling runBatch', async () => {
 test('statistics add up to what runBatch was given', async () => {
   const items = makeItems(700, random(21));
   const events: BatchEvent[] = [];
-  const progress: BatchStats[] = [];
+  const progress: BatchRunStats[] = [];
   let computed = 0;
   await runBatched(items, {
     lengthOf,

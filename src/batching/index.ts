@@ -11,4 +11,4 @@ export {
 export { planBatches, summarizePlan, type PlannedBatch, type PlanSummary } from './plan.js';
 export { runBatched, streamBatched, type BatchEvent, type BatchInfo, type RunBatchedOptions } from './run.js';
 export { BatchError } from './errors.js';
-export type { BatchStats } from './stats.js';
+export type { BatchRunStats } from './stats.js';

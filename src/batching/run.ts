@@ -18,7 +18,7 @@ import {
   type ResolvedPlanOptions,
 } from './options.js';
 import { checkLength, planWindow, type PlannedBatch } from './plan.js';
-import { BatchStatsAccumulator, type BatchStats } from './stats.js';
+import { BatchRunStatsAccumulator, type BatchRunStats } from './stats.js';
 
 /** What `runBatch` learns about the batch it runs. */
 export interface BatchInfo {
@@ -45,7 +45,7 @@ export interface BatchEvent {
   /** Time `runBatch` took for this batch, in milliseconds. */
   durationMs: number;
   /** Totals so far, this batch included. */
-  stats: BatchStats;
+  stats: BatchRunStats;
 }
 
 export interface RunBatchedOptions<T, R> extends PlanOptions {
@@ -63,7 +63,7 @@ export interface RunBatchedOptions<T, R> extends PlanOptions {
   /** Called after each batch finishes. */
   onBatch?: (event: BatchEvent) => void;
   /** Called after each batch and once more at the end with `done: true`, e.g. to drive a progress bar. */
-  onProgress?: (stats: BatchStats) => void;
+  onProgress?: (stats: BatchRunStats) => void;
 }
 
 interface ResolvedRunOptions<T, R> {
@@ -201,7 +201,7 @@ async function* schedule<T, R>(
   source: Source<T>,
   options: ResolvedRunOptions<T, R>,
 ): AsyncGenerator<R, void, undefined> {
-  const stats = new BatchStatsAccumulator();
+  const stats = new BatchRunStatsAccumulator();
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;

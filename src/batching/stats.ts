@@ -3,7 +3,7 @@
  * tokens go through. One accumulator per run; callbacks receive immutable snapshots.
  */
 
-export interface BatchStats {
+export interface BatchRunStats {
   /** Sequences whose batch has finished. */
   sequences: number;
   batches: number;
@@ -26,7 +26,7 @@ export interface BatchStats {
   done: boolean;
 }
 
-export class BatchStatsAccumulator {
+export class BatchRunStatsAccumulator {
   private readonly startedAt = performance.now();
   private sequences = 0;
   private batches = 0;
@@ -42,7 +42,7 @@ export class BatchStatsAccumulator {
     this.runBatchMs += durationMs;
   }
 
-  snapshot(done = false): BatchStats {
+  snapshot(done = false): BatchRunStats {
     const elapsedMs = performance.now() - this.startedAt;
     const perSecond = (n: number) => (elapsedMs > 0 ? (n * 1000) / elapsedMs : 0);
     return {
