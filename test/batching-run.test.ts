@@ -190,7 +190,9 @@ test('a consumer stopping early stops reading, closes the source and aborts in-f
   const items = makeItems(10_000, random(2));
   const { state, source } = trackedSource(items);
   let calls = 0;
+  let running = 0;
   const signals: AbortSignal[] = [];
+  const dispatched: number[] = [];
   const stream = runBatched(source, {
     lengthOf,
     windowSize: 100,
@@ -198,8 +200,11 @@ test('a consumer stopping early stops reading, closes the source and aborts in-f
     concurrency: 2,
     runBatch: async (batch: Item[], info: BatchInfo) => {
       calls++;
+      running++;
       signals.push(info.signal);
+      dispatched.push(...info.indices);
       await sleep(1);
+      running--;
       return batch.map((x) => x.id);
     },
   });
@@ -210,10 +215,11 @@ test('a consumer stopping early stops reading, closes the source and aborts in-f
   }
   assert.equal(state.reads, 100, 'only the first window was read');
   assert.ok(state.closed && !state.finished, 'source closed before its end');
+  assert.equal(running, 0, 'batches in flight have finished when the loop exits');
   const callsAtBreak = calls;
   await sleep(10);
   assert.equal(calls, callsAtBreak, 'no batch starts after the consumer stopped');
-  assert.ok(calls <= 10);
+  assert.ok(dispatched.length < 100, 'the rest of the window was never dispatched');
   assert.ok(signals.every((s) => s.aborted));
 });
 
@@ -285,7 +291,18 @@ test('runBatch returning the wrong number of results, or a bad length, is a type
       error.argument === 'lengthOf' &&
       /item 13 .* got number -1/.test(error.message),
   );
-  // A throwing lengthOf propagates as is.
+  // A throwing callback propagates as is.
+  const full = new Error('disk full');
+  await assert.rejects(
+    runBatched(items, {
+      lengthOf,
+      runBatch: (b: Item[]) => b,
+      onBatch: () => {
+        throw full;
+      },
+    }),
+    (error: unknown) => error === full,
+  );
   const oops = new RangeError('cannot measure');
   await assert.rejects(
     runBatched(items, {
