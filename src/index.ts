@@ -1,4 +1,17 @@
 /** Public API of seqbatch. */
 export * from './errors.js';
 export { Encoding } from './encoding/encoding.js';
+export {
+  Tokenizer,
+  cleanUpTokenization,
+  type TokenizerOptions,
+  type DecodeOptions,
+} from './tokenizers/tokenizer.js';
+export { BatchEncoding, type EncodedRow, type TensorField } from './encoding/batch-encoding.js';
+export type { EncodeOptions, PaddingOption, TruncationOption } from './encoding/call-options.js';
+export type { PadOptions, PaddedFeatures } from './encoding/pad-features.js';
+export { featuresToTensors } from './encoding/pad-features.js';
+export type { IntTensor, TensorDType } from './encoding/tensors.js';
+export type { TextInput } from './encoding/encode-batch.js';
+export type { Side, TruncationStrategy } from './encoding/truncation.js';
 export { resolveModel, type ResolveModelOptions, type DownloadProgress } from './hub/index.js';

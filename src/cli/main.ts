@@ -4,9 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { SeqbatchError } from '../errors.js';
+import * as tokenizeCommand from './commands/tokenize.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
-const commandModules: Array<{ register(program: Command): void }> = [];
+const commandModules: Array<{ register(program: Command): void }> = [tokenizeCommand];
 
 export function buildProgram(): Command {
   const program = new Command();

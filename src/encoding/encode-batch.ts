@@ -94,9 +94,12 @@ export function encodeBatch(
       { argument: 'textPair' },
     );
   }
-  const call = resolveCall(context, options, pairs !== null);
+  const call = resolveCall(context, options, pairs !== null && pairs.some((p) => p !== null));
   const firsts = texts.map((t, i) => checkInput(t, `text[${i}]`, call.isSplitIntoWords));
-  const seconds = pairs?.map((t, i) => checkInput(t, `textPair[${i}]`, call.isSplitIntoWords)) ?? null;
+  // A null pair entry means that row is a single text (an extension: transformers needs all or none).
+  const seconds =
+    pairs?.map((t, i) => (t === null ? null : checkInput(t, `textPair[${i}]`, call.isSplitIntoWords))) ??
+    null;
 
   const encodings = firsts.map((text, i) => encodeOne(context, call, text, seconds ? seconds[i] : null));
   if (call.padding)

@@ -341,12 +341,13 @@ export class Tokenizer {
   }
 
   /**
-   * Encodes a batch of texts (or of words arrays with `isSplitIntoWords`), optionally with one pair per text.
-   * Rows come back in input order; with `returnOverflowingTokens`, each input's windows follow each other.
+   * Encodes a batch of texts (or of words arrays with `isSplitIntoWords`), optionally with one pair per text (a
+   * null entry leaves that row unpaired). Rows come back in input order; with `returnOverflowingTokens`, each
+   * input's windows follow each other.
    */
   encodeBatch(
     texts: readonly TextInput[],
-    pairs: readonly TextInput[] | null = null,
+    pairs: readonly (TextInput | null)[] | null = null,
     options: EncodeOptions = {},
   ): BatchEncoding {
     return encodeBatch(this.context(), texts, pairs, options);
