@@ -69,6 +69,13 @@ export class BPE implements Model {
   private readonly mergeResults: Int32Array;
   private readonly cache: WordCache<MergedWord>;
   private readonly path: string;
+  /** Scratch linked-list buffer for applyMerges, reused across words (models run on one thread). */
+  private links = new Int32Array(64);
+  /**
+   * Id of each single-UTF-16-unit symbol (-1: not in the vocabulary), filled on first use, so the common case
+   * (no prefix or suffix, BMP characters) needs no substring per character. -2 marks an unfilled slot.
+   */
+  private readonly unitIds: Int32Array | null;
 
   /** `path` names where this model sits in tokenizer.json, for error messages. */
   constructor(vocab: Vocab, merges: readonly Merge[], options: BPEOptions = {}, path = 'model') {
@@ -89,6 +96,8 @@ export class BPE implements Model {
     }
     this.dropout = dropout;
     this.cache = new WordCache<MergedWord>(options.cacheCapacity ?? 10_000);
+    this.unitIds =
+      this.continuingSubwordPrefix === null && this.endOfWordSuffix === null ? new Int32Array(0x10000).fill(-2) : null;
 
     const prefixLength = this.continuingSubwordPrefix?.length ?? 0;
     this.mergeRanks = new PairMap(merges.length);
@@ -197,21 +206,25 @@ export class BPE implements Model {
     const ids: number[] = [];
     /** UTF-8 byte length of each symbol, as Rust's Word tracks it. */
     const lengths: number[] = [];
-    const prefix = this.continuingSubwordPrefix;
-    const suffix = this.endOfWordSuffix;
     let pendingUnkId = -1;
     let pendingUnkLength = 0;
 
+    const unitIds = this.unitIds;
     for (let i = 0; i < word.length; ) {
       const codePoint = word.codePointAt(i)!;
+      const start = i;
       const end = i + (codePoint > 0xffff ? 2 : 1);
       const byteLength = utf8Length(codePoint);
-      let symbol = word.slice(i, end);
-      if (i > 0 && prefix !== null) symbol = prefix + symbol;
-      if (end === word.length && suffix !== null) symbol += suffix;
       i = end;
 
-      const id = this.vocab.get(symbol);
+      let id: number | undefined;
+      if (unitIds !== null && end === start + 1) {
+        let cached = unitIds[codePoint]!;
+        if (cached === -2) cached = unitIds[codePoint] = this.vocab.get(word[start]!) ?? -1;
+        id = cached >= 0 ? cached : undefined;
+      } else {
+        id = this.vocab.get(this.affixed(word, start, end));
+      }
       if (id !== undefined) {
         if (pendingUnkId >= 0) {
           ids.push(pendingUnkId);
@@ -222,7 +235,7 @@ export class BPE implements Model {
         lengths.push(byteLength);
         continue;
       }
-      if (this.byteFallback && this.pushByteTokens(symbol, ids, lengths)) continue;
+      if (this.byteFallback && this.pushByteTokens(this.affixed(word, start, end), ids, lengths)) continue;
       if (this.unkToken !== null) {
         if (pendingUnkId >= 0 && this.fuseUnk) {
           pendingUnkLength += byteLength;
@@ -243,6 +256,14 @@ export class BPE implements Model {
 
     const count = this.applyMerges(ids, lengths);
     return byteSpansToUtf16(word, ids, lengths, count);
+  }
+
+  /** The symbol Rust looks up for the character at [start, end): with the prefix unless first, suffix if last. */
+  private affixed(word: string, start: number, end: number): string {
+    let symbol = word.slice(start, end);
+    if (start > 0 && this.continuingSubwordPrefix !== null) symbol = this.continuingSubwordPrefix + symbol;
+    if (end === word.length && this.endOfWordSuffix !== null) symbol += this.endOfWordSuffix;
+    return symbol;
   }
 
   /**
@@ -274,12 +295,13 @@ export class BPE implements Model {
     if (n < 2) return n;
     const ranks = this.mergeRanks;
     const results = this.mergeResults;
-    const prev = new Int32Array(n);
-    const next = new Int32Array(n);
+    if (this.links.length < 2 * n) this.links = new Int32Array(4 * n);
+    const links = this.links;
+    // links[2k] / links[2k + 1]: previous / next live symbol of symbol k (-1 at the ends).
     const heap: number[] = [];
     for (let k = 0; k < n; k++) {
-      prev[k] = k - 1;
-      next[k] = k + 1 < n ? k + 1 : -1;
+      links[2 * k] = k - 1;
+      links[2 * k + 1] = k + 1 < n ? k + 1 : -1;
       if (k + 1 < n) {
         const rank = ranks.get(ids[k]!, ids[k + 1]!);
         if (rank >= 0) heapPush(heap, rank * n + k);
@@ -290,7 +312,7 @@ export class BPE implements Model {
       const pos = top % n;
       const rank = (top - pos) / n;
       if (lengths[pos] === 0) continue;
-      const right = next[pos]!;
+      const right = links[2 * pos + 1]!;
       if (right === -1) continue;
       const currentRank = ranks.get(ids[pos]!, ids[right]!);
       // The pair changed since this entry was queued and no longer produces the same token.
@@ -298,12 +320,12 @@ export class BPE implements Model {
 
       ids[pos] = results[rank]!;
       lengths[pos] = lengths[pos]! + lengths[right]!;
-      const after = next[right]!;
-      next[pos] = after;
+      const after = links[2 * right + 1]!;
+      links[2 * pos + 1] = after;
       lengths[right] = 0;
-      if (after !== -1) prev[after] = pos;
+      if (after !== -1) links[2 * after] = pos;
 
-      const before = prev[pos]!;
+      const before = links[2 * pos]!;
       if (before >= 0) {
         const r = ranks.get(ids[before]!, ids[pos]!);
         if (r >= 0) heapPush(heap, r * n + before);

@@ -1,7 +1,9 @@
 /**
  * A bounded word → result cache. The Rust BPE and Unigram models cache words to skip re-running the merge /
- * Viterbi loop on repeated words; this does the same. When full, the oldest entry is evicted (Map keeps
- * insertion order), so memory stays bounded in a long-running process whose vocabulary of words drifts.
+ * Viterbi loop on repeated words; this does the same, with the same policy: once full, new words are simply
+ * not cached. Evicting instead (FIFO or LRU) thrashes when a corpus cycles through slightly more distinct words
+ * than the capacity, which made every lookup miss; keeping the first words seen keeps the frequent ones in a
+ * Zipf-distributed text stream.
  */
 export class WordCache<V> {
   private readonly entries = new Map<string, V>();
@@ -17,11 +19,7 @@ export class WordCache<V> {
   }
 
   set(key: string, value: V): void {
-    if (this.capacity <= 0 || key.length >= this.maxKeyLength) return;
-    if (this.entries.size >= this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
+    if (this.entries.size >= this.capacity || key.length >= this.maxKeyLength) return;
     this.entries.set(key, value);
   }
 
