@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { HubError } from '../src/errors.js';
+import { HubConnectionError } from '../src/hub/http.js';
 import { resolveModel, type ResolveModelOptions } from '../src/hub/resolve-model.js';
 import {
   fakeCommit,
@@ -251,4 +252,24 @@ test('a lock left by a process that no longer exists is taken over', async () =>
   await writeFile(lock, `${dead.pid}@${hostname()}`);
   const folder = await resolveModel('acme/big', options);
   assert.equal((await stat(join(folder, 'model.safetensors'))).size, weights.length);
+});
+
+test('a cache that cannot be written is a HubError naming the path, not a retried network error', async () => {
+  const options = freshOptions();
+  const incomplete = join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`);
+  // A directory where the partial file should be: opening it for appending fails like a read-only disk would.
+  await mkdir(incomplete, { recursive: true });
+  const start = hub.requests.length;
+  await assert.rejects(
+    resolveModel('acme/big', options),
+    (error: unknown) =>
+      error instanceof HubError &&
+      !(error instanceof HubConnectionError) &&
+      error.message.includes(`Could not write ${incomplete}`),
+  );
+  assert.equal(
+    hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`).length,
+    1,
+    'not retried',
+  );
 });

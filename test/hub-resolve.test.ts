@@ -219,6 +219,7 @@ test('a branch or tag resolves to its commit and is recorded in refs/', async ()
   assert.equal(await resolveModel('acme/tiny', { ...options, revision: 'refs/pr/3' }), folder);
   assert.equal(hub.requests[start]!.path, '/api/models/acme/tiny/revision/refs%2Fpr%2F3');
   assert.equal(await readFile(join(repoRoot, 'refs', 'refs', 'pr', '3'), 'utf8'), V1);
+  assert.equal(await resolveModel('acme/tiny@refs/pr/3', options), folder);
 });
 
 test('an unknown revision is a HubError naming it', async () => {

@@ -73,7 +73,18 @@ class IdleTimer {
 
 type AttemptResult = 'complete' | 'restart';
 
-async function attempt(job: BlobDownload, options: DownloadOptions, fileProgress: () => FileProgress) {
+const LOCAL_FILE_SYSCALLS = new Set(['open', 'write', 'close', 'fsync', 'ftruncate', 'truncate', 'mkdir']);
+
+function isLocalFileError(error: unknown): boolean {
+  const syscall = (error as NodeJS.ErrnoException | undefined)?.syscall;
+  return syscall !== undefined && LOCAL_FILE_SYSCALLS.has(syscall);
+}
+
+async function attempt(
+  job: BlobDownload,
+  options: DownloadOptions,
+  fileProgress: () => FileProgress,
+): Promise<AttemptResult> {
   const { ctx } = job;
   let have = await fileSize(job.incompletePath);
   if (job.expectedSize !== undefined && have > job.expectedSize) {
@@ -134,6 +145,14 @@ async function attempt(job: BlobDownload, options: DownloadOptions, fileProgress
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (error instanceof HubError && !(error instanceof HubConnectionError)) throw error;
+    if (isLocalFileError(error)) {
+      // Disk full, read-only cache, permissions: retrying or falling back to the network will not help.
+      throw new HubError(
+        `Could not write ${job.incompletePath} while downloading ${describeTarget(ctx)}: ` +
+          `${(error as Error).message}`,
+        { file: ctx.file, cause: error },
+      );
+    }
     const reason = idle.controller.signal.aborted
       ? (idle.controller.signal.reason as Error)
       : (error as Error);

@@ -54,12 +54,11 @@ async function isDirectory(path: string): Promise<boolean | undefined> {
   }
 }
 
-/** Paths, not ids: they start like a path or have more segments than `org/name`. */
+/** Paths, not ids: they start like a path or have more segments than `org/name` (before any `@revision`). */
 function looksLikePath(value: string): boolean {
+  const id = value.split('@')[0]!;
   return (
-    /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(value) ||
-    value.includes('\\') ||
-    value.split('/').length > 2
+    /^(\.{1,2}([/\\]|$)|[/\\~]|[A-Za-z]:[/\\])/.test(id) || id.includes('\\') || id.split('/').length > 2
   );
 }
 
