@@ -11,6 +11,7 @@ const OTHER = 4; // \p{C}: Cc, Cf, Cs, Co, Cn
 const MARK_NONSPACING = 8; // \p{Mn}
 const NUMERIC = 16; // \p{N}
 const ALPHABETIC = 32; // \p{Alphabetic}
+const MARK = 64; // \p{M}: Mn, Mc, Me
 
 const flags = new Uint8Array(0x110000);
 
@@ -19,6 +20,7 @@ const reC = /^\p{C}$/u;
 const reMn = /^\p{Mn}$/u;
 const reN = /^\p{N}$/u;
 const reAlpha = /^\p{Alphabetic}$/u;
+const reM = /^\p{M}$/u;
 
 function classify(cp: number): number {
   let f = flags[cp]!;
@@ -34,6 +36,7 @@ function classify(cp: number): number {
     if (reMn.test(ch)) f |= MARK_NONSPACING;
     if (reN.test(ch)) f |= NUMERIC;
     if (reAlpha.test(ch)) f |= ALPHABETIC;
+    if (reM.test(ch)) f |= MARK;
   }
   flags[cp] = f;
   return f;
@@ -85,6 +88,12 @@ export function isChineseChar(cp: number): boolean {
 export function isMarkNonspacing(cp: number): boolean {
   if (cp < 0x300) return false;
   return (classify(cp) & MARK_NONSPACING) !== 0;
+}
+
+/** Any combining mark (Mn, Mc, Me), unicode-normalization's `is_combining_mark`. */
+export function isCombiningMark(cp: number): boolean {
+  if (cp < 0x300) return false;
+  return (classify(cp) & MARK) !== 0;
 }
 
 /** Rust `char::is_numeric`: categories Nd, Nl, No. */

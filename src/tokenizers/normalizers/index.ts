@@ -48,7 +48,10 @@ export function patternFromJSON(json: JsonObject, key: string, path: string): Pa
   const where = `${path}.${key}`;
   if (p !== null && typeof p === 'object' && !Array.isArray(p)) {
     const obj = p as JsonObject;
-    if (typeof obj.String === 'string') return new StringPattern(obj.String);
+    // Rust compiles an escaped literal as a regex, so the empty string matches (emptily) between characters.
+    if (typeof obj.String === 'string') {
+      return obj.String.length > 0 ? new StringPattern(obj.String) : new RegexPattern(/(?:)/gu);
+    }
     if (typeof obj.Regex === 'string')
       return new RegexPattern(translateOnigRegex(obj.Regex, `${where}.Regex`));
   }

@@ -7,7 +7,9 @@ import { ConfigError } from '../../errors.js';
  * cannot express faithfully (possessive quantifiers, atomic groups, other inline flags) are a ConfigError naming
  * the pattern and the field.
  */
-const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
+// Oniguruma's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation (not Join_Control), plus the
+// Latin-1 superscripts and fractions its single-byte ctype table marks as word characters.
+const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u00b2\\u00b3\\u00b9\\u00bc-\\u00be';
 
 const GENERAL_CATEGORIES = new Set(
   (
@@ -206,6 +208,12 @@ export function translateOnigRegex(pattern: string, field: string): RegExp {
     }
     if ((c === '+' || c === '*' || c === '?' || c === '}') && pattern[i + 1] === '+') {
       fail('possessive quantifiers');
+    }
+    if (c === '.') {
+      // Oniguruma's dot excludes only the newline; JavaScript's also excludes \r, U+2028 and U+2029.
+      out += '[^\\n]';
+      i++;
+      continue;
     }
     if (caseInsensitive() && /[a-zA-Z]/.test(c)) {
       out += `[${c.toLowerCase()}${c.toUpperCase()}]`;

@@ -1,5 +1,5 @@
 import type { NormalizedString } from '../normalized-string.js';
-import { isMarkNonspacing } from './char-classes.js';
+import { isCombiningMark } from './char-classes.js';
 import type { Normalizer } from './normalizer.js';
 
 export type UnicodeForm = 'NFC' | 'NFD' | 'NFKC' | 'NFKD';
@@ -22,11 +22,11 @@ export class LowercaseNormalizer implements Normalizer {
   }
 }
 
-/** Removes non-spacing marks (Mn). Like Rust's `StripAccents`, it does not decompose first: pair it with NFD. */
+/** Removes combining marks (Mn, Mc, Me). Like Rust's `StripAccents`, it does not decompose first: pair it with NFD. */
 export class StripAccentsNormalizer implements Normalizer {
   readonly type = 'StripAccents';
 
   normalize(normalized: NormalizedString): void {
-    normalized.filter((cp) => !isMarkNonspacing(cp));
+    normalized.filter((cp) => !isCombiningMark(cp));
   }
 }

@@ -13,7 +13,6 @@ import {
   type SplitDelimiterBehavior,
 } from '../normalized-string.js';
 import { isBertPunctuation, isNumeric, isWhitespace } from '../normalizers/char-classes.js';
-import { translateOnigRegex } from '../normalizers/onig-regex.js';
 import type { PreTokenizedString } from '../pre-tokenized-string.js';
 import { nonEmptySpans, type PreTokenizer } from './pre-tokenizer.js';
 
@@ -113,9 +112,12 @@ export class WhitespacePreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'Whitespace';
 
   constructor() {
+    // The Rust `regex` crate's Unicode \w (unlike Oniguruma's) includes Join_Control.
     super(
       new InvertedPattern(
-        new RegexPattern(translateOnigRegex('\\w+|[^\\w\\s]+', 'pre_tokenizer.Whitespace')),
+        new RegexPattern(
+          /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu,
+        ),
       ),
       'removed',
     );

@@ -94,8 +94,15 @@ preTokenizers.register('Metaspace', (json, path) => {
       );
     }
     scheme = rawScheme;
-  } else if (json.add_prefix_space !== undefined && json.add_prefix_space !== null) {
-    scheme = field.boolean(json, 'add_prefix_space', path) ? 'always' : 'never';
+  }
+  // Legacy files only have add_prefix_space; like Rust, false must come with prepend_scheme "never".
+  if (json.add_prefix_space !== undefined && json.add_prefix_space !== null) {
+    if (!field.boolean(json, 'add_prefix_space', path) && scheme !== 'never') {
+      throw new ConfigError(
+        `${path}.add_prefix_space: false does not match prepend_scheme "${scheme}" (use prepend_scheme "never")`,
+        { field: `${path}.add_prefix_space` },
+      );
+    }
   }
   return new MetaspacePreTokenizer(replacement, scheme, field.boolean(json, 'split', path, true));
 });
