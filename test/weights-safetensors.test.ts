@@ -18,6 +18,7 @@ import {
   loadWeights,
   parseSafetensors,
   readSafetensors,
+  readSafetensorsHeader,
   SafetensorsWeightStore,
 } from '../src/weights/index.js';
 import { serializeSafetensors } from '../src/weights/write.js';
@@ -418,3 +419,29 @@ test('peak RSS while loading stays under 1.5x the checkpoint size', () => {
   );
   rmSync(file);
 });
+
+test(
+  'the header-only reader gives names, shapes and sizes without reading data, with the same checks',
+  {
+    skip: skipUnlessShared(MODELS),
+  },
+  async () => {
+    const file = sharedPath(MODELS, 'bert-seqcls', 'model.safetensors');
+    const header = await readSafetensorsHeader(file);
+    const store = await loadWeights(file);
+    assert.deepEqual(
+      header.tensors.map((t) => t.name),
+      store.names(),
+    );
+    assert.equal(
+      header.tensors.reduce((n, t) => n + t.size, 0),
+      store.parameterCount(),
+    );
+    const truncated = join(tmpRoot, 'truncated.safetensors');
+    writeFileSync(truncated, readFileSync(file).subarray(0, 5000));
+    await assert.rejects(
+      readSafetensorsHeader(truncated),
+      (e: unknown) => e instanceof WeightsError && e.file === truncated,
+    );
+  },
+);

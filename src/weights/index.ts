@@ -2,10 +2,12 @@
 export type { SafetensorsDtype, TensorInfo, WeightStore } from './types.js';
 export { loadWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './load.js';
 export {
+  parseHeader,
   parseSafetensors,
   readSafetensors,
+  readSafetensorsHeader,
   SafetensorsWeightStore,
   MAX_HEADER_BYTES,
 } from './safetensors.js';
-export type { SafetensorsFile, TensorEntry } from './safetensors.js';
+export type { SafetensorsFile, SafetensorsHeader, TensorEntry } from './safetensors.js';
 export { halfToFloat, toFloat32, DTYPE_BYTES } from './dtype.js';

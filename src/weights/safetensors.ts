@@ -44,27 +44,58 @@ function fail(file: string, message: string, tensor?: string): never {
   });
 }
 
+/** A validated header: tensors with spans relative to the data area, which starts at `dataStart`. */
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  tensors: Array<TensorInfo & { name: string; begin: number; end: number; size: number }>;
+  /** Byte offset of the data area in the file (8 + header length). */
+  dataStart: number;
+}
+
 /** Parses and validates a whole safetensors file held in memory. `file` names it in errors. */
 export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
   if (bytes.byteLength < 8) {
     fail(file, `file is ${bytes.byteLength} bytes, too short to hold the 8-byte header length (truncated?)`);
   }
-  const lengthView = new DataView(bytes.buffer, bytes.byteOffset, 8);
-  const headerLength = lengthView.getBigUint64(0, true);
-  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+  const n = headerLength(bytes.subarray(0, 8), bytes.byteLength, file);
+  const header = parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, file);
+  return {
+    file,
+    metadata: header.metadata,
+    tensors: header.tensors.map(({ name, dtype, shape, begin, end, size }) => ({
+      name,
+      dtype,
+      shape,
+      file,
+      bytes,
+      byteOffset: header.dataStart + begin,
+      byteLength: end - begin,
+      size,
+    })),
+  };
+}
+
+/** Reads the 8-byte header length and checks it against the cap and the file size. */
+function headerLength(prefix: Uint8Array, fileSize: number, file: string): number {
+  const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  if (length > BigInt(MAX_HEADER_BYTES)) {
     fail(
       file,
-      `header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not safetensors)`,
+      `header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit (corrupt or not safetensors)`,
     );
   }
-  const n = Number(headerLength);
-  if (8 + n > bytes.byteLength) {
-    fail(file, `header length ${n} runs past the end of the ${bytes.byteLength}-byte file (truncated?)`);
+  const n = Number(length);
+  if (8 + n > fileSize) {
+    fail(file, `header length ${n} runs past the end of the ${fileSize}-byte file (truncated?)`);
   }
+  return n;
+}
 
+/** Validates the JSON header against a data area of `dataLength` bytes. */
+export function parseHeader(headerBytes: Uint8Array, dataLength: number, file: string): SafetensorsHeader {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     fail(file, 'header is not valid UTF-8');
   }
@@ -78,11 +109,8 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     fail(file, 'header must be a JSON object mapping tensor names to {dtype, shape, data_offsets}');
   }
 
-  const dataStart = 8 + n;
-  const dataLength = bytes.byteLength - dataStart;
   let metadata: Record<string, string> = {};
-  const tensors: TensorEntry[] = [];
-  const spans: Array<{ name: string; begin: number; end: number }> = [];
+  const tensors: SafetensorsHeader['tensors'] = [];
 
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -138,21 +166,11 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
         name,
       );
     }
-    spans.push({ name, begin, end });
-    tensors.push({
-      name,
-      dtype,
-      shape: [...(shape as number[])],
-      file,
-      bytes,
-      byteOffset: dataStart + begin,
-      byteLength: end - begin,
-      size,
-    });
+    tensors.push({ name, dtype, shape: [...(shape as number[])], begin, end, size });
   }
 
   // The spans must tile the data area: sorted by begin, each starting where the previous one ended.
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const spans = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const span of spans) {
     if (span.begin < cursor) {
@@ -177,7 +195,7 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
       `tensors cover ${cursor} bytes but the data area holds ${dataLength} (trailing or missing bytes)`,
     );
   }
-  return { file, metadata, tensors };
+  return { metadata, tensors, dataStart: 8 + headerBytes.byteLength };
 }
 
 function readMetadata(value: unknown, file: string): Record<string, string> {
@@ -214,6 +232,32 @@ export async function readSafetensors(file: string): Promise<SafetensorsFile> {
       filled += bytesRead;
     }
     return parseSafetensors(bytes, file);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads and validates only the header of a file (its data is never read): names, dtypes, shapes and metadata, for
+ * summaries such as `seqbatch inspect`.
+ */
+export async function readSafetensorsHeader(file: string): Promise<SafetensorsHeader> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new WeightsError(`${file}: cannot open (${(error as Error).message})`, { file, cause: error });
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size < 8)
+      fail(file, `file is ${size} bytes, too short to hold the 8-byte header length (truncated?)`);
+    const prefix = Buffer.alloc(8);
+    await handle.read(prefix, 0, 8, 0);
+    const n = headerLength(prefix, size, file);
+    const headerBytes = Buffer.alloc(n);
+    await handle.read(headerBytes, 0, n, 8);
+    return parseHeader(headerBytes, size - 8 - n, file);
   } finally {
     await handle.close();
   }
