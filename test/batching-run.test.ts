@@ -109,7 +109,7 @@ test('results come back in input order, batches respect the caps and stay inside
   }
 });
 
-test('sync iterables stream too; arrays are planned as one window by default', async () => {
+test('sync iterables stream too; an array within windowSize is planned as one window', async () => {
   const items = makeItems(300, random(5));
   const runBatch = (batch: Item[]) => batch.map((x) => x.id * 2);
   function* generate() {

@@ -55,7 +55,8 @@ export interface RunBatchedOptions<T, R> extends PlanOptions {
   runBatch: (items: T[], info: BatchInfo) => Promise<ArrayLike<R>> | ArrayLike<R>;
   /**
    * Items read, sorted and batched together. Larger windows sort better but hold more items and results.
-   * Default {@link DEFAULT_WINDOW_SIZE} for streams, the whole array for arrays.
+   * Default {@link DEFAULT_WINDOW_SIZE}, arrays included: a few thousand items already sort as well as a whole
+   * array would, and planning time stays bounded.
    */
   windowSize?: number;
   /** Batches running at once. Default 1: the model already uses every core. */
@@ -102,8 +103,7 @@ export function streamBatched<T, R>(
   items: Iterable<T> | AsyncIterable<T>,
   options: RunBatchedOptions<T, R>,
 ): AsyncGenerator<R, void, undefined> {
-  const defaultWindow = Array.isArray(items) ? Math.max(1, items.length) : DEFAULT_WINDOW_SIZE;
-  return schedule(openSource(items), resolveRunOptions(options, defaultWindow));
+  return schedule(openSource(items), resolveRunOptions(options));
 }
 
 async function collect<T, R>(items: readonly T[], options: RunBatchedOptions<T, R>): Promise<R[]> {
@@ -112,10 +112,7 @@ async function collect<T, R>(items: readonly T[], options: RunBatchedOptions<T, 
   return results;
 }
 
-function resolveRunOptions<T, R>(
-  options: RunBatchedOptions<T, R>,
-  defaultWindow: number,
-): ResolvedRunOptions<T, R> {
+function resolveRunOptions<T, R>(options: RunBatchedOptions<T, R>): ResolvedRunOptions<T, R> {
   if (options === null || typeof options !== 'object') {
     throw new InputError(`options: expected an object with lengthOf and runBatch, got ${describe(options)}`, {
       argument: 'options',
@@ -139,7 +136,7 @@ function resolveRunOptions<T, R>(
     plan: resolvePlanOptions(options),
     lengthOf: options.lengthOf,
     runBatch: options.runBatch,
-    windowSize: count(options.windowSize, 'windowSize', defaultWindow),
+    windowSize: count(options.windowSize, 'windowSize', DEFAULT_WINDOW_SIZE),
     concurrency: count(options.concurrency, 'concurrency', DEFAULT_CONCURRENCY),
     onBatch: options.onBatch,
     onProgress: options.onProgress,
