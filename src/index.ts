@@ -14,4 +14,5 @@ export { featuresToTensors } from './encoding/pad-features.js';
 export type { IntTensor, TensorDType } from './encoding/tensors.js';
 export type { TextInput } from './encoding/encode-batch.js';
 export type { Side, TruncationStrategy } from './encoding/truncation.js';
+export * from './batching/index.js';
 export { resolveModel, type ResolveModelOptions, type DownloadProgress } from './hub/index.js';
