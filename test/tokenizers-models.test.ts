@@ -445,6 +445,9 @@ test(
       '',
     ];
     await assertSameAsOracle(model, modelOnlyOracle(json), words);
+    // Cached words come back as fresh tokens: mutating one result does not leak into the next.
+    model.tokenize('▁hello')[0]!.offsets[1] = 99;
+    assert.deepEqual(ours(model, '▁hello').offsets, [[0, 6]]);
     const unknown = ours(model, '▁Å😀b');
     assert.equal(unknown.ids.filter((id) => id === 2).length, 1);
     assert.ok(unknown.tokens.includes('Å😀'));

@@ -42,6 +42,10 @@ export class Unigram implements Model {
   private readonly minScore: number;
   private readonly cache: WordCache<Token[]>;
   private readonly path: string;
+  /** Viterbi lattice scratch, reused across words (models run on one thread). */
+  private bestScore = new Float64Array(64);
+  private bestStart = new Int32Array(64);
+  private bestId = new Int32Array(64);
 
   /** `path` names where this model sits in tokenizer.json, for error messages. */
   constructor(pieces: readonly UnigramPiece[], options: UnigramOptions = {}, path = 'model') {
@@ -109,9 +113,14 @@ export class Unigram implements Model {
     if (size === 0) return [];
     const unkScore = this.minScore - UNK_PENALTY;
     // best*[end]: the best path ending at UTF-16 position `end` (only code point boundaries are reached).
-    const bestScore = new Float64Array(size + 1);
-    const bestStart = new Int32Array(size + 1).fill(-1);
-    const bestId = new Int32Array(size + 1);
+    if (this.bestScore.length < size + 1) {
+      this.bestScore = new Float64Array(2 * size + 2);
+      this.bestStart = new Int32Array(2 * size + 2);
+      this.bestId = new Int32Array(2 * size + 2);
+    }
+    const { bestScore, bestStart, bestId } = this;
+    bestScore[0] = 0;
+    bestStart.fill(-1, 0, size + 1);
     const trie = this.trie;
     const pieces = this.pieces;
 
