@@ -273,3 +273,20 @@ test('a cache that cannot be written is a HubError naming the path, not a retrie
     'not retried',
   );
 });
+
+test('a server that ignores Range gets the partial file replaced by the whole answer', async () => {
+  const options = freshOptions();
+  await mkdir(blobsDir(options.cacheDir), { recursive: true });
+  // Garbage that a naive append would keep in front of the full body.
+  await writeFile(join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`), Buffer.alloc(1000, 7));
+  hub.ignoreRange('model.safetensors');
+  try {
+    const start = hub.requests.length;
+    const folder = await resolveModel('acme/big', options);
+    const get = hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+    assert.equal(get?.headers.range, 'bytes=1000-');
+    assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
+  } finally {
+    hub.repair('model.safetensors');
+  }
+});

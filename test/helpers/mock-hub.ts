@@ -7,7 +7,7 @@
  * - `GET /cdn/{sha256}` on a second port (another origin, as a CDN is) with Range support;
  * - Hub error codes (`X-Error-Code`: RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo).
  * - renamed repos answered with a relative 307, as the Hub does.
- * Switches: require a token for private repos, corrupt a file, or cut a download after N bytes.
+ * Switches: require a token for private repos, corrupt a file, cut a download after N bytes, or ignore Range.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -39,6 +39,8 @@ export interface MockHub {
   repair(file: string): void;
   /** The next `times` GETs of this file's bytes stop (socket destroyed) after `afterBytes` bytes. */
   cut(file: string, afterBytes: number, times?: number): void;
+  /** Answer Range requests for this file with the whole file (200), as some servers do, until `repair`. */
+  ignoreRange(file: string): void;
   /** Requests that fetched file bytes (GET on resolve for regular files, GET on the CDN). */
   contentGets(): RecordedRequest[];
   close(): Promise<void>;
@@ -79,6 +81,7 @@ function toBytes(content: string | Uint8Array): Buffer {
 export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
   const requests: RecordedRequest[] = [];
   const corrupted = new Set<string>();
+  const rangeIgnored = new Set<string>();
   const cuts = new Map<string, { afterBytes: number; times: number }>();
   const cdn = new Map<string, { file: string; bytes: Buffer }>();
   for (const repo of options.repos) {
@@ -113,7 +116,7 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
     }
     let start = 0;
     let status = 200;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const range = rangeIgnored.has(file) ? null : /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const rangeHeaders: Record<string, string> = {};
     if (range) {
       start = Number(range[1]);
@@ -241,7 +244,11 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
     endpoint: `http://127.0.0.1:${hubPort}`,
     requests,
     corrupt: (file) => corrupted.add(file),
-    repair: (file) => corrupted.delete(file),
+    repair: (file) => {
+      corrupted.delete(file);
+      rangeIgnored.delete(file);
+    },
+    ignoreRange: (file) => rangeIgnored.add(file),
     cut: (file, afterBytes, times = 1) => cuts.set(file, { afterBytes, times }),
     contentGets: () =>
       requests.filter(
