@@ -5,15 +5,25 @@
 import { Command, CommanderError } from 'commander';
 import { SeqbatchError } from '../errors.js';
 import * as tokenizeCommand from './commands/tokenize.js';
+import * as forwardCommand from './commands/forward.js';
+import * as exportCommand from './commands/export.js';
+import * as inspectCommand from './commands/inspect.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
-const commandModules: Array<{ register(program: Command): void }> = [tokenizeCommand];
+const commandModules: Array<{ register(program: Command): void }> = [
+  tokenizeCommand,
+  forwardCommand,
+  exportCommand,
+  inspectCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('seqbatch')
-    .description('Exact Hugging Face tokenization and BERT-family encoders on ONNX Runtime for many sequences')
+    .description(
+      'Exact Hugging Face tokenization and BERT-family encoders on ONNX Runtime for many sequences',
+    )
     .version('0.1.0')
     .exitOverride();
   for (const module of commandModules) module.register(program);

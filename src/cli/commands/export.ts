@@ -1,0 +1,99 @@
+/**
+ * `seqbatch export --model DIR --out DIR2`: writes the checkpoint's ONNX graph in the folder layout transformers.js
+ * (and Optimum) load: `DIR2/onnx/model.onnx` beside `config.json` and the tokenizer files. The graph takes
+ * `input_ids`, `attention_mask` and, for models with token types, `token_type_ids` (what transformers.js feeds),
+ * and its outputs carry the HF names (`logits`, `last_hidden_state`, …).
+ */
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { AutoConfig } from '../../models/config.js';
+import { buildModelGraph, MODEL_TASKS, taskFromConfig, type ModelTask } from '../../models/index.js';
+import { loadWeights } from '../../weights/load.js';
+
+/** Files copied beside the graph when the checkpoint has them (config and everything a tokenizer may need). */
+export const EXPORTED_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'added_tokens.json',
+  'vocab.txt',
+  'vocab.json',
+  'merges.txt',
+  'spiece.model',
+  'sentencepiece.bpe.model',
+];
+
+export interface ExportOptions {
+  task?: ModelTask;
+  /** Standard ONNX ops only (no com.microsoft fused kernels), for runtimes other than ONNX Runtime. */
+  standardOps?: boolean;
+}
+
+export interface ExportResult {
+  modelPath: string;
+  task: ModelTask;
+  inputNames: string[];
+  outputNames: string[];
+  copied: string[];
+}
+
+/** Builds the graph of `modelDir` and writes the export folder `outDir`. */
+export async function exportModel(
+  modelDir: string,
+  outDir: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
+  const config = AutoConfig.fromPretrained(modelDir);
+  const task = options.task ?? taskFromConfig(config.toJSON(), config.file);
+  const weights = await loadWeights(modelDir);
+  const graph = buildModelGraph(config.toJSON(), weights, {
+    task,
+    inputs: { attentionMask: true, positionIds: false },
+    contribOps: !(options.standardOps ?? false),
+  });
+  try {
+    await mkdir(join(outDir, 'onnx'), { recursive: true });
+  } catch (error) {
+    throw new InputError(`--out ${outDir}: cannot create the folder (${(error as Error).message})`, {
+      argument: '--out',
+      cause: error,
+    });
+  }
+  const modelPath = join(outDir, 'onnx', 'model.onnx');
+  await writeFile(modelPath, graph.bytes);
+  const copied: string[] = [];
+  for (const name of EXPORTED_FILES) {
+    const from = join(modelDir, name);
+    const to = join(outDir, name);
+    if (!existsSync(from)) continue;
+    if (resolve(from) !== resolve(to)) await copyFile(from, to);
+    copied.push(name);
+  }
+  return { modelPath, task, inputNames: graph.inputNames, outputNames: graph.outputNames, copied };
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description(
+      'write onnx/model.onnx + config + tokenizer files in the folder layout transformers.js loads',
+    )
+    .requiredOption('--model <dir>', 'checkpoint folder (config.json + model.safetensors)')
+    .requiredOption('--out <dir>', 'export folder (created if missing)')
+    .addOption(
+      new Option('--task <task>', 'head to export (default: from config.architectures)').choices(MODEL_TASKS),
+    )
+    .option('--standard-ops', 'use standard ONNX ops only (no com.microsoft fused kernels)')
+    .action(async (options: { model: string; out: string; task?: ModelTask; standardOps?: boolean }) => {
+      const result = await exportModel(options.model, options.out, options);
+      process.stdout.write(
+        `wrote ${result.modelPath} (${result.task}; inputs ${result.inputNames.join(', ')}; outputs ` +
+          `${result.outputNames.join(', ')})\ncopied ${result.copied.join(', ') || 'no other files'}\n`,
+      );
+    });
+}
