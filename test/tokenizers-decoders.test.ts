@@ -139,6 +139,40 @@ test('ByteLevel decoder matches Rust, including invalid UTF-8 (U+FFFD like from_
   assert.equal(new ByteLevelDecoder().decode(['Ġcaf', 'Ã©']), ' café');
 });
 
+test('ByteLevel and ByteFallback replace invalid UTF-8 exactly as Rust on random byte strings', async () => {
+  // Bytes biased towards UTF-8 lead/continuation bytes and the edge cases (overlong, surrogates, > U+10FFFF).
+  const interesting = [
+    0x41, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff,
+  ];
+  let state = 12345;
+  const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const samples: number[][] = [];
+  for (let i = 0; i < 150; i++) {
+    samples.push(
+      Array.from(
+        { length: 1 + Math.floor(random() * 6) },
+        () => interesting[Math.floor(random() * interesting.length)]!,
+      ),
+    );
+  }
+  const byteLevelDecoder = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };
+  const byteFallbackDecoder = { type: 'ByteFallback' };
+  for (const bytes of samples) {
+    const tableTokens = bytes.map((b) => BYTES_TO_UNICODE[b]!);
+    assert.equal(
+      decoderFromJSON(byteLevelDecoder).decode(tableTokens),
+      await oracleDecode(byteLevelDecoder, tableTokens),
+      `ByteLevel ${JSON.stringify(bytes)}`,
+    );
+    const byteTokens = bytes.map((b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    assert.equal(
+      decoderFromJSON(byteFallbackDecoder).decode(byteTokens),
+      await oracleDecode(byteFallbackDecoder, byteTokens),
+      `ByteFallback ${JSON.stringify(bytes)}`,
+    );
+  }
+});
+
 test('Metaspace decoder matches Rust for every prepend scheme and the legacy add_prefix_space', async () => {
   const sequences = [
     ['▁Hello', '▁world', '!'],
