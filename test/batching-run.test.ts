@@ -223,6 +223,46 @@ test('a consumer stopping early stops reading, closes the source and aborts in-f
   assert.ok(signals.every((s) => s.aborted));
 });
 
+test('an AbortSignal cancels an array run: no new batch, in-flight batches see the abort, the reason rejects', async () => {
+  const items = makeItems(500, random(6));
+  const controller = new AbortController();
+  let calls = 0;
+  let running = 0;
+  const seenSignals: AbortSignal[] = [];
+  const run = runBatched(items, {
+    lengthOf,
+    batchSize: 10,
+    windowSize: 100,
+    signal: controller.signal,
+    runBatch: async (batch: Item[], info: BatchInfo) => {
+      calls++;
+      running++;
+      seenSignals.push(info.signal);
+      if (calls === 3) controller.abort(new Error('user cancelled'));
+      await sleep(1);
+      running--;
+      return batch.map((x) => x.id);
+    },
+  });
+  await assert.rejects(run, /user cancelled/);
+  assert.equal(calls, 3, 'nothing is dispatched after the abort');
+  assert.equal(running, 0, 'the in-flight batch finished before the rejection');
+  assert.ok(seenSignals.every((signal) => signal.aborted));
+
+  // Already aborted: rejects before reading anything.
+  const { state, source } = trackedSource(items);
+  await assert.rejects(
+    drain(runBatched(source, { lengthOf, runBatch: (b: Item[]) => b, signal: AbortSignal.abort() })),
+    (error: unknown) => error instanceof Error && error.name === 'AbortError',
+  );
+  assert.equal(state.reads, 0);
+  // The array form reports bad options as a rejection, the stream form throws at call time.
+  await assert.rejects(
+    runBatched(items, { lengthOf, runBatch: (b: Item[]) => b, signal: {} as AbortSignal }),
+    (error: unknown) => error instanceof InputError && error.argument === 'signal',
+  );
+});
+
 test('a failing batch rejects with a BatchError naming its input positions, keeping the cause', async () => {
   const items = makeItems(1000, random(4));
   const { state, source } = trackedSource(items);

@@ -65,6 +65,11 @@ export interface RunBatchedOptions<T, R> extends PlanOptions {
   onBatch?: (event: BatchEvent) => void;
   /** Called after each batch and once more at the end with `done: true`, e.g. to drive a progress bar. */
   onProgress?: (stats: BatchRunStats) => void;
+  /**
+   * Cancels the run: no further item is read or batch dispatched, batches in flight see their `info.signal`
+   * abort and are awaited, and the run rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 interface ResolvedRunOptions<T, R> {
@@ -75,6 +80,7 @@ interface ResolvedRunOptions<T, R> {
   concurrency: number;
   onBatch?: RunBatchedOptions<T, R>['onBatch'];
   onProgress?: RunBatchedOptions<T, R>['onProgress'];
+  signal?: AbortSignal;
 }
 
 /**
@@ -132,6 +138,11 @@ function resolveRunOptions<T, R>(options: RunBatchedOptions<T, R>): ResolvedRunO
       });
     }
   }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InputError(`signal: expected an AbortSignal, got ${describe(options.signal)}`, {
+      argument: 'signal',
+    });
+  }
   return {
     plan: resolvePlanOptions(options),
     lengthOf: options.lengthOf,
@@ -140,6 +151,7 @@ function resolveRunOptions<T, R>(options: RunBatchedOptions<T, R>): ResolvedRunO
     concurrency: count(options.concurrency, 'concurrency', DEFAULT_CONCURRENCY),
     onBatch: options.onBatch,
     onProgress: options.onProgress,
+    signal: options.signal,
   };
 }
 
@@ -205,9 +217,13 @@ async function* schedule<T, R>(
   let ended = false;
   let windowStart = 0;
   let batchNumber = 0;
+  const cancel = options.signal;
+  const forwardCancel = () => abort.abort(cancel?.reason);
+  cancel?.addEventListener('abort', forwardCancel, { once: true });
 
   try {
     while (!ended) {
+      cancel?.throwIfAborted();
       const window = await readWindow(source, options, windowStart);
       ended = window.ended;
       const size = window.items.length;
@@ -261,10 +277,12 @@ async function* schedule<T, R>(
       let nextBatch = 0;
       let emitted = 0;
       while (emitted < size) {
+        // Cancellation wins over a batch failure it may have caused (a runBatch that rejects on abort).
+        cancel?.throwIfAborted();
+        if (failure !== undefined) throw failure.error;
         while (failure === undefined && inFlight.size < options.concurrency && nextBatch < plan.length) {
           launch(plan[nextBatch++]!);
         }
-        if (failure !== undefined) throw failure.error;
         if (ready[emitted] === 1) {
           const result = results[emitted] as R;
           results[emitted] = undefined;
@@ -279,6 +297,7 @@ async function* schedule<T, R>(
     options.onProgress?.(stats.snapshot(true));
   } finally {
     // Reached on completion, on failure and when the consumer stops early (return() on this generator).
+    cancel?.removeEventListener('abort', forwardCancel);
     abort.abort();
     if (inFlight.size > 0) await Promise.all(inFlight);
     if (!ended) await source.iterator.return?.();
