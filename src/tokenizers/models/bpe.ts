@@ -96,8 +96,9 @@ export class BPE implements Model {
     }
     this.dropout = dropout;
     this.cache = new WordCache<MergedWord>(options.cacheCapacity ?? 10_000);
-    this.unitIds =
-      this.continuingSubwordPrefix === null && this.endOfWordSuffix === null ? new Int32Array(0x10000).fill(-2) : null;
+    // An empty prefix or suffix (as in roberta-base's file) changes no symbol, so the table applies too.
+    const plainSymbols = !this.continuingSubwordPrefix && !this.endOfWordSuffix;
+    this.unitIds = plainSymbols ? new Int32Array(0x10000).fill(-2) : null;
 
     const prefixLength = this.continuingSubwordPrefix?.length ?? 0;
     this.mergeRanks = new PairMap(merges.length);
