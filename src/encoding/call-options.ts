@@ -261,7 +261,15 @@ export function resolveCallOptions(
       { argument: 'truncation' },
     );
   }
+  const addSpecialTokens = booleanOption(options.addSpecialTokens, 'addSpecialTokens', true);
   if (resolvedTruncation) {
+    if (addSpecialTokens && resolvedTruncation.maxLength < defaults.addedTokensSingle) {
+      throw new InputError(
+        `maxLength (${resolvedTruncation.maxLength}) is smaller than the ${defaults.addedTokensSingle} special ` +
+          `tokens the tokenizer adds`,
+        { argument: 'maxLength' },
+      );
+    }
     const effective = resolvedTruncation.maxLength - defaults.addedTokensSingle;
     if (effective < resolvedTruncation.stride) {
       throw new InputError(
@@ -274,7 +282,7 @@ export function resolveCallOptions(
   }
 
   return {
-    addSpecialTokens: booleanOption(options.addSpecialTokens, 'addSpecialTokens', true),
+    addSpecialTokens,
     truncation: resolvedTruncation,
     padding: resolvedPadding,
     returnOverflowingTokens,

@@ -184,7 +184,7 @@ export function partsFromFolder(folder: TokenizerFolder): TokenizerParts {
     config,
     configFile: folder.tokenizerConfig?.file ?? folder.specialTokensMap?.file ?? 'tokenizer_config.json',
     modelType: typeof modelConfig.model_type === 'string' ? modelConfig.model_type : null,
-    guessSpecialTokens: !folder.tokenizerConfig && !folder.specialTokensMap,
+    guessSpecialTokens: true,
   };
   if (folder.tokenizerJson) {
     const json = parseJsonFile(folder.tokenizerJson);
@@ -214,7 +214,10 @@ export interface ConfigContext {
   configFile: string;
   /** config.json `model_type`, used to pick the model input names. */
   modelType: string | null;
-  /** No tokenizer_config.json nor special_tokens_map.json: guess the special tokens from the vocabulary. */
+  /**
+   * Guess special tokens the config does not mention from the vocabulary ('[PAD]' or '<pad>', …), standing in for
+   * the defaults of transformers' tokenizer classes (a key set to null in the config stays null).
+   */
   guessSpecialTokens: boolean;
 }
 
@@ -300,7 +303,7 @@ function tokenContent(value: unknown, key: string, file: string): string | null 
   );
 }
 
-/** Vocabulary names tried for each special token when the folder has no tokenizer_config.json. */
+/** Vocabulary names tried for each special token the config does not mention. */
 const GUESSES: Record<SpecialTokenKey, string[]> = {
   bos: ['<s>'],
   eos: ['</s>'],

@@ -155,7 +155,7 @@ export class Tokenizer {
       config: config ?? {},
       configFile: 'tokenizer_config.json',
       modelType: options.modelType ?? null,
-      guessSpecialTokens: config === null,
+      guessSpecialTokens: true,
     });
     return new Tokenizer(parts, options);
   }
