@@ -155,9 +155,7 @@ test(
   { skip: skipBert },
   () => {
     const tokenizer = load('bert-base-uncased');
-    const encoded = tokenizer.call(['short', 'a bit longer text'], {
-      returnAttentionMask: undefined,
-    } as object);
+    const encoded = tokenizer.call(['short', 'a bit longer text']);
     const features = {
       input_ids: encoded.input_ids,
       // A mask that is not all ones must survive padding.
