@@ -11,3 +11,5 @@ export {
 } from './safetensors.js';
 export type { SafetensorsFile, SafetensorsHeader, TensorEntry } from './safetensors.js';
 export { halfToFloat, toFloat32, DTYPE_BYTES } from './dtype.js';
+export { serializeSafetensors, writeSafetensorsFile } from './write.js';
+export type { LazyTensorToWrite, TensorToWrite } from './write.js';
