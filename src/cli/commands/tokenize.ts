@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { BatchEncoding } from '../../encoding/batch-encoding.js';
 import type { EncodeOptions } from '../../encoding/call-options.js';
-import { InputError, SeqbatchError } from '../../errors.js';
+import { InputError, SeqbatchError, TruncationError } from '../../errors.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
 
 export interface TokenizeCliOptions {
@@ -48,10 +48,10 @@ const FLAG_OF: Record<string, string> = {
 
 const DEFAULT_BATCH_SIZE = 32;
 
-function integerParser(flag: string, min: number) {
+function integerParser(min: number) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || Number(value) < min) {
-      throw new InvalidArgumentError(`${flag}: expected an integer ≥ ${min}, got "${value}"`);
+      throw new InvalidArgumentError(`expected an integer ≥ ${min}.`);
     }
     return Number(value);
   };
@@ -71,16 +71,8 @@ export function register(program: Command): void {
     .addOption(
       new Option('--padding <strategy>', 'pad rows of a batch').choices(['longest', 'max_length', 'none']),
     )
-    .option(
-      '--max-length <n>',
-      'length for truncation and max_length padding',
-      integerParser('--max-length', 0),
-    )
-    .option(
-      '--pad-to-multiple-of <n>',
-      'round the padded length up to a multiple',
-      integerParser('--pad-to-multiple-of', 1),
-    )
+    .option('--max-length <n>', 'length for truncation and max_length padding', integerParser(0))
+    .option('--pad-to-multiple-of <n>', 'round the padded length up to a multiple', integerParser(1))
     .addOption(new Option('--padding-side <side>', 'where pads go').choices(['left', 'right']))
     .addOption(
       new Option('--truncation <strategy>', 'truncation strategy').choices([
@@ -91,18 +83,13 @@ export function register(program: Command): void {
       ]),
     )
     .addOption(new Option('--truncation-side <side>', 'which end truncation cuts').choices(['left', 'right']))
-    .option('--stride <n>', 'tokens shared by consecutive overflow windows', integerParser('--stride', 0))
+    .option('--stride <n>', 'tokens shared by consecutive overflow windows', integerParser(0))
     .option(
       '--return-overflowing-tokens',
       'print every truncation window as a row (with overflow_to_sample_mapping)',
     )
     .option('--no-special-tokens', 'do not add [CLS]/[SEP] or other special tokens')
-    .option(
-      '--batch-size <n>',
-      'rows encoded (and padded) together',
-      integerParser('--batch-size', 1),
-      DEFAULT_BATCH_SIZE,
-    )
+    .option('--batch-size <n>', 'rows encoded (and padded) together', integerParser(1), DEFAULT_BATCH_SIZE)
     .action(async (options: TokenizeCliOptions) => {
       await runTokenize(options);
     });
@@ -230,7 +217,10 @@ function encodeItems(
       try {
         tokenizer.encode(item.text, item.pair, { ...options, padding: false });
       } catch (rowError) {
-        if (rowError instanceof SeqbatchError && !FLAG_OF[rowError.argument ?? '']) {
+        if (
+          rowError instanceof TruncationError ||
+          (rowError instanceof SeqbatchError && !FLAG_OF[rowError.argument ?? ''])
+        ) {
           throw new InputError(`${source}:${item.line}: ${rowError.message}`, {
             argument: '--input',
             cause: rowError,
