@@ -4,13 +4,14 @@
  * `input_ids`, `attention_mask` and, for models with token types, `token_type_ids` (what transformers.js feeds),
  * and its outputs carry the HF names (`logits`, `last_hidden_state`, …).
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { AutoConfig } from '../../models/config.js';
 import { buildModelGraph, MODEL_TASKS, taskFromConfig, type ModelTask } from '../../models/index.js';
+import { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { loadWeights } from '../../weights/load.js';
 
 /** Files copied beside the graph when the checkpoint has them (config and everything a tokenizer may need). */
@@ -40,6 +41,8 @@ export interface ExportResult {
   inputNames: string[];
   outputNames: string[];
   copied: string[];
+  /** Keys added to the exported tokenizer_config.json (special tokens the source file left to class defaults). */
+  completed: string[];
 }
 
 /** Builds the graph of `modelDir` and writes the export folder `outDir`. */
@@ -74,7 +77,47 @@ export async function exportModel(
     if (resolve(from) !== resolve(to)) await copyFile(from, to);
     copied.push(name);
   }
-  return { modelPath, task, inputNames: graph.inputNames, outputNames: graph.outputNames, copied };
+  const completed = await completeTokenizerConfig(modelDir, outDir);
+  return { modelPath, task, inputNames: graph.inputNames, outputNames: graph.outputNames, copied, completed };
+}
+
+const SPECIAL_TOKEN_KEYS: Array<[keyof Tokenizer['specialTokens'], string]> = [
+  ['unk', 'unk_token'],
+  ['sep', 'sep_token'],
+  ['pad', 'pad_token'],
+  ['cls', 'cls_token'],
+  ['mask', 'mask_token'],
+  ['bos', 'bos_token'],
+  ['eos', 'eos_token'],
+];
+
+/**
+ * transformers.js reads special tokens only from tokenizer_config.json, while Python transformers also falls back
+ * on the tokenizer class defaults (DistilBertTokenizer's "[PAD]", …). Old checkpoints whose tokenizer_config.json
+ * omits them would load in transformers.js without a pad token and fail to pad, so the export writes the tokens
+ * seqbatch's tokenizer resolved into the exported tokenizer_config.json when they are missing there.
+ */
+async function completeTokenizerConfig(modelDir: string, outDir: string): Promise<string[]> {
+  if (!existsSync(join(modelDir, 'tokenizer.json'))) return [];
+  const tokenizer = await Tokenizer.fromPretrained(modelDir, { onWarning: () => {} });
+  const file = join(outDir, 'tokenizer_config.json');
+  const config = existsSync(file)
+    ? (JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>)
+    : {};
+  const added: string[] = [];
+  for (const [role, key] of SPECIAL_TOKEN_KEYS) {
+    const token = tokenizer.specialTokens[role];
+    if (typeof token === 'string' && (config[key] === undefined || config[key] === null)) {
+      config[key] = token;
+      added.push(key);
+    }
+  }
+  if (config.model_max_length === undefined && Number.isFinite(tokenizer.modelMaxLength)) {
+    config.model_max_length = tokenizer.modelMaxLength;
+    added.push('model_max_length');
+  }
+  if (added.length > 0) await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+  return added;
 }
 
 export function register(program: Command): void {
@@ -93,7 +136,10 @@ export function register(program: Command): void {
       const result = await exportModel(options.model, options.out, options);
       process.stdout.write(
         `wrote ${result.modelPath} (${result.task}; inputs ${result.inputNames.join(', ')}; outputs ` +
-          `${result.outputNames.join(', ')})\ncopied ${result.copied.join(', ') || 'no other files'}\n`,
+          `${result.outputNames.join(', ')})\ncopied ${result.copied.join(', ') || 'no other files'}\n` +
+          (result.completed.length > 0
+            ? `added to tokenizer_config.json: ${result.completed.join(', ')}\n`
+            : ''),
       );
     });
 }
