@@ -195,35 +195,39 @@ export class DynamicBatcher {
       realTokens += pending.item.tokens;
       longest = Math.max(longest, pending.item.tokens);
     }
-    void Promise.resolve()
-      .then(() => batch[0]!.run(inputs))
-      .then((outputs) => {
+    void (async () => {
+      let outputs: unknown[] | undefined;
+      let failure: unknown;
+      try {
+        outputs = await batch[0]!.run(inputs);
         if (!Array.isArray(outputs) || outputs.length !== batch.length) {
           throw new Error(
             `engine returned ${Array.isArray(outputs) ? outputs.length : 'no'} outputs for ${batch.length} inputs`,
           );
         }
-        batch.forEach((pending, i) => pending.settle(undefined, outputs[i]));
-      })
-      .catch((error: unknown) => {
-        for (const pending of batch) pending.settle(error ?? new Error('batch failed'));
-      })
-      .finally(() => {
-        const seconds = (performance.now() - started) / 1000;
-        const rate = batch.length / Math.max(seconds, 1e-6);
-        this.throughput = this.throughput === 0 ? rate : 0.8 * this.throughput + 0.2 * rate;
-        this.running--;
-        try {
-          this.onBatch({
-            key: batch[0]!.key,
-            size: batch.length,
-            realTokens,
-            paddedTokens: longest * batch.length,
-            seconds,
-          });
-        } finally {
-          this.schedule();
-        }
-      });
+      } catch (error) {
+        failure = error ?? new Error('batch failed');
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const rate = batch.length / Math.max(seconds, 1e-6);
+      this.throughput = this.throughput === 0 ? rate : 0.8 * this.throughput + 0.2 * rate;
+      this.running--;
+      try {
+        // Before settling, so metrics already count this batch when its responses go out.
+        this.onBatch({
+          key: batch[0]!.key,
+          size: batch.length,
+          realTokens,
+          paddedTokens: longest * batch.length,
+          seconds,
+        });
+      } catch {
+        // metrics must never fail a request
+      }
+      batch.forEach((pending, i) =>
+        failure === undefined ? pending.settle(undefined, outputs![i]) : pending.settle(failure),
+      );
+      this.schedule();
+    })();
   }
 }

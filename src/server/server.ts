@@ -123,6 +123,12 @@ export function createServer(options: ServerOptions): SeqbatchServer {
       );
     }
   });
+  // Requests accepted before close() keep their keep-alive connection open after answering; ask the client to
+  // hang up so that close() does not wait for the keep-alive timeout.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (context.state.closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
@@ -166,7 +172,10 @@ export function createServer(options: ServerOptions): SeqbatchServer {
  */
 export function closeOnSignals(
   server: Pick<SeqbatchServer, 'close'>,
-  { signals = ['SIGTERM', 'SIGINT'] as NodeJS.Signals[], exit = (code: number) => process.exit(code) } = {},
+  {
+    signals = ['SIGTERM', 'SIGINT'],
+    exit = (code: number) => process.exit(code),
+  }: { signals?: NodeJS.Signals[]; exit?: (code: number) => void } = {},
 ): () => void {
   let received = false;
   const handler = (signal: NodeJS.Signals) => {

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { DynamicBatcher, QueueFullError, type BatchStats, type BatcherOptions } from '../src/server/index.js';
+
+const defaults: BatcherOptions = {
+  maxBatchTokens: 1000,
+  maxBatchSize: 8,
+  maxWaitMs: 0,
+  maxQueue: 100,
+  concurrency: 1,
+};
+
+/** A runner that records each batch it gets and echoes `input * 10`. */
+function recordingRunner(delayMs = 5) {
+  const batches: number[][] = [];
+  const run = async (inputs: number[]) => {
+    batches.push([...inputs]);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return inputs.map((x) => x * 10);
+  };
+  return { batches, run };
+}
+
+const items = (values: number[], tokens = 10) => values.map((input) => ({ input, tokens }));
+
+test('concurrent submissions are batched together and each caller gets its own outputs in order', async () => {
+  const stats: BatchStats[] = [];
+  const batcher = new DynamicBatcher({ ...defaults, maxWaitMs: 20 }, (s) => stats.push(s));
+  const { batches, run } = recordingRunner();
+  const results = await Promise.all([
+    batcher.submit('k', items([1, 2]), run),
+    batcher.submit('k', items([3]), run),
+    batcher.submit('k', items([4, 5, 6]), run),
+  ]);
+  assert.deepEqual(results, [[10, 20], [30], [40, 50, 60]]);
+  assert.deepEqual(batches, [[1, 2, 3, 4, 5, 6]]);
+  assert.equal(stats[0]!.size, 6);
+  assert.equal(stats[0]!.paddedTokens, 60);
+});
+
+test('maxBatchSize and the padded-token budget (size x longest) cut batches; an oversize item runs alone', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxBatchSize: 3, maxBatchTokens: 100, maxWaitMs: 10 });
+  const { batches, run } = recordingRunner();
+  await Promise.all([batcher.submit('k', items([1, 2, 3, 4, 5]), run)]);
+  assert.deepEqual(batches, [
+    [1, 2, 3],
+    [4, 5],
+  ]);
+
+  const budget = new DynamicBatcher({ ...defaults, maxBatchTokens: 100, maxWaitMs: 10 });
+  const recorded = recordingRunner();
+  const stats: BatchStats[] = [];
+  const withStats = new DynamicBatcher({ ...defaults, maxBatchTokens: 100, maxWaitMs: 10 }, (s) =>
+    stats.push(s),
+  );
+  // 30 + 30 + 30 fits (3 x 30 = 90); a 40-token item would make it 4 x 40 = 160, so it starts the next batch.
+  const input = [
+    { input: 1, tokens: 30 },
+    { input: 2, tokens: 10 },
+    { input: 3, tokens: 30 },
+    { input: 4, tokens: 40 },
+    { input: 5, tokens: 150 },
+    { input: 6, tokens: 5 },
+  ];
+  await budget.submit('k', input, recorded.run);
+  assert.deepEqual(recorded.batches, [[1, 2, 3], [4], [5], [6]]);
+  await withStats.submit('k', input.slice(0, 3), recordingRunner().run);
+  assert.deepEqual(
+    stats.map((s) => [s.size, s.realTokens, s.paddedTokens]),
+    [[3, 70, 90]],
+  );
+});
+
+test('inputs with different keys (task or options) never share a batch, and the oldest key goes first', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxWaitMs: 10 });
+  const seen: string[] = [];
+  const runFor = (key: string) => async (inputs: number[]) => {
+    seen.push(`${key}:${inputs.join(',')}`);
+    return inputs;
+  };
+  await Promise.all([
+    batcher.submit('a', items([1]), runFor('a')),
+    batcher.submit('b', items([2]), runFor('b')),
+    batcher.submit('a', items([3]), runFor('a')),
+  ]);
+  assert.deepEqual(seen, ['a:1,3', 'b:2']);
+});
+
+test('a lone input waits maxWaitMs for company, then runs; a full batch does not wait', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxWaitMs: 60, maxBatchSize: 2 });
+  const { run } = recordingRunner(0);
+  let started = performance.now();
+  await batcher.submit('k', items([1]), run);
+  const lone = performance.now() - started;
+  assert.ok(lone >= 55, `lone input ran after ${lone} ms, expected about 60`);
+  started = performance.now();
+  await batcher.submit('k', items([1, 2]), run);
+  const full = performance.now() - started;
+  assert.ok(full < 40, `full batch ran after ${full} ms, expected no wait`);
+});
+
+test('a full queue refuses the whole request at once with a Retry-After estimate', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxQueue: 3, maxBatchSize: 1 });
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const run = async (inputs: number[]) => {
+    await gate;
+    return inputs;
+  };
+  const first = batcher.submit('k', items([1]), run); // dispatched at once: running, not queued
+  await new Promise((resolve) => setImmediate(resolve));
+  const queued = batcher.submit('k', items([2, 3]), run);
+  assert.equal(batcher.depth, 2);
+  assert.throws(
+    () => batcher.submit('k', items([4, 5]), run),
+    (error: unknown) =>
+      error instanceof QueueFullError && error.retryAfterSeconds >= 1 && /capacity 3/.test(error.message),
+  );
+  assert.equal(batcher.depth, 2, 'nothing of the refused request was queued');
+  const fits = batcher.submit('k', items([6]), run);
+  release();
+  assert.deepEqual(await Promise.all([first, queued, fits]), [[1], [2, 3], [6]]);
+});
+
+test('an engine failure rejects the requests in that batch only; a wrong output count is an error', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxBatchSize: 2, maxWaitMs: 5 });
+  const run = async (inputs: number[]) => {
+    if (inputs.includes(13)) throw new Error('unlucky batch');
+    return inputs;
+  };
+  const [a, b, c] = await Promise.allSettled([
+    batcher.submit('k', items([1, 13]), run),
+    batcher.submit('k', items([2]), run),
+    batcher.submit('k', items([3, 4]), async (inputs: number[]) => inputs.slice(1)),
+  ]);
+  assert.equal(a.status, 'rejected');
+  assert.match(String((a as PromiseRejectedResult).reason), /unlucky batch/);
+  assert.deepEqual(b, { status: 'fulfilled', value: [2] });
+  assert.equal(c.status, 'rejected');
+});
+
+test('drain runs queued work without waiting for maxWaitMs and resolves when idle', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxWaitMs: 10_000 });
+  const { run } = recordingRunner(5);
+  const pending = batcher.submit('k', items([1, 2]), run);
+  const started = performance.now();
+  await batcher.drain();
+  assert.ok(performance.now() - started < 1000);
+  assert.deepEqual(await pending, [10, 20]);
+  assert.equal(batcher.depth, 0);
+});
