@@ -1,0 +1,187 @@
+/**
+ * `pipeline(task, modelDirOrId, options)`: transformers' pipelines on seqbatch's tokenizer, batch scheduler and
+ * ONNX Runtime models. See docs/pipelines.md.
+ */
+import { InputError } from '../errors.js';
+import { resolveModel, type ResolveModelOptions } from '../hub/index.js';
+import { PreTrainedModel, type FromPretrainedOptions, type ModelTask } from '../models/auto.js';
+import { Tokenizer, type TokenizerOptions } from '../tokenizers/tokenizer.js';
+import type { PipelineTask } from './base.js';
+import {
+  FeatureExtractionPipeline,
+  readSentenceTransformersConfig,
+  type FeatureExtractionOptions,
+} from './feature-extraction.js';
+import { FillMaskPipeline, type FillMaskOptions } from './fill-mask.js';
+import { QuestionAnsweringPipeline, type QuestionAnsweringOptions } from './question-answering.js';
+import type { PipelineBatchOptions } from './runner.js';
+import { TextClassificationPipeline, type TextClassificationOptions } from './text-classification.js';
+import { TokenClassificationPipeline, type TokenClassificationOptions } from './token-classification.js';
+import { ZeroShotClassificationPipeline, type ZeroShotOptions } from './zero-shot.js';
+
+export { Pipeline, type PipelineTask } from './base.js';
+export type { PipelineBatchOptions } from './runner.js';
+export type { LongInputOptions, LongInputs, WindowAggregation } from './long-inputs.js';
+export type { TextOrPair } from './text-inputs.js';
+export {
+  TextClassificationPipeline,
+  labelScores,
+  type ClassificationFunction,
+  type LabelScore,
+  type TextClassificationOptions,
+} from './text-classification.js';
+export {
+  FeatureExtractionPipeline,
+  readSentenceTransformersConfig,
+  type FeatureExtractionOptions,
+  type Pooling,
+  type SentenceTransformersConfig,
+} from './feature-extraction.js';
+export { poolTokens, type PoolingMode } from './pooling.js';
+export { TokenClassificationPipeline, type TokenClassificationOptions } from './token-classification.js';
+export {
+  aggregateTokens,
+  type AggregationStrategy,
+  type TokenEntity,
+  type EntityGroup,
+  type TokenPrediction,
+} from './token-aggregation.js';
+export {
+  QuestionAnsweringPipeline,
+  type QuestionAnsweringOptions,
+  type QuestionInput,
+} from './question-answering.js';
+export { selectSpans, type QaAnswer, type QaWindow, type SpanSelectionOptions } from './qa-spans.js';
+export { FillMaskPipeline, type FillMaskOptions, type FillMaskPrediction } from './fill-mask.js';
+export {
+  ZeroShotClassificationPipeline,
+  zeroShotScores,
+  type ZeroShotOptions,
+  type ZeroShotResult,
+} from './zero-shot.js';
+
+export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOptions {
+  /** Use this tokenizer instead of loading the model folder's. */
+  tokenizer?: Tokenizer;
+  /** Options for loading the folder's tokenizer. */
+  tokenizerOptions?: TokenizerOptions;
+  /** How a Hub id is resolved (cache, revision, offline…). */
+  hub?: ResolveModelOptions;
+}
+
+const TASK_ALIASES: Record<string, PipelineTask> = {
+  'text-classification': 'text-classification',
+  'sentiment-analysis': 'text-classification',
+  'feature-extraction': 'feature-extraction',
+  'token-classification': 'token-classification',
+  ner: 'token-classification',
+  'question-answering': 'question-answering',
+  'fill-mask': 'fill-mask',
+  'zero-shot-classification': 'zero-shot-classification',
+};
+
+const MODEL_TASK: Record<PipelineTask, ModelTask> = {
+  'text-classification': 'sequence-classification',
+  'feature-extraction': 'base',
+  'token-classification': 'token-classification',
+  'question-answering': 'question-answering',
+  'fill-mask': 'masked-lm',
+  'zero-shot-classification': 'sequence-classification',
+};
+
+export function pipeline(
+  task: 'text-classification' | 'sentiment-analysis',
+  model: string,
+  options?: PipelineOptions & TextClassificationOptions,
+): Promise<TextClassificationPipeline>;
+export function pipeline(
+  task: 'feature-extraction',
+  model: string,
+  options?: PipelineOptions & FeatureExtractionOptions,
+): Promise<FeatureExtractionPipeline>;
+export function pipeline(
+  task: 'token-classification' | 'ner',
+  model: string,
+  options?: PipelineOptions & TokenClassificationOptions,
+): Promise<TokenClassificationPipeline>;
+export function pipeline(
+  task: 'question-answering',
+  model: string,
+  options?: PipelineOptions & QuestionAnsweringOptions,
+): Promise<QuestionAnsweringPipeline>;
+export function pipeline(
+  task: 'fill-mask',
+  model: string,
+  options?: PipelineOptions & FillMaskOptions,
+): Promise<FillMaskPipeline>;
+export function pipeline(
+  task: 'zero-shot-classification',
+  model: string,
+  options?: PipelineOptions & ZeroShotOptions,
+): Promise<ZeroShotClassificationPipeline>;
+/**
+ * Loads a model folder (or Hub id) with its tokenizer for `task`. Every option not about loading becomes a
+ * default of each call (`pipe.run(inputs, options)` overrides them per call).
+ */
+export async function pipeline(
+  task: string,
+  modelDirOrId: string,
+  options: PipelineOptions = {},
+): Promise<
+  | TextClassificationPipeline
+  | FeatureExtractionPipeline
+  | TokenClassificationPipeline
+  | QuestionAnsweringPipeline
+  | FillMaskPipeline
+  | ZeroShotClassificationPipeline
+> {
+  const resolved = TASK_ALIASES[task];
+  if (resolved === undefined) {
+    throw new InputError(
+      `task: unknown pipeline task ${JSON.stringify(task)}; expected one of ${Object.keys(TASK_ALIASES).join(', ')}`,
+      { argument: 'task' },
+    );
+  }
+  const {
+    tokenizer: givenTokenizer,
+    tokenizerOptions,
+    hub,
+    threads,
+    interOpThreads,
+    graphOptimizationLevel,
+    outputHiddenStates,
+    outputAttentions,
+    cacheDir,
+    ...callDefaults
+  } = options;
+  const dir = await resolveModel(modelDirOrId, hub);
+  const tokenizer = givenTokenizer ?? (await Tokenizer.fromPretrained(dir, tokenizerOptions));
+  const model = await PreTrainedModel.fromPretrained(dir, MODEL_TASK[resolved], {
+    threads,
+    interOpThreads,
+    graphOptimizationLevel,
+    outputHiddenStates,
+    outputAttentions,
+    cacheDir,
+  });
+  switch (resolved) {
+    case 'text-classification':
+      return new TextClassificationPipeline(resolved, tokenizer, model, callDefaults);
+    case 'feature-extraction':
+      return new FeatureExtractionPipeline(
+        resolved,
+        tokenizer,
+        model,
+        callDefaults,
+        readSentenceTransformersConfig(dir),
+      );
+    case 'token-classification':
+      return new TokenClassificationPipeline(resolved, tokenizer, model, callDefaults);
+    case 'question-answering':
+      return new QuestionAnsweringPipeline(resolved, tokenizer, model, callDefaults);
+    case 'fill-mask':
+      return new FillMaskPipeline(resolved, tokenizer, model, callDefaults);
+    case 'zero-shot-classification':
+      return new ZeroShotClassificationPipeline(resolved, tokenizer, model, callDefaults);
+  }
+}

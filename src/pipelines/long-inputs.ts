@@ -1,0 +1,120 @@
+/**
+ * Inputs longer than the model: the choice between failing (Python's default for most pipelines, made an
+ * InputError here instead of a model error), truncating to the model maximum, or cutting the input into
+ * overlapping windows with the tokenizer's overflow (`stride` tokens shared by neighbours) whose outputs are
+ * then combined by the task.
+ */
+import type { Encoding } from '../encoding/encoding.js';
+import type { TextInput } from '../encoding/encode-batch.js';
+import { InputError } from '../errors.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+
+export type LongInputs = 'error' | 'truncate' | 'sliding-window';
+export type WindowAggregation = 'mean' | 'max';
+
+export interface LongInputOptions {
+  /** true: cut each input to the model maximum (same as `longInputs: 'truncate'`). Default false, as Python. */
+  truncation?: boolean;
+  /**
+   * 'error' (default unless `truncation`): an input longer than the model is an InputError naming `truncation`;
+   * 'truncate': keep its first tokens; 'sliding-window': run every window and combine them.
+   */
+  longInputs?: LongInputs;
+  /** Tokens shared by consecutive windows. Default min(128, half the window's room for text). */
+  stride?: number;
+  /** How window outputs are combined: element-wise 'mean' (default) or 'max'. */
+  windowAggregation?: WindowAggregation;
+  /** Tokens per row, special tokens included. Default: the model maximum. */
+  maxLength?: number;
+}
+
+export interface ResolvedLongInputs {
+  mode: LongInputs;
+  maxLength: number;
+  stride: number;
+  aggregation: WindowAggregation;
+}
+
+export function resolveLongInputs(
+  options: LongInputOptions,
+  modelMaxLength: number,
+  addedTokens: number,
+): ResolvedLongInputs {
+  const { truncation, longInputs, stride, windowAggregation, maxLength } = options;
+  if (truncation !== undefined && typeof truncation !== 'boolean') {
+    throw new InputError(`truncation: expected true or false, got ${JSON.stringify(truncation)}`, {
+      argument: 'truncation',
+    });
+  }
+  if (longInputs !== undefined && !['error', 'truncate', 'sliding-window'].includes(longInputs)) {
+    throw new InputError(
+      `longInputs: expected 'error', 'truncate' or 'sliding-window', got ${JSON.stringify(longInputs)}`,
+      { argument: 'longInputs' },
+    );
+  }
+  if (windowAggregation !== undefined && windowAggregation !== 'mean' && windowAggregation !== 'max') {
+    throw new InputError(
+      `windowAggregation: expected 'mean' or 'max', got ${JSON.stringify(windowAggregation)}`,
+      {
+        argument: 'windowAggregation',
+      },
+    );
+  }
+  const limit = maxLength ?? modelMaxLength;
+  if (!Number.isSafeInteger(limit) || limit <= addedTokens) {
+    throw new InputError(
+      `maxLength: expected an integer larger than the ${addedTokens} special tokens, got ${limit}`,
+      { argument: 'maxLength' },
+    );
+  }
+  if (maxLength !== undefined && maxLength > modelMaxLength) {
+    throw new InputError(`maxLength: ${maxLength} exceeds the model maximum of ${modelMaxLength} tokens`, {
+      argument: 'maxLength',
+    });
+  }
+  const mode: LongInputs = longInputs ?? (truncation ? 'truncate' : 'error');
+  const room = limit - addedTokens;
+  const resolvedStride = stride ?? Math.min(128, Math.floor(room / 2));
+  if (!Number.isSafeInteger(resolvedStride) || resolvedStride < 0 || resolvedStride >= room) {
+    throw new InputError(
+      `stride: expected an integer from 0 to ${room - 1} (windows hold ${room} text tokens), got ${resolvedStride}`,
+      { argument: 'stride' },
+    );
+  }
+  return { mode, maxLength: limit, stride: resolvedStride, aggregation: windowAggregation ?? 'mean' };
+}
+
+/**
+ * Encodes one input (and its pair) into the rows the model runs: one encoding, or its windows. Pairs are
+ * windowed over the first text ('only_first'), the second text stays whole in every window.
+ */
+export function encodeWithLimit(
+  tokenizer: Tokenizer,
+  text: TextInput,
+  pair: TextInput | null,
+  limits: ResolvedLongInputs,
+  index: number,
+): Encoding[] {
+  if (limits.mode === 'error') {
+    const batch = tokenizer.encodeBatch([text], pair === null ? null : [pair], { verbose: false });
+    const encoding = batch.encodings[0];
+    if (encoding.length > limits.maxLength) {
+      throw new InputError(
+        `inputs[${index}]: ${encoding.length} tokens exceed the model maximum of ${limits.maxLength}; pass ` +
+          `truncation: true (or longInputs: 'truncate' / 'sliding-window') to handle long inputs`,
+        { argument: 'truncation' },
+      );
+    }
+    return [encoding];
+  }
+  const windows = limits.mode === 'sliding-window';
+  return [
+    ...tokenizer.encodeBatch([text], pair === null ? null : [pair], {
+      truncation: pair === null ? 'longest_first' : 'only_first',
+      maxLength: limits.maxLength,
+      stride: windows ? limits.stride : 0,
+      returnOverflowingTokens: windows,
+      verbose: false,
+    }).encodings,
+  ];
+}

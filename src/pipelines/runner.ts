@@ -1,0 +1,104 @@
+/**
+ * The job runner every pipeline shares. Each input is prepared into zero or more model rows (a text, its
+ * sliding windows, its question/context windows, its premise/hypothesis pairs); all rows of all inputs go
+ * through the length-sorted batch scheduler together; each input is finished as soon as its last row is back,
+ * and results come out in the caller's order. Memory stays bounded by the scheduler's window.
+ */
+import type { ModelOutput, PreTrainedModel } from '../models/auto.js';
+import { streamBatched, type BatchEvent, type BatchRunStats, type PlanOptions } from '../batching/index.js';
+import { runModelBatch, type ModelRow } from './model-batch.js';
+
+/** How inputs are scheduled: the batching knobs of `src/batching/` (see docs/batching.md). */
+export interface PipelineBatchOptions extends PlanOptions {
+  /** Rows read, sorted and batched together (default: the scheduler's window). */
+  windowSize?: number;
+  /** Called after each batch. */
+  onBatch?: (event: BatchEvent) => void;
+  /** Called after each batch and once at the end (`done: true`). */
+  onProgress?: (stats: BatchRunStats) => void;
+  /** Cancels the run. */
+  signal?: AbortSignal;
+}
+
+/** What a task does with one input: its rows, and what it needs to finish it. */
+export interface PreparedInput<S> {
+  rows: ModelRow[];
+  state: S;
+}
+
+/** The three steps of a task. `extract` must copy what it keeps (the batch's buffers are not kept alive). */
+export interface TaskSteps<I, S, R, O> {
+  prepare(input: I, index: number): PreparedInput<S>;
+  extract(output: ModelOutput, batchRow: number, row: ModelRow, paddedLength: number): R;
+  finish(state: S, outputs: R[], index: number): O;
+}
+
+interface Job<S, R> {
+  index: number;
+  state: S;
+  rowCount: number;
+  outputs: R[];
+}
+
+interface ScheduledRow<S, R> {
+  job: Job<S, R>;
+  row: ModelRow;
+}
+
+export interface RunContext {
+  model: PreTrainedModel;
+  padId: number;
+  batching: PipelineBatchOptions;
+}
+
+/** Runs `inputs` (any iterable) through a task; an async generator of results in input order. */
+export async function* runTask<I, S, R, O>(
+  inputs: Iterable<I> | AsyncIterable<I>,
+  steps: TaskSteps<I, S, R, O>,
+  context: RunContext,
+): AsyncGenerator<O, void, undefined> {
+  // Jobs prepared but not yet finished, in input order (bounded by the scheduler's window).
+  const pending: Job<S, R>[] = [];
+  let head = 0;
+
+  async function* rows(): AsyncGenerator<ScheduledRow<S, R>> {
+    let index = 0;
+    for await (const input of inputs as AsyncIterable<I>) {
+      const prepared = steps.prepare(input, index);
+      const job: Job<S, R> = { index, state: prepared.state, rowCount: prepared.rows.length, outputs: [] };
+      pending.push(job);
+      index++;
+      for (const row of prepared.rows) yield { job, row };
+    }
+  }
+
+  const { model, padId, batching } = context;
+  const results = streamBatched<ScheduledRow<S, R>, R>(rows(), {
+    ...batching,
+    lengthOf: (item) => item.row.ids.length,
+    runBatch: async (items, info) => {
+      const batchRows = items.map((item) => item.row);
+      const output = await runModelBatch(model, batchRows, info.paddedLength, padId);
+      return batchRows.map((row, b) => steps.extract(output, b, row, info.paddedLength));
+    },
+  });
+
+  function* finished(): Generator<O> {
+    while (head < pending.length && pending[head].outputs.length === pending[head].rowCount) {
+      const job = pending[head];
+      pending[head++] = undefined as unknown as Job<S, R>;
+      if (head > 1024 && head * 2 > pending.length) {
+        pending.splice(0, head);
+        head = 0;
+      }
+      yield steps.finish(job.state, job.outputs, job.index);
+    }
+  }
+
+  for await (const result of results) {
+    yield* finished();
+    pending[head].outputs.push(result);
+    yield* finished();
+  }
+  yield* finished();
+}

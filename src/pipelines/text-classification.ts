@@ -1,0 +1,121 @@
+/**
+ * text-classification (sentiment-analysis): transformers' TextClassificationPipeline. Logits of each input
+ * (or the mean / max of its windows' logits, with `longInputs: 'sliding-window'`) go through softmax, sigmoid
+ * or nothing, and come back as `{ label, score }` (default) or the `topK` best labels.
+ */
+import { InputError } from '../errors.js';
+import type { PretrainedConfig } from '../models/config.js';
+import { Pipeline } from './base.js';
+import { encodeWithLimit, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
+import { argmax, combineVectors, sigmoid, softmax } from './math.js';
+import type { ModelRow } from './model-batch.js';
+import type { TaskSteps } from './runner.js';
+import { readTextOrPair, type TextOrPair } from './text-inputs.js';
+
+export type ClassificationFunction = 'softmax' | 'sigmoid' | 'none';
+
+export interface LabelScore {
+  label: string;
+  score: number;
+}
+
+export interface TextClassificationOptions extends LongInputOptions {
+  /** Default as Python: sigmoid for multi_label_classification or one label, else softmax. */
+  functionToApply?: ClassificationFunction;
+  /**
+   * Unset (default): one `{ label, score }` per input. A number: the best `topK` labels, sorted. null: every
+   * label, sorted by score.
+   */
+  topK?: number | null;
+}
+
+/** Python's choice of function when none is given. */
+export function defaultClassificationFunction(config: PretrainedConfig): ClassificationFunction {
+  if (config.problemType === 'multi_label_classification' || config.numLabels === 1) return 'sigmoid';
+  return 'softmax';
+}
+
+export function applyClassificationFunction(logits: ArrayLike<number>, fn: ClassificationFunction): number[] {
+  if (fn === 'softmax') return softmax(logits);
+  if (fn === 'sigmoid') return sigmoid(logits);
+  return Array.from(logits);
+}
+
+/**
+ * Scores → Python's output: the best label (topK undefined), or labels sorted by score (stable) cut to `topK`
+ * (null: all).
+ */
+export function labelScores(
+  scores: readonly number[],
+  id2label: Readonly<Record<number, string>>,
+  topK: number | null | undefined,
+): LabelScore | LabelScore[] {
+  const labelOf = (i: number) => id2label[i] ?? `LABEL_${i}`;
+  if (topK === undefined) {
+    const best = argmax(scores);
+    return { label: labelOf(best), score: scores[best] };
+  }
+  const all = scores.map((score, i) => ({ label: labelOf(i), score }));
+  all.sort((a, b) => b.score - a.score);
+  return topK === null ? all : all.slice(0, topK);
+}
+
+export function checkTopK(topK: unknown, argument = 'topK'): void {
+  if (topK === undefined || topK === null) return;
+  if (typeof topK !== 'number' || !Number.isSafeInteger(topK) || topK < 1) {
+    throw new InputError(`${argument}: expected a positive integer or null, got ${JSON.stringify(topK)}`, {
+      argument,
+    });
+  }
+}
+
+export class TextClassificationPipeline extends Pipeline<
+  TextOrPair,
+  LabelScore | LabelScore[],
+  TextClassificationOptions
+> {
+  protected steps(
+    options: TextClassificationOptions,
+  ): TaskSteps<TextOrPair, unknown, unknown, LabelScore | LabelScore[]> {
+    const fn = options.functionToApply ?? defaultClassificationFunction(this.model.config);
+    if (!['softmax', 'sigmoid', 'none'].includes(fn)) {
+      throw new InputError(
+        `functionToApply: expected 'softmax', 'sigmoid' or 'none', got ${JSON.stringify(fn)}`,
+        {
+          argument: 'functionToApply',
+        },
+      );
+    }
+    checkTopK(options.topK);
+    const limits = resolveLongInputs(
+      options,
+      this.modelMaxLength,
+      this.tokenizer.numSpecialTokensToAdd(false),
+    );
+    const pairLimits = { ...limits };
+    const { tokenizer, model } = this;
+    const numLabels = model.config.numLabels;
+    const steps: TaskSteps<TextOrPair, null, Float32Array, LabelScore | LabelScore[]> = {
+      prepare: (input, index) => {
+        const { text, pair } = readTextOrPair(input, index);
+        const windows = encodeWithLimit(tokenizer, text, pair, pair === null ? limits : pairLimits, index);
+        return { rows: windows.map(toRow), state: null };
+      },
+      extract: (output, b) => {
+        const logits = output.logits;
+        if (!logits) throw new InputError('the model returned no logits', { argument: 'model' });
+        return logits.data.slice(b * numLabels, (b + 1) * numLabels);
+      },
+      finish: (_state, windowLogits) => {
+        const logits =
+          windowLogits.length === 1 ? windowLogits[0] : combineVectors(windowLogits, limits.aggregation);
+        return labelScores(applyClassificationFunction(logits, fn), model.config.id2label, options.topK);
+      },
+    };
+    return steps as TaskSteps<TextOrPair, unknown, unknown, LabelScore | LabelScore[]>;
+  }
+}
+
+export function toRow(encoding: { ids: number[]; typeIds: number[] }): ModelRow {
+  return { ids: encoding.ids, typeIds: encoding.typeIds };
+}
