@@ -32,8 +32,8 @@ export function argmax(values: ArrayLike<number>): number {
 export function l2Normalize(values: ArrayLike<number>): number[] {
   let norm = 0;
   for (let i = 0; i < values.length; i++) norm += values[i] * values[i];
-  const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
-  return Array.from(values, (v) => v * scale);
+  const denominator = Math.max(Math.sqrt(norm), 1e-12);
+  return Array.from(values, (v) => v / denominator);
 }
 
 /** Element-wise mean or max of equally long vectors (windows of one long input). */
