@@ -27,3 +27,10 @@ export {
 export { ApiError, type ApiErrorType, type ErrorBody } from './http-errors.js';
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export { float32ToString } from './float-json.js';
+export {
+  addServeOptions,
+  serveOptionsFrom,
+  startServer,
+  type ServeCliOptions,
+  type ServeOptions,
+} from './serve-options.js';
