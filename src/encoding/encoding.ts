@@ -43,6 +43,8 @@ export class Encoding {
 
   /** Sets every type id to `typeId`. */
   setTypeIds(typeId: number): void {
+    const typeIds = this.typeIds;
+    if (typeIds.length === this.ids.length && typeIds.every((t) => t === typeId)) return;
     this.typeIds = new Array<number>(this.ids.length).fill(typeId);
   }
 
@@ -85,26 +87,49 @@ export class Encoding {
   /**
    * Concatenates encodings (e.g. `[CLS] A [SEP]` and `B [SEP]`) into a new one. Offsets are kept as they are
    * (each token stays relative to its own text) and sequence ranges are shifted to their new positions.
-   * Overflow windows are not merged here: post-processors combine windows explicitly.
+   * Overflow windows are not merged here: post-processors combine windows explicitly. Parts registered with
+   * `Encoding.markShared` (cached special tokens) get fresh offset pairs, so no two rows share one.
    */
   static concat(parts: readonly Encoding[]): Encoding {
-    if (parts.length === 1) return parts[0].withoutOverflow();
-    const merged = new Encoding();
+    if (parts.length === 1 && !SHARED.has(parts[0])) return parts[0].withoutOverflow();
+    let n = 0;
+    for (const part of parts) n += part.ids.length;
+    const merged = new Encoding(
+      new Array<number>(n),
+      new Array<number>(n),
+      new Array<string>(n),
+      new Array<number | null>(n),
+      new Array<[number, number]>(n),
+      new Array<number>(n),
+      new Array<number>(n),
+    );
+    let k = 0;
     for (const part of parts) {
-      const shift = merged.ids.length;
-      for (const [seq, [s, e]] of part.sequenceRanges) merged.sequenceRanges.set(seq, [s + shift, e + shift]);
-      pushAll(merged.ids, part.ids);
-      pushAll(merged.typeIds, part.typeIds);
-      pushAll(merged.tokens, part.tokens);
-      pushAll(merged.words, part.words);
-      pushAll(merged.offsets, part.offsets);
-      pushAll(merged.specialTokensMask, part.specialTokensMask);
-      pushAll(merged.attentionMask, part.attentionMask);
+      for (const [seq, [s, e]] of part.sequenceRanges) merged.sequenceRanges.set(seq, [s + k, e + k]);
+      const shared = SHARED.has(part);
+      const length = part.ids.length;
+      for (let i = 0; i < length; i++, k++) {
+        merged.ids[k] = part.ids[i];
+        merged.typeIds[k] = part.typeIds[i];
+        merged.tokens[k] = part.tokens[i];
+        merged.words[k] = part.words[i];
+        const offset = part.offsets[i];
+        merged.offsets[k] = shared ? [offset[0], offset[1]] : offset;
+        merged.specialTokensMask[k] = part.specialTokensMask[i];
+        merged.attentionMask[k] = part.attentionMask[i];
+      }
     }
     return merged;
   }
+
+  /**
+   * Marks an encoding as shared between rows (a cached special-token encoding): `concat` copies its offset pairs
+   * instead of reusing them. Returns the encoding.
+   */
+  static markShared(encoding: Encoding): Encoding {
+    SHARED.add(encoding);
+    return encoding;
+  }
 }
 
-function pushAll<T>(target: T[], source: readonly T[]): void {
-  for (let i = 0; i < source.length; i++) target.push(source[i]);
-}
+const SHARED = new WeakSet<Encoding>();

@@ -27,34 +27,44 @@ export function roundUpToMultiple(length: number, multipleOf: number | null): nu
   return length + multipleOf - (length % multipleOf);
 }
 
+/** `values` with `count` copies of `fill` added on `side`, as a new array (one allocation, no pushes). */
+function padded<T>(values: readonly T[], count: number, fill: T, side: Side): T[] {
+  const n = values.length;
+  const out = new Array<T>(n + count);
+  const shift = side === 'left' ? count : 0;
+  for (let i = 0; i < n; i++) out[i + shift] = values[i];
+  const from = side === 'left' ? 0 : n;
+  for (let i = 0; i < count; i++) out[from + i] = fill;
+  return out;
+}
+
+/** Offsets with `count` fresh [0, 0] pairs added on `side`. */
+function paddedOffsets(values: readonly [number, number][], count: number, side: Side): [number, number][] {
+  const n = values.length;
+  const out = new Array<[number, number]>(n + count);
+  const shift = side === 'left' ? count : 0;
+  for (let i = 0; i < n; i++) out[i + shift] = values[i];
+  const from = side === 'left' ? 0 : n;
+  for (let i = 0; i < count; i++) out[from + i] = [0, 0];
+  return out;
+}
+
 /** Pads `encoding` (and its overflow windows) in place up to `targetLength`; longer encodings stay as they are. */
 export function padEncoding(encoding: Encoding, targetLength: number, pad: PadToken, side: Side): void {
   for (const window of encoding.overflowing) padEncoding(window, targetLength, pad, side);
   const count = targetLength - encoding.length;
   if (count <= 0) return;
-  const fill = <T>(value: T): T[] => new Array<T>(count).fill(value);
-  const offsets = Array.from({ length: count }, () => [0, 0] as [number, number]);
-  if (side === 'right') {
-    for (let i = 0; i < count; i++) {
-      encoding.ids.push(pad.id);
-      encoding.typeIds.push(pad.typeId);
-      encoding.tokens.push(pad.token);
-      encoding.words.push(null);
-      encoding.offsets.push(offsets[i]);
-      encoding.specialTokensMask.push(1);
-      encoding.attentionMask.push(0);
-    }
-    return;
+  encoding.ids = padded(encoding.ids, count, pad.id, side);
+  encoding.typeIds = padded(encoding.typeIds, count, pad.typeId, side);
+  encoding.tokens = padded(encoding.tokens, count, pad.token, side);
+  encoding.words = padded<number | null>(encoding.words, count, null, side);
+  encoding.offsets = paddedOffsets(encoding.offsets, count, side);
+  encoding.specialTokensMask = padded(encoding.specialTokensMask, count, 1, side);
+  encoding.attentionMask = padded(encoding.attentionMask, count, 0, side);
+  if (side === 'left') {
+    for (const [seq, [s, e]] of encoding.sequenceRanges)
+      encoding.sequenceRanges.set(seq, [s + count, e + count]);
   }
-  encoding.ids = fill(pad.id).concat(encoding.ids);
-  encoding.typeIds = fill(pad.typeId).concat(encoding.typeIds);
-  encoding.tokens = fill(pad.token).concat(encoding.tokens);
-  encoding.words = fill<number | null>(null).concat(encoding.words);
-  encoding.offsets = offsets.concat(encoding.offsets);
-  encoding.specialTokensMask = fill(1).concat(encoding.specialTokensMask);
-  encoding.attentionMask = fill(0).concat(encoding.attentionMask);
-  for (const [seq, [s, e]] of encoding.sequenceRanges)
-    encoding.sequenceRanges.set(seq, [s + count, e + count]);
 }
 
 /**

@@ -74,14 +74,22 @@ export function processWithWindows(
   return main;
 }
 
-/** Builds the encoding of special tokens (`ids`/`tokens`) with type id `typeId`: mask 1, offsets [0, 0], no word. */
+const specialCache = new Map<string, Encoding>();
+
+/**
+ * The encoding of special tokens (`ids`/`tokens`) with type id `typeId`: mask 1, offsets [0, 0], no word. It is
+ * cached and shared between rows (marked so that `Encoding.concat` copies it): processors must not modify it.
+ */
 export function specialTokensEncoding(
   ids: readonly number[],
   tokens: readonly string[],
   typeId: number,
 ): Encoding {
+  const key = `${typeId}\u0000${ids.join(',')}\u0000${tokens.join('\u0000')}`;
+  const cached = specialCache.get(key);
+  if (cached) return cached;
   const n = ids.length;
-  return new Encoding(
+  const encoding = new Encoding(
     [...ids],
     new Array<number>(n).fill(typeId),
     [...tokens],
@@ -90,6 +98,8 @@ export function specialTokensEncoding(
     new Array<number>(n).fill(1),
     new Array<number>(n).fill(1),
   );
+  if (specialCache.size < 1000) specialCache.set(key, Encoding.markShared(encoding));
+  return encoding;
 }
 
 /** Used when tokenizer.json has no post-processor: the texts are concatenated as they are. */
