@@ -14,8 +14,13 @@ export function sendResult(result: object): never {
 }
 
 /** Parses `--name value` options; a worker is only ever called by its parent script, so errors just throw. */
-export function workerArgs<T extends ParseArgsConfig['options']>(options: T) {
-  return parseArgs({ options, strict: true, allowPositionals: false }).values;
+export function workerArgs<
+  T extends Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>,
+>(options: T): { [K in keyof T]: (T[K]['type'] extends 'boolean' ? boolean : string) | undefined } {
+  const config: ParseArgsConfig = { options, strict: true, allowPositionals: false };
+  return parseArgs(config).values as {
+    [K in keyof T]: (T[K]['type'] extends 'boolean' ? boolean : string) | undefined;
+  };
 }
 
 /** Seconds since `start` (a performance.now() reading). */

@@ -1,0 +1,47 @@
+/**
+ * The DistilBERT-base-shaped random checkpoint the model and pipeline benchmarks run (scripts/
+ * make-random-checkpoint.ts writes it; the cost of a forward pass does not depend on the weight values), and its
+ * transformers.js-layout export (`seqbatch export`), both under .cache/bench. `--small` variants shrink the
+ * model for quick validation runs and the smoke test.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeRandomCheckpoint } from '../../scripts/make-random-checkpoint.js';
+import { exportModel } from '../../src/cli/commands/export.js';
+import { BENCH_CACHE_DIR } from './data.js';
+import { log } from './output.js';
+
+export interface BenchModel {
+  /** The checkpoint folder (config.json + model.safetensors + tokenizer files). */
+  checkpointDir: string;
+  /** The export folder: onnx/model.onnx beside config.json and the tokenizer files. */
+  exportDir: string;
+  config: DistilBertShape;
+}
+
+export interface DistilBertShape {
+  dim: number;
+  hidden_dim: number;
+  n_layers: number;
+  n_heads: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+}
+
+/** Shape overrides of the small variant: same vocabulary and tokenizer, a fraction of the compute. */
+const SMALL = { layers: 2, hidden: 128, heads: 2, intermediate: 512 };
+
+export async function ensureBenchModel(small = false): Promise<BenchModel> {
+  const name = small ? 'distilbert-small-random' : 'distilbert-base-random';
+  const checkpointDir = join(BENCH_CACHE_DIR, name);
+  const exportDir = join(BENCH_CACHE_DIR, `${name}-export`);
+  if (!existsSync(join(checkpointDir, 'model.safetensors'))) {
+    log(`writing the random checkpoint ${checkpointDir}`);
+    await makeRandomCheckpoint(checkpointDir, small ? SMALL : {});
+  }
+  // Always re-export: the export must come from the graph builder as it is now, not from an older build.
+  log(`exporting ${checkpointDir} → ${exportDir}/onnx/model.onnx`);
+  await exportModel(checkpointDir, exportDir);
+  const config = JSON.parse(readFileSync(join(checkpointDir, 'config.json'), 'utf8')) as DistilBertShape;
+  return { checkpointDir, exportDir, config };
+}

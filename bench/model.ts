@@ -1,0 +1,147 @@
+/**
+ * Encoder throughput on pre-tokenized ids, seqbatch against its peers (issue 3), one command:
+ *
+ *   npx tsx bench/model.ts [--rounds 3] [--passes 1] [--limit N] [--threads 2] [--small]
+ *
+ * Model: a DistilBERT-base-shaped random checkpoint (6 layers, dim 768, FFN 3072, 12 heads; the cost of a forward
+ * pass does not depend on the weight values), written once to .cache/bench by scripts/make-random-checkpoint.ts
+ * and exported with `seqbatch export` for the peers. Input: the token ids of the 872 SST-2 dev sentences
+ * (shared/fixtures/pipeline/sst2-dev-ids.json). Peers, each in a fresh process, rounds interleaved, median:
+ *   seqbatch `AutoModelForSequenceClassification` on length-sorted batches (src/batching defaults);
+ *   transformers.js on the exported graph in chunks of 32 in input order (and, for reference, on the sorted
+ *   batches); a raw onnxruntime-node session on the sorted batches. All with 2 intra-op threads.
+ * Reports seq/s, achieved GFLOPS (analytic count, see bench/lib/flops.ts), padding, peak RSS, and the largest
+ * logit difference from seqbatch (same weights, so the peers must agree to float32 noise).
+ * Prints Markdown; writes bench/out/model.json.
+ */
+import { parseArgs } from 'node:util';
+import { ensureBenchModel } from './lib/checkpoint.js';
+import { batchFlops, usefulFlops } from './lib/flops.js';
+import { machineInfo, machineMarkdown } from './lib/machine.js';
+import { log, writeJsonResult } from './lib/output.js';
+import { readSharedIds } from './lib/pipeline-data.js';
+import { runRounds, type Variant } from './lib/rounds.js';
+import { markdownTable, median, percent, ratio, sig } from './lib/stats.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    passes: { type: 'string', default: '1' },
+    limit: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    small: { type: 'boolean', default: false },
+  },
+});
+const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tsx']);
+log(machineMarkdown(machine));
+const model = await ensureBenchModel(opts.small);
+
+interface ModelResult {
+  peer: string;
+  sequences: number;
+  batches: { rows: number; paddedLength: number; realTokens: number }[];
+  loadSeconds: number;
+  seconds: number[];
+  logits: number[][];
+  peakRssMiB: number;
+}
+
+const LABELS: Record<string, string> = {
+  seqbatch: 'seqbatch `AutoModelForSequenceClassification`, sorted batches',
+  transformersjs: 'transformers.js, chunks of 32 in input order',
+  'transformersjs-sorted': 'transformers.js, same sorted batches',
+  ort: 'raw onnxruntime-node session, same sorted batches',
+};
+
+const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir, '--passes', opts.passes!];
+common.push('--threads', opts.threads!);
+if (opts.limit) common.push('--limit', opts.limit);
+const variants: Variant[] = Object.keys(LABELS).map((peer) => ({
+  name: peer,
+  run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
+}));
+const rounds = Number(opts.rounds);
+log(`model: ${rounds} rounds of ${variants.length} peers`);
+const results = await runRounds<ModelResult>(variants, rounds);
+
+const ids = readSharedIds().slice(0, opts.limit ? Number(opts.limit) : undefined);
+const useful = usefulFlops(
+  model.config,
+  ids.map((r) => r.length),
+);
+const reference = results.get('seqbatch')![0].logits;
+const summary = [...results].map(([name, runs]) => {
+  const seconds = median(runs.flatMap((r) => r.seconds));
+  const first = runs[0];
+  const computed = first.batches.reduce(
+    (sum, b) => sum + batchFlops(model.config, b.rows, b.paddedLength),
+    0,
+  );
+  const padded = first.batches.reduce((sum, b) => sum + b.rows * b.paddedLength, 0);
+  const real = first.batches.reduce((sum, b) => sum + b.realTokens, 0);
+  let maxDiff = 0;
+  for (const run of runs) {
+    run.logits.forEach((row, i) =>
+      row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - reference[i][j])))),
+    );
+  }
+  return {
+    name,
+    label: LABELS[name],
+    sequences: first.sequences,
+    batches: first.batches.length,
+    seconds,
+    samples: runs.flatMap((r) => r.seconds),
+    sequencesPerSecond: first.sequences / seconds,
+    paddingRatio: (padded - real) / padded,
+    computedGflops: computed / seconds / 1e9,
+    usefulGflops: useful / seconds / 1e9,
+    loadSeconds: median(runs.map((r) => r.loadSeconds)),
+    peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
+    maxLogitDiffFromSeqbatch: maxDiff,
+  };
+});
+const ours = summary.find((s) => s.name === 'seqbatch')!;
+const shape = model.config;
+const table = markdownTable(
+  [
+    'peer',
+    'seq/s',
+    'seqbatch ÷ this',
+    'batches',
+    'padding',
+    'GFLOPS computed',
+    'GFLOPS useful',
+    'load (s)',
+    'peak RSS (MiB)',
+    'max abs Δlogit vs seqbatch',
+  ],
+  summary.map((s) => [
+    s.label,
+    sig(s.sequencesPerSecond),
+    s.name === 'seqbatch' ? '—' : ratio(s.seconds, ours.seconds),
+    String(s.batches),
+    percent(s.paddingRatio),
+    sig(s.computedGflops),
+    sig(s.usefulGflops),
+    sig(s.loadSeconds),
+    sig(s.peakRssMiB),
+    s.maxLogitDiffFromSeqbatch.toExponential(1),
+  ]),
+);
+const report = [
+  '## Model (bench/model.ts)',
+  '',
+  machineMarkdown(machine),
+  '',
+  `DistilBERT-shaped random checkpoint (${shape.n_layers} layers, dim ${shape.dim}, FFN ${shape.hidden_dim}, ` +
+    `${shape.n_heads} heads), ${ours.sequences} SST-2 dev sequences (pre-tokenized ids), ${opts.threads} intra-op ` +
+    `threads; median of ${ours.samples.length} timed passes per peer (fresh process each, rounds interleaved). ` +
+    `GFLOPS: matrix-product FLOPs counted analytically (bench/lib/flops.ts) over the padded batches ("computed") ` +
+    `or over each sequence's own length ("useful"), divided by the wall time. Target ≥ 80 seq/s.`,
+  '',
+  table,
+  '',
+].join('\n');
+process.stdout.write(report);
+log(`wrote ${writeJsonResult('model', { machine, options: opts, model, summary })}`);
