@@ -16,3 +16,19 @@ export type { TextInput } from './encoding/encode-batch.js';
 export type { Side, TruncationStrategy } from './encoding/truncation.js';
 export * from './batching/index.js';
 export { resolveModel, type ResolveModelOptions, type DownloadProgress } from './hub/index.js';
+export {
+  AutoModel,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  AutoModelForQuestionAnswering,
+  AutoModelForMaskedLM,
+  PreTrainedModel,
+  type FromPretrainedOptions,
+  type ModelInputs,
+  type ModelOutput,
+  type ForwardInput,
+} from './models/auto.js';
+export { AutoConfig, PretrainedConfig, SUPPORTED_MODEL_TYPES } from './models/config.js';
+export { FloatTensor } from './runtime/tensor.js';
+export type { RuntimeOptions, GraphOptimizationLevel } from './runtime/session.js';
+export { loadWeights, type WeightStore } from './weights/index.js';

@@ -85,6 +85,12 @@ test('input conversion: nested arrays, flat tensors, ragged rows', () => {
     { data: BigInt64Array.from([1n, 2n, 3n, 4n]), dims: [2, 2] },
   );
   assert.deepEqual(toIntMatrix([5n, 6n], 'x').dims, [1, 2]);
+  const int64 = BigInt64Array.from([1n, 2n]);
+  assert.equal(
+    toIntMatrix({ data: int64, dims: [1, 2] }, 'x').data,
+    int64,
+    'int64 tensors are used without a copy',
+  );
   assert.deepEqual(toIntMatrix({ data: Int32Array.from([1, 2, 3]), dims: [3, 1] }, 'x').dims, [3, 1]);
   assert.throws(
     () => toIntMatrix({ data: [1, 2, 3], dims: [2, 2] }, 'x'),

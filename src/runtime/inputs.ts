@@ -68,28 +68,66 @@ export function toNumericTensor(value: unknown, argument: string): NumericTensor
   const size = dims.reduce((a, b) => a * b, 1);
   const data = new Float64Array(size);
   let cursor = 0;
-  const walk = (node: unknown, depth: number, path: string): void => {
+  // Indices of the node being visited; turned into a path like `[1][3]` only for error messages.
+  const at: number[] = [];
+  const path = () => at.map((i) => `[${i}]`).join('');
+  const walk = (node: unknown, depth: number): void => {
     if (depth === dims.length) {
       if (typeof node === 'bigint') data[cursor++] = Number(node);
       else if (typeof node === 'number') data[cursor++] = node;
-      else throw new InputError(`${argument}${path}: expected a number, got ${describe(node)}`, { argument });
+      else
+        throw new InputError(`${argument}${path()}: expected a number, got ${describe(node)}`, { argument });
       return;
     }
     if (!Array.isArray(node) || node.length !== dims[depth]) {
       throw new InputError(
-        `${argument}${path}: rows must all have the same length (expected ${dims[depth]} values, got ` +
+        `${argument}${path()}: rows must all have the same length (expected ${dims[depth]} values, got ` +
           `${Array.isArray(node) ? node.length : describe(node)}); pad the batch first`,
         { argument },
       );
     }
-    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${path}[${i}]`);
+    for (let i = 0; i < node.length; i++) {
+      at.push(i);
+      walk(node[i], depth + 1);
+      at.pop();
+    }
   };
-  walk(value, 0, '');
+  walk(value, 0);
   return { data, dims };
 }
 
 /** An integer [batch, seq] matrix; a single row `[...]` is read as a batch of one. */
 export function toIntMatrix(value: IntTensorInput, argument: string): IntMatrix {
+  // Fast paths for what tokenizers hand over: int64 tensors (used as they are) and [batch][seq] number rows
+  // (copied once). Anything else goes through the general flattening.
+  if (isFlat(value) && value.data instanceof BigInt64Array && value.dims.length === 2) {
+    const [batch, seq] = value.dims as [number, number];
+    if (Number.isSafeInteger(batch) && Number.isSafeInteger(seq) && batch * seq === value.data.length) {
+      return { data: value.data, dims: [batch, seq] };
+    }
+  }
+  if (Array.isArray(value) && value.length > 0 && Array.isArray(value[0])) {
+    const rows = value as ReadonlyArray<ReadonlyArray<unknown>>;
+    const seq = rows[0]!.length;
+    const data = new BigInt64Array(rows.length * seq);
+    let fast = true;
+    for (let r = 0; r < rows.length && fast; r++) {
+      const row = rows[r];
+      if (!Array.isArray(row) || row.length !== seq) {
+        fast = false;
+        break;
+      }
+      for (let c = 0; c < seq; c++) {
+        const v = row[c];
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+          fast = false;
+          break;
+        }
+        data[r * seq + c] = BigInt(v);
+      }
+    }
+    if (fast) return { data, dims: [rows.length, seq] };
+  }
   const tensor = toNumericTensor(value, argument);
   let dims = tensor.dims;
   if (dims.length === 1) dims = [1, dims[0]!];
