@@ -524,3 +524,49 @@ test('async fromPretrained, tensors and the Python-like call signatures', { skip
   // bert-base-uncased's tokenizer.json has no blocks: nothing changes.
   assert.deepEqual(withBlocks.call('hello world').input_ids, tokenizer.call('hello world').input_ids);
 });
+
+test(
+  'tokenizer_config.json: added_tokens_decoder, do_lower_case, special_tokens_map.json and model_input_names',
+  {
+    skip: skipBert,
+  },
+  () => {
+    const json = JSON.parse(
+      readFileSync(sharedPath('tokenizers', 'bert-base-uncased', 'tokenizer.json'), 'utf8'),
+    );
+    const tokenizer = Tokenizer.fromJSON(json, {
+      do_lower_case: false,
+      added_tokens_decoder: {
+        '30522': {
+          content: '<ent>',
+          lstrip: false,
+          normalized: false,
+          rstrip: false,
+          single_word: false,
+          special: true,
+        },
+      },
+      model_input_names: ['input_ids', 'attention_mask'],
+    });
+    // The BertNormalizer of tokenizer.json lowercases; do_lower_case false overrides it (uppercase is not in vocab).
+    assert.deepEqual(tokenizer.tokenize('Hello hello'), ['[UNK]', 'hello']);
+    const ids = tokenizer.call('a <ent> b').input_ids[0];
+    assert.deepEqual(ids, [101, 1037, 30522, 1038, 102]);
+    assert.equal(tokenizer.decode(ids, { skipSpecialTokens: true }), 'a b');
+    assert.equal(tokenizer.length, 30523);
+    assert.deepEqual(Object.keys(tokenizer.call('a').toTensors()), ['input_ids', 'attention_mask']);
+
+    const dir = folderWith('bert-base-uncased', ['tokenizer.json'], {
+      'tokenizer_config.json': JSON.stringify({
+        pad_token: '[PAD]',
+        model_max_length: 128,
+        padding_side: 'left',
+      }),
+      'special_tokens_map.json': JSON.stringify({ pad_token: { content: '[MASK]' } }),
+    });
+    const mapped = Tokenizer.fromPretrainedSync(dir);
+    assert.equal(mapped.padTokenId, 103);
+    assert.equal(mapped.modelMaxLength, 128);
+    assert.deepEqual(mapped.call(['a', 'b c'], { padding: true }).input_ids[0], [103, 101, 1037, 102]);
+  },
+);
