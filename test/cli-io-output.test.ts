@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import test from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -254,4 +254,22 @@ test('progress is silent when stderr is not a TTY and drawn when it is', async (
     { stderr: tty as unknown as NodeJS.WriteStream, stdin: Readable.from([]) },
   );
   assert.match(ttyOut(), /3\/3 rows \| [\d.]+ rows\/s/);
+});
+
+test('a reader that goes away (EPIPE, as with `| head`) ends the run quietly instead of crashing', async () => {
+  let calls = 0;
+  const closedPipe = new Writable({
+    write(_chunk, _encoding, callback) {
+      calls++;
+      callback(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    },
+  });
+  let batches = 0;
+  const summary = await runRowsCommand(
+    { input: { texts: ['a', 'b', 'c', 'd'] }, output: { stdout: closedPipe }, batchSize: 1, progress: false },
+    async (rows) => (batches++, rows.map((row) => ({ text: row.text }))),
+  );
+  assert.deepEqual(summary, { skipped: 0, written: 0 });
+  assert.equal(calls, 1);
+  assert.equal(batches, 1, 'no more batches are processed once the reader is gone');
 });

@@ -231,6 +231,22 @@ test('/embed answers the text-embeddings-inference shape: number[][], normalized
     assert.deepEqual(asFloat32(single.json), [normalized(rawEmbedding('hello there'))]);
     const many = await post(`${url}/embed`, { inputs: ['a', 'bee cee'], normalize: false });
     assert.deepEqual(many.json, [rawEmbedding('a'), rawEmbedding('bee cee')]);
+    assert.equal(
+      (await post(`${url}/embed`, { inputs: 'a', truncation_direction: 'Right', prompt_name: null })).status,
+      200,
+    );
+    assertApiError(
+      await post(`${url}/embed`, { inputs: 'a', truncation_direction: 'Left' }),
+      400,
+      'invalid_request_error',
+      /Right/,
+    );
+    assertApiError(
+      await post(`${url}/embed`, { inputs: 'a', prompt_name: 'query' }),
+      400,
+      'invalid_request_error',
+      /prompt_name/,
+    );
     // float32 values are printed in their shortest form, not as 17-digit doubles.
     assert.ok(!/\d{10,}/.test(single.text), single.text);
   } finally {

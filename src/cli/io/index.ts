@@ -3,7 +3,13 @@ export type { InputRow, InputFormat } from './input-row.js';
 export { INPUT_FORMATS } from './input-row.js';
 export { readInputRows, countInputRows, resolveInputFormat, type InputSpec } from './input-source.js';
 export { OUTPUT_FORMATS, type OutputFormat, type OutputRecord } from './output-format.js';
-export { openRowWriter, resolveOutputFormat, type OutputSpec, type RowWriter } from './row-writer.js';
+export {
+  openRowWriter,
+  OutputClosedError,
+  resolveOutputFormat,
+  type OutputSpec,
+  type RowWriter,
+} from './row-writer.js';
 export { scanOutputFile, type OutputScan } from './output-scan.js';
 export { createRowProgress, type RowProgress } from './progress.js';
 export {

@@ -185,25 +185,46 @@ class FileRowWriter extends EncodingRowWriter {
   }
 }
 
+/** The reader of stdout went away (`seqbatch ... | head`): stop quietly, there is no one left to write for. */
+export class OutputClosedError extends Error {
+  constructor(cause: unknown) {
+    super('output closed by its reader', { cause });
+    this.name = 'OutputClosedError';
+  }
+}
+
 class StreamRowWriter extends EncodingRowWriter {
+  private failure: unknown;
+  private readonly onError = (error: unknown) => {
+    this.failure ??= error;
+  };
+
   constructor(
     format: OutputFormat,
     private readonly stream: Writable,
     columns: string[] | undefined,
   ) {
     super(format, columns);
+    // Without a listener an EPIPE 'error' event would crash the process instead of ending the run.
+    stream.on('error', this.onError);
   }
 
   write(records: readonly OutputRecord[]): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(streamError(this.failure));
     const text = this.encode(records);
     if (text === '') return Promise.resolve();
     // Resolving on the write callback waits for the data to leave our buffers (backpressure for free).
     return new Promise((resolve, reject) => {
-      this.stream.write(text, (error) => (error ? reject(error) : resolve()));
+      this.stream.write(text, (error) => (error ? reject(streamError(error)) : resolve()));
     });
   }
 
   async close(): Promise<void> {
     // stdout is never ended: other output (or the shell) may still use it.
+    this.stream.off('error', this.onError);
   }
+}
+
+function streamError(error: unknown): unknown {
+  return (error as NodeJS.ErrnoException)?.code === 'EPIPE' ? new OutputClosedError(error) : error;
 }

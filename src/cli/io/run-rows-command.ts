@@ -9,7 +9,7 @@ import { countInputRows, readInputRows, type InputSpec } from './input-source.js
 import type { InputRow } from './input-row.js';
 import type { OutputRecord } from './output-format.js';
 import { createRowProgress } from './progress.js';
-import { openRowWriter, type OutputSpec } from './row-writer.js';
+import { openRowWriter, OutputClosedError, type OutputSpec } from './row-writer.js';
 
 export interface RowsCommandOptions {
   input: InputSpec;
@@ -92,6 +92,7 @@ export async function runRowsCommand(
     if (batch.length > 0) start(batch);
     while (inFlight.length > 0) await flushOldest();
   } catch (error) {
+    if (error instanceof OutputClosedError) return { skipped, written };
     // Keep the work already finished (an input error on row 9000 should not throw away rows 1..8999), then fail.
     try {
       while (inFlight.length > 0) await flushOldest();

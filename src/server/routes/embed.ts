@@ -23,6 +23,8 @@ const teiSchema = {
       inputs: stringOrStrings,
       normalize: { type: 'boolean' },
       truncate: { type: 'boolean' },
+      truncation_direction: { type: 'string', enum: ['Right', 'right', 'Left', 'left'] },
+      prompt_name: { type: ['string', 'null'] },
     },
   },
 };
@@ -47,6 +49,8 @@ interface TeiEmbedBody {
   inputs: string | string[];
   normalize?: boolean;
   truncate?: boolean;
+  truncation_direction?: string;
+  prompt_name?: string | null;
 }
 
 interface OpenAiEmbedBody {
@@ -79,6 +83,17 @@ async function embedTexts(context: ServerContext, texts: string[], options: Embe
 export function registerEmbedRoutes(app: FastifyInstance, context: ServerContext): void {
   app.post<{ Body: TeiEmbedBody }>('/embed', { schema: teiSchema }, async (request, reply) => {
     const body = request.body;
+    // TEI options seqbatch cannot honour are refused rather than silently ignored.
+    if (body.truncation_direction !== undefined && body.truncation_direction.toLowerCase() === 'left') {
+      throw new ApiError(400, 'invalid_request_error', 'truncation_direction: only "Right" is supported');
+    }
+    if (body.prompt_name != null) {
+      throw new ApiError(
+        400,
+        'invalid_request_error',
+        'prompt_name: prompts are not supported; prepend the prompt text',
+      );
+    }
     const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
     const options = {
       normalize: body.normalize ?? true,
