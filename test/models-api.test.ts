@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { InputError } from '../src/errors.js';
+import { InputError, WeightsError } from '../src/errors.js';
 import {
   AutoModel,
   AutoModelForMaskedLM,
@@ -113,7 +113,10 @@ describe('the AutoModel classes', { skip: skipUnlessShared(MODELS) }, () => {
     ];
     for (const [cls, folder, output] of loaded) {
       if (!output) {
-        await assert.rejects(cls.fromPretrained(sharedPath(MODELS, folder), { cacheDir: false, threads: 1 }));
+        await assert.rejects(
+          cls.fromPretrained(sharedPath(MODELS, folder), { cacheDir: false, threads: 1 }),
+          (e: unknown) => e instanceof WeightsError && /generator_predictions.* not found/.test(e.message),
+        );
         continue;
       }
       const model = await cls.fromPretrained(sharedPath(MODELS, folder), { cacheDir: false, threads: 1 });
