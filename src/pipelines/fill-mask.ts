@@ -49,12 +49,8 @@ export class FillMaskPipeline extends Pipeline<
     for (const target of list) {
       let id = vocab.get(target);
       if (id === undefined) {
-        const encoded = this.tokenizer.encode(target, null, {
-          addSpecialTokens: false,
-          truncation: true,
-          maxLength: 1,
-          verbose: false,
-        });
+        // Python tokenizes with max_length 1; only the first token is used, so no truncation is needed here.
+        const encoded = this.tokenizer.encode(target, null, { addSpecialTokens: false, verbose: false });
         if (encoded.length === 0) {
           warn(
             `The specified target token \`${target}\` does not exist in the model vocabulary. We cannot replace it with anything meaningful, ignoring it`,

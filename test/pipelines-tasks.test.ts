@@ -1,0 +1,456 @@
+/**
+ * feature-extraction, token-classification, question-answering, fill-mask and zero-shot-classification end to
+ * end on the tiny fixture checkpoints, paired with a small WordPiece tokenizer built here whose ids fit their
+ * 99-token vocabulary. Each pipeline's batched, mixed-length results must equal one-at-a-time runs (≤ 1e-5), in
+ * the caller's order, and equal what the model gives on the same tokens run directly.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { InputError } from '../src/errors.js';
+import { AutoModelForQuestionAnswering } from '../src/models/auto.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { softmax, l2Normalize } from '../src/pipelines/math.js';
+import { selectSpans } from '../src/pipelines/qa-spans.js';
+import { Tokenizer } from '../src/tokenizers/tokenizer.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+const skip = skipUnlessShared('fixtures', 'models');
+const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-pipelines-'));
+after(() => rmSync(WORK, { recursive: true, force: true }));
+
+// 5 specials (ids as the fixtures use them), a–z, ##a–##z, then words: 99 entries.
+const WORDS = (
+  'the cat sat on mat dog paris is in france what where who capital of city john lives new york . , ? ! ' +
+  'and was big small red blue river tree house car road sun moon bird fish green old'
+).split(' ');
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  ...LETTERS,
+  ...LETTERS.map((l) => `##${l}`),
+  ...WORDS,
+];
+
+function makeTokenizer(): Tokenizer {
+  const special = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  return Tokenizer.fromJSON(
+    {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: VOCAB.slice(0, 5).map(special),
+      normalizer: {
+        type: 'BertNormalizer',
+        clean_text: true,
+        handle_chinese_chars: true,
+        strip_accents: null,
+        lowercase: true,
+      },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      post_processor: { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] },
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 100,
+        vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
+      },
+    },
+    {
+      model_max_length: 64,
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      mask_token: '[MASK]',
+    },
+  );
+}
+
+/** A copy of a fixture folder (weights linked) with config.json fields replaced. */
+function fixture(
+  name: string,
+  configChanges: Record<string, unknown> = {},
+  extraFiles: Record<string, unknown> = {},
+): string {
+  const source = sharedPath('fixtures', 'models', name);
+  const dir = join(WORK, `${name}-${Object.keys(extraFiles).length}-${Object.keys(configChanges).join('-')}`);
+  mkdirSync(dir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...configChanges }));
+  symlinkSync(join(source, 'model.safetensors'), join(dir, 'model.safetensors'));
+  for (const [file, content] of Object.entries(extraFiles)) {
+    mkdirSync(join(dir, file, '..'), { recursive: true });
+    writeFileSync(join(dir, file), JSON.stringify(content));
+  }
+  return dir;
+}
+
+const TEXTS = [
+  'the cat sat on the mat .',
+  'john lives in new york',
+  'where is paris ?',
+  'zebra',
+  '',
+  'the old red car was on the road and the big green tree was in the sun , the bird was in the tree .',
+];
+const OPTIONS = { tokenizer: makeTokenizer(), cacheDir: false as const };
+
+function assertClose(got: unknown, expected: unknown, path = 'result'): void {
+  if (typeof expected === 'number') {
+    assert.ok(
+      typeof got === 'number' && Math.abs(got - expected) <= 1e-5,
+      `${path}: ${String(got)} vs ${expected}`,
+    );
+  } else if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(got) && got.length === expected.length, `${path}: length`);
+    expected.forEach((e, i) => assertClose((got as unknown[])[i], e, `${path}[${i}]`));
+  } else if (expected !== null && typeof expected === 'object') {
+    assert.deepEqual(Object.keys(got as object).sort(), Object.keys(expected).sort(), `${path}: keys`);
+    for (const [k, v] of Object.entries(expected))
+      assertClose((got as Record<string, unknown>)[k], v, `${path}.${k}`);
+  } else assert.equal(got, expected, path);
+}
+
+/** Runs every input alone and checks the batched results against them. */
+async function assertBatchEqualsSingles<I>(
+  run: (inputs: I | I[], options?: Record<string, unknown>) => Promise<unknown>,
+  inputs: I[],
+): Promise<unknown[]> {
+  const batched = (await run(inputs, { batchSize: 3 })) as unknown[];
+  assert.equal(batched.length, inputs.length);
+  for (let i = 0; i < inputs.length; i++) assertClose(batched[i], await run(inputs[i]), `inputs[${i}]`);
+  return batched;
+}
+
+test(
+  'feature-extraction: token vectors, pooled and normalised vectors, sentence-transformers folders',
+  { skip },
+  async () => {
+    const plain = await pipeline('feature-extraction', fixture('bert-model'), OPTIONS);
+    const tokens = (await assertBatchEqualsSingles(
+      (i, o) => plain.run(i as never, o),
+      TEXTS,
+    )) as number[][][];
+    const model = plain.model;
+    // Token vectors are the model's last_hidden_state for the same tokens.
+    const encoding = plain.tokenizer.encode(TEXTS[1]);
+    const direct = (await model.forward([encoding])).last_hidden_state!;
+    assert.equal(tokens[1].length, encoding.length);
+    assertClose(tokens[1], (direct.toArray() as number[][][])[0]);
+    // Mean pooling and normalisation by hand from the token vectors.
+    const mean = (rows: number[][]) =>
+      rows[0].map((_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
+    const pooled = (await plain.run(TEXTS, { pooling: 'mean', normalize: true })) as number[][];
+    pooled.forEach((vector, i) => assertClose(vector, l2Normalize(mean(tokens[i]))));
+    const cls = (await plain.run(TEXTS[0], { pooling: 'cls' })) as number[];
+    assertClose(cls, tokens[0][0]);
+    await assert.rejects(
+      plain.run('x', { pooling: 'sum' as never }),
+      (e) => e instanceof InputError && e.argument === 'pooling',
+    );
+    await assert.rejects(
+      plain.run('x', { longInputs: 'sliding-window' }),
+      (e) => e instanceof InputError && e.argument === 'longInputs',
+    );
+
+    // A sentence-transformers folder: max pooling + Normalize by default, truncation to max_seq_length.
+    const stDir = fixture(
+      'bert-model',
+      {},
+      {
+        'modules.json': [
+          { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+          { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+          { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
+        ],
+        '1_Pooling/config.json': { word_embedding_dimension: 32, pooling_mode_max_tokens: true },
+        'sentence_bert_config.json': { max_seq_length: 8 },
+      },
+    );
+    const st = await pipeline('feature-extraction', stDir, OPTIONS);
+    const max = (rows: number[][]) => rows[0].map((_, j) => Math.max(...rows.map((r) => r[j])));
+    const stVectors = (await st.run(TEXTS)) as number[][];
+    for (let i = 0; i < TEXTS.length; i++) {
+      const truncated = tokens[i].length > 8 ? null : tokens[i];
+      if (truncated) assertClose(stVectors[i], l2Normalize(max(truncated)));
+    }
+    // The long text is cut to 8 tokens: its vector equals the max over the first window's tokens.
+    const first8 = st.tokenizer.encode(TEXTS[5], null, { truncation: true, maxLength: 8 });
+    const first8Tokens = (await model.forward([first8])).last_hidden_state!.toArray() as number[][][];
+    assertClose(stVectors[5], l2Normalize(max(first8Tokens[0])));
+    await Promise.all([plain.dispose(), st.dispose()]);
+
+    // Unsupported modules are ConfigErrors naming the file.
+    const dense = fixture(
+      'bert-model',
+      { dense: 1 },
+      {
+        'modules.json': [{ idx: 0, name: '0', path: '2_Dense', type: 'sentence_transformers.models.Dense' }],
+      },
+    );
+    await assert.rejects(pipeline('feature-extraction', dense, OPTIONS), /modules\.json.*Dense/);
+  },
+);
+
+const NER_LABELS = { 0: 'O', 1: 'B-PER', 2: 'I-PER', 3: 'B-LOC', 4: 'I-LOC' };
+
+test(
+  'token-classification: batched equals single; entities come from the model logits of the same tokens',
+  { skip },
+  async () => {
+    const dir = fixture('bert-tokcls', {
+      id2label: NER_LABELS,
+      label2id: Object.fromEntries(Object.entries(NER_LABELS).map(([id, l]) => [l, Number(id)])),
+    });
+    const ner = await pipeline('ner', dir, OPTIONS);
+    for (const aggregationStrategy of ['none', 'simple', 'first', 'average', 'max'] as const) {
+      const results = await assertBatchEqualsSingles(
+        (i, o) => ner.run(i as never, { aggregationStrategy, ...o }),
+        TEXTS,
+      );
+      for (let i = 0; i < TEXTS.length; i++) {
+        for (const entity of results[i] as { word: string; start: number; end: number }[]) {
+          // Offsets are positions in the text; whole-word strategies give exactly the word there.
+          assert.ok(entity.start >= 0 && entity.end <= TEXTS[i].length && entity.start < entity.end);
+          if (aggregationStrategy !== 'none' && aggregationStrategy !== 'simple') {
+            assert.equal(
+              TEXTS[i].slice(entity.start, entity.end).replace(/ /g, ''),
+              entity.word.replace(/ /g, ''),
+            );
+          }
+        }
+      }
+    }
+    // 'none' with no ignored label: one entity per non-special token, scored by the softmax of the model logits.
+    const text = 'john lives in new york';
+    const entities = (await ner.run(text, { ignoreLabels: [] })) as {
+      entity: string;
+      score: number;
+      index: number;
+    }[];
+    const encoding = ner.tokenizer.encode(text);
+    const logits = (await ner.model.forward([encoding])).logits!.toArray() as number[][][];
+    assert.equal(entities.length, encoding.length - 2);
+    for (const entity of entities) {
+      const probs = softmax(logits[0][entity.index]);
+      const best = probs.indexOf(Math.max(...probs));
+      assert.equal(entity.entity, NER_LABELS[best as keyof typeof NER_LABELS]);
+      assert.ok(Math.abs(entity.score - probs[best]) <= 1e-6);
+    }
+    await assert.rejects(
+      ner.run('x', { aggregationStrategy: 'mean' as never }),
+      (e) => e instanceof InputError && e.argument === 'aggregationStrategy',
+    );
+    await ner.dispose();
+  },
+);
+
+const LONG_CONTEXT = Array.from(
+  { length: 9 },
+  (_, i) =>
+    ['the cat sat on the mat .', 'john lives in new york .', 'paris is a big city in france .'][i % 3],
+).join(' ');
+
+test(
+  'question-answering: long contexts in windows; the answer is the best span of the windows run one by one',
+  { skip },
+  async () => {
+    const dir = fixture('bert-qa');
+    const qa = await pipeline('question-answering', dir, OPTIONS);
+    const options = { maxSeqLen: 24, docStride: 6, topK: 3 };
+    const inputs = [
+      { question: 'where is paris ?', context: LONG_CONTEXT },
+      { question: 'who lives in new york ?', context: 'john lives in new york .' },
+      { question: 'what sat on the mat ?', context: LONG_CONTEXT.slice(0, 60) },
+    ];
+    const results = (await assertBatchEqualsSingles(
+      (i, o) => qa.run(i as never, { ...options, ...o }),
+      inputs,
+    )) as {
+      start: number;
+      end: number;
+      answer: string;
+    }[][];
+    // Independent assembly: windows from the tokenizer, each run alone through the model, spans selected per window.
+    const windows = qa.tokenizer.encodeBatch([inputs[0].question], [inputs[0].context], {
+      truncation: 'only_second',
+      maxLength: 24,
+      stride: 6,
+      returnOverflowingTokens: true,
+    }).encodings;
+    assert.ok(windows.length >= 4, `${windows.length} windows`);
+    const model = await AutoModelForQuestionAnswering.fromPretrained(dir, { cacheDir: false });
+    const qaWindows = [];
+    for (const w of windows) {
+      const out = await model.forward([w]);
+      const seq = w.getSequenceIds();
+      qaWindows.push({
+        startLogits: out.start_logits!.data,
+        endLogits: out.end_logits!.data,
+        pMask: seq.map((s, t) => (w.ids[t] === 2 || s === 1 ? 0 : 1)),
+        charSpan: (s: number, e: number): [number, number] => [w.offsets[s][0], w.offsets[e][1]],
+      });
+    }
+    const expected = selectSpans(inputs[0].context, qaWindows, {
+      topK: 3,
+      maxAnswerLen: 15,
+      handleImpossibleAnswer: false,
+    });
+    assertClose(results[0], expected);
+    for (const answers of results) {
+      for (const a of answers) assert.ok(a.answer.length > 0 && a.end - a.start === a.answer.length);
+    }
+    // topK 1 gives one answer object; the impossible answer can be offered.
+    const one = await qa.run(inputs[1]);
+    assert.ok(one && !Array.isArray(one) && typeof one.score === 'number');
+    const withNull = (await qa.run(inputs[1], { topK: 50, handleImpossibleAnswer: true })) as {
+      answer: string;
+    }[];
+    assert.ok(withNull.some((a) => a.answer === ''));
+    // Bad input names the field.
+    const isInputError = (argument: string) => (e: unknown) =>
+      e instanceof InputError && e.argument === argument;
+    await assert.rejects(qa.run({ question: '', context: 'x' }), isInputError('inputs[0].question'));
+    await assert.rejects(
+      qa.run([{ question: 'q', context: 'x' }, { question: 'q' } as never]),
+      isInputError('inputs[1].context'),
+    );
+    await assert.rejects(qa.run(inputs[1], { maxSeqLen: 500 }), isInputError('maxSeqLen'));
+    // A question that fills the whole window leaves no room for the context.
+    await assert.rejects(
+      qa.run(
+        { question: 'the cat sat on the mat the cat sat on the mat', context: 'john' },
+        { maxSeqLen: 8, docStride: 2 },
+      ),
+      (e) => e instanceof InputError,
+    );
+    await Promise.all([qa.dispose(), model.dispose()]);
+  },
+);
+
+test('fill-mask: top tokens of the softmax at each mask, targets, several masks', { skip }, async () => {
+  const fill = await pipeline('fill-mask', fixture('bert-mlm'), OPTIONS);
+  const texts = ['the cat sat on the [MASK] .', '[MASK] lives in paris', 'the [MASK] sat on the [MASK] .'];
+  const results = await assertBatchEqualsSingles((i, o) => fill.run(i as never, o), texts);
+  const encoding = fill.tokenizer.encode(texts[0]);
+  const logits = (await fill.model.forward([encoding])).logits!.toArray() as number[][][];
+  const probs = softmax(logits[0][encoding.ids.indexOf(4)]);
+  const ranked = probs
+    .map((p, id) => ({ p, id }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, 5);
+  const predictions = results[0] as { score: number; token: number; token_str: string; sequence: string }[];
+  assert.deepEqual(
+    predictions.map((p) => p.token),
+    ranked.map((r) => r.id),
+  );
+  predictions.forEach((p, k) => {
+    assert.ok(Math.abs(p.score - ranked[k].p) <= 1e-6);
+    assert.equal(p.token_str, fill.tokenizer.decode([p.token]));
+    assert.equal(
+      p.sequence,
+      fill.tokenizer.decode(
+        encoding.ids.map((id) => (id === 4 ? p.token : id)),
+        { skipSpecialTokens: true },
+      ),
+    );
+  });
+  // Two masks: one list per mask.
+  assert.equal((results[2] as unknown[][]).length, 2);
+  // Targets restrict the candidates; scores stay those of the full softmax.
+  const targeted = (await fill.run(texts[0], { targets: ['dog', 'mat', 'cat'] })) as {
+    token: number;
+    score: number;
+  }[];
+  assert.deepEqual(
+    targeted.map((t) => t.token).sort(),
+    [VOCAB.indexOf('cat'), VOCAB.indexOf('dog'), VOCAB.indexOf('mat')].sort(),
+  );
+  for (const t of targeted) assert.ok(Math.abs(t.score - probs[t.token]) <= 1e-6);
+  const warnings: string[] = [];
+  const replaced = (await fill.run(texts[0], { targets: ['zebra'], onWarning: (m) => warnings.push(m) })) as {
+    token: number;
+  }[];
+  assert.deepEqual(
+    replaced.map((r) => r.token),
+    [VOCAB.indexOf('z')],
+  );
+  assert.equal(warnings.length, 1);
+  const isInputError = (argument: string) => (e: unknown) =>
+    e instanceof InputError && e.argument === argument;
+  await assert.rejects(fill.run('no mask here'), isInputError('inputs[0]'));
+  await assert.rejects(fill.run(texts[0], { targets: [] }), isInputError('targets'));
+  await fill.dispose();
+});
+
+test(
+  'zero-shot-classification: every text × label pair in shared batches, entailment from the label names',
+  { skip },
+  async () => {
+    const labels = { 0: 'contradiction', 1: 'neutral', 2: 'entailment' };
+    const dir = fixture('bert-seqcls', {
+      id2label: labels,
+      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
+    });
+    const zsc = await pipeline('zero-shot-classification', dir, OPTIONS);
+    const candidateLabels = ['cat', 'city', 'river'];
+    const results = (await assertBatchEqualsSingles(
+      (i, o) => zsc.run(i as never, { candidateLabels, ...o }),
+      TEXTS,
+    )) as {
+      sequence: string;
+      labels: string[];
+      scores: number[];
+    }[];
+    // By hand: the entailment logit of each (text, "This example is <label>.") pair, softmax across labels.
+    const text = TEXTS[1];
+    const entail: number[] = [];
+    const perLabel: number[] = [];
+    for (const label of candidateLabels) {
+      const encoding = zsc.tokenizer.encode(text, `This example is ${label}.`, { truncation: 'only_first' });
+      const row = Array.from((await zsc.model.forward([encoding])).logits!.data);
+      entail.push(row[2]);
+      perLabel.push(Math.exp(row[2]) / (Math.exp(row[0]) + Math.exp(row[2])));
+    }
+    const expected = softmax(entail);
+    assert.equal(results[1].sequence, text);
+    results[1].labels.forEach((label, k) => {
+      assert.ok(Math.abs(results[1].scores[k] - expected[candidateLabels.indexOf(label)]) <= 1e-6);
+    });
+    assert.ok(results[1].scores[0] >= results[1].scores[1] && results[1].scores[1] >= results[1].scores[2]);
+    const multi = (await zsc.run(text, {
+      candidateLabels: 'cat, city,river',
+      multiLabel: true,
+    })) as (typeof results)[0];
+    multi.labels.forEach((label, k) =>
+      assert.ok(Math.abs(multi.scores[k] - perLabel[candidateLabels.indexOf(label)]) <= 1e-6),
+    );
+    const isInputError = (argument: string) => (e: unknown) =>
+      e instanceof InputError && e.argument === argument;
+    await assert.rejects(zsc.run(text, { candidateLabels: [] }), isInputError('candidateLabels'));
+    await assert.rejects(zsc.run(text), isInputError('candidateLabels'));
+    await assert.rejects(
+      zsc.run(text, { candidateLabels, hypothesisTemplate: 'no slot' }),
+      isInputError('hypothesisTemplate'),
+    );
+    assert.deepEqual(await zsc.run([], { candidateLabels }), []);
+    await zsc.dispose();
+  },
+);
