@@ -156,7 +156,9 @@ test('csv errors: missing column lists the header, ragged rows and empty files n
   );
   await rejectsInput({ file: path, pairColumn: 'nope' }, /column "nope" \(--pair-column\) not found/);
   const ragged = file('ragged.csv', 'text,label\na,1\nb\n');
-  await rejectsInput({ file: ragged }, /ragged\.csv:3: malformed CSV: .*expect 2, got 1/);
+  await rejectsInput({ file: ragged }, /ragged\.csv:3: malformed CSV: .*expect 2, got 1/, (e) =>
+    assert.ok(!e.message.includes('--quote'), 'no quote hint when quotes are not involved'),
+  );
   const unclosed = file('unclosed.csv', 'text\n"open\n');
   await rejectsInput({ file: unclosed }, /unclosed\.csv:\d+: malformed CSV: Quote Not Closed.*--quote none/);
   await rejectsInput({ file: file('empty.csv', '') }, /empty\.csv: empty input: no header row/);

@@ -72,11 +72,16 @@ export async function* readDelimitedRows(
 function csvInputError(error: CsvError, name: string, options: DelimitedOptions): InputError {
   const line = (error as CsvError & { lines?: number }).lines;
   const at = line === undefined ? name : `${name}:${line}`;
+  // Stray quotes show up as an unclosed quote, or as a record that swallowed following lines (and so has the
+  // wrong field count): only then is --quote none the likely fix.
+  const record = (error as CsvError & { record?: unknown }).record;
+  const swallowedLines =
+    Array.isArray(record) && record.some((field) => typeof field === 'string' && field.includes('\n'));
   const quoteHint =
     options.quote !== null &&
     (error.code === 'CSV_QUOTE_NOT_CLOSED' ||
-      error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ||
-      error.code === 'CSV_INVALID_CLOSING_QUOTE')
+      error.code === 'CSV_INVALID_CLOSING_QUOTE' ||
+      (error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' && swallowedLines))
       ? ' (if quotes in this file are ordinary characters, not CSV quoting, pass --quote none)'
       : '';
   return new InputError(
