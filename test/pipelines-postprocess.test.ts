@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregateTokens, type TokenPrediction } from '../src/pipelines/token-aggregation.js';
+import { aggregateTokens, type EntityGroup, type TokenPrediction } from '../src/pipelines/token-aggregation.js';
 import { selectSpans, type QaWindow } from '../src/pipelines/qa-spans.js';
 import { zeroShotScores, entailmentId } from '../src/pipelines/zero-shot.js';
 import { poolTokens } from '../src/pipelines/pooling.js';
@@ -68,9 +68,9 @@ test('NER first / max / average merge subwords into the word first', () => {
   assert.deepEqual(aggregateTokens(JONAS, 'max', context('Jonas lives')), [
     { entity_group: 'LOC', score: 0.8, word: 'jonas', start: 0, end: 5 },
   ]);
-  const [average] = aggregateTokens(JONAS, 'average', context('Jonas lives')) as { score: number }[];
+  const [average] = aggregateTokens(JONAS, 'average', context('Jonas lives')) as EntityGroup[];
   // mean of the two score vectors: [0.075, 0.325, 0.2, 0.4, 0] → B-LOC with 0.4.
-  assert.equal((average as { entity_group: string }).entity_group, 'LOC');
+  assert.equal(average.entity_group, 'LOC');
   close(average.score, 0.4, 1e-15);
 });
 
