@@ -12,7 +12,14 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
-import { toIntMatrix, toNumericTensor, validateModelInputs, type IntMatrix, type IntTensorInput } from '../runtime/inputs.js';
+import {
+  toIntMatrix,
+  toNumericTensor,
+  validateModelInputs,
+  type FlatTensorLike,
+  type IntMatrix,
+  type IntTensorInput,
+} from '../runtime/inputs.js';
 import {
   questionAnsweringLoss,
   sequenceClassificationLoss,
@@ -83,14 +90,32 @@ const INPUT_ALIASES: Array<[keyof ModelInputs, string]> = [
   ['end_positions', 'endPositions'],
 ];
 
-function normaliseInputs(input: ForwardInput): ModelInputs {
+/** A tokenizer's BatchEncoding: builds int64 tensors for the fields its model takes. */
+interface TensorSource {
+  modelInputNames?: readonly string[];
+  toTensors(dtype: 'int64', fields?: readonly string[]): Record<string, FlatTensorLike | undefined>;
+}
+
+const TOKENIZER_FIELDS = ['input_ids', 'attention_mask', 'token_type_ids'];
+
+/**
+ * The inputs under their HF names, and whether they came from a tokenizer (Encodings or a BatchEncoding). Tokenizer
+ * output always carries type ids, which models without token types (DistilBERT) do not take: those are dropped
+ * rather than refused.
+ */
+function normaliseInputs(input: ForwardInput): { inputs: ModelInputs; fromTokenizer: boolean } {
   if (Array.isArray(input)) {
-    const encodings = input as ReadonlyArray<{ ids: readonly number[]; attentionMask: readonly number[]; typeIds: readonly number[] }>;
-    return {
+    const encodings = input as ReadonlyArray<{
+      ids: readonly number[];
+      attentionMask: readonly number[];
+      typeIds: readonly number[];
+    }>;
+    const inputs = {
       input_ids: encodings.map((e) => e.ids),
       attention_mask: encodings.map((e) => e.attentionMask),
       token_type_ids: encodings.map((e) => e.typeIds),
     };
+    return { inputs, fromTokenizer: true };
   }
   if (input === null || typeof input !== 'object') {
     throw new InputError('forward() expects {input_ids, attention_mask?, ...}, a BatchEncoding or Encodings', {
@@ -99,14 +124,24 @@ function normaliseInputs(input: ForwardInput): ModelInputs {
   }
   const source = input as Record<string, unknown>;
   const out: Record<string, unknown> = {};
+  let fromTokenizer = false;
+  if (typeof (source as Partial<TensorSource>).toTensors === 'function') {
+    // A BatchEncoding: one pass into int64 tensors, only for the fields its tokenizer gives a model.
+    const tensorSource = source as unknown as TensorSource;
+    const fields = (tensorSource.modelInputNames ?? TOKENIZER_FIELDS).filter((f) => TOKENIZER_FIELDS.includes(f));
+    const tensors = tensorSource.toTensors('int64', fields.includes('input_ids') ? fields : ['input_ids', ...fields]);
+    for (const [name, tensor] of Object.entries(tensors)) if (tensor) out[name] = tensor;
+    fromTokenizer = true;
+  }
   for (const [snake, camel] of INPUT_ALIASES) {
+    if (out[snake] !== undefined) continue;
     const value = source[snake] ?? source[camel];
     if (value !== undefined && value !== null) out[snake] = value;
   }
   if (out.input_ids === undefined) {
     throw new InputError('input_ids is required', { argument: 'input_ids' });
   }
-  return out as unknown as ModelInputs;
+  return { inputs: out as unknown as ModelInputs, fromTokenizer };
 }
 
 let builderFingerprint: string | undefined;
@@ -213,11 +248,8 @@ export class PreTrainedModel {
 
   /** Runs the model on a batch. Labels (or start/end positions for QA) add `loss`. */
   async forward(input: ForwardInput): Promise<ModelOutput> {
-    const inputs = normaliseInputs(input);
-    if (Array.isArray(input) && this.config.typeVocabSize === 0) {
-      // Encodings always carry type ids; DistilBERT's tokenizer does not pass them to the model.
-      delete inputs.token_type_ids;
-    }
+    const { inputs, fromTokenizer } = normaliseInputs(input);
+    if (fromTokenizer && this.config.typeVocabSize === 0) delete inputs.token_type_ids;
     const matrices = {
       input_ids: toIntMatrix(inputs.input_ids, 'input_ids'),
       attention_mask: inputs.attention_mask === undefined ? undefined : toIntMatrix(inputs.attention_mask, 'attention_mask'),
