@@ -386,4 +386,29 @@ describe('the graph cache', { skip: skipUnlessShared(MODELS) }, () => {
       delete process.env.SEQBATCH_CACHE;
     }
   });
+
+  test('an unwritable cache folder warns and the model still loads', async () => {
+    const notAFolder = join(cacheDir, 'plain-file');
+    writeFileSync(notAFolder, 'in the way');
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const model = await AutoModel.fromPretrained(sharedPath(MODELS, 'electra-model'), {
+        cacheDir: notAFolder,
+        threads: 1,
+      });
+      assert.equal(model.loadedFromCache, false);
+      assert.equal(model.graphPath, undefined);
+      assert.deepEqual((await model.forward({ input_ids: [[2, 5, 3]] })).last_hidden_state!.dims, [1, 3, 32]);
+      await model.dispose();
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      assert.ok(
+        warnings.some((m) => m.includes('could not cache the graph')),
+        warnings.join('; '),
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
