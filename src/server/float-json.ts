@@ -4,10 +4,34 @@
  * (as PyTorch/TEI print them).
  */
 
+/** Powers of ten that doubles hold exactly (10^0 .. 10^22), so m / 10^k is the double nearest to m·10^-k. */
+const EXACT_POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
 export function float32ToString(value: number): string {
   if (!Number.isFinite(value)) return 'null'; // JSON has no NaN/Infinity
   const f = Math.fround(value);
-  for (let precision = 6; precision < 9; precision++) {
+  if (f === 0) return '0';
+  // Round to p significant digits with integer arithmetic (toPrecision is several times slower) and keep the
+  // first p that reads back as the same float32; String() then prints that decimal without trailing zeros.
+  // Values need at most 9 digits; those needing 5 or fewer already round-trip at p = 6.
+  // Ties round away from zero, as toPrecision (and printf) do; Math.round alone would round -x.5 up.
+  const sign = f < 0 ? -1 : 1;
+  const magnitude = Math.abs(f);
+  const exponent = Math.floor(Math.log10(magnitude));
+  for (let precision = 6; precision <= 9; precision++) {
+    const k = precision - 1 - exponent;
+    let candidate: number;
+    if (k >= 0 && k <= 22) {
+      candidate = (sign * Math.round(magnitude * EXACT_POWERS_OF_TEN[k]!)) / EXACT_POWERS_OF_TEN[k]!;
+    } else if (k < 0 && k >= -22) {
+      candidate = sign * Math.round(magnitude / EXACT_POWERS_OF_TEN[-k]!) * EXACT_POWERS_OF_TEN[-k]!;
+    } else {
+      break;
+    }
+    if (Math.fround(candidate) === f) return String(candidate);
+  }
+  // Extreme exponents (beyond 10^±22, rare in model outputs): the slower but general route.
+  for (let precision = 1; precision < 9; precision++) {
     const candidate = Number(f.toPrecision(precision));
     if (Math.fround(candidate) === f) return String(candidate);
   }
