@@ -570,3 +570,22 @@ test(
     assert.deepEqual(mapped.call(['a', 'b c'], { padding: true }).input_ids[0], [103, 101, 1037, 102]);
   },
 );
+
+test('BatchEncoding alignment helpers map characters, tokens and words both ways', { skip: skipBert }, () => {
+  const tokenizer = load('bert-base-uncased');
+  const question = 'Who wrote it?';
+  const context = 'It was written by Lewis Carroll.';
+  const batch = tokenizer.call(question, context);
+  const tokens = batch.tokens[0];
+  const carroll = batch.charToToken(0, context.indexOf('Carroll'), 1) as number;
+  assert.equal(tokens[carroll], 'carroll');
+  assert.equal(batch.tokenToSequence(0, carroll), 1);
+  const [start, end] = batch.tokenToChars(0, carroll) as [number, number];
+  assert.equal(context.slice(start, end), 'Carroll');
+  assert.equal(batch.charToToken(0, question.indexOf('wrote'), 0), 2);
+  assert.equal(batch.tokenToChars(0, 0), null, '[CLS] has no span');
+  const word = batch.tokenToWord(0, carroll) as number;
+  assert.deepEqual(batch.wordToTokens(0, word, 1), [carroll, carroll + 1]);
+  assert.equal(batch.wordToTokens(0, 99, 1), null);
+  assert.throws(() => batch.charToToken(3, 0), InputError);
+});

@@ -74,11 +74,7 @@ export class BatchEncoding {
 
   /** Row `index` with transformers' key names (plus `overflow_to_sample_mapping` when overflowing). */
   row(index: number): EncodedRow & { overflow_to_sample_mapping?: number } {
-    const e = this.encodings[index];
-    if (!e)
-      throw new InputError(`row ${index} does not exist (the batch has ${this.length} rows)`, {
-        argument: 'index',
-      });
+    const e = this.encodingAt(index);
     const row: EncodedRow & { overflow_to_sample_mapping?: number } = {
       input_ids: e.ids,
       attention_mask: e.attentionMask,
@@ -91,6 +87,59 @@ export class BatchEncoding {
     };
     if (this.overflowToSampleMapping) row.overflow_to_sample_mapping = this.overflowToSampleMapping[index];
     return row;
+  }
+
+  private encodingAt(row: number): Encoding {
+    const e = this.encodings[row];
+    if (!e)
+      throw new InputError(`row ${row} does not exist (the batch has ${this.length} rows)`, {
+        argument: 'row',
+      });
+    return e;
+  }
+
+  /** Index of the token of `row` covering UTF-16 unit `charIndex` of text `sequenceIndex`, or null. */
+  charToToken(row: number, charIndex: number, sequenceIndex = 0): number | null {
+    const e = this.encodingAt(row);
+    const sequences = e.getSequenceIds();
+    for (let t = 0; t < e.length; t++) {
+      if (sequences[t] !== sequenceIndex) continue;
+      const [start, end] = e.offsets[t];
+      if (charIndex >= start && charIndex < end) return t;
+    }
+    return null;
+  }
+
+  /** [start, end) UTF-16 span of token `token` of `row` in its own text, or null for special and pad tokens. */
+  tokenToChars(row: number, token: number): [number, number] | null {
+    const e = this.encodingAt(row);
+    if (e.getSequenceIds()[token] === null || token < 0 || token >= e.length) return null;
+    const [start, end] = e.offsets[token];
+    return [start, end];
+  }
+
+  /** Word index of token `token` of `row`, or null. */
+  tokenToWord(row: number, token: number): number | null {
+    return this.encodingAt(row).words[token] ?? null;
+  }
+
+  /** Text (0 or 1) token `token` of `row` comes from, or null. */
+  tokenToSequence(row: number, token: number): number | null {
+    return this.encodingAt(row).getSequenceIds()[token] ?? null;
+  }
+
+  /** [first, last + 1) tokens of word `word` of text `sequenceIndex` in `row`, or null when no token has it. */
+  wordToTokens(row: number, word: number, sequenceIndex = 0): [number, number] | null {
+    const e = this.encodingAt(row);
+    const sequences = e.getSequenceIds();
+    let first = -1;
+    let last = -1;
+    for (let t = 0; t < e.length; t++) {
+      if (e.words[t] !== word || sequences[t] !== sequenceIndex) continue;
+      if (first === -1) first = t;
+      last = t;
+    }
+    return first === -1 ? null : [first, last + 1];
   }
 
   /** Every field as plain 2-D arrays under transformers' key names. */
