@@ -311,6 +311,8 @@ function syntheticBPE(overrides: Json): Json {
   vocab['##bc</w>'] = 22;
   vocab['a##bc</w>'] = 23;
   vocab['abab'] = 24;
+  vocab['<0x23>'] = 25;
+  for (const byte of ['<0x3C>', '<0x2F>', '<0x77>', '<0x3E>']) vocab[byte] = Object.keys(vocab).length;
   return {
     type: 'BPE',
     dropout: null,
@@ -366,6 +368,9 @@ test('BPE options (unk, fuse_unk, byte_fallback, suffix, prefix, ignore_merges) 
       end_of_word_suffix: '</w>',
     }),
     syntheticBPE({ dropout: 0 }),
+    // Rust spells the prefix and suffix as byte tokens too, and counts each as one byte of the word.
+    syntheticBPE({ continuing_subword_prefix: '##', byte_fallback: true, merges: ['a ##b'] }),
+    syntheticBPE({ end_of_word_suffix: '</w>', byte_fallback: true, fuse_unk: true, merges: ['a b'] }),
   ];
   for (const json of configs) {
     await assertSameAsOracle(modelFromJSON(json), modelOnlyOracle(json), words);
