@@ -32,3 +32,4 @@ export { AutoConfig, PretrainedConfig, SUPPORTED_MODEL_TYPES } from './models/co
 export { FloatTensor } from './runtime/tensor.js';
 export type { RuntimeOptions, GraphOptimizationLevel } from './runtime/session.js';
 export { loadWeights, type WeightStore } from './weights/index.js';
+export * from './pipelines/index.js';
