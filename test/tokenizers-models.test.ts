@@ -236,6 +236,11 @@ test('WordPiece errors name the field', () => {
     (error: unknown) => error instanceof ConfigError && error.field === 'model.max_input_chars_per_word',
   );
   assert.throws(
+    () => WordPiece.fromVocabText('hello\nworld\n'),
+    (error: unknown) =>
+      error instanceof ConfigError && error.file === 'vocab.txt' && error.field === 'unk_token',
+  );
+  assert.throws(
     () => modelFromJSON({ type: 'WordPiece', vocab: [] }, 'tokenizer.model'),
     (error: unknown) => error instanceof ConfigError && error.field === 'tokenizer.model.vocab',
   );
@@ -425,6 +430,14 @@ test('BPE errors: bad merges entry, merge token missing, unk missing, dropout ou
     () => BPE.fromVocabAndMerges('{"a": 0, "b": 1, "ab": 2}', '#version: 0.2\na b\nab\n'),
     (error: unknown) =>
       error instanceof ConfigError && error.file === 'merges.txt' && error.field === 'line 3',
+  );
+  assert.throws(
+    () => BPE.fromVocabAndMerges('{"a": 0, "b": 1}', '#version: 0.2\na b\n'),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.file === 'merges.txt' &&
+      error.field === 'merges[0]' &&
+      /"ab"/.test(error.message),
   );
   assert.throws(
     () => BPE.fromVocabAndMerges('{"a": 0', 'a b\n'),

@@ -1,6 +1,7 @@
 import { ConfigError } from '../../errors.js';
 import type { Model, Token } from '../model.js';
 import { describeJson, field, type JsonObject } from '../registry.js';
+import { settingError } from './fields.js';
 import { PairMap } from './pair-map.js';
 import { invertVocab, readVocabObject, vocabFromRecord, type Vocab } from './vocab.js';
 import { WordCache } from './word-cache.js';
@@ -69,6 +70,7 @@ export class BPE implements Model {
   private readonly mergeResults: Int32Array;
   private readonly cache: WordCache<MergedWord>;
   private readonly path: string;
+  private readonly file: string | undefined;
   /** Scratch linked-list buffer for applyMerges, reused across words (models run on one thread). */
   private links = new Int32Array(64);
   /**
@@ -77,9 +79,13 @@ export class BPE implements Model {
    */
   private readonly unitIds: Int32Array | null;
 
-  /** `path` names where this model sits in tokenizer.json, for error messages. */
-  constructor(vocab: Vocab, merges: readonly Merge[], options: BPEOptions = {}, path = 'model') {
+  /**
+   * `path` names where this model sits in tokenizer.json and `file` the legacy merges file it was read from (if
+   * any), for error messages.
+   */
+  constructor(vocab: Vocab, merges: readonly Merge[], options: BPEOptions = {}, path = 'model', file?: string) {
     this.path = path;
+    this.file = file;
     this.vocab = vocab;
     this.vocabReverse = invertVocab(vocab);
     this.unkToken = options.unkToken ?? null;
@@ -90,9 +96,7 @@ export class BPE implements Model {
     this.ignoreMerges = options.ignoreMerges ?? false;
     const dropout = options.dropout ?? null;
     if (dropout !== null && !(dropout >= 0 && dropout <= 1)) {
-      throw new ConfigError(`${path}.dropout: expected a probability between 0 and 1, got ${dropout}`, {
-        field: `${path}.dropout`,
-      });
+      throw settingError(path, file, 'dropout', `expected a probability between 0 and 1, got ${dropout}`);
     }
     this.dropout = dropout;
     this.cache = new WordCache<MergedWord>(options.cacheCapacity ?? 10_000);
@@ -104,11 +108,10 @@ export class BPE implements Model {
     this.mergeRanks = new PairMap(merges.length);
     this.mergeResults = new Int32Array(merges.length);
     merges.forEach(([left, right], rank) => {
-      const where = `${path}.merges[${rank}]`;
-      const leftId = this.requireMergeToken(left, where);
-      const rightId = this.requireMergeToken(right, where);
+      const leftId = this.requireMergeToken(left, rank);
+      const rightId = this.requireMergeToken(right, rank);
       // The merged token drops the right side's continuing prefix, as in Rust.
-      const mergedId = this.requireMergeToken(left + right.slice(prefixLength), where);
+      const mergedId = this.requireMergeToken(left + right.slice(prefixLength), rank);
       // A repeated pair keeps its last rank, like Rust collecting the merges into a HashMap.
       this.mergeRanks.set(leftId, rightId, rank);
       this.mergeResults[rank] = mergedId;
@@ -160,7 +163,7 @@ export class BPE implements Model {
       });
     }
     const vocab = vocabFromRecord(parsed as Record<string, unknown>, vocabFile);
-    return new BPE(vocab, parseMergesText(mergesText, mergesFile), options, mergesFile);
+    return new BPE(vocab, parseMergesText(mergesText, mergesFile), options, 'model', mergesFile);
   }
 
   tokenize(sequence: string): Token[] {
@@ -349,18 +352,16 @@ export class BPE implements Model {
   private requireUnkId(): number {
     const id = this.unkToken === null ? undefined : this.vocab.get(this.unkToken);
     if (id === undefined) {
-      throw new ConfigError(
-        `${this.path}.unk_token: the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`,
-        { field: `${this.path}.unk_token` },
-      );
+      const problem = `the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`;
+      throw settingError(this.path, this.file, 'unk_token', problem);
     }
     return id;
   }
 
-  private requireMergeToken(token: string, where: string): number {
+  private requireMergeToken(token: string, rank: number): number {
     const id = this.vocab.get(token);
     if (id === undefined) {
-      throw new ConfigError(`${where}: token ${JSON.stringify(token)} is not in the vocabulary`, { field: where });
+      throw settingError(this.path, this.file, `merges[${rank}]`, `token ${JSON.stringify(token)} is not in the vocabulary`);
     }
     return id;
   }

@@ -1,7 +1,6 @@
-import { ConfigError } from '../../errors.js';
 import type { Model, Token } from '../model.js';
 import { field, type JsonObject } from '../registry.js';
-import { nonNegativeInteger } from './fields.js';
+import { nonNegativeInteger, settingError } from './fields.js';
 import { CodeUnitTrie } from './trie.js';
 import { invertVocab, readVocabObject, type Vocab } from './vocab.js';
 
@@ -31,8 +30,11 @@ export class WordPiece implements Model {
   /** Trie node after the continuing prefix: continuation pieces are matched from here (-1: none exist). */
   private readonly continuationRoot: number;
 
-  /** `path` names where this model sits in tokenizer.json, for error messages. */
-  constructor(vocab: Vocab, options: WordPieceOptions = {}, path = 'model') {
+  /**
+   * `path` names where this model sits in tokenizer.json and `file` the legacy file it was read from (if any),
+   * for error messages.
+   */
+  constructor(vocab: Vocab, options: WordPieceOptions = {}, path = 'model', file?: string) {
     this.vocab = vocab;
     this.vocabReverse = invertVocab(vocab);
     this.unkToken = options.unkToken ?? '[UNK]';
@@ -40,10 +42,7 @@ export class WordPiece implements Model {
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
     const unkId = vocab.get(this.unkToken);
     if (unkId === undefined) {
-      throw new ConfigError(
-        `${path}.unk_token: the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`,
-        { field: `${path}.unk_token` },
-      );
+      throw settingError(path, file, 'unk_token', `the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`);
     }
     this.unkId = unkId;
     for (const [token, id] of vocab) this.trie.insert(token, id);
@@ -71,7 +70,7 @@ export class WordPiece implements Model {
     const lines = text.split('\n');
     if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
     lines.forEach((line, index) => vocab.set(trimEndRust(line), index));
-    return new WordPiece(vocab, options, file);
+    return new WordPiece(vocab, options, 'model', file);
   }
 
   tokenize(sequence: string): Token[] {
