@@ -270,8 +270,10 @@ export function resolveCallOptions(
         { argument: 'maxLength' },
       );
     }
+    // Rust checks the stride against max_length minus the special tokens even when they are not added (where a
+    // negative difference wraps around in Rust and passes: the window check below still applies).
     const effective = resolvedTruncation.maxLength - defaults.addedTokensSingle;
-    if (effective < resolvedTruncation.stride) {
+    if (effective >= 0 && effective < resolvedTruncation.stride) {
       throw new InputError(
         `tokenizer stride set to ${resolvedTruncation.stride}, which is greater than or equal to its effective max ` +
           `length of ${effective} (= ${resolvedTruncation.maxLength} original max length - ` +
