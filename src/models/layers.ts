@@ -46,7 +46,7 @@ export class ModelGraph {
   private resolveName(name: string): string {
     if (this.weights.has(name)) return name;
     const legacy = name.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta');
-    if (legacy !== name && /LayerNorm|layer_norm/.test(name) && this.weights.has(legacy)) return legacy;
+    if (legacy !== name && this.weights.has(legacy)) return legacy;
     return name; // getFloat32 then throws WeightsError naming the tensor we expected
   }
 
