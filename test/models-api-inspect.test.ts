@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { formatReport, inspectModel } from '../src/cli/commands/inspect.js';
-import { loadWeights } from '../src/weights/index.js';
+import { WeightsError } from '../src/errors.js';
+import { loadWeights, serializeSafetensors } from '../src/weights/index.js';
 import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seqbatch-inspect-'));
@@ -70,5 +71,40 @@ test(
     assert.match(report.tokenizerError!, /tokenizer\.json|model/);
     assert.equal(report.weights!.parameters, (await loadWeights(broken)).parameterCount());
     assert.ok(readFileSync(join(broken, 'config.json')).length > 0);
+  },
+);
+
+test(
+  'inspect: a sharded checkpoint is summed over its shards; a hostile index is refused',
+  {
+    skip: skipUnlessShared('fixtures/models'),
+  },
+  async () => {
+    const source = await loadWeights(sharedPath('fixtures/models/bert-seqcls'));
+    const dir = join(tmp, 'sharded');
+    mkdirSync(dir);
+    cpSync(sharedPath('fixtures/models/bert-seqcls/config.json'), join(dir, 'config.json'));
+    const names = source.names();
+    const weightMap: Record<string, string> = {};
+    [names.slice(0, 10), names.slice(10)].forEach((part, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      const tensors = part.map((name) => ({ name, ...source.getRaw(name), data: source.getRaw(name).bytes }));
+      writeFileSync(join(dir, file), serializeSafetensors(tensors));
+      for (const name of part) weightMap[name] = file;
+    });
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+    const report = await inspectModel(dir);
+    assert.equal(report.weights!.files.length, 2);
+    assert.equal(report.weights!.parameters, source.parameterCount());
+    assert.equal(report.weights!.tensors, names.length);
+
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { x: '../../etc/passwd' } }),
+    );
+    await assert.rejects(
+      inspectModel(dir),
+      (e: unknown) => e instanceof WeightsError && /not a file in/.test(e.message),
+    );
   },
 );

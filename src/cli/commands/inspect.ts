@@ -4,14 +4,13 @@
  * tokenizer summary when tokenizer files exist, and the longest input the model and tokenizer accept.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SeqbatchError, WeightsError } from '../../errors.js';
 import { AutoConfig } from '../../models/config.js';
 import { taskFromConfig } from '../../models/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from '../../weights/load.js';
+import { readShardIndex, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from '../../weights/load.js';
 import { readSafetensorsHeader } from '../../weights/safetensors.js';
 import type { SafetensorsDtype } from '../../weights/types.js';
 
@@ -52,10 +51,9 @@ async function weightsSummary(dir: string): Promise<InspectReport['weights']> {
   let files: string[];
   if (existsSync(join(dir, SAFETENSORS_FILE))) files = [join(dir, SAFETENSORS_FILE)];
   else if (existsSync(join(dir, SAFETENSORS_INDEX_FILE))) {
-    const index = JSON.parse(await readFile(join(dir, SAFETENSORS_INDEX_FILE), 'utf8')) as {
-      weight_map?: Record<string, string>;
-    };
-    files = [...new Set(Object.values(index.weight_map ?? {}))].sort().map((f) => join(dir, f));
+    // Validated like loadWeights does (JSON, weight_map shape, shard names inside the folder).
+    const weightMap = await readShardIndex(dir, join(dir, SAFETENSORS_INDEX_FILE));
+    files = [...new Set(weightMap.values())].sort();
   } else return null;
   const summary = {
     files,
