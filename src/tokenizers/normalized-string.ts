@@ -581,16 +581,23 @@ export class NormalizedString {
     return this;
   }
 
-  /** Prepends `text`: every new character aligns to the first character (Rust `prepend`). */
+  /**
+   * Prepends `text` (Rust `prepend`). In Rust the first character is rewritten as `text` + itself, which leaves
+   * every new unit with the first character's alignment; that is built here directly.
+   */
   prepend(text: string): this {
     if (this.normalized.length === 0 || text.length === 0) return this;
-    const firstWidth = charWidthAt(this.normalized, 0);
-    const first = this.normalized.slice(0, firstWidth);
-    const changes: number[] = [];
-    let k = 0;
-    for (let j = 0; j < text.length; j += charWidthAt(text, j)) changes.push(k++ === 0 ? 0 : 1);
-    changes.push(1);
-    this.transformRange(0, firstWidth, text + first, changes, 0);
+    const align = this.alignments();
+    const out = new Int32Array(align.length + 2 * text.length);
+    const a0 = align[0]!;
+    const a1 = align[1]!;
+    for (let k = 0; k < 2 * text.length; k += 2) {
+      out[k] = a0;
+      out[k + 1] = a1;
+    }
+    out.set(align, 2 * text.length);
+    this.normalized = text + this.normalized;
+    this.align = out;
     return this;
   }
 

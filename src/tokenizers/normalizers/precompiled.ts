@@ -30,7 +30,14 @@ export class PrecompiledNormalizer implements Normalizer {
     this.trie = new Uint32Array(trieSize / 4);
     for (let i = 0; i < this.trie.length; i++) this.trie[i] = view.getUint32(4 + 4 * i, true);
     this.normalizedBytes = blob.subarray(4 + trieSize);
+    this.printableAsciiUnchanged = true;
+    for (let c = 0x20; c < 0x7f; c++) {
+      if (this.transform(String.fromCharCode(c)) !== null) this.printableAsciiUnchanged = false;
+    }
   }
+
+  /** True when no printable ASCII character has a rewrite: such text is left as it is without a scan. */
+  private readonly printableAsciiUnchanged: boolean;
 
   static fromBase64(base64: string, field = 'normalizer.precompiled_charsmap'): PrecompiledNormalizer {
     return new PrecompiledNormalizer(new Uint8Array(Buffer.from(base64, 'base64')), field);
@@ -75,6 +82,7 @@ export class PrecompiledNormalizer implements Normalizer {
   normalize(normalized: NormalizedString): void {
     const text = normalized.get();
     if (text.length === 0) return;
+    if (this.printableAsciiUnchanged && isPrintableAscii(text)) return;
     let out = '';
     const changes: number[] = [];
     let modified = false;
@@ -116,15 +124,68 @@ export class PrecompiledNormalizer implements Normalizer {
         i += w;
       }
     };
-    if (isAsciiWithoutCr(text)) {
-      // Every ASCII character except CR is a grapheme of its own.
-      for (let i = 0; i < text.length; i++) visit(text[i]!);
-    } else {
-      PrecompiledNormalizer.segmenter ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
-      for (const { segment } of PrecompiledNormalizer.segmenter.segment(text)) visit(segment);
+    for (const chunk of graphemeChunks(text)) {
+      if (isAsciiWithoutCr(chunk)) {
+        // Every ASCII character except CR is a grapheme of its own.
+        for (let i = 0; i < chunk.length; i++) visit(chunk[i]!);
+      } else {
+        PrecompiledNormalizer.segmenter ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
+        for (const { segment } of PrecompiledNormalizer.segmenter.segment(chunk)) visit(segment);
+      }
     }
     if (modified) normalized.transform(out, changes, 0);
   }
+}
+
+const CHUNK = 512;
+
+/**
+ * Cuts text into pieces whose grapheme clusters never straddle a cut, so each can be segmented on its own:
+ * Intl.Segmenter iteration is quadratic in the string length in Node 20. A cluster boundary always precedes a
+ * space or a CJK ideograph unless the previous character is a Prepend character (UAX #29: GB9b is the only rule
+ * that could join them), so cuts are made there, at least CHUNK units apart.
+ */
+export function* graphemeChunks(text: string): Generator<string> {
+  let start = 0;
+  while (text.length - start > CHUNK) {
+    let cut = -1;
+    for (let i = start + CHUNK; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if ((c === 0x20 || (c >= 0x4e00 && c <= 0x9fff)) && !isPrepend(text.codePointAt(i - 1)!)) {
+        // A low surrogate before i means i-1 is the second half of a pair; codePointAt(i - 1) then reads the
+        // lone low surrogate, which is not Prepend, and the pair still ends at i.
+        cut = i;
+        break;
+      }
+    }
+    if (cut === -1) break;
+    yield text.slice(start, cut);
+    start = cut;
+  }
+  yield text.slice(start);
+}
+
+/** Grapheme_Cluster_Break=Prepend (Unicode 15). */
+function isPrepend(cp: number): boolean {
+  return (
+    (cp >= 0x600 && cp <= 0x605) ||
+    cp === 0x6dd ||
+    cp === 0x70f ||
+    cp === 0x890 ||
+    cp === 0x891 ||
+    cp === 0x8e2 ||
+    cp === 0xd4e ||
+    cp === 0x110bd ||
+    cp === 0x110cd ||
+    cp === 0x111c2 ||
+    cp === 0x111c3 ||
+    cp === 0x1193f ||
+    cp === 0x11941 ||
+    cp === 0x11a3a ||
+    (cp >= 0x11a84 && cp <= 0x11a89) ||
+    cp === 0x11d46 ||
+    cp === 0x11f02
+  );
 }
 
 function offsetOf(unit: number): number {
@@ -152,6 +213,14 @@ function utf8Length(text: string): number {
     } else n += 3;
   }
   return n;
+}
+
+function isPrintableAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 function isAsciiWithoutCr(text: string): boolean {
