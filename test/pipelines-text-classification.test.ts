@@ -105,6 +105,38 @@ test('streams: an async iterable in gives an async iterable out, in order', asyn
   const streamed: LabelScore[] = [];
   for await (const r of classify.run(source(), { batchSize: 2 })) streamed.push(r as LabelScore);
   assert.deepEqual(streamed, await classify.run(texts));
+  // Options of the stream form are checked when it is called, before the source is read.
+  let pulled = 0;
+  const counted = (function* () {
+    for (const t of texts) {
+      pulled++;
+      yield t;
+    }
+  })();
+  assert.throws(
+    () => classify.run(counted, { batchSize: 0 }),
+    (e: unknown) => e instanceof InputError && e.argument === 'batchSize',
+  );
+  assert.throws(
+    () => classify.run(counted, { topK: -1 }),
+    (e: unknown) => e instanceof InputError && e.argument === 'topK',
+  );
+  assert.equal(pulled, 0);
+  // Breaking out early closes the source without reading the rest.
+  let closed = false;
+  async function* endless() {
+    try {
+      for (let i = 0; ; i++) yield `text number ${i}`;
+    } finally {
+      closed = true;
+    }
+  }
+  let taken = 0;
+  for await (const r of classify.run(endless(), { windowSize: 8, batchSize: 4 })) {
+    assert.ok(r);
+    if (++taken === 5) break;
+  }
+  assert.ok(closed);
 });
 
 test('text pairs run as the tokenizer encodes them', async () => {

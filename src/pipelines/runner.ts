@@ -51,8 +51,11 @@ export interface RunContext {
   batching: PipelineBatchOptions;
 }
 
-/** Runs `inputs` (any iterable) through a task; an async generator of results in input order. */
-export async function* runTask<I, S, R, O>(
+/**
+ * Runs `inputs` (any iterable) through a task; an async generator of results in input order. The batching
+ * options are checked now (an InputError naming the option), before anything is read.
+ */
+export function runTask<I, S, R, O>(
   inputs: Iterable<I> | AsyncIterable<I>,
   steps: TaskSteps<I, S, R, O>,
   context: RunContext,
@@ -95,10 +98,13 @@ export async function* runTask<I, S, R, O>(
     }
   }
 
-  for await (const result of results) {
-    yield* finished();
-    pending[head].outputs.push(result);
+  async function* inOrder(): AsyncGenerator<O, void, undefined> {
+    for await (const result of results) {
+      yield* finished();
+      pending[head].outputs.push(result);
+      yield* finished();
+    }
     yield* finished();
   }
-  yield* finished();
+  return inOrder();
 }
