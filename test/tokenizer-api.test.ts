@@ -589,3 +589,45 @@ test('BatchEncoding alignment helpers map characters, tokens and words both ways
   assert.equal(batch.wordToTokens(0, 99, 1), null);
   assert.throws(() => batch.charToToken(3, 0), InputError);
 });
+
+test('pre-tokenized input is each word encoded on its own by the Rust core, offsets relative to the word', async () => {
+  // The binding takes no word arrays; Rust encodes PreTokenized input word by word, which the binding can do.
+  const { Tokenizer: RustTokenizer } = await import('tokenizers');
+  const sentences = [
+    ['Hello', 'world,', 'pre-split', 'text'],
+    ['Ünïcödé', '😀x', 'words', 'and', '[MASK]'],
+  ];
+  const pairs = [
+    ['A', 'pair'],
+    ['second', 'pair', 'here'],
+  ];
+  for (const name of ['bert-base-cased', 'roberta-base', 't5-small-unigram']) {
+    if (skipUnlessShared('tokenizers', name)) continue;
+    const ours = load(name);
+    const json = JSON.parse(readFileSync(sharedPath('tokenizers', name, 'tokenizer.json'), 'utf8'));
+    const rust = RustTokenizer.fromString(JSON.stringify({ ...json, post_processor: null }));
+    const batch = ours.call(sentences, pairs, { isSplitIntoWords: true, addSpecialTokens: false });
+    for (let i = 0; i < sentences.length; i++) {
+      const ids: number[] = [];
+      const words: number[] = [];
+      const offsets: number[][] = [];
+      for (const text of [sentences[i], pairs[i]]) {
+        for (let w = 0; w < text.length; w++) {
+          const e = await rust.encode(text[w], null, { addSpecialTokens: false });
+          ids.push(...e.getIds());
+          words.push(...e.getIds().map(() => w));
+          offsets.push(...e.getOffsets());
+        }
+      }
+      assert.deepEqual(batch.input_ids[i], ids, `${name} ${i} ids`);
+      assert.deepEqual(batch.word_ids[i], words, `${name} ${i} words`);
+      const ourOffsets = batch.offset_mapping[i].map(([s, e], t) => {
+        const text = (batch.sequence_ids[i][t] === 0 ? sentences[i] : pairs[i])[
+          batch.word_ids[i][t] as number
+        ];
+        return [Array.from(text.slice(0, s)).length, Array.from(text.slice(0, e)).length];
+      });
+      assert.deepEqual(ourOffsets, offsets, `${name} ${i} offsets (code points of each word)`);
+    }
+  }
+});
