@@ -1,6 +1,6 @@
 /**
  * One end-to-end peer (raw text → label), timed in its own process (spawned by bench/pipeline.ts):
- *   --peer P --checkpoint DIR --export DIR [--limit N] [--passes 1] [--threads 2] [--sweep JSON]
+ *   --peer P --checkpoint DIR [--export DIR] [--limit N] [--passes 1] [--threads 2] [--sweep JSON]
  * seqbatch:             pipeline('text-classification') on the whole array (its scheduler sorts and batches).
  * transformersjs-whole: transformers.js' pipeline on the whole array (its default usage: one padded batch).
  * transformersjs-chunks: the same pipeline called on consecutive chunks of 32 in input order.
@@ -33,7 +33,9 @@ const args = workerArgs({
 });
 const peer = args.peer as PipelinePeer;
 if (!PEERS.includes(peer)) throw new Error(`--peer must be one of ${PEERS.join(', ')}`);
-if (!args.checkpoint || !args.export) throw new Error('--checkpoint DIR and --export DIR are required');
+if (!args.checkpoint) throw new Error('--checkpoint DIR is required');
+if (!args.export && peer !== 'seqbatch' && peer !== 'sweep')
+  throw new Error(`--export DIR is required for ${peer}`);
 const threads = Number(args.threads);
 const passes = Number(args.passes);
 const all = readSst2Sentences('dev');

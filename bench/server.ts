@@ -1,0 +1,240 @@
+/**
+ * HTTP serving throughput against the offline pipeline on the same texts (issue 5), one command:
+ *
+ *   npx tsx bench/server.ts [--rounds 3] [--duration 20] [--warmup 3] [--connections 64] [--model DIR]
+ *                           [--threads 2] [--limit N]
+ *
+ * Each round: (1) the offline baseline, seqbatch's text-classification pipeline on the SST-2 dev sentences in a
+ * fresh process; (2) seqbatch's server in a fresh process (bench/workers/serve-demo.ts: the production pipeline
+ * engine and the serve flags' defaults) on a free loopback port, a warm-up, then autocannon with 64 concurrent
+ * connections, each request `POST /classify {"inputs": "<one sentence>"}` cycling through the same sentences;
+ * then SIGTERM and a wait for a clean exit. autocannon runs in this process, on the same 2 cores as the server,
+ * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
+ * and the server's peak RSS (VmHWM). Default model: models/seqbatch-demo-sst2.
+ * Prints Markdown; writes bench/out/server.json.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { BENCH_DIR, REPO_ROOT, runWorker } from './lib/child.js';
+import { readSst2Sentences } from './lib/data.js';
+import { machineInfo, machineMarkdown } from './lib/machine.js';
+import { log, writeJsonResult } from './lib/output.js';
+import { markdownTable, median, percent, sig } from './lib/stats.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    model: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    limit: { type: 'string' },
+  },
+});
+const rounds = Number(opts.rounds);
+const connections = Number(opts.connections);
+const modelDir = opts.model ?? join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+const texts = readSst2Sentences('dev').slice(0, opts.limit ? Number(opts.limit) : undefined);
+const machine = machineInfo(['onnxruntime-node', 'fastify', 'autocannon', 'tsx']);
+log(machineMarkdown(machine));
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+}
+
+/** Starts the server worker and resolves once it listens and /ready answers 200. */
+async function startServer(): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(BENCH_DIR, 'workers', 'serve-demo.ts'),
+      '--model',
+      modelDir,
+      '--threads',
+      opts.threads!,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 120 s:\n${stderr}`)), 120_000);
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = / on (http:\/\/\S+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const ready = await fetch(`${url}/ready`).catch(() => null);
+    if (ready?.ok) return { child, url };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url}/ready never answered 200`);
+}
+
+/** Peak resident set of a live process (Linux VmHWM), in MiB. */
+function peakRssOf(pid: number): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmHWM:'));
+    return line ? Number(line.split(/\s+/)[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function stopServer(server: Server): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => server.child.on('exit', (code) => resolve(code)));
+  server.child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000));
+  const outcome = await Promise.race([exited, timeout]);
+  if (outcome === 'timeout') {
+    server.child.kill('SIGKILL');
+    return null;
+  }
+  return outcome;
+}
+
+function load(url: string, duration: number) {
+  let next = 0;
+  return autocannon({
+    url,
+    connections,
+    duration,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path: '/classify',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ inputs: texts[next++ % texts.length] }),
+        }),
+      },
+    ],
+  });
+}
+
+interface RoundResult {
+  offlineSeqPerSecond: number;
+  served: number;
+  requestsPerSecond: number;
+  latencyP50: number;
+  latencyP99: number;
+  latencyMax: number;
+  errors: number;
+  non2xx: number;
+  timeouts: number;
+  serverPeakRssMiB: number | null;
+  exitCode: number | null;
+  labelMismatches: number;
+}
+
+const results: RoundResult[] = [];
+for (let round = 1; round <= rounds; round++) {
+  const offlineArgs = ['--peer', 'seqbatch', '--checkpoint', modelDir, '--threads', opts.threads!];
+  if (opts.limit) offlineArgs.push('--limit', opts.limit);
+  const offline = await runWorker<{ sequences: number; seconds: number[]; labels: string[] }>({
+    worker: 'pipeline-peer.ts',
+    args: offlineArgs,
+  });
+  const offlineSeqPerSecond = offline.sequences / median(offline.seconds);
+
+  const server = await startServer();
+  // Sanity: the served labels must be the offline pipeline's.
+  const sample = texts.slice(0, 16);
+  const answer = (await (
+    await fetch(`${server.url}/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: sample }),
+    })
+  ).json()) as { label: string; score: number }[][];
+  const labelMismatches = sample.filter((_, i) => answer[i]?.[0]?.label !== offline.labels[i]).length;
+
+  await load(server.url, Number(opts.warmup));
+  const measured = await load(server.url, Number(opts.duration));
+  const serverPeakRssMiB = peakRssOf(server.child.pid!);
+  const exitCode = await stopServer(server);
+  const result: RoundResult = {
+    offlineSeqPerSecond,
+    served: measured['2xx'],
+    requestsPerSecond: measured['2xx'] / measured.duration,
+    latencyP50: measured.latency.p50,
+    latencyP99: measured.latency.p99,
+    latencyMax: measured.latency.max,
+    errors: measured.errors,
+    non2xx: measured.non2xx,
+    timeouts: measured.timeouts,
+    serverPeakRssMiB,
+    exitCode,
+    labelMismatches,
+  };
+  results.push(result);
+  log(
+    `  round ${round}/${rounds}: offline ${sig(offlineSeqPerSecond)} seq/s, served ${sig(result.requestsPerSecond)} ` +
+      `req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors + result.non2xx}`,
+  );
+}
+
+const pick = (f: (r: RoundResult) => number) => median(results.map(f));
+const offline = pick((r) => r.offlineSeqPerSecond);
+const served = pick((r) => r.requestsPerSecond);
+const table = markdownTable(
+  [
+    'offline pipeline (seq/s)',
+    'served (texts/s)',
+    'served ÷ offline',
+    'p50 latency (ms)',
+    'p99 latency (ms)',
+    'errors / non-2xx / timeouts',
+    'server peak RSS (MiB)',
+    'clean exit on SIGTERM',
+    'labels ≠ offline (16 checked)',
+  ],
+  [
+    [
+      sig(offline),
+      sig(served),
+      percent(served / offline, 1),
+      sig(pick((r) => r.latencyP50)),
+      sig(pick((r) => r.latencyP99)),
+      `${results.reduce((s, r) => s + r.errors, 0)} / ${results.reduce((s, r) => s + r.non2xx, 0)} / ` +
+        `${results.reduce((s, r) => s + r.timeouts, 0)}`,
+      sig(pick((r) => r.serverPeakRssMiB ?? NaN)),
+      results.every((r) => r.exitCode === 0) ? 'yes' : `no (${results.map((r) => r.exitCode).join(', ')})`,
+      String(results.reduce((s, r) => s + r.labelMismatches, 0)),
+    ],
+  ],
+);
+const report = [
+  '## Server (bench/server.ts)',
+  '',
+  machineMarkdown(machine),
+  '',
+  `Model ${modelDir.replace(`${REPO_ROOT}/`, '')}; ${texts.length} SST-2 dev sentences; ${opts.threads} intra-op ` +
+    `threads; autocannon, ${connections} connections on loopback, one sentence per \`POST /classify\`, ` +
+    `${opts.warmup} s warm-up then ${opts.duration} s measured; server flags at their defaults; medians of ` +
+    `${rounds} rounds (offline and server each in a fresh process per round). Errors are summed over rounds.`,
+  '',
+  table,
+  '',
+].join('\n');
+process.stdout.write(report);
+log(`wrote ${writeJsonResult('server', { machine, options: opts, modelDir, results })}`);
