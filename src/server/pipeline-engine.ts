@@ -1,0 +1,121 @@
+/**
+ * The Engine the server runs in production: seqbatch's text-classification and feature-extraction pipelines (and
+ * their tokenizer) behind the small interface the HTTP layer needs. The server has already formed each batch, so
+ * every call hands the whole batch to the pipeline, which may still split it by its own token budget.
+ */
+import { InputError } from '../errors.js';
+import {
+  pipeline,
+  type FeatureExtractionPipeline,
+  type PipelineOptions,
+  type Pooling,
+  type TextClassificationPipeline,
+} from '../pipelines/index.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import type { Engine, EngineInfo, EngineTask, Prediction } from './engine.js';
+
+export interface PipelineEngineParts {
+  /** Reported as `model` (OpenAI route) and by /health. */
+  modelId: string;
+  /** Serves /classify. */
+  classifier?: TextClassificationPipeline;
+  /** Serves /embed and /v1/embeddings. */
+  embedder?: FeatureExtractionPipeline;
+  /**
+   * Pooling for embeddings when the folder has no sentence-transformers configuration (which otherwise decides).
+   * Default 'mean'.
+   */
+  defaultPooling?: Exclude<Pooling, 'none'>;
+}
+
+export function createPipelineEngine(parts: PipelineEngineParts): Engine {
+  const { classifier, embedder } = parts;
+  const tokenizer: Tokenizer | undefined = classifier?.tokenizer ?? embedder?.tokenizer;
+  if (tokenizer === undefined) {
+    throw new InputError('a pipeline engine needs a classifier or an embedder', { argument: 'classifier' });
+  }
+  const tasks: EngineTask[] = ['tokenize'];
+  if (classifier) tasks.unshift('classify');
+  if (embedder) tasks.unshift('embed');
+  const st = embedder?.sentenceTransformers ?? null;
+  const embedLimit = embedder ? Math.min(st?.maxSeqLength ?? Infinity, embedder.modelMaxLength) : Infinity;
+  const classifyLimit = classifier ? classifier.modelMaxLength : Infinity;
+  // One limit for the server's 413 check: the strictest of the pipelines served.
+  const maxInputLength = Math.min(embedLimit, classifyLimit);
+  const pooling = st === null ? (parts.defaultPooling ?? 'mean') : undefined;
+  const id2label = classifier?.model.config.id2label;
+  const info: EngineInfo = {
+    modelId: parts.modelId,
+    maxInputLength,
+    tasks,
+    embeddingDimension: embedder?.model.config.hiddenSize,
+    labels: id2label === undefined ? undefined : Object.keys(id2label).map((id) => id2label[Number(id)]!),
+  };
+
+  return {
+    info,
+    countTokens: (text, textPair) => tokenizer.encode(text, textPair ?? null).length,
+    async classify(items, options) {
+      if (!classifier) throw new InputError('this model does not classify', { argument: 'task' });
+      const results = await classifier.run(
+        items.map((item) =>
+          item.textPair === undefined ? item.text : { text: item.text, textPair: item.textPair },
+        ),
+        {
+          topK: null,
+          truncation: true,
+          maxLength: maxInputLength,
+          ...(options.rawScores ? { functionToApply: 'none' as const } : {}),
+          batchSize: items.length,
+        },
+      );
+      return results as Prediction[][];
+    },
+    async embed(texts, options) {
+      if (!embedder) throw new InputError('this model does not embed', { argument: 'task' });
+      // The server refused over-long inputs unless truncation was asked for, so truncating here only ever cuts
+      // inputs the request allowed to be cut.
+      const vectors = await embedder.run(texts, {
+        pooling,
+        normalize: options.normalize,
+        truncation: true,
+        maxLength: maxInputLength,
+        batchSize: texts.length,
+      });
+      return vectors as number[][];
+    },
+    async tokenize(texts, options) {
+      return texts.map((text) =>
+        tokenizer.encode(text, null, { addSpecialTokens: options.addSpecialTokens }),
+      );
+    },
+    async close() {
+      await classifier?.dispose();
+      if (embedder && embedder.model !== classifier?.model) await embedder.dispose();
+    },
+  };
+}
+
+/**
+ * Loads the pipelines for the given tasks from one model folder (or Hub id) and wraps them in an Engine.
+ * `classify` needs a sequence-classification checkpoint; `embed` works on any encoder.
+ */
+export async function loadPipelineEngine(
+  modelDirOrId: string,
+  tasks: readonly ('classify' | 'embed')[],
+  options: PipelineOptions & { defaultPooling?: Exclude<Pooling, 'none'> } = {},
+): Promise<Engine> {
+  if (tasks.length === 0)
+    throw new InputError('tasks: name at least one of classify, embed', { argument: 'tasks' });
+  const { defaultPooling, ...pipelineOptions } = options;
+  const classifier = tasks.includes('classify')
+    ? await pipeline('text-classification', modelDirOrId, pipelineOptions)
+    : undefined;
+  const embedder = tasks.includes('embed')
+    ? await pipeline('feature-extraction', modelDirOrId, {
+        ...pipelineOptions,
+        tokenizer: classifier?.tokenizer,
+      })
+    : undefined;
+  return createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling });
+}

@@ -1,0 +1,135 @@
+/**
+ * The production engine (seqbatch pipelines) behind the HTTP server, on the demo SST-2 checkpoint committed in
+ * models/: concurrent /classify requests reproduce PyTorch's logits from the shared reference, /tokenize its
+ * input ids, and /embed the feature-extraction pipeline run directly.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import test from 'node:test';
+import { createServer, type SeqbatchServer } from '../src/server/index.js';
+import { loadPipelineEngine } from '../src/server/pipeline-engine.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { REPO_ROOT, readSharedJson, skipUnlessShared } from './helpers/shared.js';
+
+const MODEL = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+const REFERENCE = 'models/seqbatch-demo-sst2/reference';
+const LOAD = { cacheDir: false as const, threads: 1 };
+
+interface DevExample {
+  sentence: string;
+  input_ids: number[];
+  logits: number[];
+}
+
+async function post(url: string, body: unknown) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response shapes are asserted field by field
+  return { status: response.status, json: (await response.json()) as any };
+}
+
+test(
+  'pipeline engine: batched /classify matches PyTorch logits, /tokenize its ids, /embed the direct pipeline',
+  { skip: skipUnlessShared(REFERENCE), timeout: 120_000 },
+  async () => {
+    const examples = readSharedJson<{ examples: DevExample[] }>(REFERENCE, 'sst2-dev.json').examples.slice(
+      0,
+      24,
+    );
+    const engine = await loadPipelineEngine(MODEL, ['classify', 'embed'], LOAD);
+    assert.deepEqual(engine.info.tasks, ['embed', 'classify', 'tokenize']);
+    assert.deepEqual(engine.info.labels, ['NEGATIVE', 'POSITIVE']);
+    assert.equal(engine.info.maxInputLength, 128);
+    assert.equal(engine.info.embeddingDimension, 128);
+    let server: SeqbatchServer | undefined;
+    try {
+      server = createServer({ engine, maxWaitMs: 20 });
+      const url = await server.listen({ port: 0 });
+
+      const classified = await Promise.all(
+        examples.map((example) => post(`${url}/classify`, { inputs: example.sentence, raw_scores: true })),
+      );
+      classified.forEach((result, i) => {
+        assert.equal(result.status, 200);
+        const byLabel = Object.fromEntries(
+          result.json.map((p: { label: string; score: number }) => [p.label, p.score]),
+        );
+        const [negative, positive] = examples[i]!.logits;
+        assert.ok(
+          Math.abs(byLabel.NEGATIVE - negative!) < 1e-4,
+          `sentence ${i}: ${byLabel.NEGATIVE} vs ${negative}`,
+        );
+        assert.ok(
+          Math.abs(byLabel.POSITIVE - positive!) < 1e-4,
+          `sentence ${i}: ${byLabel.POSITIVE} vs ${positive}`,
+        );
+      });
+      const sizes = server.metrics.batchSize.snapshot({ task: 'classify' });
+      assert.ok(sizes.sum / sizes.count > 1, 'concurrent requests shared batches');
+
+      const probabilities = await post(`${url}/classify`, { inputs: examples[0]!.sentence, top_k: 1 });
+      assert.equal(probabilities.json.length, 1);
+      assert.equal(probabilities.json[0].label, 'POSITIVE');
+      assert.ok(probabilities.json[0].score > 0.5 && probabilities.json[0].score <= 1);
+
+      const tokenized = await post(`${url}/tokenize`, {
+        inputs: examples.slice(0, 4).map((e) => e.sentence),
+      });
+      tokenized.json.forEach((tokens: { id: number; text: string; start: number | null }[], i: number) => {
+        assert.deepEqual(
+          tokens.map((t) => t.id),
+          examples[i]!.input_ids,
+        );
+      });
+
+      const sentences = examples.slice(0, 3).map((e) => e.sentence);
+      const embedded = await post(`${url}/v1/embeddings`, { input: sentences });
+      const direct = await pipeline('feature-extraction', MODEL, LOAD);
+      try {
+        const expected = (await direct.run(sentences, { pooling: 'mean', normalize: true })) as number[][];
+        embedded.json.data.forEach((item: { embedding: number[] }, i: number) => {
+          assert.equal(item.embedding.length, 128);
+          item.embedding.forEach((value, d) => assert.ok(Math.abs(value - expected[i]![d]!) < 1e-5));
+        });
+        const tokens = sentences.reduce((sum, s) => sum + direct.tokenizer.encode(s).length, 0);
+        assert.equal(embedded.json.usage.prompt_tokens, tokens);
+      } finally {
+        await direct.dispose();
+      }
+
+      const pairs = [
+        { text: 'the acting was superb', text_pair: 'but the plot dragged' },
+        { text: 'dull', text_pair: 'and far too long' },
+      ];
+      const pairResults = await post(`${url}/classify`, { inputs: pairs, raw_scores: true });
+      const directClassifier = await pipeline('text-classification', MODEL, LOAD);
+      try {
+        const expected = await directClassifier.run(
+          pairs.map((p) => ({ text: p.text, textPair: p.text_pair })),
+          { topK: null, functionToApply: 'none' },
+        );
+        pairResults.json.forEach((list: { label: string; score: number }[], i: number) => {
+          const want = expected[i] as { label: string; score: number }[];
+          for (const { label, score } of want) {
+            const got = list.find((p) => p.label === label)!.score;
+            assert.ok(Math.abs(got - score) < 1e-5, `pair ${i} ${label}: ${got} vs ${score}`);
+          }
+        });
+      } finally {
+        await directClassifier.dispose();
+      }
+
+      const long = 'a very long review . '.repeat(40);
+      const refused = await post(`${url}/embed`, { inputs: long });
+      assert.equal(refused.status, 413);
+      assert.match(refused.json.error.message, /the model accepts at most 128/);
+      assert.equal((await post(`${url}/embed`, { inputs: long, truncate: true })).status, 200);
+    } finally {
+      if (server) await server.close();
+      else await engine.close?.();
+    }
+  },
+);
