@@ -4,7 +4,7 @@
  * unbalanced quotes (GLUE's MRPC, for one) need `quote: null` (`--quote none`).
  */
 import { parse, CsvError } from 'csv-parse';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { InputError } from '../../errors.js';
 import { selectColumns, type ColumnChoice } from './column-selection.js';
 import type { InputRow } from './input-row.js';
@@ -25,15 +25,16 @@ export async function* readDelimitedRows(
   name: string,
   options: DelimitedOptions,
 ): AsyncGenerator<InputRow> {
-  const parser = stream.pipe(
-    parse({
-      delimiter: options.delimiter,
-      quote: options.quote ?? false,
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-    }),
-  );
+  const parser = parse({
+    delimiter: options.delimiter,
+    quote: options.quote ?? false,
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+  });
+  // pipeline (unlike pipe) passes a read error of the source on to the parser, so iteration fails instead of
+  // waiting forever; the error itself surfaces from the loop below.
+  pipeline(stream, parser, () => {});
   let textAt = -1;
   let pairAt = -1;
   let pairRequired = false;
