@@ -49,11 +49,13 @@ export function readBertConfig(c: ConfigReader, defaults: Partial<Record<string,
   c.requireEncoderOnly();
   const d = (key: string, fallback: number): number => (defaults[key] as number | undefined) ?? fallback;
   const hiddenSize = c.size('hidden_size', d('hidden_size', 768));
+  const numAttentionHeads = c.size('num_attention_heads', d('num_attention_heads', 12));
+  c.requireDivisibleHeads(hiddenSize, numAttentionHeads, 'num_attention_heads');
   return {
     vocabSize: c.size('vocab_size', d('vocab_size', 30522)),
     hiddenSize,
     numHiddenLayers: c.size('num_hidden_layers', d('num_hidden_layers', 12)),
-    numAttentionHeads: c.size('num_attention_heads', d('num_attention_heads', 12)),
+    numAttentionHeads,
     intermediateSize: c.size('intermediate_size', d('intermediate_size', 3072)),
     hiddenAct: c.activation('hidden_act', ((defaults.hidden_act as string | undefined) ?? 'gelu') as ActivationName),
     maxPositionEmbeddings: c.size('max_position_embeddings', d('max_position_embeddings', 512)),

@@ -45,13 +45,16 @@ const LAYER_NORM_EPS = 1e-12;
 
 export function readDistilBertConfig(c: ConfigReader): DistilBertConfig {
   c.requireEncoderOnly();
+  const dim = c.size('dim', 768);
+  const nHeads = c.size('n_heads', 12);
+  c.requireDivisibleHeads(dim, nHeads, 'n_heads');
   return {
     vocabSize: c.size('vocab_size', 30522),
     maxPositionEmbeddings: c.size('max_position_embeddings', 512),
     sinusoidalPosEmbds: c.boolean('sinusoidal_pos_embds', false),
     nLayers: c.size('n_layers', 6),
-    nHeads: c.size('n_heads', 12),
-    dim: c.size('dim', 768),
+    nHeads,
+    dim,
     hiddenDim: c.size('hidden_dim', 3072),
     activation: c.activation('activation', 'gelu'),
     tieWordEmbeddings: c.boolean('tie_word_embeddings', true),

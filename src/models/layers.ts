@@ -127,11 +127,11 @@ export const ACTIVATIONS = [
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** Validates a config activation name; `field` is the config key it came from (e.g. `hidden_act`). */
-export function activationFromConfig(value: unknown, field: string): ActivationName {
+export function activationFromConfig(value: unknown, field: string, file = 'config.json'): ActivationName {
   if (typeof value === 'string' && (ACTIVATIONS as readonly string[]).includes(value)) return value as ActivationName;
   throw new ConfigError(
-    `config.json ${field}: unsupported activation ${JSON.stringify(value)} (supported: ${ACTIVATIONS.join(', ')})`,
-    { field },
+    `${file} ${field}: unsupported activation ${JSON.stringify(value)} (supported: ${ACTIVATIONS.join(', ')})`,
+    { file, field },
   );
 }
 
@@ -317,11 +317,7 @@ export interface SelfAttentionResult {
 /** Multi-head scaled dot-product self-attention: softmax(QKᵀ/√d + mask)·V, heads concatenated. */
 export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): SelfAttentionResult {
   const { hidden, heads } = spec;
-  if (hidden % heads !== 0) {
-    throw new ConfigError(`config.json: hidden size ${hidden} is not a multiple of the number of attention heads ${heads}`, {
-      field: 'num_attention_heads',
-    });
-  }
+  if (hidden % heads !== 0) throw new RangeError(`selfAttention: hidden ${hidden} is not a multiple of heads ${heads}`);
   if (m.options.contribOps && !spec.outputProbabilities) return { context: fusedAttention(m, x, mask, spec), probabilities: null };
   return standardAttention(m, x, mask, spec);
 }
@@ -481,7 +477,7 @@ export class ConfigReader {
   }
 
   activation(key: string, fallback: ActivationName): ActivationName {
-    return activationFromConfig(this.json[key] ?? fallback, key);
+    return activationFromConfig(this.json[key] ?? fallback, key, this.file);
   }
 
   /** `num_labels` as transformers derives it: the size of `id2label` when present, else `num_labels`, else 2. */
@@ -503,6 +499,16 @@ export class ConfigReader {
       throw new ConfigError(`${this.file} ${key}: "${type}" position embeddings are not supported (only "absolute")`, {
         file: this.file,
         field: key,
+      });
+    }
+  }
+
+  /** Attention splits the hidden size evenly over the heads (`headsKey` names the config field). */
+  requireDivisibleHeads(hidden: number, heads: number, headsKey: string): void {
+    if (hidden % heads !== 0) {
+      throw new ConfigError(`${this.file} ${headsKey}: hidden size ${hidden} is not a multiple of ${heads} heads`, {
+        file: this.file,
+        field: headsKey,
       });
     }
   }
