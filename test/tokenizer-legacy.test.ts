@@ -1,0 +1,107 @@
+/**
+ * Legacy folders built from tiny hand-written vocabularies (no shared data needed): the GPT-2 flavour of
+ * vocab.json + merges.txt, the tokenizer_config.json options of vocab.txt folders, and their errors.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { after } from 'node:test';
+import { ConfigError } from '../src/errors.js';
+import { Tokenizer } from '../src/tokenizers/tokenizer.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'seqbatch-legacy-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(scratch, 'f-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const BERT_VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'hello',
+  'world',
+  'cafe',
+  'café',
+  '##s',
+  '!',
+  'Hello',
+];
+
+test('vocab.txt: BERT conversion with [CLS]/[SEP] template and ## pieces', () => {
+  const tokenizer = Tokenizer.fromPretrainedSync(folder({ 'vocab.txt': `${BERT_VOCAB.join('\n')}\n` }));
+  const batch = tokenizer.call(['Hello worlds!', 'hello'], ['café', 'CAFE'], { padding: true });
+  assert.deepEqual(batch.tokens[0], ['[CLS]', 'hello', 'world', '##s', '!', '[SEP]', 'cafe', '[SEP]']);
+  assert.deepEqual(batch.token_type_ids[0], [0, 0, 0, 0, 0, 0, 1, 1]);
+  assert.deepEqual(batch.input_ids[1], [2, 5, 3, 7, 3, 0, 0, 0]);
+  assert.equal(tokenizer.decode(batch.input_ids[0], { skipSpecialTokens: true }), 'hello worlds! cafe');
+  assert.deepEqual([tokenizer.padTokenId, tokenizer.clsTokenId, tokenizer.maskTokenId], [0, 2, 4]);
+});
+
+test('vocab.txt: do_lower_case and strip_accents from tokenizer_config.json', () => {
+  const dir = folder({
+    'vocab.txt': BERT_VOCAB.join('\n'),
+    'tokenizer_config.json': JSON.stringify({
+      do_lower_case: false,
+      strip_accents: false,
+      model_max_length: 16,
+    }),
+  });
+  const tokenizer = Tokenizer.fromPretrainedSync(dir);
+  assert.deepEqual(tokenizer.tokenize('Hello café hello'), ['Hello', 'café', 'hello']);
+  assert.equal(tokenizer.modelMaxLength, 16);
+});
+
+test('vocab.json + merges.txt without <s>: GPT-2 conversion, no special tokens added, byte-level round trip', () => {
+  const vocab = { h: 0, i: 1, hi: 2, Ġ: 3, Ġh: 4, Ġhi: 5, '!': 6, '<|endoftext|>': 7 };
+  const dir = folder({
+    'vocab.json': JSON.stringify(vocab),
+    'merges.txt': '#version: 0.2\nh i\nĠ hi\n',
+  });
+  const tokenizer = Tokenizer.fromPretrainedSync(dir);
+  const encoding = tokenizer.encode('hi hi!');
+  assert.deepEqual(encoding.tokens, ['hi', 'Ġhi', '!']);
+  // GPT-2 ByteLevel post-processing keeps offsets untrimmed.
+  assert.deepEqual(encoding.offsets, [
+    [0, 2],
+    [2, 5],
+    [5, 6],
+  ]);
+  assert.equal(tokenizer.decode(encoding.ids), 'hi hi!');
+  assert.equal(tokenizer.eosToken, '<|endoftext|>');
+  assert.equal(tokenizer.numSpecialTokensToAdd(true), 0);
+  assert.equal(tokenizer.padToken, null);
+});
+
+test('legacy folder errors name the file and field', () => {
+  assert.throws(
+    () => Tokenizer.fromPretrainedSync(folder({ 'vocab.txt': 'a\nb\n[UNK]\n' })),
+    (e: unknown) => e instanceof ConfigError && /vocab\.txt/.test(e.file ?? '') && e.field === 'cls_token',
+  );
+  assert.throws(
+    () => Tokenizer.fromPretrainedSync(folder({ 'vocab.json': '{"a": 0', 'merges.txt': '' })),
+    (e: unknown) =>
+      e instanceof ConfigError && /vocab\.json/.test(e.file ?? '') && /not valid JSON/.test(e.message),
+  );
+  assert.throws(
+    () =>
+      Tokenizer.fromPretrainedSync(
+        folder({ 'vocab.txt': BERT_VOCAB.join('\n'), 'tokenizer_config.json': '{"do_lower_case": "yes"}' }),
+      ),
+    (e: unknown) =>
+      e instanceof ConfigError && e.field === 'do_lower_case' && /tokenizer_config\.json/.test(e.file ?? ''),
+  );
+  assert.throws(
+    () =>
+      Tokenizer.fromPretrainedSync(
+        folder({ 'vocab.txt': BERT_VOCAB.join('\n'), 'tokenizer_config.json': '' }),
+      ),
+    (e: unknown) => e instanceof ConfigError && /the file is empty/.test(e.message),
+  );
+});
