@@ -14,7 +14,7 @@ import {
 import { exportModel } from '../src/cli/commands/export.js';
 import { ConfigError, WeightsError } from '../src/errors.js';
 import { AutoModelForSequenceClassification } from '../src/models/auto.js';
-import { makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
+import { DEFAULT_OUT_DIR, makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const REFERENCE = 'reference/distilbert-base-uncased-finetuned-sst-2-english';
@@ -217,6 +217,42 @@ describe(
         /wrote .*onnx\/model\.onnx \(token-classification; inputs input_ids, attention_mask; outputs logits\)/,
       );
       assert.ok(existsSync(join(out, 'onnx', 'model.onnx')));
+    });
+  },
+);
+
+describe(
+  'the full-size random DistilBERT-base checkpoint (opt-in: SEQBATCH_FULL_CHECKPOINT=1)',
+  {
+    skip:
+      process.env.SEQBATCH_FULL_CHECKPOINT !== '1'
+        ? 'skipped: set SEQBATCH_FULL_CHECKPOINT=1 (after npx tsx scripts/make-random-checkpoint.ts) to run the 268 MB end-to-end check'
+        : existsSync(join(DEFAULT_OUT_DIR, 'model.safetensors'))
+          ? false
+          : `skipped: ${DEFAULT_OUT_DIR} not generated (npx tsx scripts/make-random-checkpoint.ts)`,
+  },
+  () => {
+    test('loads, runs, caches, exports; transformers.js on the export gives the same logits', async () => {
+      const cacheDir = join(tmp, 'full-cache');
+      const texts = ["I've been waiting for a HuggingFace course my whole life.", 'I hate this so much!'];
+      const out = join(tmp, 'full-export');
+      await exportModel(DEFAULT_OUT_DIR, out);
+      const { name, options } = tjsOptions(out);
+      const tokenizer = await TjsTokenizer.from_pretrained(name, options);
+      const batch = tokenizer(texts, { padding: true, truncation: true });
+      const ids = batch.input_ids.tolist().map((row: bigint[]) => row.map(Number));
+      const mask = batch.attention_mask.tolist().map((row: bigint[]) => row.map(Number));
+      const theirs = await TjsSequenceClassification.from_pretrained(name, options);
+      const expected = (await theirs({ input_ids: int64(ids), attention_mask: int64(mask) })).logits
+        .data as Float32Array;
+      await theirs.dispose();
+      for (const fromCache of [false, true]) {
+        const model = await AutoModelForSequenceClassification.fromPretrained(DEFAULT_OUT_DIR, { cacheDir });
+        assert.equal(model.loadedFromCache, fromCache);
+        const logits = (await model.forward({ input_ids: ids, attention_mask: mask })).logits!;
+        assertClose(logits.data, expected, `logits (cache ${fromCache})`);
+        await model.dispose();
+      }
     });
   },
 );
