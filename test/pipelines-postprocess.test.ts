@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregateTokens, type EntityGroup, type TokenPrediction } from '../src/pipelines/token-aggregation.js';
+import {
+  aggregateTokens,
+  mergeOverlappingEntities,
+  type EntityGroup,
+  type TokenPrediction,
+} from '../src/pipelines/token-aggregation.js';
 import { selectSpans, type QaWindow } from '../src/pipelines/qa-spans.js';
 import { zeroShotScores, entailmentId } from '../src/pipelines/zero-shot.js';
 import { poolTokens } from '../src/pipelines/pooling.js';
@@ -119,6 +124,23 @@ test('NER subword heuristic without a continuing prefix; unknown tokens take the
   );
   const none = aggregateTokens(unk, 'none', context('Jonas', false));
   assert.equal(none[1].word, 'as');
+});
+
+test('NER windows: overlapping entities keep the longer one, or the higher score at equal length', () => {
+  const e = (start: number, end: number, score: number) => ({
+    entity_group: 'X',
+    word: '',
+    start,
+    end,
+    score,
+  });
+  assert.deepEqual(
+    mergeOverlappingEntities([e(10, 14, 0.5), e(0, 4, 0.9), e(2, 8, 0.1), e(10, 14, 0.7), e(20, 22, 0.3)]),
+    [e(2, 8, 0.1), e(10, 14, 0.7), e(20, 22, 0.3)],
+  );
+  // An entity that starts where the previous one ends does not overlap it.
+  assert.deepEqual(mergeOverlappingEntities([e(0, 4, 0.5), e(4, 6, 0.9)]), [e(0, 4, 0.5), e(4, 6, 0.9)]);
+  assert.deepEqual(mergeOverlappingEntities([]), []);
 });
 
 // Three windows of one context: [CLS] q q [SEP] c c c c [SEP]; only context tokens (4..7) and CLS may answer.

@@ -12,6 +12,11 @@ import { after, test } from 'node:test';
 import { InputError } from '../src/errors.js';
 import { AutoModelForQuestionAnswering } from '../src/models/auto.js';
 import { pipeline } from '../src/pipelines/index.js';
+import {
+  aggregateTokens,
+  mergeOverlappingEntities,
+  type EntityGroup,
+} from '../src/pipelines/token-aggregation.js';
 import { softmax, l2Normalize } from '../src/pipelines/math.js';
 import { selectSpans } from '../src/pipelines/qa-spans.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';

@@ -41,6 +41,7 @@ export { poolTokens, type PoolingMode } from './pooling.js';
 export { TokenClassificationPipeline, type TokenClassificationOptions } from './token-classification.js';
 export {
   aggregateTokens,
+  mergeOverlappingEntities,
   type AggregationStrategy,
   type TokenEntity,
   type EntityGroup,

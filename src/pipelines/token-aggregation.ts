@@ -206,3 +206,29 @@ export function aggregateTokens(
   }
   return groupEntities(entities, context).filter((g) => !ignoreLabels.includes(g.entity_group));
 }
+
+/**
+ * Entities of overlapping windows of one text (Python's `aggregate_overlapping_entities`): sorted by start, an
+ * entity starting inside the previous one replaces it when it is longer, or as long with a higher score.
+ */
+export function mergeOverlappingEntities<E extends { start: number; end: number; score: number }>(
+  entities: readonly E[],
+): E[] {
+  if (entities.length === 0) return [];
+  const sorted = [...entities].sort((a, b) => a.start - b.start);
+  const merged: E[] = [];
+  let previous = sorted[0];
+  for (const entity of sorted) {
+    if (previous.start <= entity.start && entity.start < previous.end) {
+      const length = entity.end - entity.start;
+      const previousLength = previous.end - previous.start;
+      if (length > previousLength || (length === previousLength && entity.score > previous.score))
+        previous = entity;
+    } else {
+      merged.push(previous);
+      previous = entity;
+    }
+  }
+  merged.push(previous);
+  return merged;
+}

@@ -13,6 +13,7 @@ import { readText } from './text-inputs.js';
 import { toRow } from './text-classification.js';
 import {
   aggregateTokens,
+  mergeOverlappingEntities,
   type AggregationContext,
   type AggregationStrategy,
   type EntityGroup,
@@ -24,6 +25,11 @@ export interface TokenClassificationOptions {
   aggregationStrategy?: AggregationStrategy;
   /** Labels left out of the result. Default ['O']. */
   ignoreLabels?: string[];
+  /**
+   * Long texts: cut into windows of the model maximum sharing `stride` tokens, entities of overlapping windows
+   * merged as Python does. Needs an aggregation other than 'none'. Default: truncate to the model maximum.
+   */
+  stride?: number;
 }
 
 const STRATEGIES: AggregationStrategy[] = ['none', 'simple', 'first', 'average', 'max'];
@@ -51,10 +57,29 @@ export class TokenClassificationPipeline extends Pipeline<
       );
     }
     const ignoreLabels = options.ignoreLabels ?? ['O'];
+    const { tokenizer } = this;
     if (!Array.isArray(ignoreLabels) || !ignoreLabels.every((l) => typeof l === 'string')) {
       throw new InputError('ignoreLabels: expected an array of label names', { argument: 'ignoreLabels' });
     }
-    const { tokenizer, model } = this;
+    const stride = options.stride;
+    if (stride !== undefined) {
+      const room = this.modelMaxLength - tokenizer.numSpecialTokensToAdd(false);
+      if (!Number.isSafeInteger(stride) || stride < 0 || stride >= room) {
+        throw new InputError(
+          `stride: expected an integer from 0 to ${room - 1}, got ${JSON.stringify(stride)}`,
+          {
+            argument: 'stride',
+          },
+        );
+      }
+      if (strategy === 'none') {
+        throw new InputError(
+          "stride: windows overlap, so aggregationStrategy 'none' would repeat tokens; choose another strategy",
+          { argument: 'stride' },
+        );
+      }
+    }
+    const { model } = this;
     const numLabels = model.config.numLabels;
     const maxLength = this.modelMaxLength;
     const base = {
@@ -66,30 +91,37 @@ export class TokenClassificationPipeline extends Pipeline<
     };
     const steps: TaskSteps<
       string,
-      { text: string; encoding: Encoding },
+      { text: string; windows: Encoding[] },
       Float32Array,
       TokenEntity[] | EntityGroup[]
     > = {
       prepare: (input, index) => {
         const text = readText(input, index);
-        const encoding = tokenizer.encodeBatch([text], null, { truncation: true, maxLength, verbose: false })
-          .encodings[0];
-        return { rows: [toRow(encoding)], state: { text, encoding } };
+        const windows = tokenizer.encodeBatch([text], null, {
+          truncation: true,
+          maxLength,
+          verbose: false,
+          ...(stride === undefined ? {} : { stride, returnOverflowingTokens: true }),
+        }).encodings;
+        return { rows: windows.map(toRow), state: { text, windows: [...windows] } };
       },
       extract: (output, b, row, paddedLength) => {
         if (!output.logits) throw new InputError('the model returned no logits', { argument: 'model' });
         return sliceRowPositions(output.logits.data, b, paddedLength, row.ids.length, numLabels);
       },
-      finish: ({ text, encoding }, [logits]) => {
+      finish: ({ text, windows }, logits) => {
         const context: AggregationContext = { ...base, text };
-        const tokens = encoding.ids.map((id, t) => ({
-          id,
-          token: encoding.tokens[t],
-          offset: encoding.offsets[t],
-          special: encoding.specialTokensMask[t] === 1,
-          scores: softmax(logits.subarray(t * numLabels, (t + 1) * numLabels)),
-        }));
-        return aggregateTokens(tokens, strategy, context, ignoreLabels);
+        const entities = windows.flatMap((encoding, w) => {
+          const tokens = encoding.ids.map((id, t) => ({
+            id,
+            token: encoding.tokens[t],
+            offset: encoding.offsets[t],
+            special: encoding.specialTokensMask[t] === 1,
+            scores: softmax(logits[w].subarray(t * numLabels, (t + 1) * numLabels)),
+          }));
+          return aggregateTokens(tokens, strategy, context, ignoreLabels) as EntityGroup[];
+        });
+        return windows.length > 1 ? mergeOverlappingEntities(entities) : entities;
       },
     };
     return steps as TaskSteps<string, unknown, unknown, TokenEntity[] | EntityGroup[]>;
