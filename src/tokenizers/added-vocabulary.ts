@@ -115,11 +115,17 @@ export class AddedVocabulary {
     });
   }
 
-  /** Reads tokenizer.json's `added_tokens` array (`path` names it in errors). */
+  /**
+   * Reads tokenizer.json's `added_tokens` array (`path` names it in errors). With the `model`, ids are assigned
+   * as the Rust core does when it loads the file (its `add_tokens`): a content the model vocabulary holds takes
+   * the model's id, any other gets the next id past the vocabulary, whatever `id` the file records. Without a
+   * model the recorded ids are used.
+   */
   static fromJSON(
     json: unknown,
     normalizer: Normalizer | null = null,
     path = 'added_tokens',
+    model?: Model,
   ): AddedVocabulary {
     if (json === undefined || json === null) return new AddedVocabulary([], normalizer);
     if (!Array.isArray(json)) {
@@ -153,7 +159,7 @@ export class AddedVocabulary {
         special,
       };
     });
-    return new AddedVocabulary(tokens, normalizer);
+    return new AddedVocabulary(model ? assignIds(tokens, model) : tokens, normalizer);
   }
 
   get size(): number {
@@ -255,6 +261,26 @@ export class AddedVocabulary {
     }
     return pieces;
   }
+}
+
+/** Rust `AddedVocabulary::add_tokens` id assignment, token by token in file order. */
+function assignIds(tokens: AddedToken[], model: Model): AddedToken[] {
+  const vocabSize = model.getVocabSize();
+  const assigned = new Map<string, number>();
+  let maxAdded = -1;
+  const out: AddedToken[] = [];
+  for (const token of tokens) {
+    if (token.content.length === 0) continue;
+    let id = assigned.get(token.content) ?? model.tokenToId(token.content);
+    if (id === undefined) {
+      if (maxAdded === -1) id = vocabSize;
+      else id = maxAdded >= vocabSize || vocabSize === 0 ? maxAdded + 1 : vocabSize;
+    }
+    assigned.set(token.content, id);
+    maxAdded = Math.max(maxAdded, id);
+    out.push({ ...token, id });
+  }
+  return out;
 }
 
 function isLowSurrogateAt(text: string, i: number): boolean {

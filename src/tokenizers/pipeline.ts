@@ -55,11 +55,12 @@ export class TokenizerPipeline {
       }
       const obj = json as JsonObject;
       const normalizer = normalizerFromJSON(obj.normalizer, 'normalizer');
+      const model = modelFromJSON(obj.model, 'model');
       return new TokenizerPipeline({
         normalizer,
         preTokenizer: preTokenizerFromJSON(obj.pre_tokenizer, 'pre_tokenizer'),
-        model: modelFromJSON(obj.model, 'model'),
-        addedVocabulary: AddedVocabulary.fromJSON(obj.added_tokens, normalizer, 'added_tokens'),
+        model,
+        addedVocabulary: AddedVocabulary.fromJSON(obj.added_tokens, normalizer, 'added_tokens', model),
       });
     } catch (error) {
       if (file !== undefined && error instanceof ConfigError && error.file === undefined) {
