@@ -144,6 +144,12 @@ export class DynamicBatcher {
       }
       this.dispatch(batch);
     }
+    if (this.queue.length === 0 && this.timer !== undefined) {
+      // Nothing left to wait for: a pending timer would only keep the process alive.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerDue = Infinity;
+    }
     if (this.queue.length === 0 && this.running === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
