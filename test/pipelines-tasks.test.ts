@@ -259,6 +259,42 @@ test(
       assert.equal(entity.entity, NER_LABELS[best as keyof typeof NER_LABELS]);
       assert.ok(Math.abs(entity.score - probs[best]) <= 1e-6);
     }
+    // Long texts in overlapping windows (stride): per-window entities merged as Python does.
+    const long = Array.from({ length: 14 }, () => 'john lives in new york .').join(' ');
+    const windows = ner.tokenizer.encodeBatch([long], null, {
+      truncation: true,
+      maxLength: 64,
+      stride: 10,
+      returnOverflowingTokens: true,
+    }).encodings;
+    assert.ok(windows.length >= 2);
+    const perWindow: EntityGroup[] = [];
+    for (const w of windows) {
+      const rows = (await ner.model.forward([w])).logits!.toArray() as number[][][];
+      const tokens = w.ids.map((id, t) => ({
+        id,
+        token: w.tokens[t],
+        offset: w.offsets[t],
+        special: w.specialTokensMask[t] === 1,
+        scores: softmax(rows[0][t]),
+      }));
+      const context = {
+        text: long,
+        id2label: NER_LABELS,
+        subwordPrefixAware: true,
+        unkId: 1,
+        tokensToString: (t: string[]) => ner.tokenizer.decoder!.decode(t),
+      };
+      perWindow.push(...(aggregateTokens(tokens, 'first', context) as EntityGroup[]));
+    }
+    const strided = await ner.run([long, 'john'], { aggregationStrategy: 'first', stride: 10 });
+    assert.ok(perWindow.length > mergeOverlappingEntities(perWindow).length, 'windows overlap');
+    assertClose(strided[0], mergeOverlappingEntities(perWindow));
+    assertClose(strided[1], await ner.run('john', { aggregationStrategy: 'first' }));
+    await assert.rejects(
+      ner.run(long, { stride: 10 }),
+      (e) => e instanceof InputError && e.argument === 'stride',
+    );
     await assert.rejects(
       ner.run('x', { aggregationStrategy: 'mean' as never }),
       (e) => e instanceof InputError && e.argument === 'aggregationStrategy',
