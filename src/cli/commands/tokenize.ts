@@ -169,13 +169,10 @@ async function* readItems(stream: Readable, source: string): AsyncGenerator<Inpu
   }
 }
 
+/** Writes `text` and resolves once the stream took it (backpressure), rejecting on a write error. */
 function write(stream: Writable, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ok = stream.write(text, (error) => {
-      if (error) reject(error);
-    });
-    if (ok) resolve();
-    else stream.once('drain', resolve);
+    stream.write(text, (error) => (error ? reject(error) : resolve()));
   });
 }
 
@@ -282,10 +279,21 @@ export async function runTokenize(options: TokenizeCliOptions, io: TokenizeIO = 
     samples += batch.length;
     batch = [];
   };
-  for await (const item of readItems(stream, source)) {
-    batch.push(item);
-    if (batch.length >= batchSize) await flush();
+  // A reader that goes away (`seqbatch tokenize … | head`) ends the run quietly; write errors reject `write`.
+  const ignoreStreamError = () => {};
+  stdout.on('error', ignoreStreamError);
+  try {
+    for await (const item of readItems(stream, source)) {
+      batch.push(item);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return samples;
+    throw error;
+  } finally {
+    stdout.off('error', ignoreStreamError);
+    if (!fromStdin) stream.destroy();
   }
-  await flush();
   return samples;
 }
