@@ -127,7 +127,10 @@ test('token ↔ id lookup covers the model vocabulary and added ids past it', ()
   assert.equal(vocabulary.idToToken(3, model), '!');
   assert.equal(vocabulary.idToToken(999, model), undefined);
   assert.equal(vocabulary.getVocab(model).size, Object.keys(VOCAB).length + ADDED.length - 1); // "hello" twice
-  assert.deepEqual([...vocabulary.specialIds()].sort((x, y) => x - y), [8, 9, 10]);
+  assert.deepEqual(
+    [...vocabulary.specialIds()].sort((x, y) => x - y),
+    [8, 9, 10],
+  );
   assert.equal(vocabulary.isSpecial('[CLS]'), true);
   assert.equal(vocabulary.isSpecial('New'), false);
 });
@@ -137,7 +140,7 @@ test('ids recorded in the file are reassigned like Rust when the model is known'
     ...tokenizerJson(null),
     added_tokens: [added(500, 'zz'), added(7, 'world'), added(3, 'yy')],
   };
-  const model = modelFromJSON(json.model);
+  const model = modelFromJSON(tokenizerJson(null).model);
   const assigned = AddedVocabulary.fromJSON(json.added_tokens, null, 'added_tokens', model);
   assert.deepEqual(
     assigned.tokens.map((t) => [t.content, t.id]),
