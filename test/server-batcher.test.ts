@@ -122,21 +122,33 @@ test('a full queue refuses the whole request at once with a Retry-After estimate
   assert.deepEqual(await Promise.all([first, queued, fits]), [[1], [2, 3], [6]]);
 });
 
-test('an engine failure rejects the requests in that batch only; a wrong output count is an error', async () => {
-  const batcher = new DynamicBatcher({ ...defaults, maxBatchSize: 2, maxWaitMs: 5 });
+test('an engine failure fails only the request that caused it, even inside a shared batch', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, maxBatchSize: 8, maxWaitMs: 5 });
+  const batches: number[][] = [];
   const run = async (inputs: number[]) => {
-    if (inputs.includes(13)) throw new Error('unlucky batch');
+    batches.push([...inputs]);
+    if (inputs.includes(13)) throw new Error('unlucky input');
     return inputs;
   };
-  const [a, b, c] = await Promise.allSettled([
+  const [bad, good, alsoGood] = await Promise.allSettled([
     batcher.submit('k', items([1, 13]), run),
     batcher.submit('k', items([2]), run),
-    batcher.submit('k', items([3, 4]), async (inputs: number[]) => inputs.slice(1)),
+    batcher.submit('k', items([3, 4]), run),
   ]);
-  assert.equal(a.status, 'rejected');
-  assert.match(String((a as PromiseRejectedResult).reason), /unlucky batch/);
-  assert.deepEqual(b, { status: 'fulfilled', value: [2] });
-  assert.equal(c.status, 'rejected');
+  assert.equal(bad.status, 'rejected');
+  assert.match(String((bad as PromiseRejectedResult).reason), /unlucky input/);
+  assert.deepEqual(good, { status: 'fulfilled', value: [2] });
+  assert.deepEqual(alsoGood, { status: 'fulfilled', value: [3, 4] });
+  // The shared batch failed, then each request was re-run alone.
+  assert.deepEqual(batches, [[1, 13, 2, 3, 4], [1, 13], [2], [3, 4]]);
+});
+
+test('an engine returning the wrong number of outputs is an error for its request', async () => {
+  const batcher = new DynamicBatcher(defaults);
+  await assert.rejects(
+    batcher.submit('k', items([3, 4]), async (inputs: number[]) => inputs.slice(1)),
+    /engine returned 1 outputs for 2 inputs/,
+  );
 });
 
 test('drain runs queued work without waiting for maxWaitMs and resolves when idle', async () => {

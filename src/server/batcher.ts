@@ -49,6 +49,8 @@ export type BatchRunner<I, O> = (inputs: I[]) => Promise<O[]>;
 
 interface Pending<I, O> {
   key: string;
+  /** Which submit() call the item came from. */
+  request: number;
   run: BatchRunner<I, O>;
   item: BatchItem<I>;
   enqueuedAt: number;
@@ -64,6 +66,7 @@ export class DynamicBatcher {
   private idleWaiters: (() => void)[] = [];
   /** Items per second over recent batches (for Retry-After). */
   private throughput = 0;
+  private nextRequest = 0;
 
   constructor(
     private readonly options: BatcherOptions,
@@ -97,9 +100,11 @@ export class DynamicBatcher {
       let failed = false;
       if (remaining === 0) return resolve(outputs);
       const now = performance.now();
+      const request = this.nextRequest++;
       items.forEach((item, i) => {
         this.queue.push({
           key,
+          request,
           run: run as BatchRunner<unknown, unknown>,
           item,
           enqueuedAt: now,
@@ -202,18 +207,7 @@ export class DynamicBatcher {
       longest = Math.max(longest, pending.item.tokens);
     }
     void (async () => {
-      let outputs: unknown[] | undefined;
-      let failure: unknown;
-      try {
-        outputs = await batch[0]!.run(inputs);
-        if (!Array.isArray(outputs) || outputs.length !== batch.length) {
-          throw new Error(
-            `engine returned ${Array.isArray(outputs) ? outputs.length : 'no'} outputs for ${batch.length} inputs`,
-          );
-        }
-      } catch (error) {
-        failure = error ?? new Error('batch failed');
-      }
+      const { outputs, failure } = await runChecked(batch[0]!.run, inputs);
       const seconds = (performance.now() - started) / 1000;
       const rate = batch.length / Math.max(seconds, 1e-6);
       this.throughput = this.throughput === 0 ? rate : 0.8 * this.throughput + 0.2 * rate;
@@ -230,10 +224,63 @@ export class DynamicBatcher {
       } catch {
         // metrics must never fail a request
       }
-      batch.forEach((pending, i) =>
-        failure === undefined ? pending.settle(undefined, outputs![i]) : pending.settle(failure),
-      );
+      if (failure === undefined) {
+        batch.forEach((pending, i) => pending.settle(undefined, outputs![i]));
+      } else {
+        await this.isolateFailure(batch, failure);
+      }
       this.schedule();
     })();
+  }
+
+  /**
+   * A failed batch that mixed several requests is re-run one request at a time, so that one bad input (which the
+   * engine refuses) fails only the request that sent it, not everyone who happened to share its batch.
+   */
+  private async isolateFailure(batch: Pending<unknown, unknown>[], failure: unknown): Promise<void> {
+    const byRequest = new Map<number, Pending<unknown, unknown>[]>();
+    for (const pending of batch) {
+      const group = byRequest.get(pending.request);
+      if (group) group.push(pending);
+      else byRequest.set(pending.request, [pending]);
+    }
+    if (byRequest.size === 1) {
+      for (const pending of batch) pending.settle(failure);
+      return;
+    }
+    this.running++;
+    try {
+      for (const group of byRequest.values()) {
+        const retried = await runChecked(
+          group[0]!.run,
+          group.map((pending) => pending.item.input),
+        );
+        group.forEach((pending, i) =>
+          retried.failure === undefined
+            ? pending.settle(undefined, retried.outputs![i])
+            : pending.settle(retried.failure),
+        );
+      }
+    } finally {
+      this.running--;
+    }
+  }
+}
+
+/** Runs a batch and checks it returned one output per input; never throws. */
+async function runChecked(
+  run: BatchRunner<unknown, unknown>,
+  inputs: unknown[],
+): Promise<{ outputs?: unknown[]; failure?: unknown }> {
+  try {
+    const outputs = await run(inputs);
+    if (!Array.isArray(outputs) || outputs.length !== inputs.length) {
+      throw new Error(
+        `engine returned ${Array.isArray(outputs) ? outputs.length : 'no'} outputs for ${inputs.length} inputs`,
+      );
+    }
+    return { outputs };
+  } catch (error) {
+    return { failure: error ?? new Error('batch failed') };
   }
 }
