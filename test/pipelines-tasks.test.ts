@@ -160,6 +160,7 @@ test(
     assert.equal(tokens[1].length, encoding.length);
     assertClose(tokens[1], (direct.toArray() as number[][][])[0]);
     // Mean pooling and normalisation by hand from the token vectors.
+    const max = (rows: number[][]) => rows[0].map((_, j) => Math.max(...rows.map((r) => r[j])));
     const mean = (rows: number[][]) =>
       rows[0].map((_, j) => rows.reduce((s, r) => s + r[j], 0) / rows.length);
     const pooled = (await plain.run(TEXTS, { pooling: 'mean', normalize: true })) as number[][];
@@ -190,7 +191,6 @@ test(
       },
     );
     const st = await pipeline('feature-extraction', stDir, OPTIONS);
-    const max = (rows: number[][]) => rows[0].map((_, j) => Math.max(...rows.map((r) => r[j])));
     const stVectors = (await st.run(TEXTS)) as number[][];
     for (let i = 0; i < TEXTS.length; i++) {
       const truncated = tokens[i].length > 8 ? null : tokens[i];
@@ -200,6 +200,32 @@ test(
     const first8 = st.tokenizer.encode(TEXTS[5], null, { truncation: true, maxLength: 8 });
     const first8Tokens = (await model.forward([first8])).last_hidden_state!.toArray() as number[][][];
     assertClose(stVectors[5], l2Normalize(max(first8Tokens[0])));
+    // Sliding windows: each window mean-pooled alone, the vectors averaged (or maxed), then normalised.
+    const long = Array.from({ length: 12 }, () => 'the cat sat on the mat .').join(' ');
+    const windows = plain.tokenizer.encodeBatch([long], null, {
+      truncation: true,
+      maxLength: 32,
+      stride: 8,
+      returnOverflowingTokens: true,
+    }).encodings;
+    assert.ok(windows.length >= 3);
+    const windowMeans: number[][] = [];
+    for (const w of windows) {
+      windowMeans.push(mean(((await model.forward([w])).last_hidden_state!.toArray() as number[][][])[0]));
+    }
+    const slidingOptions = {
+      pooling: 'mean',
+      longInputs: 'sliding-window',
+      maxLength: 32,
+      stride: 8,
+    } as const;
+    const [slidMean, slidMax] = [
+      await plain.run([long, 'cat'], { ...slidingOptions, normalize: true }),
+      await plain.run([long], { ...slidingOptions, windowAggregation: 'max' }),
+    ];
+    assertClose(slidMean[0], l2Normalize(mean(windowMeans)));
+    assertClose(slidMean[1], await plain.run('cat', { pooling: 'mean', normalize: true }));
+    assertClose(slidMax[0], max(windowMeans));
     await Promise.all([plain.dispose(), st.dispose()]);
 
     // Unsupported modules are ConfigErrors naming the file.
