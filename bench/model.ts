@@ -17,6 +17,7 @@
 import { parseArgs } from 'node:util';
 import { ensureBenchModel } from './lib/checkpoint.js';
 import { batchFlops, usefulFlops } from './lib/flops.js';
+import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { readSharedIds } from './lib/pipeline-data.js';
@@ -25,6 +26,7 @@ import { markdownTable, median, percent, ratio, sig } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
   options: {
+    tsx: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     passes: { type: 'string', default: '1' },
     limit: { type: 'string' },
@@ -34,6 +36,7 @@ const { values: opts } = parseArgs({
 });
 const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tsx']);
 log(machineMarkdown(machine));
+prepareWorkers(opts.tsx!);
 const model = await ensureBenchModel(opts.small);
 
 interface ModelResult {

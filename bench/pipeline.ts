@@ -25,6 +25,7 @@ import { ensureBenchModel } from './lib/checkpoint.js';
 import { runWorker } from './lib/child.js';
 import { readSst2Sentences } from './lib/data.js';
 import { batchFlops, usefulFlops } from './lib/flops.js';
+import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { runRounds, type Variant } from './lib/rounds.js';
@@ -32,6 +33,7 @@ import { markdownTable, median, percent, ratio, sig } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
   options: {
+    tsx: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     passes: { type: 'string', default: '1' },
     limit: { type: 'string' },
@@ -44,6 +46,7 @@ const { values: opts } = parseArgs({
 const rounds = Number(opts.rounds);
 const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tokenizers', 'tsx']);
 log(machineMarkdown(machine));
+prepareWorkers(opts.tsx!);
 const model = await ensureBenchModel(opts.small);
 const texts = readSst2Sentences('dev').slice(0, opts.limit ? Number(opts.limit) : undefined);
 

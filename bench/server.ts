@@ -18,14 +18,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { BENCH_DIR, REPO_ROOT, runWorker } from './lib/child.js';
+import { REPO_ROOT, runWorker, workerCommand } from './lib/child.js';
 import { readSst2Sentences } from './lib/data.js';
+import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { markdownTable, median, percent, sig } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
   options: {
+    tsx: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
@@ -41,6 +43,7 @@ const modelDir = opts.model ?? join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 const texts = readSst2Sentences('dev').slice(0, opts.limit ? Number(opts.limit) : undefined);
 const machine = machineInfo(['onnxruntime-node', 'fastify', 'autocannon', 'tsx']);
 log(machineMarkdown(machine));
+prepareWorkers(opts.tsx!);
 
 interface Server {
   child: ChildProcess;
@@ -51,16 +54,12 @@ interface Server {
 async function startServer(): Promise<Server> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(BENCH_DIR, 'workers', 'serve-demo.ts'),
-      '--model',
-      modelDir,
-      '--threads',
-      opts.threads!,
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    [...workerCommand('serve-demo.ts'), '--model', modelDir, '--threads', opts.threads!],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SEQBATCH_REPO_ROOT: REPO_ROOT },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
   );
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {

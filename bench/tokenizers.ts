@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runWorker } from './lib/child.js';
 import { OUT_DIR, sharedPath } from './lib/data.js';
+import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { runRounds, type Variant } from './lib/rounds.js';
@@ -24,6 +25,7 @@ import { PEER_LABELS, TOKENIZER_PEERS, type TokenizerPeer } from './lib/tokenize
 
 const { values: opts } = parseArgs({
   options: {
+    tsx: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     passes: { type: 'string', default: '1' },
     limit: { type: 'string' },
@@ -38,6 +40,7 @@ const tokenizerDir = opts.tokenizer ?? sharedPath('tokenizers', 'bert-base-uncas
 const book = opts.book ?? sharedPath('datasets', 'gutenberg', 'war-and-peace_2600-0.txt');
 const machine = machineInfo(['tokenizers', '@huggingface/tokenizers', 'tsx']);
 log(machineMarkdown(machine));
+prepareWorkers(opts.tsx!);
 
 interface PeerResult {
   peer: TokenizerPeer;

@@ -8,8 +8,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const RESULT_PREFIX = '@@bench-result ';
+/** bench/ of the sources (or of the compiled copy when this file runs from .cache/bench/build). */
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const REPO_ROOT = resolve(BENCH_DIR, '..');
+/** The repository; compiled workers are told it through SEQBATCH_REPO_ROOT since they run from a copy. */
+export const REPO_ROOT = process.env.SEQBATCH_REPO_ROOT ?? resolve(BENCH_DIR, '..');
+
+/** Set by prepareWorkers: the folder holding the tsc-compiled bench/ and src/, or null for tsx. */
+let buildDir: string | null = null;
+export function setWorkerBuild(dir: string | null): void {
+  buildDir = dir;
+}
 
 export interface WorkerRun {
   /** Worker file under bench/workers/, e.g. 'tokenizers-peer.ts'. */
@@ -23,14 +31,19 @@ export interface WorkerRun {
 
 export class WorkerFailure extends Error {}
 
-/** Spawns `node --import tsx bench/workers/<worker> ...args` and resolves with the worker's JSON result. */
+/** The node arguments that run a worker file (compiled JavaScript, or the TypeScript source through tsx). */
+export function workerCommand(worker: string): string[] {
+  if (buildDir !== null) return [join(buildDir, 'bench', 'workers', worker.replace(/\.ts$/, '.js'))];
+  return ['--import', 'tsx', join(BENCH_DIR, 'workers', worker)];
+}
+
+/** Spawns node on bench/workers/<worker> with `args` and resolves with the worker's JSON result. */
 export function runWorker<T>(run: WorkerRun): Promise<T> {
-  const script = join(BENCH_DIR, 'workers', run.worker);
-  const argv = [...(run.nodeFlags ?? []), '--import', 'tsx', script, ...run.args];
+  const argv = [...(run.nodeFlags ?? []), ...workerCommand(run.worker), ...run.args];
   return new Promise<T>((resolvePromise, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...run.env },
+      env: { ...process.env, SEQBATCH_REPO_ROOT: REPO_ROOT, ...run.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
