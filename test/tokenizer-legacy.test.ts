@@ -105,3 +105,23 @@ test('legacy folder errors name the file and field', () => {
     (e: unknown) => e instanceof ConfigError && /the file is empty/.test(e.message),
   );
 });
+
+test('configured special tokens only in the model vocabulary become added tokens, matched whole', () => {
+  // A tokenizer.json whose added_tokens lacks [MASK]: tokenizer_config.json names it, so it is matched whole.
+  const vocab = Object.fromEntries(BERT_VOCAB.map((token, id) => [token, id]));
+  const json = {
+    version: '1.0',
+    added_tokens: [],
+    normalizer: { type: 'BertNormalizer', lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    model: { type: 'WordPiece', vocab, unk_token: '[UNK]' },
+    post_processor: null,
+    decoder: null,
+  };
+  const plain = Tokenizer.fromJSON(json, { mask_token: null, unk_token: '[UNK]' });
+  assert.deepEqual(plain.tokenize('hello [MASK]'), ['hello', '[UNK]', '[UNK]', '[UNK]']);
+  const withMask = Tokenizer.fromJSON(json, { mask_token: '[MASK]', unk_token: '[UNK]' });
+  assert.deepEqual(withMask.tokenize('hello [MASK]'), ['hello', '[MASK]']);
+  assert.equal(withMask.maskTokenId, 4);
+  assert.equal(withMask.decode([5, 4], { skipSpecialTokens: true }), 'hello');
+});

@@ -429,8 +429,10 @@ function extraAddedTokens(
 ): AddedToken[] {
   const { config, configFile: file } = context;
   const extra: AddedToken[] = [];
+  // Like transformers, a configured special token that is only in the model vocabulary becomes an added token
+  // too (keeping its id), so that it is matched whole in the text.
   const known = (content: string) =>
-    added.tokenToId(content, model) !== undefined || extra.some((t) => t.content === content);
+    added.get(content) !== undefined || extra.some((t) => t.content === content);
   const decoderMap = config.added_tokens_decoder;
   if (decoderMap !== undefined && decoderMap !== null) {
     if (typeof decoderMap !== 'object' || Array.isArray(decoderMap)) {
@@ -459,10 +461,11 @@ function extraAddedTokens(
       }
       const e = entry as JsonObject;
       const content = tokenContent(e, where, file) as string;
-      if (known(content) || added.idToToken(id) !== undefined) continue;
+      if (known(content)) continue;
       const isSpecial = e.special === true;
       extra.push({
-        id,
+        // The Rust core keeps the model's id for a token already in its vocabulary.
+        id: model.tokenToId(content) ?? id,
         content,
         singleWord: e.single_word === true,
         lstrip: e.lstrip === true,
@@ -481,7 +484,7 @@ function extraAddedTokens(
   for (const content of configured) {
     if (content === null || known(content)) continue;
     extra.push({
-      id: nextId++,
+      id: model.tokenToId(content) ?? nextId++,
       content,
       singleWord: false,
       lstrip: false,
