@@ -240,6 +240,36 @@ test(
   },
 );
 
+test(
+  'text-classification defaults: sigmoid for multi-label and single-label models, softmax otherwise',
+  { skip },
+  async () => {
+    const text = 'the cat sat on the mat .';
+    for (const [name, expectedFunction] of [
+      ['bert-seqcls-multilabel', 'sigmoid'],
+      ['distilbert-regression', 'sigmoid'],
+      ['distilbert-seqcls', 'softmax'],
+    ] as const) {
+      const classify = await pipeline('text-classification', fixture(name), OPTIONS);
+      const encoding = classify.tokenizer.encode(text);
+      const logits = Array.from((await classify.model.forward([encoding])).logits!.data);
+      const expected =
+        expectedFunction === 'sigmoid' ? logits.map((x) => 1 / (1 + Math.exp(-x))) : softmax(logits);
+      const all = (await classify.run(text, { topK: null })) as { label: string; score: number }[];
+      assert.equal(all.length, logits.length);
+      for (const { label, score } of all) {
+        const id = Number(Object.entries(classify.model.config.id2label).find(([, l]) => l === label)![0]);
+        assert.ok(Math.abs(score - expected[id]) <= 1e-6, `${name} ${label}: ${score} vs ${expected[id]}`);
+      }
+      assert.ok(all.every((r, i) => i === 0 || all[i - 1].score >= r.score));
+      const raw = (await classify.run(text, { topK: 1, functionToApply: 'none' })) as { score: number }[];
+      assert.equal(raw.length, 1);
+      assert.ok(Math.abs(raw[0].score - Math.max(...logits)) <= 1e-6);
+      await classify.dispose();
+    }
+  },
+);
+
 const NER_LABELS = { 0: 'O', 1: 'B-PER', 2: 'I-PER', 3: 'B-LOC', 4: 'I-LOC' };
 
 test(
@@ -391,6 +421,23 @@ test(
       answer: string;
     }[];
     assert.ok(withNull.some((a) => a.answer === ''));
+    // A tokenizer padding on the left puts the context first (only_first truncation), as Python does.
+    const leftTokenizer = makeTokenizer();
+    leftTokenizer.paddingSide = 'left';
+    const leftQa = await pipeline('question-answering', dir, { ...OPTIONS, tokenizer: leftTokenizer });
+    const left = (await assertBatchEqualsSingles(
+      (i, o) => leftQa.run(i as never, { ...options, ...o }),
+      inputs,
+    )) as {
+      start: number;
+      end: number;
+      answer: string;
+    }[][];
+    left.forEach((answers, i) => {
+      assert.ok(answers.length > 0);
+      for (const a of answers) assert.equal(inputs[i].context.slice(a.start, a.end), a.answer);
+    });
+    await leftQa.dispose();
     // Bad input names the field.
     const isInputError = (argument: string) => (e: unknown) =>
       e instanceof InputError && e.argument === argument;
