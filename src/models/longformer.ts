@@ -1,0 +1,262 @@
+/**
+ * Longformer (modeling_longformer.py): RoBERTa's embeddings and feed-forward layers around a sliding-window
+ * attention with optional global tokens (see ./longformer-attention.ts for the attention itself).
+ *
+ * Inputs. Besides the usual ones the graph always takes `global_attention_mask` (int64 [batch, sequence], 1 =
+ * global). HF's default when the argument is None depends on the head: LongformerModel uses no global token and
+ * LongformerForSequenceClassification puts one on token 0; `defaultGlobalAttentionMask` builds that default for
+ * callers that have no mask.
+ *
+ * Inside the graph, as LongformerModel.forward does:
+ * 1. pad the sequence to a multiple of max(attention_window) with the pad id (mask 0, type 0, global 0, position
+ *    ids with the pad id when given);
+ * 2. merge the masks: `attention_mask · (global_attention_mask + 1)` → 0 masked, 1 local, 2 global;
+ * 3. run the layers, each with its own `attention_window[i]`;
+ * 4. cut `last_hidden_state`, `hidden_states` and `attentions` back to the input length. `global_attentions`
+ *    keeps the padded length, as in HF.
+ *
+ * Outputs, besides BERT's: `attentions.<i>` [batch, heads, sequence, K + window_i + 1] and `global_attentions.<i>`
+ * [batch, heads, padded sequence, K], K being the largest number of global tokens in a row of the batch. HF returns
+ * no global_attentions at all when no row has a global token; this graph then returns tensors with K = 0.
+ */
+import { ConfigError, InputError } from '../errors.js';
+import { attr, Value } from '../onnx/graph-builder.js';
+import { bertEmbeddings, bertPooler, readBertConfig, type BertConfig } from './bert.js';
+import type { Architecture, GraphRequest, ModelTask } from './index.js';
+import {
+  activation,
+  ConfigReader,
+  firstToken,
+  linear,
+  linearActivation,
+  linearResidualLayerNorm,
+  ModelGraph,
+  AttentionMask,
+  type EncoderInputs,
+  type NamedOutput,
+} from './layers.js';
+import { globalLayout, longformerSelfAttention, type GlobalLayout } from './longformer-attention.js';
+
+/** LongformerConfig's own defaults where they differ from BertConfig. */
+const LONGFORMER_DEFAULTS = { pad_token_id: 1 };
+const DEFAULT_ATTENTION_WINDOW = 512;
+
+/** The name of the extra graph input. */
+export const GLOBAL_ATTENTION_MASK = 'global_attention_mask';
+
+export interface LongformerConfig extends BertConfig {
+  /** `attention_window` per layer (LongformerModel turns an int into a list); each even and positive. */
+  attentionWindows: number[];
+}
+
+/** Reads and checks a Longformer config.json (ConfigError naming the field otherwise). */
+export function readLongformerConfig(c: ConfigReader): LongformerConfig {
+  const config = readBertConfig(c, LONGFORMER_DEFAULTS);
+  return { ...config, attentionWindows: attentionWindows(c, config.numHiddenLayers) };
+}
+
+function attentionWindows(c: ConfigReader, layers: number): number[] {
+  const raw = c.json.attention_window ?? DEFAULT_ATTENTION_WINDOW;
+  const fail = (what: string): never => {
+    throw new ConfigError(`${c.file} attention_window: ${what}, got ${JSON.stringify(raw)}`, {
+      file: c.file,
+      field: 'attention_window',
+    });
+  };
+  const check = (w: unknown, where: string): number => {
+    if (typeof w !== 'number' || !Number.isInteger(w) || w <= 0 || w % 2 !== 0) {
+      fail(`${where}expected a positive even integer (the window spans attention_window/2 tokens on each side)`);
+    }
+    return w as number;
+  };
+  if (Array.isArray(raw)) {
+    if (raw.length !== layers) fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
+    return raw.map((w, i) => check(w, `layer ${i}: `));
+  }
+  return Array.from({ length: layers }, () => check(raw, ''));
+}
+
+/**
+ * HF's `global_attention_mask` when the caller passes none: token 0 of every row for sequence classification
+ * (LongformerForSequenceClassification), none otherwise. Rows of zeros with a 1 in column 0 where it applies.
+ */
+export function defaultGlobalAttentionMask(task: ModelTask, batch: number, sequence: number): BigInt64Array {
+  const mask = new BigInt64Array(batch * sequence);
+  if (task === 'sequence-classification') for (let b = 0; b < batch; b++) mask[b * sequence] = 1n;
+  return mask;
+}
+
+/**
+ * Checks a caller's `global_attention_mask` against input_ids [batch, sequence]: same shape, values 0 or 1
+ * (InputError naming `global_attention_mask` otherwise).
+ */
+export function checkGlobalAttentionMask(mask: { data: BigInt64Array; dims: readonly number[] }, batch: number, sequence: number): void {
+  const [rows, columns] = mask.dims;
+  if (mask.dims.length !== 2 || rows !== batch || columns !== sequence) {
+    throw new InputError(
+      `${GLOBAL_ATTENTION_MASK}: shape [${mask.dims.join(', ')}] does not match input_ids [${batch}, ${sequence}]`,
+      { argument: GLOBAL_ATTENTION_MASK },
+    );
+  }
+  const bad = mask.data.findIndex((v) => v !== 0n && v !== 1n);
+  if (bad >= 0) {
+    throw new InputError(
+      `${GLOBAL_ATTENTION_MASK}[${Math.floor(bad / sequence)}][${bad % sequence}]: expected 0 or 1, got ${mask.data[bad]}`,
+      { argument: GLOBAL_ATTENTION_MASK },
+    );
+  }
+}
+
+/** The [batch, seq] int64 graph tensors padded to a multiple of the window, and what is needed to cut back. */
+interface PaddedInputs {
+  inputs: EncoderInputs;
+  merged: Value;
+  /** 1-element int64: the input length before padding. */
+  length: Value;
+}
+
+/** LongformerModel._pad_to_window_size followed by _merge_to_attention_mask. */
+function padToWindow(m: ModelGraph, inputs: EncoderInputs, globalMask: Value, window: number, padTokenId: number): PaddedInputs {
+  const g = m.g;
+  return g.scope('pad_to_window', () => {
+    const int64 = (v: number): Value => g.constant(new BigInt64Array([BigInt(v)]), []);
+    const length = g.op('Shape', [inputs.inputIds], { start: 1, end: 2 }, { name: 'input_length' });
+    const windowSize = g.int64s([window]);
+    const padLength = g.op('Mod', [g.op('Sub', [windowSize, g.op('Mod', [length, windowSize])]), windowSize]);
+    // Pad's `pads` = [batch begin, seq begin, batch end, seq end].
+    const pads = g.op('Concat', [g.int64s([0, 0, 0]), padLength], { axis: 0 }, { name: 'pads' });
+    const pad = (x: Value, fill: number): Value => g.op('Pad', [x, pads, int64(fill)]);
+    const ones = g.op('ConstantOfShape', [g.op('Shape', [inputs.inputIds])], {
+      value: attr.tensor(new BigInt64Array([1n]), [1]),
+    });
+    const mask = pad(inputs.mask.mask ?? ones, 0);
+    const global = pad(globalMask, 0);
+    const merged = g.op('Mul', [mask, g.op('Add', [global, int64(1)])], {}, { name: 'merged_attention_mask' });
+    return {
+      inputs: {
+        inputIds: pad(inputs.inputIds, padTokenId),
+        mask: new AttentionMask(m, mask),
+        tokenTypeIds: inputs.tokenTypeIds ? pad(inputs.tokenTypeIds, 0) : null,
+        positionIds: inputs.positionIds ? pad(inputs.positionIds, padTokenId) : null,
+      },
+      merged,
+      length,
+    };
+  });
+}
+
+/** `x[:, :length]` on axis `axis`. */
+function cutBack(m: ModelGraph, x: Value, length: Value, axis: number): Value {
+  return m.g.op('Slice', [x, m.g.int64s([0]), length, m.g.int64s([axis])]);
+}
+
+/** LongformerLayer: attention → output dense + residual + LayerNorm → intermediate → output (as BertLayer). */
+function longformerLayer(
+  m: ModelGraph,
+  x: Value,
+  prefix: string,
+  config: LongformerConfig,
+  window: number,
+  layout: GlobalLayout,
+  outputProbabilities: boolean,
+) {
+  const { hiddenSize: h, intermediateSize: inner, layerNormEps: eps } = config;
+  return m.g.scope(prefix, () => {
+    const attention = longformerSelfAttention(m, x, layout, {
+      prefix: `${prefix}.attention.self`,
+      hidden: h,
+      heads: config.numAttentionHeads,
+      window,
+      outputProbabilities,
+    });
+    const attended = linearResidualLayerNorm(
+      m,
+      attention.context,
+      x,
+      `${prefix}.attention.output.dense`,
+      h,
+      h,
+      `${prefix}.attention.output.LayerNorm`,
+      eps,
+    );
+    const intermediate = linearActivation(m, attended, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct);
+    const output = linearResidualLayerNorm(m, intermediate, attended, `${prefix}.output.dense`, inner, h, `${prefix}.output.LayerNorm`, eps);
+    return { output, attentions: attention.attentions, globalAttentions: attention.globalAttentions };
+  });
+}
+
+function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
+  const config = readLongformerConfig(c);
+  const g = m.g;
+  const h = config.hiddenSize;
+  const heads = config.numAttentionHeads;
+  const base = m.weights.has('longformer.embeddings.word_embeddings.weight') ? 'longformer.' : '';
+  const globalMask = g.input(GLOBAL_ATTENTION_MASK, 'int64', ['batch', 'sequence']);
+  const padded = padToWindow(m, inputs, globalMask, Math.max(...config.attentionWindows), config.padTokenId);
+  const layout = globalLayout(m, padded.merged);
+
+  let hidden = bertEmbeddings(m, `${base}embeddings`, config, padded.inputs, {
+    kind: 'from-input-ids',
+    padTokenId: config.padTokenId,
+  });
+  const hiddenStates = [hidden];
+  const traced: NamedOutput[] = [];
+  const attentionOutputs: NamedOutput[] = [];
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const window = config.attentionWindows[i]!;
+    const layer = longformerLayer(m, hidden, `${base}encoder.layer.${i}`, config, window, layout, request.outputAttentions);
+    hidden = layer.output;
+    hiddenStates.push(hidden);
+    if (layer.attentions && layer.globalAttentions) {
+      attentionOutputs.push({
+        name: `attentions.${i}`,
+        value: cutBack(m, layer.attentions, padded.length, 2),
+        dims: ['batch', heads, 'sequence', `global_plus_window_${i}`],
+      });
+      attentionOutputs.push({
+        name: `global_attentions.${i}`,
+        value: layer.globalAttentions,
+        dims: ['batch', heads, 'padded_sequence', 'global_tokens'],
+      });
+    }
+  }
+  if (request.outputHiddenStates) {
+    hiddenStates.forEach((state, i) =>
+      traced.push({ name: `hidden_states.${i}`, value: cutBack(m, state, padded.length, 1), dims: ['batch', 'sequence', h] }),
+    );
+  }
+  traced.push(...attentionOutputs.filter((o) => o.name.startsWith('attentions.')));
+  traced.push(...attentionOutputs.filter((o) => o.name.startsWith('global_attentions.')));
+  const sequence = cutBack(m, hidden, padded.length, 1);
+
+  switch (request.task) {
+    case 'base': {
+      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
+      if (m.has(`${base}pooler.dense.weight`)) {
+        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler.dense`, h), dims: ['batch', h] });
+      }
+      return [...outputs, ...traced];
+    }
+    case 'sequence-classification': {
+      // LongformerClassificationHead: <s> token → dense → tanh → out_proj (RoBERTa's head).
+      const numLabels = c.numLabels();
+      const dense = activation(m, linear(m, firstToken(m, sequence), 'classifier.dense', h, h), 'tanh');
+      const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
+      return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
+    }
+    default:
+      throw new ConfigError(
+        `${c.file} architectures: Longformer is built for the base model and sequence classification only, not ${request.task}`,
+        { file: c.file, field: 'architectures' },
+      );
+  }
+}
+
+export const longformerArchitecture: Architecture = {
+  modelTypes: ['longformer'],
+  accepts: { tokenTypeIds: true, positionIds: true },
+  checkConfig: (c) => void readLongformerConfig(c),
+  positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', LONGFORMER_DEFAULTS.pad_token_id) }),
+  typeVocabSize: (c) => c.size('type_vocab_size', 2),
+  build,
+};
