@@ -15,6 +15,8 @@ import {
 } from './bert.js';
 import {
   ConfigReader,
+  firstPosition,
+  firstTokenSuffices,
   layerNorm,
   linear,
   linearActivation,
@@ -25,6 +27,7 @@ import {
   type AttentionMask,
   type EncoderInputs,
   type EncoderTrace,
+  type LayerRunOptions,
   type NamedOutput,
 } from './layers.js';
 import { ConfigError } from '../errors.js';
@@ -61,7 +64,7 @@ export function readAlbertConfig(c: ConfigReader): AlbertConfig {
 // ----------------------------------------------------------------------------------------------- encoder
 
 /**
- * AlbertLayer: AlbertAttention (query/key/value → dense + residual → LayerNorm) → ffn → activation → ffn_output
+ * AlbertLayer (with `firstTokenOnly`: position 0 alone, attending over all): AlbertAttention (query/key/value → dense + residual → LayerNorm) → ffn → activation → ffn_output
  * + residual → full_layer_layer_norm.
  */
 function albertLayer(
@@ -70,9 +73,10 @@ function albertLayer(
   prefix: string,
   config: AlbertConfig,
   mask: AttentionMask,
-  outputProbabilities: boolean,
+  options: LayerRunOptions,
 ): { output: Value; probabilities: Value | null } {
   const { hiddenSize: h, intermediateSize: inner, layerNormEps: eps } = config;
+  const queries = options.firstTokenOnly ? firstPosition(m, x) : undefined;
   const attention = selfAttention(m, x, mask, {
     query: `${prefix}.attention.query`,
     key: `${prefix}.attention.key`,
@@ -81,12 +85,13 @@ function albertLayer(
     heads: config.numAttentionHeads,
     maskStyle: 'add',
     scaleQueryFirst: false,
-    outputProbabilities,
+    outputProbabilities: options.outputProbabilities,
+    queries,
   });
   const attended = linearResidualLayerNorm(
     m,
     attention.context,
-    x,
+    queries ?? x,
     `${prefix}.attention.dense`,
     h,
     h,
@@ -120,7 +125,10 @@ function albertTransformer(
           `${prefix}.albert_layer_groups.${group}.albert_layers.${j}`,
           config,
           mask,
-          request.outputAttentions,
+          {
+            outputProbabilities: request.outputAttentions,
+            firstTokenOnly: i === config.numHiddenLayers - 1 && j === config.innerGroupNum - 1 && firstTokenSuffices(request),
+          },
         );
         trace.lastHiddenState = layer.output;
         if (layer.probabilities) trace.attentions.push(layer.probabilities);

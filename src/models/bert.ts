@@ -6,6 +6,8 @@ import type { Architecture, GraphRequest } from './index.js';
 import {
   ConfigReader,
   embed,
+  firstPosition,
+  firstTokenSuffices,
   firstToken,
   layerNorm,
   leadingRows,
@@ -21,6 +23,7 @@ import {
   type AttentionMask,
   type EncoderInputs,
   type EncoderTrace,
+  type LayerRunOptions,
   type NamedOutput,
 } from './layers.js';
 import { Value } from '../onnx/graph-builder.js';
@@ -105,6 +108,7 @@ export function bertEmbeddings(
  * BertLayer: self-attention → output dense + residual + LayerNorm → intermediate dense + activation → output
  * dense + residual + LayerNorm. (`chunk_size_feed_forward` only splits the feed-forward over positions to save
  * memory in PyTorch; the per-position result is identical, so the graph computes it in one piece.)
+ * With `firstTokenOnly` the layer outputs position 0 alone ([batch, 1, hidden]), attending over every position.
  */
 export function bertLayer(
   m: ModelGraph,
@@ -112,10 +116,11 @@ export function bertLayer(
   prefix: string,
   config: BertConfig,
   mask: AttentionMask,
-  outputProbabilities: boolean,
+  options: LayerRunOptions,
 ): { output: Value; probabilities: Value | null } {
   const { hiddenSize: h, intermediateSize: inner, layerNormEps: eps } = config;
   return m.g.scope(prefix, () => {
+    const queries = options.firstTokenOnly ? firstPosition(m, x) : undefined;
     const attention = selfAttention(m, x, mask, {
       query: `${prefix}.attention.self.query`,
       key: `${prefix}.attention.self.key`,
@@ -124,12 +129,13 @@ export function bertLayer(
       heads: config.numAttentionHeads,
       maskStyle: 'add',
       scaleQueryFirst: false,
-      outputProbabilities,
+      outputProbabilities: options.outputProbabilities,
+      queries,
     });
     const attended = linearResidualLayerNorm(
       m,
       attention.context,
-      x,
+      queries ?? x,
       `${prefix}.attention.output.dense`,
       h,
       h,
@@ -151,7 +157,10 @@ export function bertLayer(
   });
 }
 
-/** BertEncoder: `num_hidden_layers` layers `<prefix>.layer.<i>`; `x` is the (projected) embedding output. */
+/**
+ * BertEncoder: `num_hidden_layers` layers `<prefix>.layer.<i>`; `x` is the (projected) embedding output. When the
+ * request only reads the first token (see `firstTokenSuffices`), the last layer computes that token alone.
+ */
 export function bertEncoder(
   m: ModelGraph,
   x: Value,
@@ -161,8 +170,12 @@ export function bertEncoder(
   request: GraphRequest,
 ): EncoderTrace {
   const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
-  for (let i = 0; i < config.numHiddenLayers; i++) {
-    const layer = bertLayer(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, request.outputAttentions);
+  const last = config.numHiddenLayers - 1;
+  for (let i = 0; i <= last; i++) {
+    const layer = bertLayer(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, {
+      outputProbabilities: request.outputAttentions,
+      firstTokenOnly: i === last && firstTokenSuffices(request),
+    });
     trace.lastHiddenState = layer.output;
     trace.hiddenStates.push(layer.output);
     if (layer.probabilities) trace.attentions.push(layer.probabilities);

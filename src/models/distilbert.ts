@@ -8,7 +8,9 @@ import {
   activation,
   ConfigReader,
   embed,
+  firstPosition,
   firstToken,
+  firstTokenSuffices,
   layerNorm,
   leadingRows,
   linear,
@@ -21,6 +23,7 @@ import {
   type AttentionMask,
   type EncoderInputs,
   type EncoderTrace,
+  type LayerRunOptions,
   type NamedOutput,
 } from './layers.js';
 import { Value } from '../onnx/graph-builder.js';
@@ -98,7 +101,7 @@ function embeddings(m: ModelGraph, prefix: string, config: DistilBertConfig, inp
 // ----------------------------------------------------------------------------------------------- transformer
 
 /**
- * TransformerBlock: MultiHeadSelfAttention (query scaled by 1/√d first, masked keys filled with finfo.min)
+ * TransformerBlock (with `firstTokenOnly`: position 0 alone, attending over all): MultiHeadSelfAttention (query scaled by 1/√d first, masked keys filled with finfo.min)
  * → out_lin + residual → sa_layer_norm → FFN (lin1 → activation → lin2) + residual → output_layer_norm.
  */
 function transformerBlock(
@@ -107,10 +110,11 @@ function transformerBlock(
   prefix: string,
   config: DistilBertConfig,
   mask: AttentionMask,
-  outputProbabilities: boolean,
+  options: LayerRunOptions,
 ): { output: Value; probabilities: Value | null } {
   const { dim, hiddenDim } = config;
   return m.g.scope(prefix, () => {
+    const queries = options.firstTokenOnly ? firstPosition(m, x) : undefined;
     const attention = selfAttention(m, x, mask, {
       query: `${prefix}.attention.q_lin`,
       key: `${prefix}.attention.k_lin`,
@@ -119,12 +123,13 @@ function transformerBlock(
       heads: config.nHeads,
       maskStyle: 'fill',
       scaleQueryFirst: true,
-      outputProbabilities,
+      outputProbabilities: options.outputProbabilities,
+      queries,
     });
     const attended = linearResidualLayerNorm(
       m,
       attention.context,
-      x,
+      queries ?? x,
       `${prefix}.attention.out_lin`,
       dim,
       dim,
@@ -155,8 +160,12 @@ function transformer(
   request: GraphRequest,
 ): EncoderTrace {
   const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
-  for (let i = 0; i < config.nLayers; i++) {
-    const block = transformerBlock(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, request.outputAttentions);
+  const last = config.nLayers - 1;
+  for (let i = 0; i <= last; i++) {
+    const block = transformerBlock(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, {
+      outputProbabilities: request.outputAttentions,
+      firstTokenOnly: i === last && firstTokenSuffices(request),
+    });
     trace.lastHiddenState = block.output;
     trace.hiddenStates.push(block.output);
     if (block.probabilities) trace.attentions.push(block.probabilities);

@@ -306,6 +306,11 @@ export interface SelfAttentionSpec {
   scaleQueryFirst: boolean;
   /** Emit the post-softmax probabilities [batch, heads, seq, seq] (forces the standard-op lowering). */
   outputProbabilities: boolean;
+  /**
+   * Compute outputs for these query positions only (e.g. the first token, [batch, 1, hidden]) while keys and
+   * values still come from every position of `x`. The selected rows are exactly those of the full computation.
+   */
+  queries?: Value;
 }
 
 export interface SelfAttentionResult {
@@ -318,7 +323,11 @@ export interface SelfAttentionResult {
 export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): SelfAttentionResult {
   const { hidden, heads } = spec;
   if (hidden % heads !== 0) throw new RangeError(`selfAttention: hidden ${hidden} is not a multiple of heads ${heads}`);
-  if (m.options.contribOps && !spec.outputProbabilities) return { context: fusedAttention(m, x, mask, spec), probabilities: null };
+  // com.microsoft Attention is self-attention over one input, so a query subset takes the standard path (its
+  // score matrix is then [batch, heads, 1, seq], which costs next to nothing).
+  if (m.options.contribOps && !spec.outputProbabilities && !spec.queries) {
+    return { context: fusedAttention(m, x, mask, spec), probabilities: null };
+  }
   return standardAttention(m, x, mask, spec);
 }
 
@@ -355,11 +364,11 @@ function standardAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: S
   const headSize = hidden / heads;
   const splitHeads = g.int64s([0, 0, heads, headSize], 'split_heads_shape');
   // [batch, seq, hidden] → [batch, heads, seq, headSize] (or [batch, heads, headSize, seq] for the keys).
-  const project = (prefix: string, perm: number[]): Value =>
-    g.op('Transpose', [g.op('Reshape', [linear(m, x, prefix, hidden, hidden), splitHeads])], { perm });
-  let query = project(spec.query, [0, 2, 1, 3]);
-  const keyT = project(spec.key, [0, 2, 3, 1]);
-  const value = project(spec.value, [0, 2, 1, 3]);
+  const project = (input: Value, prefix: string, perm: number[]): Value =>
+    g.op('Transpose', [g.op('Reshape', [linear(m, input, prefix, hidden, hidden), splitHeads])], { perm });
+  let query = project(spec.queries ?? x, spec.query, [0, 2, 1, 3]);
+  const keyT = project(x, spec.key, [0, 2, 3, 1]);
+  const value = project(x, spec.value, [0, 2, 1, 3]);
 
   const scale = Math.sqrt(headSize);
   if (spec.scaleQueryFirst) query = g.op('Div', [query, g.scalar(scale)]);
@@ -410,6 +419,11 @@ export function positionIdsFromInputIds(m: ModelGraph, ids: Value, padTokenId: n
   });
   const counted = g.op('Mul', [g.op('CumSum', [notPad, g.constant(new BigInt64Array([1n]), [])]), notPad]);
   return g.op('Add', [counted, g.constant(new BigInt64Array([BigInt(padTokenId)]), [])], {}, { name: 'position_ids' });
+}
+
+/** `hidden[:, 0:1]`: the first position kept as a length-1 sequence [batch, 1, hidden]. */
+export function firstPosition(m: ModelGraph, hidden: Value): Value {
+  return m.g.op('Slice', [hidden, m.g.int64s([0]), m.g.int64s([1]), m.g.int64s([1])], {}, { name: 'first_position' });
 }
 
 /** `hidden[:, 0]`: the first token's vector [batch, hidden], read by poolers and sequence heads. */
@@ -554,6 +568,26 @@ export interface EncoderTrace {
   hiddenStates: Value[];
   /** Post-softmax probabilities of every layer, when requested. */
   attentions: Value[];
+}
+
+/** Per-layer switches of an encoder layer. */
+export interface LayerRunOptions {
+  outputProbabilities: boolean;
+  /** Compute position 0 only (the last layer of a graph whose outputs read nothing else). */
+  firstTokenOnly: boolean;
+}
+
+/**
+ * Whether every requested output depends on the last layer's first token only: sequence classification reads
+ * `hidden[:, 0]` (through a pooler or directly), so the last layer's other positions would be computed for
+ * nothing. Saves most of one layer's work; requested hidden states or attentions need every position.
+ */
+export function firstTokenSuffices(request: {
+  task: string;
+  outputHiddenStates: boolean;
+  outputAttentions: boolean;
+}): boolean {
+  return request.task === 'sequence-classification' && !request.outputHiddenStates && !request.outputAttentions;
 }
 
 /** `hidden_states.<i>` and `attentions.<i>` outputs, in HF's order, as requested. */
