@@ -9,11 +9,10 @@ import { ConfigError, InputError } from '../errors.js';
 import { Pipeline, type PipelineTask } from './base.js';
 import { encodeWithLimit, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
 import { combineVectors, l2Normalize } from './math.js';
-import { sliceRowPositions } from './model-batch.js';
+import { sliceRowPositions, toRow } from './model-batch.js';
 import { poolTokens, type PoolingMode } from './pooling.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
 import { readTextOrPair, type TextOrPair } from './text-inputs.js';
-import { toRow } from './text-classification.js';
 import type { PreTrainedModel } from '../models/auto.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 

@@ -6,9 +6,9 @@
 import { InputError } from '../errors.js';
 import { Pipeline } from './base.js';
 import { softmax } from './math.js';
+import { toRow } from './model-batch.js';
 import type { TaskSteps } from './runner.js';
 import { readText } from './text-inputs.js';
-import { toRow } from './text-classification.js';
 
 export interface FillMaskOptions {
   /** Predictions per mask. Default 5 (capped at the number of targets). */

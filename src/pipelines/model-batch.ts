@@ -11,6 +11,11 @@ export interface ModelRow {
   readonly typeIds: readonly number[];
 }
 
+/** The model row of an encoding (its ids and type ids, every position real). */
+export function toRow(encoding: { ids: number[]; typeIds: number[] }): ModelRow {
+  return { ids: encoding.ids, typeIds: encoding.typeIds };
+}
+
 export async function runModelBatch(
   model: PreTrainedModel,
   rows: readonly ModelRow[],

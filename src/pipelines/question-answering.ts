@@ -7,11 +7,10 @@
 import type { Encoding } from '../encoding/encoding.js';
 import { InputError, TruncationError } from '../errors.js';
 import { Pipeline } from './base.js';
-import { sliceRowPositions } from './model-batch.js';
+import { sliceRowPositions, toRow } from './model-batch.js';
 import { selectSpans, type QaAnswer, type QaWindow } from './qa-spans.js';
 import type { TaskSteps } from './runner.js';
 import { describeValue } from './text-inputs.js';
-import { toRow } from './text-classification.js';
 
 export interface QuestionInput {
   question: string;

@@ -8,7 +8,7 @@ import type { PretrainedConfig } from '../models/config.js';
 import { Pipeline } from './base.js';
 import { encodeWithLimit, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
 import { argmax, combineVectors, sigmoid, softmax } from './math.js';
-import type { ModelRow } from './model-batch.js';
+import { toRow } from './model-batch.js';
 import type { TaskSteps } from './runner.js';
 import { readTextOrPair, type TextOrPair } from './text-inputs.js';
 
@@ -92,13 +92,12 @@ export class TextClassificationPipeline extends Pipeline<
       this.modelMaxLength,
       this.tokenizer.numSpecialTokensToAdd(false),
     );
-    const pairLimits = { ...limits };
     const { tokenizer, model } = this;
     const numLabels = model.config.numLabels;
     const steps: TaskSteps<TextOrPair, null, Float32Array, LabelScore | LabelScore[]> = {
       prepare: (input, index) => {
         const { text, pair } = readTextOrPair(input, index);
-        const windows = encodeWithLimit(tokenizer, text, pair, pair === null ? limits : pairLimits, index);
+        const windows = encodeWithLimit(tokenizer, text, pair, limits, index);
         return { rows: windows.map(toRow), state: null };
       },
       extract: (output, b) => {
@@ -114,8 +113,4 @@ export class TextClassificationPipeline extends Pipeline<
     };
     return steps as TaskSteps<TextOrPair, unknown, unknown, LabelScore | LabelScore[]>;
   }
-}
-
-export function toRow(encoding: { ids: number[]; typeIds: number[] }): ModelRow {
-  return { ids: encoding.ids, typeIds: encoding.typeIds };
 }

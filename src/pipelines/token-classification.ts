@@ -7,10 +7,9 @@ import { InputError } from '../errors.js';
 import type { Encoding } from '../encoding/encoding.js';
 import { Pipeline } from './base.js';
 import { softmax } from './math.js';
-import { sliceRowPositions } from './model-batch.js';
+import { sliceRowPositions, toRow } from './model-batch.js';
 import type { TaskSteps } from './runner.js';
 import { readText } from './text-inputs.js';
-import { toRow } from './text-classification.js';
 import {
   aggregateTokens,
   mergeOverlappingEntities,

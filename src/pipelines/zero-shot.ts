@@ -7,9 +7,9 @@
 import { InputError, TruncationError } from '../errors.js';
 import type { Encoding } from '../encoding/encoding.js';
 import { Pipeline } from './base.js';
+import { toRow } from './model-batch.js';
 import type { TaskSteps } from './runner.js';
 import { readText } from './text-inputs.js';
-import { toRow } from './text-classification.js';
 
 export interface ZeroShotOptions {
   /** The labels to score; a string is split on commas. Required. */
