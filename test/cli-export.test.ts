@@ -185,8 +185,11 @@ describe(
         exportModel(pickle, join(tmp, 'nowhere')),
         (e: unknown) => e instanceof WeightsError,
       );
+      const gpt2 = join(tmp, 'gpt2');
+      mkdirSync(gpt2);
+      writeFileSync(join(gpt2, 'config.json'), '{"model_type": "gpt2"}');
       await assert.rejects(
-        exportModel(sharedPath(MODELS, 'longformer-model'), join(tmp, 'nowhere')),
+        exportModel(gpt2, join(tmp, 'nowhere')),
         (e: unknown) => e instanceof ConfigError && e.field === 'model_type',
       );
       assert.equal(existsSync(join(tmp, 'nowhere')), false, 'nothing is written when the export fails');

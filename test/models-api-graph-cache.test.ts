@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -83,4 +92,42 @@ test('SEQBATCH_CACHE, else ~/.cache/seqbatch', () => {
     if (saved === undefined) delete process.env.SEQBATCH_CACHE;
     else process.env.SEQBATCH_CACHE = saved;
   }
+});
+
+test('file digests are remembered for settled files and re-taken after any write', async () => {
+  const dir = join(tmp, 'digests');
+  mkdirSync(dir);
+  const weights = join(dir, 'model.safetensors');
+  writeFileSync(weights, 'AAAA');
+  const config = join(dir, 'config.json');
+  writeFileSync(config, '{}');
+  const cache = new GraphCache(join(tmp, 'digest-cache'));
+  const memoFile = join(cache.dir, 'file-digests.json');
+  const parts = { configFile: config, weightFiles: [weights], options: {}, builderVersion: 'v' };
+
+  // Just-written files are not remembered (a second write in the same clock tick could go unseen).
+  const fresh = await graphCacheKey(parts, cache.fileDigests());
+  assert.equal(existsSync(memoFile), false);
+
+  // Settled files are: the memo answers without reading (proved by planting a different digest in it).
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(weights, past, past);
+  utimesSync(config, past, past);
+  // utimes itself changes ctime, so the files only count as settled once the ctime is old too.
+  const settledLater = Date.now() + 2100;
+  await new Promise((resolve) => setTimeout(resolve, settledLater - Date.now()));
+  assert.equal(await graphCacheKey(parts, cache.fileDigests()), fresh, 'same content, same key');
+  const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as Record<string, { sha256: string }>;
+  assert.ok(memo[weights], 'settled file remembered');
+  memo[weights]!.sha256 = 'f'.repeat(64);
+  writeFileSync(memoFile, JSON.stringify(memo));
+  assert.notEqual(await graphCacheKey(parts, cache.fileDigests()), fresh, 'the remembered digest was used');
+
+  // Same size, mtime restored: the write still changed ctime, so the file is hashed again.
+  writeFileSync(weights, 'BBBB');
+  utimesSync(weights, past, past);
+  const changed = await graphCacheKey(parts, cache.fileDigests());
+  assert.notEqual(changed, fresh);
+  writeFileSync(weights, 'AAAA');
+  assert.equal(await graphCacheKey(parts, cache.fileDigests()), fresh);
 });

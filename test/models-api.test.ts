@@ -71,7 +71,7 @@ const supportedFolders = (): string[] =>
 describe('every supported fixture model reproduces PyTorch', { skip: skipUnlessShared(MODELS) }, () => {
   test('all cases, all outputs (hidden states, attentions, losses)', async () => {
     const folders = supportedFolders();
-    assert.equal(folders.length, 25);
+    assert.ok(folders.length >= 25, `${folders.length} supported fixture folders`);
     for (const folder of folders) {
       const dir = sharedPath(MODELS, folder);
       const task = taskFromConfig(readSharedJson(MODELS, folder, 'config.json'));

@@ -49,6 +49,8 @@ export interface ModelInputs {
   attention_mask?: IntTensorInput;
   token_type_ids?: IntTensorInput;
   position_ids?: IntTensorInput;
+  /** Longformer: 1 marks tokens with global attention (default as in HF: see `defaultGlobalAttentionMask`). */
+  global_attention_mask?: IntTensorInput;
   /** Class ids [batch] (or float targets for regression / multi-hot [batch, num_labels]); per-token for token tasks. */
   labels?: unknown;
   start_positions?: unknown;
@@ -63,6 +65,7 @@ export type ForwardInput =
       attentionMask?: IntTensorInput;
       tokenTypeIds?: IntTensorInput;
       positionIds?: IntTensorInput;
+      globalAttentionMask?: IntTensorInput;
       labels?: unknown;
       startPositions?: unknown;
       endPositions?: unknown;
@@ -78,6 +81,8 @@ export interface ModelOutput {
   pooler_output?: FloatTensor;
   hidden_states?: FloatTensor[];
   attentions?: FloatTensor[];
+  /** Longformer: attention of the global tokens, one [batch, heads, padded sequence, globals] tensor per layer. */
+  global_attentions?: FloatTensor[];
 }
 
 const INPUT_ALIASES: Array<[keyof ModelInputs, string]> = [
@@ -85,6 +90,7 @@ const INPUT_ALIASES: Array<[keyof ModelInputs, string]> = [
   ['attention_mask', 'attentionMask'],
   ['token_type_ids', 'tokenTypeIds'],
   ['position_ids', 'positionIds'],
+  ['global_attention_mask', 'globalAttentionMask'],
   ['labels', 'labels'],
   ['start_positions', 'startPositions'],
   ['end_positions', 'endPositions'],
@@ -183,7 +189,7 @@ export class PreTrainedModel {
     sessionOptions(options); // validate runtime options before any expensive work
     const config = AutoConfig.fromPretrained(dir);
     const raw = config.toJSON();
-    const selection = { attentionMask: true, positionIds: config.modelType !== 'distilbert' };
+    const selection = { attentionMask: true, positionIds: acceptsPositionIds(raw) };
     const buildOptions = {
       task,
       outputHiddenStates: options.outputHiddenStates ?? false,
@@ -196,12 +202,10 @@ export class PreTrainedModel {
     if (cache) {
       const weightFiles = weightFilesOf(dir);
       if (weightFiles) {
-        key = await graphCacheKey({
-          configFile: config.file,
-          weightFiles,
-          options: buildOptions,
-          builderVersion: graphBuilderVersion(),
-        });
+        key = await graphCacheKey(
+          { configFile: config.file, weightFiles, options: buildOptions, builderVersion: graphBuilderVersion() },
+          cache.fileDigests(),
+        );
         const hit = await cache.get(key);
         if (hit) {
           try {
@@ -255,11 +259,18 @@ export class PreTrainedModel {
       attention_mask: inputs.attention_mask === undefined ? undefined : toIntMatrix(inputs.attention_mask, 'attention_mask'),
       token_type_ids: inputs.token_type_ids === undefined ? undefined : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
       position_ids: inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
+      global_attention_mask:
+        inputs.global_attention_mask === undefined
+          ? undefined
+          : toIntMatrix(inputs.global_attention_mask, 'global_attention_mask'),
     };
-    if (matrices.position_ids && !this.inputNames.includes('position_ids')) {
-      throw new InputError(`position_ids: ${this.config.modelType} models take no position_ids`, {
-        argument: 'position_ids',
-      });
+    for (const name of ['position_ids', 'global_attention_mask'] as const) {
+      if (matrices[name] && !this.inputNames.includes(name)) {
+        throw new InputError(`${name}: ${this.config.modelType} models take no ${name}`, { argument: name });
+      }
+    }
+    if (matrices.global_attention_mask) {
+      checkGlobalMask(matrices.global_attention_mask, matrices.input_ids);
     }
     const positions = this.defaultInput('position_ids', matrices.input_ids);
     validateModelInputs(
@@ -298,6 +309,8 @@ export class PreTrainedModel {
         const positions = defaultPositionIds(this.config.toJSON(), rows);
         return { data: BigInt64Array.from(positions.flat(), BigInt), dims: ids.dims };
       }
+      case 'global_attention_mask':
+        return defaultGlobalAttentionMask(this.task, ids, this.config);
       default:
         throw new InputError(`the model graph needs an input "${name}" that seqbatch does not know how to fill`, {
           argument: name,
@@ -337,11 +350,14 @@ export class PreTrainedModel {
     const out: ModelOutput = {};
     const hidden: FloatTensor[] = [];
     const attentions: FloatTensor[] = [];
+    const globalAttentions: FloatTensor[] = [];
     for (const [name, tensor] of Object.entries(results)) {
       const value = new FloatTensor(tensor.data as Float32Array, tensor.dims);
-      const indexed = /^(hidden_states|attentions)\.(\d+)$/.exec(name);
+      const indexed = /^(hidden_states|attentions|global_attentions)\.(\d+)$/.exec(name);
       if (indexed) {
-        (indexed[1] === 'hidden_states' ? hidden : attentions)[Number(indexed[2])] = value;
+        const list =
+          indexed[1] === 'hidden_states' ? hidden : indexed[1] === 'attentions' ? attentions : globalAttentions;
+        list[Number(indexed[2])] = value;
       } else if (
         name === 'logits' ||
         name === 'start_logits' ||
@@ -354,6 +370,7 @@ export class PreTrainedModel {
     }
     if (hidden.length > 0) out.hidden_states = hidden;
     if (attentions.length > 0) out.attentions = attentions;
+    if (globalAttentions.length > 0) out.global_attentions = globalAttentions;
 
     if (inputs.labels !== undefined && out.logits) {
       const labels = toNumericTensor(inputs.labels, 'labels');
@@ -379,6 +396,51 @@ export class PreTrainedModel {
   }
 }
 
+function checkGlobalMask(mask: IntMatrix, ids: IntMatrix): void {
+  if (mask.dims[0] !== ids.dims[0] || mask.dims[1] !== ids.dims[1]) {
+    throw new InputError(
+      `global_attention_mask: shape [${mask.dims.join(', ')}] does not match input_ids [${ids.dims.join(', ')}]`,
+      { argument: 'global_attention_mask' },
+    );
+  }
+  for (let i = 0; i < mask.data.length; i++) {
+    if (mask.data[i] !== 0n && mask.data[i] !== 1n) {
+      throw new InputError(`global_attention_mask: value ${mask.data[i]} at flat index ${i} is not 0 or 1`, {
+        argument: 'global_attention_mask',
+      });
+    }
+  }
+}
+
+/**
+ * HF's Longformer default when `global_attention_mask` is None: sequence classification puts global attention on
+ * token 0, question answering on every token before the first separator (the question), other heads on none.
+ */
+export function defaultGlobalAttentionMask(task: ModelTask, ids: IntMatrix, config: PretrainedConfig): IntMatrix {
+  const [batch, seq] = ids.dims;
+  const data = new BigInt64Array(batch * seq);
+  if (task === 'sequence-classification') {
+    for (let b = 0; b < batch; b++) data[b * seq] = 1n;
+  } else if (task === 'question-answering') {
+    const sep = BigInt(config.integer('sep_token_id', 2));
+    for (let b = 0; b < batch; b++) {
+      const row = ids.data.subarray(b * seq, (b + 1) * seq);
+      const seps = row.reduce((n, id) => n + (id === sep ? 1 : 0), 0);
+      if (seps !== 3) {
+        // HF asserts this too: the question end is found from the separators of `<s> q </s></s> context </s>`.
+        throw new InputError(
+          `input_ids: row ${b} has ${seps} separator tokens (id ${sep}); Longformer question answering needs ` +
+            'exactly 3 to find the question, or an explicit global_attention_mask',
+          { argument: 'input_ids' },
+        );
+      }
+      const questionEnd = row.indexOf(sep);
+      for (let s = 0; s < questionEnd; s++) data[b * seq + s] = 1n;
+    }
+  }
+  return { data, dims: [batch, seq] };
+}
+
 /** The weights files whose contents key the cache, or undefined when the folder has none we can read. */
 function weightFilesOf(dir: string): string[] | undefined {
   const single = join(dir, 'model.safetensors');
@@ -392,6 +454,17 @@ function weightFilesOf(dir: string): string[] | undefined {
     return shards.every((f) => typeof f === 'string' && existsSync(f)) ? [index, ...shards] : undefined;
   } catch {
     return undefined; // loadWeights will report the malformed index
+  }
+}
+
+/** Whether HF's forward() of this architecture takes position_ids (the builder refuses the input otherwise). */
+function acceptsPositionIds(config: Record<string, unknown>): boolean {
+  try {
+    graphInputNames(config, { attentionMask: true, positionIds: true });
+    return true;
+  } catch (error) {
+    if (error instanceof InputError) return false;
+    throw error;
   }
 }
 
@@ -411,5 +484,5 @@ export const AutoModelForMaskedLM = taskLoader('masked-lm');
 
 /** The graph inputs a model of this config takes in seqbatch (useful for callers building feeds by hand). */
 export function modelInputNames(config: PretrainedConfig): string[] {
-  return graphInputNames(config.toJSON(), { attentionMask: true, positionIds: config.modelType !== 'distilbert' });
+  return graphInputNames(config.toJSON(), { attentionMask: true, positionIds: acceptsPositionIds(config.toJSON()) });
 }

@@ -9,9 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** Bump when anything about cached entries changes (layout, meta fields). */
 export const GRAPH_CACHE_FORMAT = 1;
@@ -30,8 +30,92 @@ export interface GraphKeyParts {
   builderVersion: string;
 }
 
-async function hashFile(hash: ReturnType<typeof createHash>, file: string): Promise<void> {
+async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** What identifies a file's current version without reading it. */
+interface FileStamp {
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  ino: number;
+}
+
+async function stampOf(file: string): Promise<FileStamp> {
+  const st = await stat(file, { bigint: true });
+  return { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: Number(st.ino) };
+}
+
+/** Digests are remembered only for files unchanged for this long, so a write in the same clock tick is never missed. */
+const SETTLED_NS = 2_000_000_000n;
+
+/**
+ * Content digests of files, remembered by (path, size, mtime, ctime, inode) in a JSON file, like git's index:
+ * hashing a 268 MB checkpoint takes about a second, and a cache hit should not pay it every time. Any write to a
+ * file changes its ctime, so a changed file is always hashed again.
+ */
+export class FileDigests {
+  private entries: Record<string, FileStamp & { sha256: string }> | undefined;
+  private dirty = false;
+
+  constructor(readonly memoFile: string | undefined) {}
+
+  private async load(): Promise<Record<string, FileStamp & { sha256: string }>> {
+    if (this.entries) return this.entries;
+    this.entries = {};
+    if (this.memoFile && existsSync(this.memoFile)) {
+      try {
+        const parsed = JSON.parse(await readFile(this.memoFile, 'utf8')) as unknown;
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) this.entries = parsed as typeof this.entries;
+      } catch {
+        // A damaged memo only costs re-hashing.
+      }
+    }
+    return this.entries;
+  }
+
+  async digest(file: string): Promise<string> {
+    const path = resolve(file);
+    const entries = await this.load();
+    const before = await stampOf(path);
+    const known = entries[path];
+    if (
+      known &&
+      known.size === before.size &&
+      known.mtimeNs === before.mtimeNs &&
+      known.ctimeNs === before.ctimeNs &&
+      known.ino === before.ino &&
+      /^[0-9a-f]{64}$/.test(known.sha256)
+    ) {
+      return known.sha256;
+    }
+    const sha256 = await sha256OfFile(path);
+    const after = await stampOf(path);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const unchanged = JSON.stringify(before) === JSON.stringify(after);
+    if (this.memoFile && unchanged && now - BigInt(after.ctimeNs) > SETTLED_NS && now - BigInt(after.mtimeNs) > SETTLED_NS) {
+      entries[path] = { ...after, sha256 };
+      this.dirty = true;
+    }
+    return sha256;
+  }
+
+  /** Writes the memo (atomically) if anything was added. Failures are ignored: the memo is only a speed-up. */
+  async save(): Promise<void> {
+    if (!this.memoFile || !this.dirty || !this.entries) return;
+    const tmp = `${this.memoFile}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      await mkdir(dirname(this.memoFile), { recursive: true });
+      await writeFile(tmp, JSON.stringify(this.entries));
+      await rename(tmp, this.memoFile);
+      this.dirty = false;
+    } catch {
+      await rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
 }
 
 function stableJson(value: unknown): string {
@@ -45,15 +129,15 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** The cache key (hex sha256). Files are hashed by content, each prefixed by its length so they cannot run together. */
-export async function graphCacheKey(parts: GraphKeyParts): Promise<string> {
+/**
+ * The cache key (hex sha256) over the options, the builder version and the sha256 of each file's content (digests
+ * of fixed length, so files cannot run together). `digests` may remember file digests between runs.
+ */
+export async function graphCacheKey(parts: GraphKeyParts, digests = new FileDigests(undefined)): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`seqbatch-graph-cache ${GRAPH_CACHE_FORMAT}\n${parts.builderVersion}\n${stableJson(parts.options)}\n`);
-  for (const file of [parts.configFile, ...parts.weightFiles]) {
-    const digest = createHash('sha256');
-    await hashFile(digest, file);
-    hash.update(digest.digest());
-  }
+  for (const file of [parts.configFile, ...parts.weightFiles]) hash.update(`${await digests.digest(file)}\n`);
+  await digests.save();
   return hash.digest('hex');
 }
 
@@ -68,6 +152,11 @@ export interface CachedGraphMeta {
 
 export class GraphCache {
   constructor(readonly dir: string = defaultCacheDir()) {}
+
+  /** File digests remembered in this cache folder (see FileDigests). */
+  fileDigests(): FileDigests {
+    return new FileDigests(join(this.dir, 'file-digests.json'));
+  }
 
   entryDir(key: string): string {
     return join(this.dir, 'graphs', key);
