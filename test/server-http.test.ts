@@ -315,7 +315,12 @@ test('validation and size errors are JSON {error: {message, type}} with the righ
   const { server, url } = await start({ engine, bodyLimit: 2048, maxInputsPerRequest: 4 });
   try {
     assertApiError(await post(`${url}/classify`, {}), 400, 'invalid_request_error', /inputs/);
-    assertApiError(await post(`${url}/classify`, { inputs: 5 }), 400, 'invalid_request_error'); // not coerced to "5"
+    assertApiError(
+      await post(`${url}/classify`, { inputs: 5 }), // not coerced to "5"
+      400,
+      'invalid_request_error',
+      /body\.inputs: expected a string, a \{"text", "text_pair"\} object, or a non-empty array of them/,
+    );
     assertApiError(await post(`${url}/classify`, { inputs: [] }), 400, 'invalid_request_error');
     assertApiError(
       await post(`${url}/classify`, { inputs: [{ txt: 'typo' }] }),
@@ -332,6 +337,7 @@ test('validation and size errors are JSON {error: {message, type}} with the righ
       await post(`${url}/v1/embeddings`, { input: 'x', encoding_format: 'hex' }),
       400,
       'invalid_request_error',
+      /body\.encoding_format must be one of "float", "base64"/,
     );
     assertApiError(await post(`${url}/classify`, '{"inputs": '), 400, 'invalid_request_error');
     assertApiError(

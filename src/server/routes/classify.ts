@@ -4,6 +4,7 @@
  * /predict); an array answers one such list per input.
  */
 import type { FastifyInstance } from 'fastify';
+import { schemaErrorFormatter } from '../schema-errors.js';
 import { batchItems, batchKey, checkInputCount, requireTask, type ServerContext } from '../context.js';
 import type { Prediction, TextItem } from '../engine.js';
 
@@ -48,24 +49,33 @@ function toTextItem(item: RequestItem): TextItem {
 }
 
 export function registerClassifyRoute(app: FastifyInstance, context: ServerContext): void {
-  app.post<{ Body: ClassifyBody }>('/classify', { schema }, async (request) => {
-    requireTask(context, 'classify');
-    const body = request.body;
-    const single = !Array.isArray(body.inputs);
-    const items = (single ? [body.inputs as RequestItem] : (body.inputs as RequestItem[])).map(toTextItem);
-    checkInputCount(context, items.length, 'inputs');
-    const options = {
-      truncate: body.truncate ?? context.options.autoTruncate,
-      rawScores: body.raw_scores ?? false,
-    };
-    const batchInputs = batchItems(context, items, options.truncate, 'inputs');
-    const predictions = await context.batcher.submit(batchKey('classify', options), batchInputs, (inputs) =>
-      context.engine.classify(inputs, options),
-    );
-    const ranked = predictions.map((list: Prediction[]) => {
-      const sorted = [...list].sort((a, b) => b.score - a.score);
-      return body.top_k == null ? sorted : sorted.slice(0, body.top_k);
-    });
-    return single ? ranked[0] : ranked;
-  });
+  app.post<{ Body: ClassifyBody }>(
+    '/classify',
+    {
+      schema,
+      schemaErrorFormatter: schemaErrorFormatter({
+        inputs: 'a string, a {"text", "text_pair"} object, or a non-empty array of them',
+      }),
+    },
+    async (request) => {
+      requireTask(context, 'classify');
+      const body = request.body;
+      const single = !Array.isArray(body.inputs);
+      const items = (single ? [body.inputs as RequestItem] : (body.inputs as RequestItem[])).map(toTextItem);
+      checkInputCount(context, items.length, 'inputs');
+      const options = {
+        truncate: body.truncate ?? context.options.autoTruncate,
+        rawScores: body.raw_scores ?? false,
+      };
+      const batchInputs = batchItems(context, items, options.truncate, 'inputs');
+      const predictions = await context.batcher.submit(batchKey('classify', options), batchInputs, (inputs) =>
+        context.engine.classify(inputs, options),
+      );
+      const ranked = predictions.map((list: Prediction[]) => {
+        const sorted = [...list].sort((a, b) => b.score - a.score);
+        return body.top_k == null ? sorted : sorted.slice(0, body.top_k);
+      });
+      return single ? ranked[0] : ranked;
+    },
+  );
 }

@@ -6,6 +6,7 @@
  *   `{object: "list", data: [{object: "embedding", index, embedding}], model, usage}`.
  */
 import type { FastifyInstance } from 'fastify';
+import { schemaErrorFormatter } from '../schema-errors.js';
 import { batchItems, batchKey, checkInputCount, requireTask, type ServerContext } from '../context.js';
 import type { EmbedOptions } from '../engine.js';
 import { float32ArrayJson, float32Base64 } from '../float-json.js';
@@ -81,56 +82,72 @@ async function embedTexts(context: ServerContext, texts: string[], options: Embe
 }
 
 export function registerEmbedRoutes(app: FastifyInstance, context: ServerContext): void {
-  app.post<{ Body: TeiEmbedBody }>('/embed', { schema: teiSchema }, async (request, reply) => {
-    const body = request.body;
-    // TEI options seqbatch cannot honour are refused rather than silently ignored.
-    if (body.truncation_direction !== undefined && body.truncation_direction.toLowerCase() === 'left') {
-      throw new ApiError(400, 'invalid_request_error', 'truncation_direction: only "Right" is supported');
-    }
-    if (body.prompt_name != null) {
-      throw new ApiError(
-        400,
-        'invalid_request_error',
-        'prompt_name: prompts are not supported; prepend the prompt text',
-      );
-    }
-    const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
-    const options = {
-      normalize: body.normalize ?? true,
-      truncate: body.truncate ?? context.options.autoTruncate,
-    };
-    const { vectors } = await embedTexts(context, texts, options, 'inputs');
-    return reply.type('application/json').send(`[${vectors.map(float32ArrayJson).join(',')}]`);
-  });
+  app.post<{ Body: TeiEmbedBody }>(
+    '/embed',
+    {
+      schema: teiSchema,
+      schemaErrorFormatter: schemaErrorFormatter({ inputs: 'a string or a non-empty array of strings' }),
+    },
+    async (request, reply) => {
+      const body = request.body;
+      // TEI options seqbatch cannot honour are refused rather than silently ignored.
+      if (body.truncation_direction !== undefined && body.truncation_direction.toLowerCase() === 'left') {
+        throw new ApiError(400, 'invalid_request_error', 'truncation_direction: only "Right" is supported');
+      }
+      if (body.prompt_name != null) {
+        throw new ApiError(
+          400,
+          'invalid_request_error',
+          'prompt_name: prompts are not supported; prepend the prompt text',
+        );
+      }
+      const texts = typeof body.inputs === 'string' ? [body.inputs] : body.inputs;
+      const options = {
+        normalize: body.normalize ?? true,
+        truncate: body.truncate ?? context.options.autoTruncate,
+      };
+      const { vectors } = await embedTexts(context, texts, options, 'inputs');
+      return reply.type('application/json').send(`[${vectors.map(float32ArrayJson).join(',')}]`);
+    },
+  );
 
-  app.post<{ Body: OpenAiEmbedBody }>('/v1/embeddings', { schema: openAiSchema }, async (request, reply) => {
-    const body = request.body;
-    const texts = typeof body.input === 'string' ? [body.input] : body.input;
-    const dimension = context.engine.info.embeddingDimension;
-    if (body.dimensions !== undefined && body.dimensions !== dimension) {
-      throw new ApiError(
-        400,
-        'invalid_request_error',
-        `dimensions: this model returns ${dimension ?? 'fixed-size'} dimensions and cannot shorten them to ${body.dimensions}`,
-      );
-    }
-    const options = {
-      normalize: body.normalize ?? true,
-      truncate: body.truncate ?? context.options.autoTruncate,
-    };
-    const { vectors, promptTokens } = await embedTexts(context, texts, options, 'input');
-    const base64 = body.encoding_format === 'base64';
-    const data = vectors
-      .map(
-        (vector, index) =>
-          `{"object":"embedding","index":${index},"embedding":${base64 ? JSON.stringify(float32Base64(vector)) : float32ArrayJson(vector)}}`,
-      )
-      .join(',');
-    const usage = JSON.stringify({ prompt_tokens: promptTokens, total_tokens: promptTokens });
-    return reply
-      .type('application/json')
-      .send(
-        `{"object":"list","data":[${data}],"model":${JSON.stringify(context.engine.info.modelId)},"usage":${usage}}`,
-      );
-  });
+  app.post<{ Body: OpenAiEmbedBody }>(
+    '/v1/embeddings',
+    {
+      schema: openAiSchema,
+      schemaErrorFormatter: schemaErrorFormatter({
+        input: 'a string or a non-empty array of strings (token id arrays are not supported)',
+      }),
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const texts = typeof body.input === 'string' ? [body.input] : body.input;
+      const dimension = context.engine.info.embeddingDimension;
+      if (body.dimensions !== undefined && body.dimensions !== dimension) {
+        throw new ApiError(
+          400,
+          'invalid_request_error',
+          `dimensions: this model returns ${dimension ?? 'fixed-size'} dimensions and cannot shorten them to ${body.dimensions}`,
+        );
+      }
+      const options = {
+        normalize: body.normalize ?? true,
+        truncate: body.truncate ?? context.options.autoTruncate,
+      };
+      const { vectors, promptTokens } = await embedTexts(context, texts, options, 'input');
+      const base64 = body.encoding_format === 'base64';
+      const data = vectors
+        .map(
+          (vector, index) =>
+            `{"object":"embedding","index":${index},"embedding":${base64 ? JSON.stringify(float32Base64(vector)) : float32ArrayJson(vector)}}`,
+        )
+        .join(',');
+      const usage = JSON.stringify({ prompt_tokens: promptTokens, total_tokens: promptTokens });
+      return reply
+        .type('application/json')
+        .send(
+          `{"object":"list","data":[${data}],"model":${JSON.stringify(context.engine.info.modelId)},"usage":${usage}}`,
+        );
+    },
+  );
 }

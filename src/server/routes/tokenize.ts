@@ -5,6 +5,7 @@
  * Tokenizing is cheap, so it does not go through the batch queue.
  */
 import type { FastifyInstance } from 'fastify';
+import { schemaErrorFormatter } from '../schema-errors.js';
 import { checkInputCount, requireTask, type ServerContext } from '../context.js';
 
 const schema = {
@@ -24,25 +25,32 @@ interface TokenizeBody {
 }
 
 export function registerTokenizeRoute(app: FastifyInstance, context: ServerContext): void {
-  app.post<{ Body: TokenizeBody }>('/tokenize', { schema }, async (request) => {
-    requireTask(context, 'tokenize');
-    const texts = typeof request.body.inputs === 'string' ? [request.body.inputs] : request.body.inputs;
-    checkInputCount(context, texts.length, 'inputs');
-    const encodings = await context.engine.tokenize(texts, {
-      addSpecialTokens: request.body.add_special_tokens ?? true,
-    });
-    return encodings.map((encoding, i) =>
-      Array.from(encoding.tokens, (token, t) => {
-        const special = encoding.specialTokensMask[t] === 1;
-        const [start, stop] = encoding.offsets[t]!;
-        return {
-          id: encoding.ids[t],
-          text: special ? token : texts[i]!.slice(start, stop),
-          special,
-          start: special ? null : start,
-          stop: special ? null : stop,
-        };
-      }),
-    );
-  });
+  app.post<{ Body: TokenizeBody }>(
+    '/tokenize',
+    {
+      schema,
+      schemaErrorFormatter: schemaErrorFormatter({ inputs: 'a string or a non-empty array of strings' }),
+    },
+    async (request) => {
+      requireTask(context, 'tokenize');
+      const texts = typeof request.body.inputs === 'string' ? [request.body.inputs] : request.body.inputs;
+      checkInputCount(context, texts.length, 'inputs');
+      const encodings = await context.engine.tokenize(texts, {
+        addSpecialTokens: request.body.add_special_tokens ?? true,
+      });
+      return encodings.map((encoding, i) =>
+        Array.from(encoding.tokens, (token, t) => {
+          const special = encoding.specialTokensMask[t] === 1;
+          const [start, stop] = encoding.offsets[t]!;
+          return {
+            id: encoding.ids[t],
+            text: special ? token : texts[i]!.slice(start, stop),
+            special,
+            start: special ? null : start,
+            stop: special ? null : stop,
+          };
+        }),
+      );
+    },
+  );
 }
