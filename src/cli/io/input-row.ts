@@ -6,7 +6,10 @@ export interface InputRow {
   index: number;
   text: string;
   textPair?: string;
-  /** 1-based line in the source where the row starts (record number for positional arguments), for messages. */
+  /**
+   * 1-based source line of the row, for messages: its last line for a CSV record spanning lines (quoted
+   * newlines), the argument's position for positional texts.
+   */
   line: number;
 }
 
