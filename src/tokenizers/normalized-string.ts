@@ -445,17 +445,24 @@ export class NormalizedString {
     return this;
   }
 
+  /**
+   * Replaces the normalized text by one of the same shape: every character replaced by a single character of the
+   * same UTF-16 width, so the alignments stay as they are. Throws if the lengths differ.
+   */
+  replaceSameShape(text: string): this {
+    if (text.length !== this.normalized.length) {
+      throw new Error(`replaceSameShape: length ${text.length} differs from ${this.normalized.length}`);
+    }
+    this.normalized = text;
+    return this;
+  }
+
   /** Per-character lowercase (Rust `char::to_lowercase`: no context rules such as the final sigma). */
   lowercase(): this {
     const text = this.normalized;
-    let ascii = true;
-    for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
+    // Only U+0130 changes length when lowercased, and only U+03A3 (final sigma) depends on context: without
+    // them the whole-string lowercase is the per-character one, with the same shape.
+    if (text.indexOf('\u0130') === -1 && text.indexOf('\u03a3') === -1) {
       this.normalized = text.toLowerCase();
       return this;
     }
@@ -466,55 +473,34 @@ export class NormalizedString {
     return this.mapChars((cp) => String.fromCodePoint(cp).toUpperCase());
   }
 
-  /** Unicode normalization with alignments following the `unicode-normalization-alignments` crate's rules. */
+  /**
+   * Unicode normalization with alignments following the `unicode-normalization-alignments` crate: a composed
+   * character takes the alignment of the first character it consumed, the extra characters of a decomposition
+   * are insertions after their source character. Only stretches holding non-ASCII characters (plus the ASCII
+   * character before each, which a combining mark may compose with) can change, so only those are rewritten.
+   */
   unicodeNormalize(form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): this {
     const text = this.normalized;
     if (isAscii(text)) return this;
-    const whole = text.normalize(form);
-    if (whole === text) return this;
+    if (text.normalize(form) === text) return this;
     let out = '';
-    const changes: number[] = [];
-    const segmenter =
-      /[\u1100-\u1112][\u1161-\u1175][\u11a8-\u11c2]?|[\uac00-\ud7a3][\u11a8-\u11c2]|\P{M}\p{M}*|\p{M}+/gsu;
+    const changes = new ChangeList(text.length);
+    const nonAscii = /[\u0080-\uffff]+/g;
+    let copied = 0;
     let m: RegExpExecArray | null;
-    while ((m = segmenter.exec(text)) !== null) {
-      const segment = m[0];
-      const normalized = segment.normalize(form);
-      out += normalized;
-      const inCount = countChars(segment);
-      const outCount = countChars(normalized);
-      if (outCount === inCount) {
-        for (let k = 0; k < outCount; k++) changes.push(0);
-      } else if (outCount < inCount) {
-        // Composition: the first output character consumes the composed ones (positional alignment).
-        for (let k = 0; k < outCount; k++) changes.push(k === 0 ? outCount - inCount : 0);
-        if (outCount === 0) {
-          // Everything vanished: attribute the removal to the previous output character, if any.
-          if (changes.length > 0) changes[changes.length - 1] = changes[changes.length - 1]! - inCount;
-        }
-      } else {
-        // Decomposition: each input character gives change 0 to its first output character, +1 to the rest,
-        // when per-character decomposition yields the same text (no canonical reordering); positional otherwise.
-        let perChar = '';
-        const perCharChanges: number[] = [];
-        for (const ch of segment) {
-          const d = ch.normalize(form);
-          perChar += d;
-          let first = true;
-          for (let j = 0; j < d.length;) {
-            perCharChanges.push(first ? 0 : 1);
-            first = false;
-            j += charWidthAt(d, j);
-          }
-        }
-        if (perChar === normalized) {
-          for (const c of perCharChanges) changes.push(c);
-        } else {
-          for (let k = 0; k < outCount; k++) changes.push(k < inCount ? 0 : 1);
-        }
-      }
+    while ((m = nonAscii.exec(text)) !== null) {
+      let regionStart = m.index;
+      if (regionStart > copied && text.charCodeAt(regionStart - 1) < 0x80) regionStart--;
+      const regionEnd = m.index + m[0].length;
+      // The ASCII gap is copied as is: one unchanged character per unit.
+      out += text.slice(copied, regionStart);
+      changes.skip(regionStart - copied);
+      out += normalizeRegion(text.slice(regionStart, regionEnd), form, changes);
+      copied = regionEnd;
     }
-    this.transform(out, changes, 0);
+    out += text.slice(copied);
+    changes.skip(text.length - copied);
+    this.transform(out, changes.finish(), 0);
     return this;
   }
 
@@ -704,6 +690,96 @@ export function applyBehavior(matches: number[], behavior: SplitDelimiterBehavio
       return spans;
     }
   }
+}
+
+/** Per-output-character changes for `transform`, zero unless set; grows as needed. */
+export class ChangeList {
+  data: Int32Array;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.data = new Int32Array(Math.max(16, capacity + 16));
+  }
+
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.data.length) return;
+    const grown = new Int32Array(Math.max(this.data.length * 2, this.length + extra));
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+
+  push(change: number): void {
+    this.ensure(1);
+    this.data[this.length++] = change;
+  }
+
+  /** `count` characters with change 0. */
+  skip(count: number): void {
+    this.ensure(count);
+    this.length += count;
+  }
+
+  /** Sets the last `count` changes to `value`. */
+  setLast(count: number, value: number): void {
+    for (let k = Math.max(0, this.length - count); k < this.length; k++) this.data[k] = value;
+  }
+
+  /** Adds `delta` to the last change (no-op when empty). */
+  adjustLast(delta: number): void {
+    if (this.length > 0) this.data[this.length - 1] = this.data[this.length - 1]! + delta;
+  }
+
+  finish(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/**
+ * Normalizes a stretch segment by segment (a starter and its marks, or a Hangul syllable sequence), recording
+ * the changes: same count → all 0; fewer → the first output character consumes the others; more → per-character
+ * decomposition (0 then +1) when it yields the same text, positional otherwise.
+ */
+function normalizeRegion(region: string, form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD', changes: ChangeList): string {
+  let out = '';
+  const segmenter =
+    /[\u1100-\u1112][\u1161-\u1175][\u11a8-\u11c2]?|[\uac00-\ud7a3][\u11a8-\u11c2]|\P{M}\p{M}*|\p{M}+/gsu;
+  let m: RegExpExecArray | null;
+  while ((m = segmenter.exec(region)) !== null) {
+    const segment = m[0];
+    const normalized = segment.normalize(form);
+    out += normalized;
+    const inCount = countChars(segment);
+    const outCount = countChars(normalized);
+    if (outCount === inCount) {
+      changes.skip(outCount);
+    } else if (outCount < inCount) {
+      if (outCount === 0) {
+        changes.adjustLast(-inCount);
+      } else {
+        changes.push(outCount - inCount);
+        changes.skip(outCount - 1);
+      }
+    } else {
+      let perChar = '';
+      const perCharChanges: number[] = [];
+      for (const ch of segment) {
+        const d = ch.normalize(form);
+        perChar += d;
+        let first = true;
+        for (let j = 0; j < d.length;) {
+          perCharChanges.push(first ? 0 : 1);
+          first = false;
+          j += charWidthAt(d, j);
+        }
+      }
+      if (perChar === normalized) {
+        for (const c of perCharChanges) changes.push(c);
+      } else {
+        for (let k = 0; k < outCount; k++) changes.push(k < inCount ? 0 : 1);
+      }
+    }
+  }
+  return out;
 }
 
 const lowercaseCache = new Map<number, string>();

@@ -34,9 +34,9 @@ export class BertNormalizer implements Normalizer {
     }
     if (cleanText) {
       normalized.filter((cp) => !(cp === 0 || cp === 0xfffd || isBertControl(cp)));
-      if (hasNonSpaceWhitespace(normalized.get())) {
-        normalized.mapChars((cp) => (isBertWhitespace(cp) ? ' ' : String.fromCodePoint(cp)));
-      }
+      // Every White_Space character is a single BMP unit, so turning it into a space keeps the shape.
+      const text = normalized.get();
+      if (hasNonSpaceWhitespace(text)) normalized.replaceSameShape(text.replace(NON_SPACE_WHITESPACE, ' '));
     }
     if (handleChineseChars) spaceOutChineseChars(normalized);
     if (stripAccents) {
@@ -54,6 +54,8 @@ function isPrintableAscii(text: string): boolean {
   }
   return true;
 }
+
+const NON_SPACE_WHITESPACE = /[\t\n\v\f\r\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/g;
 
 function hasNonSpaceWhitespace(text: string): boolean {
   for (let i = 0; i < text.length; i++) {

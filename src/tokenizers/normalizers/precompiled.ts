@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.js';
-import { charWidthAt, type NormalizedString } from '../normalized-string.js';
+import { ChangeList, charWidthAt, type NormalizedString } from '../normalized-string.js';
 import type { Normalizer } from './normalizer.js';
 
 /**
@@ -30,14 +30,16 @@ export class PrecompiledNormalizer implements Normalizer {
     this.trie = new Uint32Array(trieSize / 4);
     for (let i = 0; i < this.trie.length; i++) this.trie[i] = view.getUint32(4 + 4 * i, true);
     this.normalizedBytes = blob.subarray(4 + trieSize);
-    this.printableAsciiUnchanged = true;
-    for (let c = 0x20; c < 0x7f; c++) {
-      if (this.transform(String.fromCharCode(c)) !== null) this.printableAsciiUnchanged = false;
-    }
+    this.asciiRewrites = new Uint8Array(128);
+    for (let c = 0; c < 0x80; c++)
+      this.asciiRewrites[c] = this.transform(String.fromCharCode(c)) === null ? 0 : 1;
+    this.printableAsciiUnchanged = this.asciiRewrites.subarray(0x20, 0x7f).every((r) => r === 0);
   }
 
   /** True when no printable ASCII character has a rewrite: such text is left as it is without a scan. */
   private readonly printableAsciiUnchanged: boolean;
+  /** 1 for the ASCII characters the charsmap rewrites. */
+  private readonly asciiRewrites: Uint8Array;
 
   static fromBase64(base64: string, field = 'normalizer.precompiled_charsmap'): PrecompiledNormalizer {
     return new PrecompiledNormalizer(new Uint8Array(Buffer.from(base64, 'base64')), field);
@@ -84,8 +86,9 @@ export class PrecompiledNormalizer implements Normalizer {
     if (text.length === 0) return;
     if (this.printableAsciiUnchanged && isPrintableAscii(text)) return;
     let out = '';
-    const changes: number[] = [];
+    const changes = new ChangeList(text.length);
     let modified = false;
+    // Rust's `replace`: new characters get 0, the extra ones +1; a shorter rewrite charges the last one.
     const replace = (oldPart: string, newPart: string) => {
       const oldCount = countChars(oldPart);
       let newCount = 0;
@@ -95,11 +98,8 @@ export class PrecompiledNormalizer implements Normalizer {
       }
       out += newPart;
       const diff = newCount - oldCount;
-      if (diff > 0) {
-        for (let k = changes.length - diff; k < changes.length; k++) changes[k] = 1;
-      } else if (diff < 0 && changes.length > 0) {
-        changes[changes.length - 1] = changes[changes.length - 1]! + diff;
-      }
+      if (diff > 0) changes.setLast(diff, 1);
+      else if (diff < 0) changes.adjustLast(diff);
     };
     const visit = (grapheme: string) => {
       if (utf8Length(grapheme) < 6) {
@@ -125,15 +125,33 @@ export class PrecompiledNormalizer implements Normalizer {
       }
     };
     for (const chunk of graphemeChunks(text)) {
-      if (isAsciiWithoutCr(chunk)) {
-        // Every ASCII character except CR is a grapheme of its own.
-        for (let i = 0; i < chunk.length; i++) visit(chunk[i]!);
+      if (isAscii(chunk)) {
+        // ASCII graphemes are single characters, except CR LF. Unchanged runs are copied in one piece.
+        let runStart = 0;
+        const flush = (end: number) => {
+          out += chunk.slice(runStart, end);
+          changes.skip(end - runStart);
+        };
+        for (let i = 0; i < chunk.length; i++) {
+          const c = chunk.charCodeAt(i);
+          if (c === 0x0d && chunk.charCodeAt(i + 1) === 0x0a) {
+            flush(i);
+            visit('\r\n');
+            runStart = i + 2;
+            i++;
+          } else if (this.asciiRewrites[c]) {
+            flush(i);
+            visit(chunk[i]!);
+            runStart = i + 1;
+          }
+        }
+        flush(chunk.length);
       } else {
         PrecompiledNormalizer.segmenter ??= new Intl.Segmenter('und', { granularity: 'grapheme' });
         for (const { segment } of PrecompiledNormalizer.segmenter.segment(chunk)) visit(segment);
       }
     }
-    if (modified) normalized.transform(out, changes, 0);
+    if (modified) normalized.transform(out, changes.finish(), 0);
   }
 }
 
@@ -223,10 +241,7 @@ function isPrintableAscii(text: string): boolean {
   return true;
 }
 
-function isAsciiWithoutCr(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f || c === 0x0d) return false;
-  }
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
 }
