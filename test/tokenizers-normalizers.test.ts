@@ -30,8 +30,38 @@ const ADVERSARIAL = [
   '   ',
 ];
 
+/** The binding's normalizer built from JSON through a tokenizer.json (for types it has no factory for). */
+function fromJson(json: object): () => tk.Normalizer {
+  return () => tk.Tokenizer.fromString(JSON.stringify(wholeWordTokenizer(json))).getNormalizer()!;
+}
+
 const normalizerOracles: [object, () => tk.Normalizer][] = [
   [{ type: 'NFC' }, () => tk.nfcNormalizer()],
+  [{ type: 'ByteLevel' }, fromJson({ type: 'ByteLevel' })],
+  [
+    { type: 'Replace', pattern: { Regex: '\\s+|[\\p{P}]' }, content: '_' },
+    fromJson({ type: 'Replace', pattern: { Regex: '\\s+|[\\p{P}]' }, content: '_' }),
+  ],
+  [
+    { type: 'Replace', pattern: { Regex: 'l+' }, content: '' },
+    fromJson({ type: 'Replace', pattern: { Regex: 'l+' }, content: '' }),
+  ],
+  [
+    {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '\u2581' },
+        { type: 'Strip', strip_left: true, strip_right: false },
+      ],
+    },
+    fromJson({
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '\u2581' },
+        { type: 'Strip', strip_left: true, strip_right: false },
+      ],
+    }),
+  ],
   [{ type: 'NFD' }, () => tk.nfdNormalizer()],
   [{ type: 'NFKC' }, () => tk.nfkcNormalizer()],
   [{ type: 'NFKD' }, () => tk.nfkdNormalizer()],
