@@ -15,7 +15,7 @@
  * `start_logits`, `end_logits`, then `hidden_states.<i>` (embedding output + one per layer) and
  * `attentions.<i>` (post-softmax probabilities) when requested. Losses are not part of the graph.
  */
-import { ConfigError, InputError } from '../errors.js';
+import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 import type { WeightStore } from '../weights/types.js';
 import { albertArchitecture } from './albert.js';
@@ -23,6 +23,7 @@ import { bertArchitecture } from './bert.js';
 import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
+import { longformerArchitecture } from './longformer.js';
 import { robertaArchitecture } from './roberta.js';
 
 export const MODEL_TASKS = [
@@ -95,7 +96,11 @@ const ARCHITECTURES: Architecture[] = [
   distilbertArchitecture,
   albertArchitecture,
   electraArchitecture,
+  longformerArchitecture,
 ];
+
+/** Protobuf messages are limited to 2 GiB; keep a margin for the graph structure itself. */
+const MAX_GRAPH_BYTES = 2 ** 31 - 2 ** 26;
 
 /** config.json `model_type` values `buildModelGraph` supports. */
 export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
@@ -207,6 +212,13 @@ export function buildModelGraph(
   };
   const outputs = arch.build(m, reader, inputs, request);
   for (const output of outputs) g.output(output.value, output.name, 'float32', output.dims);
+  if (g.initializerBytes > MAX_GRAPH_BYTES) {
+    throw new WeightsError(
+      `${weights.files.join(', ')}: ${(g.initializerBytes / 2 ** 30).toFixed(2)} GiB of weights do not fit in one ONNX ` +
+        'protobuf (2 GiB limit); models this large need external-data graphs, which seqbatch does not build yet',
+      { file: weights.files[0] },
+    );
+  }
   return {
     bytes: g.toBytes(),
     inputNames: g.inputNames,

@@ -1,0 +1,386 @@
+/**
+ * Longformer graphs against the PyTorch fixtures (../shared/fixtures/models/longformer-{model,seqcls}): every case,
+ * in both lowerings, with the graph taking exactly the inputs the case passed (global_attention_mask is always a
+ * graph input: cases without one are fed HF's default for the head). Also: the window-covers-everything limit
+ * equals RoBERTa on the same weights, the seq-cls default equals an explicit mask on token 0, the loss, and the
+ * config / input errors.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { ConfigError, InputError } from '../src/errors.js';
+import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
+import {
+  checkGlobalAttentionMask,
+  defaultGlobalAttentionMask,
+  GLOBAL_ATTENTION_MASK,
+  readLongformerConfig,
+} from '../src/models/longformer.js';
+import { ConfigReader } from '../src/models/layers.js';
+import { sequenceClassificationLoss } from '../src/runtime/losses.js';
+import { loadWeights } from '../src/weights/load.js';
+import type { WeightStore } from '../src/weights/types.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+type Nested = number | Nested[];
+interface FixtureCase {
+  name: string;
+  inputs: Record<string, Nested>;
+  options?: { output_hidden_states?: boolean; output_attentions?: boolean };
+  outputs: Record<string, Nested>;
+  float64?: { outputs: Record<string, Nested> };
+}
+interface Fixture {
+  dir: string;
+  config: Record<string, unknown>;
+  task: ModelTask;
+  weights: WeightStore;
+  cases: FixtureCase[];
+}
+
+const MODELS_DIR = sharedPath('fixtures', 'models');
+const skip = skipUnlessShared('fixtures', 'models', 'longformer-model');
+const FOLDERS = ['longformer-model', 'longformer-seqcls'];
+
+function flatten(value: Nested): { data: number[]; dims: number[] } {
+  const dims: number[] = [];
+  for (let v: Nested = value; Array.isArray(v); v = v[0]!) dims.push(v.length);
+  return {
+    data: Array.isArray(value) ? ((value as Nested[]).flat(Infinity as 1) as number[]) : [value],
+    dims,
+  };
+}
+
+function int64Tensor(value: Nested): ort.Tensor {
+  const { data, dims } = flatten(value);
+  return new ort.Tensor('int64', BigInt64Array.from(data, BigInt), dims);
+}
+
+/**
+ * |got − expected| ≤ atol + rtol·|expected| element-wise, and an expected exact 0 (a masked or excluded
+ * attention entry) must be exactly 0. Returns the largest absolute difference.
+ */
+function compare(got: ort.Tensor, expected: Nested, what: string, atol: number, rtol: number): number {
+  const want = flatten(expected);
+  assert.deepEqual([...got.dims], want.dims, `${what}: shape`);
+  const data = got.data as Float32Array;
+  let worst = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const e = Math.fround(want.data[i]!);
+    const diff = Math.abs(data[i]! - e);
+    if (!(diff <= atol + rtol * Math.abs(e)) || (e === 0 && data[i] !== 0)) {
+      assert.fail(`${what}[${i}]: got ${data[i]}, expected ${e} (diff ${diff})`);
+    }
+    worst = Math.max(worst, diff);
+  }
+  return worst;
+}
+
+async function loadFixture(folder: string): Promise<Fixture> {
+  const dir = join(MODELS_DIR, folder);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const { cases } = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { cases: FixtureCase[] };
+  return { dir, config, task: taskFromConfig(config), weights: await loadWeights(dir), cases };
+}
+
+async function session(
+  config: Record<string, unknown>,
+  weights: WeightStore,
+  task: ModelTask,
+  options: { attentionMask: boolean; hidden?: boolean; attentions?: boolean; contribOps?: boolean },
+): Promise<ort.InferenceSession> {
+  const { bytes, inputNames } = buildModelGraph(config, weights, {
+    task,
+    inputs: { attentionMask: options.attentionMask },
+    outputHiddenStates: options.hidden ?? false,
+    outputAttentions: options.attentions ?? false,
+    contribOps: options.contribOps ?? true,
+  });
+  if (config.model_type === 'longformer') {
+    assert.deepEqual(inputNames, [
+      'input_ids',
+      ...(options.attentionMask ? ['attention_mask'] : []),
+      GLOBAL_ATTENTION_MASK,
+    ]);
+  }
+  return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+}
+
+/** Feeds for a case: its own inputs, and HF's default global mask for the head when it passed none. */
+function feedsOf(c: FixtureCase, task: ModelTask): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(c.inputs.input_ids!) };
+  if (c.inputs.attention_mask) feeds.attention_mask = int64Tensor(c.inputs.attention_mask);
+  if (c.inputs.global_attention_mask) {
+    feeds[GLOBAL_ATTENTION_MASK] = int64Tensor(c.inputs.global_attention_mask);
+  } else {
+    const [batch, seq] = feeds.input_ids!.dims as [number, number];
+    feeds[GLOBAL_ATTENTION_MASK] = new ort.Tensor('int64', defaultGlobalAttentionMask(task, batch, seq), [
+      batch,
+      seq,
+    ]);
+  }
+  return feeds;
+}
+
+/** The window padding LongformerModel applies: up to a multiple of max(attention_window). */
+function paddedLength(length: number, window: number): number {
+  return Math.ceil(length / window) * window;
+}
+
+for (const folder of FOLDERS) {
+  for (const contribOps of [true, false]) {
+    const lowering = contribOps ? 'contrib ops' : 'standard ops';
+    test(`${folder} matches PyTorch on every fixture case (${lowering})`, { skip }, async () => {
+      const fixture = await loadFixture(folder);
+      const worst = { outputs: 0, attentions: 0, float64: 0 };
+      const sessions = new Map<string, Promise<ort.InferenceSession>>();
+      for (const c of fixture.cases) {
+        const options = {
+          attentionMask: 'attention_mask' in c.inputs,
+          hidden: c.options?.output_hidden_states ?? false,
+          attentions: c.options?.output_attentions ?? false,
+          contribOps,
+        };
+        const key = JSON.stringify(options);
+        if (!sessions.has(key))
+          sessions.set(key, session(fixture.config, fixture.weights, fixture.task, options));
+        const got = await (await sessions.get(key)!).run(feedsOf(c, fixture.task));
+
+        for (const [name, value] of Object.entries(c.outputs)) {
+          if (name === 'loss') {
+            const loss = sequenceClassificationLoss(
+              { data: got.logits!.data as Float32Array, dims: [...got.logits!.dims] },
+              {
+                data: Float64Array.from(flatten(c.inputs.labels!).data),
+                dims: flatten(c.inputs.labels!).dims,
+              },
+              3,
+              undefined,
+            );
+            const diff = Math.abs(loss - (value as number));
+            assert.ok(
+              diff <= 1e-4 + 1e-4 * Math.abs(value as number),
+              `${c.name} loss: ${loss} vs ${String(value)}`,
+            );
+            worst.outputs = Math.max(worst.outputs, diff);
+          } else if (name === 'hidden_states' || name === 'attentions' || name === 'global_attentions') {
+            const layers = value as Nested[];
+            layers.forEach((layer, i) => {
+              const output = got[`${name}.${i}`];
+              assert.ok(output, `${c.name}: missing output ${name}.${i}`);
+              if (name === 'hidden_states') {
+                worst.outputs = Math.max(
+                  worst.outputs,
+                  compare(output, layer, `${c.name} ${name}.${i}`, 1e-4, 1e-4),
+                );
+              } else {
+                worst.attentions = Math.max(
+                  worst.attentions,
+                  compare(output, layer, `${c.name} ${name}.${i}`, 1e-5, 0),
+                );
+              }
+            });
+            assert.equal(got[`${name}.${layers.length}`], undefined, `${c.name}: too many ${name}`);
+          } else {
+            assert.ok(got[name], `${c.name}: missing output ${name}`);
+            worst.outputs = Math.max(
+              worst.outputs,
+              compare(got[name]!, value, `${c.name} ${name}`, 1e-4, 1e-4),
+            );
+          }
+        }
+        // HF returns no global_attentions when no row has a global token; the graph returns them with 0 columns.
+        if (c.options?.output_attentions && !('global_attentions' in c.outputs)) {
+          const [batch, seq] = flatten(c.inputs.input_ids!).dims as [number, number];
+          assert.deepEqual([...got['global_attentions.0']!.dims], [batch, 4, paddedLength(seq, 4), 0]);
+        }
+        for (const [name, value] of Object.entries(c.float64?.outputs ?? {})) {
+          worst.float64 = Math.max(
+            worst.float64,
+            compare(got[name]!, value, `${c.name} float64 ${name}`, 1e-4, 1e-4),
+          );
+        }
+      }
+      console.log(
+        `# ${folder} (${lowering}): max |diff| outputs ${worst.outputs.toExponential(2)}, attentions ` +
+          `${worst.attentions.toExponential(2)}, vs float64 ${worst.float64.toExponential(2)}`,
+      );
+    });
+  }
+}
+
+describe('Longformer global attention', { skip }, () => {
+  test('sequence classification: the default (global on token 0) equals an explicit mask on token 0, bit for bit', async () => {
+    const fixture = await loadFixture('longformer-seqcls');
+    const explicit = fixture.cases.find((c) => c.name === 'global_attention_cls_explicit')!;
+    const s = await session(fixture.config, fixture.weights, 'sequence-classification', {
+      attentionMask: true,
+    });
+    const withExplicit = await s.run(feedsOf(explicit, 'sequence-classification'));
+    const { global_attention_mask: _given, ...withoutGlobal } = explicit.inputs;
+    const withDefault = await s.run(
+      feedsOf({ ...explicit, inputs: withoutGlobal }, 'sequence-classification'),
+    );
+    assert.deepEqual(withDefault.logits!.data, withExplicit.logits!.data);
+    // And a base model given no global mask uses none: same as an explicit mask of zeros, unlike token 0.
+    const base = await session(fixture.config, fixture.weights, 'base', { attentionMask: true });
+    const ids = int64Tensor(explicit.inputs.input_ids!);
+    const mask = int64Tensor(explicit.inputs.attention_mask!);
+    const [batch, seq] = ids.dims as [number, number];
+    const none = await base.run({
+      input_ids: ids,
+      attention_mask: mask,
+      [GLOBAL_ATTENTION_MASK]: new ort.Tensor('int64', defaultGlobalAttentionMask('base', batch, seq), [
+        batch,
+        seq,
+      ]),
+    });
+    const cls = await base.run({
+      input_ids: ids,
+      attention_mask: mask,
+      [GLOBAL_ATTENTION_MASK]: int64Tensor(explicit.inputs.global_attention_mask!),
+    });
+    const a = none.last_hidden_state!.data as Float32Array;
+    const b = cls.last_hidden_state!.data as Float32Array;
+    assert.ok(
+      a.some((v, i) => Math.abs(v - b[i]!) > 1e-2),
+      'global attention on token 0 changes the base model output',
+    );
+  });
+
+  test('a window covering the whole sequence without global tokens is RoBERTa on the same weights', async () => {
+    const fixture = await loadFixture('longformer-model');
+    const padded = fixture.cases.find((c) => c.name === 'batch_padded')!;
+    const wide = { ...fixture.config, attention_window: [64, 64] };
+    const roberta = { ...fixture.config, model_type: 'roberta' };
+    delete (roberta as Record<string, unknown>).attention_window;
+    const longformer = await (
+      await session(wide, fixture.weights, 'base', { attentionMask: true })
+    ).run(feedsOf(padded, 'base'));
+    const reference = await (
+      await session(roberta, fixture.weights, 'base', { attentionMask: true, contribOps: false })
+    ).run({
+      input_ids: int64Tensor(padded.inputs.input_ids!),
+      attention_mask: int64Tensor(padded.inputs.attention_mask!),
+    });
+    // Real positions only: HF Longformer zeroes the attention of padding queries, RoBERTa lets them attend.
+    const mask = flatten(padded.inputs.attention_mask!).data;
+    const got = longformer.last_hidden_state!.data as Float32Array;
+    const want = reference.last_hidden_state!.data as Float32Array;
+    const hidden = 32;
+    let worst = 0;
+    let compared = 0;
+    mask.forEach((real, token) => {
+      if (!real) return;
+      for (let k = token * hidden; k < (token + 1) * hidden; k++) {
+        const diff = Math.abs(got[k]! - want[k]!);
+        assert.ok(diff <= 1e-5, `token ${token}: ${got[k]} vs RoBERTa ${want[k]}`);
+        worst = Math.max(worst, diff);
+        compared++;
+      }
+    });
+    assert.equal(compared, (19 + 14 + 6) * hidden);
+    console.log(`# wide-window Longformer vs RoBERTa: max |diff| ${worst.toExponential(2)}`);
+    // The fixture's 4-token window is not RoBERTa: the limit above is not a coincidence of tiny sequences.
+    const narrow = await (
+      await session(fixture.config, fixture.weights, 'base', { attentionMask: true })
+    ).run(feedsOf(padded, 'base'));
+    const a = narrow.last_hidden_state!.data as Float32Array;
+    const b = reference.last_hidden_state!.data as Float32Array;
+    assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 1e-2));
+  });
+
+  test('different windows per layer: a wide layer after a narrow one differs from both uniform configs', async () => {
+    const fixture = await loadFixture('longformer-model');
+    const padded = fixture.cases.find((c) => c.name === 'batch_padded')!;
+    const run = async (window: number[]) =>
+      await (
+        await session({ ...fixture.config, attention_window: window }, fixture.weights, 'base', {
+          attentionMask: true,
+          attentions: true,
+        })
+      ).run(feedsOf(padded, 'base'));
+    const mixed = await run([4, 8]);
+    // Layer i's attention band is window_i + 1 wide (no global tokens here).
+    assert.equal(mixed['attentions.0']!.dims[3], 5);
+    assert.equal(mixed['attentions.1']!.dims[3], 9);
+    // Layer 0 sees the same inputs as in the uniform [4, 4] model (both padded to a multiple of 8 vs 4 only adds
+    // masked positions), so its probabilities agree with the fixture.
+    const expectedLayers = padded.outputs.attentions as Nested[];
+    compare(mixed['attentions.0']!, expectedLayers[0]!, 'mixed windows layer 0', 1e-5, 0);
+  });
+});
+
+describe('Longformer config and input errors', () => {
+  const base = { model_type: 'longformer', num_hidden_layers: 2, hidden_size: 32, num_attention_heads: 4 };
+  const read = (extra: Record<string, unknown>) =>
+    readLongformerConfig(new ConfigReader({ ...base, ...extra }));
+
+  test('attention_window: an int becomes one window per layer; a list is taken per layer; default 512', () => {
+    assert.deepEqual(read({ attention_window: 4 }).attentionWindows, [4, 4]);
+    assert.deepEqual(read({ attention_window: [2, 6] }).attentionWindows, [2, 6]);
+    assert.deepEqual(read({}).attentionWindows, [512, 512]);
+  });
+
+  for (const [what, value] of [
+    ['odd', 3],
+    ['zero', 0],
+    ['negative', -4],
+    ['fractional', 2.5],
+    ['a string', '4'],
+    ['an odd list member', [4, 5]],
+    ['a zero list member', [0, 4]],
+    ['a list shorter than the layers', [4]],
+    ['a list longer than the layers', [4, 4, 4]],
+  ] as const) {
+    test(`attention_window ${what} is a ConfigError naming the field`, () => {
+      assert.throws(
+        () => read({ attention_window: value }),
+        (e: unknown) =>
+          e instanceof ConfigError && e.field === 'attention_window' && /attention_window/.test(e.message),
+      );
+    });
+  }
+
+  test(
+    'heads other than base and sequence classification are refused naming architectures',
+    { skip },
+    async () => {
+      const fixture = await loadFixture('longformer-model');
+      for (const task of ['token-classification', 'question-answering', 'masked-lm'] as const) {
+        assert.throws(
+          () => buildModelGraph(fixture.config, fixture.weights, { task }),
+          (e: unknown) => e instanceof ConfigError && e.field === 'architectures',
+        );
+      }
+      assert.throws(
+        () =>
+          buildModelGraph({ ...fixture.config, attention_window: [4, 3] }, fixture.weights, { task: 'base' }),
+        (e: unknown) => e instanceof ConfigError && e.field === 'attention_window',
+      );
+    },
+  );
+
+  test('checkGlobalAttentionMask: shape and 0/1 values, InputError naming global_attention_mask', () => {
+    const ok = { data: BigInt64Array.from([1n, 0n, 0n, 0n, 1n, 0n]), dims: [2, 3] };
+    checkGlobalAttentionMask(ok, 2, 3);
+    const isInputError = (e: unknown) => e instanceof InputError && e.argument === GLOBAL_ATTENTION_MASK;
+    assert.throws(() => checkGlobalAttentionMask(ok, 3, 2), isInputError);
+    assert.throws(() => checkGlobalAttentionMask({ data: ok.data, dims: [6] }, 2, 3), isInputError);
+    assert.throws(
+      () =>
+        checkGlobalAttentionMask({ data: BigInt64Array.from([0n, 0n, 0n, 0n, 2n, 0n]), dims: [2, 3] }, 2, 3),
+      (e: unknown) => isInputError(e) && /\[1\]\[1\]: expected 0 or 1, got 2/.test((e as Error).message),
+    );
+  });
+
+  test('defaultGlobalAttentionMask: token 0 for sequence classification, none for the base model', () => {
+    assert.deepEqual(
+      [...defaultGlobalAttentionMask('sequence-classification', 2, 3)],
+      [1n, 0n, 0n, 1n, 0n, 0n],
+    );
+    assert.deepEqual([...defaultGlobalAttentionMask('base', 2, 3)], [0n, 0n, 0n, 0n, 0n, 0n]);
+  });
+});
