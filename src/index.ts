@@ -7,6 +7,7 @@ export {
   type TokenizerOptions,
   type DecodeOptions,
 } from './tokenizers/tokenizer.js';
+export { TokenizerPipeline, type TokenizerPipelineOptions } from './tokenizers/pipeline.js';
 export { BatchEncoding, type EncodedRow, type TensorField } from './encoding/batch-encoding.js';
 export type { EncodeOptions, PaddingOption, TruncationOption } from './encoding/call-options.js';
 export type { PadOptions, PaddedFeatures } from './encoding/pad-features.js';
