@@ -8,6 +8,7 @@ import * as tokenizeCommand from './commands/tokenize.js';
 import * as forwardCommand from './commands/forward.js';
 import * as exportCommand from './commands/export.js';
 import * as inspectCommand from './commands/inspect.js';
+import * as classifyCommand from './commands/classify.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
 const commandModules: Array<{ register(program: Command): void }> = [
@@ -15,6 +16,7 @@ const commandModules: Array<{ register(program: Command): void }> = [
   forwardCommand,
   exportCommand,
   inspectCommand,
+  classifyCommand,
 ];
 
 export function buildProgram(): Command {

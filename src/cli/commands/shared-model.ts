@@ -1,0 +1,73 @@
+/**
+ * The model flags every model command shares (`--model`, `--revision`, `--offline`, `--tokenizer`, `--threads`,
+ * `--no-graph-cache`) and the pipeline loading behind them: a folder or Hub id through `resolveModel`, the bundled
+ * demo checkpoint when the command has one as its default.
+ */
+import { Option, type Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { resolveModel, type ResolveModelOptions } from '../../hub/index.js';
+import type { PipelineOptions } from '../../pipelines/index.js';
+import { Tokenizer } from '../../tokenizers/tokenizer.js';
+import { defaultModelDir } from '../default-model.js';
+import { integerFlag } from './shared-flags.js';
+
+/** What commander hands the action for the options added by addModelOptions. */
+export interface ModelCliOptions {
+  model?: string;
+  revision?: string;
+  offline?: boolean;
+  tokenizer?: string;
+  threads?: string;
+  graphCache?: boolean;
+}
+
+export interface ModelFlagsSpec {
+  /** The bundled demo checkpoint is the default (`classify`, `embed`, ...); otherwise --model is required. */
+  defaultsToDemo: boolean;
+  /** What kind of checkpoint the command needs, for --help. */
+  needs: string;
+}
+
+export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command {
+  const modelHelp =
+    `${spec.needs}: a checkpoint folder or a Hub id (org/name[@revision])` +
+    (spec.defaultsToDemo ? ' (default: the bundled seqbatch-demo-sst2 sentiment model)' : '');
+  return command
+    .addOption(
+      spec.defaultsToDemo
+        ? new Option('-m, --model <dir-or-id>', modelHelp)
+        : new Option('-m, --model <dir-or-id>', modelHelp).makeOptionMandatory(),
+    )
+    .option('--revision <rev>', 'Hub branch, tag or commit (default: main)')
+    .option('--offline', 'never contact the Hub: use only the local cache (as HF_HUB_OFFLINE=1)')
+    .option('--tokenizer <dir>', "use this tokenizer folder instead of the model's")
+    .option('--threads <n>', 'ONNX Runtime threads for one model run (default: ONNX Runtime decides)')
+    .option('--no-graph-cache', 'build the ONNX graph afresh instead of reusing the cached one');
+}
+
+export interface ResolvedModelFlags {
+  /** The --model value (or the demo folder), as given: reported in messages and by the server. */
+  modelId: string;
+  /** Local folder of the checkpoint, after any download. */
+  dir: string;
+  /** Loading options for `pipeline()`. */
+  load: PipelineOptions;
+}
+
+/** Resolves --model (downloading a Hub id unless --offline) and reads the loading flags. */
+export async function resolveModelFlags(options: ModelCliOptions): Promise<ResolvedModelFlags> {
+  const modelId = options.model ?? defaultModelDir();
+  if (options.model === '') {
+    throw new InputError('--model: expected a folder or a Hub id, got ""', { argument: '--model' });
+  }
+  const hub: ResolveModelOptions = {};
+  if (options.revision !== undefined) hub.revision = options.revision;
+  if (options.offline) hub.offline = true;
+  const dir = await resolveModel(modelId, hub);
+  const threads = integerFlag(options.threads, '--threads');
+  const load: PipelineOptions = {};
+  if (threads !== undefined) load.threads = threads;
+  if (options.graphCache === false) load.cacheDir = false;
+  if (options.tokenizer !== undefined) load.tokenizer = await Tokenizer.fromPretrained(options.tokenizer);
+  return { modelId, dir, load };
+}

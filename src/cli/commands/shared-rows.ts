@@ -1,0 +1,166 @@
+/**
+ * The part every row command (classify, embed, ner, qa, fill-mask, zero-shot) shares beyond src/cli/io: the
+ * batching and long-input flags, and the loop that hands each chunk of input rows to a pipeline and turns
+ * pipeline errors into messages naming the flag or the input line.
+ */
+import { Option, type Command } from 'commander';
+import { InputError, SeqbatchError } from '../../errors.js';
+import type { LongInputOptions, PipelineBatchOptions, TextOrPair } from '../../pipelines/index.js';
+import {
+  addRowsOptions,
+  rowsOptionsFrom,
+  runRowsCommand,
+  type InputRow,
+  type OutputRecord,
+  type RowsCliOptions,
+  type RowsCommandIO,
+  type RowsCommandSummary,
+} from '../io/index.js';
+import { asFlagError, integerFlag } from './shared-flags.js';
+
+/**
+ * Each call to the pipeline gets this many model batches' worth of rows: the pipeline sorts them by length
+ * before batching, so a wider chunk pads less, while results are still written (and resumable) chunk by chunk.
+ */
+export const BATCHES_PER_CHUNK = 4;
+
+export interface BatchingCliOptions {
+  maxBatchTokens?: string;
+  truncation?: boolean;
+  longInputs?: LongInputOptions['longInputs'];
+  maxLength?: string;
+  stride?: string;
+  windowAggregation?: LongInputOptions['windowAggregation'];
+}
+
+/** API options whose errors are reported under their flag (`maxLength` → `--max-length`). */
+export const PIPELINE_FLAG_OPTIONS = [
+  'batchSize',
+  'maxBatchTokens',
+  'truncation',
+  'longInputs',
+  'maxLength',
+  'stride',
+  'windowAggregation',
+  'topK',
+  'functionToApply',
+  'pooling',
+  'normalize',
+  'aggregationStrategy',
+  'ignoreLabels',
+  'docStride',
+  'maxSeqLen',
+  'maxAnswerLen',
+  'maxQuestionLen',
+  'targets',
+  'candidateLabels',
+  'hypothesisTemplate',
+];
+
+/** The row input/output flags of src/cli/io plus `--max-batch-tokens`. */
+export function addRowCommandOptions(command: Command): Command {
+  return addRowsOptions(command).option(
+    '--max-batch-tokens <n>',
+    'padded tokens per model batch (rows x longest row); default: the scheduler default',
+  );
+}
+
+/** `--truncation`, `--long-inputs`, `--max-length`, `--stride`, `--window-aggregation`. */
+export function addLongInputOptions(command: Command, windows = true): Command {
+  command
+    .option('--truncation', 'cut inputs longer than the model (or --max-length) instead of failing')
+    .option('--max-length <n>', 'tokens per row, special tokens included (default: the model maximum)');
+  if (!windows) return command;
+  return command
+    .addOption(
+      new Option(
+        '--long-inputs <mode>',
+        'inputs longer than the model: fail, keep the first tokens, or run overlapping windows and combine them',
+      ).choices(['error', 'truncate', 'sliding-window']),
+    )
+    .option('--stride <n>', 'tokens shared by consecutive windows (sliding-window)')
+    .addOption(
+      new Option('--window-aggregation <how>', 'how window outputs are combined').choices(['mean', 'max']),
+    );
+}
+
+export function batchingFrom(options: BatchingCliOptions & RowsCliOptions): PipelineBatchOptions {
+  const batching: PipelineBatchOptions = {};
+  const batchSize = integerFlag(options.batchSize, '--batch-size');
+  if (batchSize !== undefined) batching.batchSize = batchSize;
+  const maxBatchTokens = integerFlag(options.maxBatchTokens, '--max-batch-tokens');
+  if (maxBatchTokens !== undefined) batching.maxBatchTokens = maxBatchTokens;
+  return batching;
+}
+
+export function longInputsFrom(options: BatchingCliOptions): LongInputOptions {
+  const long: LongInputOptions = {};
+  if (options.truncation) long.truncation = true;
+  if (options.longInputs !== undefined) long.longInputs = options.longInputs;
+  const maxLength = integerFlag(options.maxLength, '--max-length');
+  if (maxLength !== undefined) long.maxLength = maxLength;
+  const stride = integerFlag(options.stride, '--stride', 0);
+  if (stride !== undefined) long.stride = stride;
+  if (options.windowAggregation !== undefined) long.windowAggregation = options.windowAggregation;
+  return long;
+}
+
+/** The pipeline input of each row: the text, or `{ text, textPair }` for a pair. */
+export function rowInputs(rows: readonly InputRow[]): TextOrPair[] {
+  return rows.map((row) =>
+    row.textPair === undefined ? row.text : { text: row.text, textPair: row.textPair },
+  );
+}
+
+/** Where a row came from, for messages: `reviews.csv:12`, or `argument 2` for positional texts. */
+function rowPlace(row: InputRow, texts: readonly string[], file: string | undefined): string {
+  if (texts.length > 0) return `argument ${row.line}`;
+  return `${file === undefined || file === '-' ? 'stdin' : file}:${row.line}`;
+}
+
+/**
+ * Re-labels a pipeline error: `inputs[i]…` becomes the input row's place, an API option its flag. Other errors
+ * pass unchanged.
+ */
+export function rowError(
+  error: unknown,
+  rows: readonly InputRow[],
+  texts: readonly string[],
+  file: string | undefined,
+): unknown {
+  if (!(error instanceof SeqbatchError) || error.argument === undefined) return error;
+  const match = /^inputs\[(\d+)\](.*)$/.exec(error.argument);
+  if (match) {
+    const row = rows[Number(match[1])];
+    if (row === undefined) return error;
+    const place = rowPlace(row, texts, file);
+    const detail = error.message.replace(/^inputs\[\d+\][^:]*:\s*/, '');
+    return new InputError(`${place}: ${detail}`, { argument: '--input', cause: error });
+  }
+  return asFlagError(error, PIPELINE_FLAG_OPTIONS);
+}
+
+/**
+ * Reads the rows (positional texts, --input or stdin), hands them to `processChunk` a chunk at a time (batch size
+ * × BATCHES_PER_CHUNK rows), writes one record per row in input order, and handles --output/--resume/progress.
+ */
+export async function runPipelineRows(
+  texts: readonly string[],
+  options: RowsCliOptions & BatchingCliOptions,
+  processChunk: (rows: InputRow[]) => Promise<OutputRecord[]>,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  const rowsOptions = rowsOptionsFrom(texts, options);
+  rowsOptions.batchSize *= BATCHES_PER_CHUNK;
+  return runRowsCommand(
+    rowsOptions,
+    async (rows) => {
+      try {
+        return await processChunk(rows);
+      } catch (error) {
+        throw rowError(error, rows, texts, options.input);
+      }
+    },
+    io,
+  );
+}
