@@ -178,14 +178,9 @@ test('the task comes from config.architectures', () => {
     configError('architectures', /"BertForPreTraining" has no supported head/),
   );
   assert.throws(() => taskFromConfig({ architectures: 'BertModel' }), configError('architectures'));
-  assert.deepEqual([...SUPPORTED_MODEL_TYPES].sort(), [
-    'albert',
-    'bert',
-    'distilbert',
-    'electra',
-    'roberta',
-    'xlm-roberta',
-  ]);
+  for (const type of ['albert', 'bert', 'distilbert', 'electra', 'roberta', 'xlm-roberta']) {
+    assert.ok(SUPPORTED_MODEL_TYPES.includes(type), type);
+  }
 });
 
 test('default position ids and the longest sequence the position table allows', () => {

@@ -307,6 +307,11 @@ export class GraphBuilder {
     return this.outputs.map((o) => o.name);
   }
 
+  /** Total bytes of initializer data so far (a serialised ModelProto cannot exceed 2 GiB). */
+  get initializerBytes(): number {
+    return this.initializers.reduce((total, t) => total + t.rawData.byteLength, 0);
+  }
+
   /** Number of nodes so far (for tests and diagnostics). */
   get nodeCount(): number {
     return this.nodes.length;
