@@ -7,6 +7,8 @@ export {
   type TokenizerOptions,
   type DecodeOptions,
 } from './tokenizers/tokenizer.js';
+export { models, modelFromJSON, WordPiece, BPE, Unigram, WordLevel } from './tokenizers/models/index.js';
+export { decoders, decoderFromJSON, type Decoder } from './tokenizers/decoders/index.js';
 export { TokenizerPipeline, type TokenizerPipelineOptions } from './tokenizers/pipeline.js';
 export { BatchEncoding, type EncodedRow, type TensorField } from './encoding/batch-encoding.js';
 export type { EncodeOptions, PaddingOption, TruncationOption } from './encoding/call-options.js';
