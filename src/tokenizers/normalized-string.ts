@@ -573,6 +573,29 @@ export class NormalizedString {
    */
   prepend(text: string): this {
     if (this.normalized.length === 0 || text.length === 0) return this;
+    if (this.align === null) {
+      // Identity: build the prefix and the per-character alignments in one array.
+      const own = this.normalized;
+      const base = this.originalStart;
+      const out = new Int32Array(2 * (own.length + text.length));
+      const firstEnd = base + charWidthAt(own, 0);
+      let k = 0;
+      for (let u = 0; u < text.length; u++) {
+        out[k++] = base;
+        out[k++] = firstEnd;
+      }
+      for (let i = 0; i < own.length;) {
+        const w = charWidthAt(own, i);
+        for (let u = 0; u < w; u++) {
+          out[k++] = base + i;
+          out[k++] = base + i + w;
+        }
+        i += w;
+      }
+      this.normalized = text + own;
+      this.align = out;
+      return this;
+    }
     const align = this.alignments();
     const out = new Int32Array(align.length + 2 * text.length);
     const a0 = align[0]!;

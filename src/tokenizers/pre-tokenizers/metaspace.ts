@@ -23,6 +23,18 @@ export class MetaspacePreTokenizer implements PreTokenizer {
 
   preTokenize(pretokenized: PreTokenizedString): void {
     pretokenized.split((_, normalized) => {
+      const text = normalized.get();
+      if (text.indexOf(' ') === -1 && text.indexOf(this.replacement) === -1) {
+        // Common case (e.g. after WhitespaceSplit): nothing to replace, and after an optional prepend the only
+        // replacement leads the text, so the merged_with_next split would return the piece unchanged.
+        if (
+          this.prependScheme === 'always' ||
+          (this.prependScheme === 'first' && normalized.originalStart === 0)
+        ) {
+          normalized.prepend(this.replacement);
+        }
+        return [normalized];
+      }
       normalized.replace(this.spacePattern, this.replacement);
       const startsWithReplacement = normalized.get().startsWith(this.replacement);
       if (this.prependScheme === 'always' && !startsWithReplacement) normalized.prepend(this.replacement);
