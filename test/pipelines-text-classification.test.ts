@@ -170,6 +170,36 @@ test('long inputs: an InputError naming truncation by default; truncation keeps 
   );
 });
 
+test('long pairs: truncation cuts longest-first; sliding windows run over the first text', async () => {
+  const pair = { text: LONG, textPair: 'in short , it was fine' };
+  const run = async (encoding: Parameters<typeof classify.model.forward>[0]) =>
+    Array.from((await classify.model.forward(encoding)).logits!.data);
+  const truncated = await classify.run(pair, { truncation: true, functionToApply: 'none', topK: null });
+  const cut = classify.tokenizer.encode(pair.text, pair.textPair, {
+    truncation: 'longest_first',
+    maxLength: 128,
+  });
+  const expected = await run([cut]);
+  logitsOf(truncated).forEach((v, k) => assert.ok(Math.abs(v - expected[k]) <= 1e-5));
+  const windows = classify.tokenizer.encodeBatch([pair.text], [pair.textPair], {
+    truncation: 'only_first',
+    maxLength: 128,
+    stride: 16,
+    returnOverflowingTokens: true,
+  }).encodings;
+  assert.ok(windows.length >= 2);
+  const perWindow: number[][] = [];
+  for (const w of windows) perWindow.push(await run([w]));
+  const mean = [0, 1].map((k) => perWindow.reduce((s, l) => s + l[k], 0) / perWindow.length);
+  const slid = await classify.run(pair, {
+    longInputs: 'sliding-window',
+    stride: 16,
+    functionToApply: 'none',
+    topK: null,
+  });
+  logitsOf(slid).forEach((v, k) => assert.ok(Math.abs(v - mean[k]) <= 1e-5));
+});
+
 test('sliding windows: mean / max of the windows run one by one, then softmax', async () => {
   const windows = classify.tokenizer.encodeBatch([LONG], null, {
     truncation: true,

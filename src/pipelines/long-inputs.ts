@@ -85,8 +85,8 @@ export function resolveLongInputs(
 }
 
 /**
- * Encodes one input (and its pair) into the rows the model runs: one encoding, or its windows. Pairs are
- * windowed over the first text ('only_first'), the second text stays whole in every window.
+ * Encodes one input (and its pair) into the rows the model runs: one encoding, or its windows. Truncation cuts
+ * pairs longest-first; windows of a pair run over the first text ('only_first'), the second stays whole.
  */
 export function encodeWithLimit(
   tokenizer: Tokenizer,
@@ -110,7 +110,8 @@ export function encodeWithLimit(
   const windows = limits.mode === 'sliding-window';
   return [
     ...tokenizer.encodeBatch([text], pair === null ? null : [pair], {
-      truncation: pair === null ? 'longest_first' : 'only_first',
+      // Python's truncation=True is longest_first; overflow windows of a pair need a one-sided strategy.
+      truncation: windows && pair !== null ? 'only_first' : 'longest_first',
       maxLength: limits.maxLength,
       stride: windows ? limits.stride : 0,
       returnOverflowingTokens: windows,
