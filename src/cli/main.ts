@@ -9,6 +9,11 @@ import * as forwardCommand from './commands/forward.js';
 import * as exportCommand from './commands/export.js';
 import * as inspectCommand from './commands/inspect.js';
 import * as classifyCommand from './commands/classify.js';
+import * as embedCommand from './commands/embed.js';
+import * as nerCommand from './commands/ner.js';
+import * as qaCommand from './commands/qa.js';
+import * as fillMaskCommand from './commands/fill-mask.js';
+import * as zeroShotCommand from './commands/zero-shot.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
 const commandModules: Array<{ register(program: Command): void }> = [
@@ -17,6 +22,11 @@ const commandModules: Array<{ register(program: Command): void }> = [
   exportCommand,
   inspectCommand,
   classifyCommand,
+  embedCommand,
+  nerCommand,
+  qaCommand,
+  fillMaskCommand,
+  zeroShotCommand,
 ];
 
 export function buildProgram(): Command {

@@ -27,9 +27,16 @@ export function listFlag(value: string | undefined, flag: string): string[] | un
   return items;
 }
 
-/** `topK` → `--top-k`. */
+/** API options whose flag is not simply their kebab-case spelling. */
+const FLAG_NAMES: Record<string, string> = {
+  candidateLabels: '--labels',
+  aggregationStrategy: '--aggregation',
+  functionToApply: '--function',
+};
+
+/** `topK` → `--top-k` (and the few renamed ones, e.g. `candidateLabels` → `--labels`). */
 export function flagOf(option: string): string {
-  return '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  return FLAG_NAMES[option] ?? '--' + option.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 /**

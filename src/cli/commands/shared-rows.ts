@@ -54,6 +54,7 @@ export const PIPELINE_FLAG_OPTIONS = [
   'maxQuestionLen',
   'targets',
   'candidateLabels',
+  'multiLabel',
   'hypothesisTemplate',
 ];
 

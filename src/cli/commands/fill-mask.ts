@@ -1,0 +1,96 @@
+/**
+ * `seqbatch fill-mask`: the best tokens for the mask token(s) of each text with a masked-LM model. Each row holds
+ * parallel lists `token_str`, `score`, `token` and `sequence`, best first (one list per mask, in text order, when a
+ * text has several masks).
+ */
+import type { Command } from 'commander';
+import { pipeline, type FillMaskOptions, type FillMaskPrediction } from '../../pipelines/index.js';
+import type { OutputRecord, RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
+import { integerFlag, listFlag } from './shared-flags.js';
+import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import {
+  addRowCommandOptions,
+  batchingFrom,
+  rowError,
+  runPipelineRows,
+  type BatchingCliOptions,
+} from './shared-rows.js';
+
+export interface FillMaskCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
+  topK?: string;
+  targets?: string;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('fill-mask')
+    .description("predict the tokenizer's mask token ([MASK], <mask>) in each text with a masked-LM model")
+    .argument('[texts...]', 'texts holding the mask token (instead of --input)');
+  addModelOptions(command, { defaultsToDemo: false, needs: 'masked-LM model' });
+  addRowCommandOptions(command);
+  command
+    .option('--top-k <n>', 'predictions per mask', '5')
+    .option('--targets <words>', 'comma-separated words: score only these')
+    .option('--truncation', 'cut texts longer than the model instead of failing')
+    .action(async (texts: string[], options: FillMaskCliOptions) => {
+      await runFillMask(texts, options);
+    });
+}
+
+function predictionLists(predictions: FillMaskPrediction[]) {
+  return {
+    token_str: predictions.map((p) => p.token_str),
+    score: predictions.map((p) => p.score),
+    token: predictions.map((p) => p.token),
+    sequence: predictions.map((p) => p.sequence),
+  };
+}
+
+function fillMaskRecord(result: FillMaskPrediction[] | FillMaskPrediction[][]): OutputRecord {
+  if (result.length > 0 && Array.isArray(result[0])) {
+    const perMask = (result as FillMaskPrediction[][]).map(predictionLists);
+    return {
+      token_str: perMask.map((m) => m.token_str),
+      score: perMask.map((m) => m.score),
+      token: perMask.map((m) => m.token),
+      sequence: perMask.map((m) => m.sequence),
+    };
+  }
+  return predictionLists(result as FillMaskPrediction[]);
+}
+
+export async function runFillMask(
+  texts: readonly string[],
+  options: FillMaskCliOptions,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  const stderr = io.stderr ?? process.stderr;
+  const callOptions: FillMaskOptions = {
+    topK: integerFlag(options.topK, '--top-k'),
+    onWarning: (message) => stderr.write(`seqbatch: warning: ${message}\n`),
+  };
+  const targets = listFlag(options.targets, '--targets');
+  if (targets !== undefined) callOptions.targets = targets;
+  if (options.truncation) callOptions.truncation = true;
+  const model = await resolveModelFlags(options);
+  const filler = await pipeline('fill-mask', model.dir, { ...model.load, ...batchingFrom(options) });
+  try {
+    await filler.run([], callOptions).catch((error: unknown) => {
+      throw rowError(error, [], texts, options.input);
+    });
+    return await runPipelineRows(
+      texts,
+      options,
+      async (rows) => {
+        const results = await filler.run(
+          rows.map((row) => row.text),
+          callOptions,
+        );
+        return results.map(fillMaskRecord);
+      },
+      io,
+    );
+  } finally {
+    await filler.dispose();
+  }
+}

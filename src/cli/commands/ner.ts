@@ -1,0 +1,89 @@
+/**
+ * `seqbatch ner`: named entities (token classification) of each text. Entities are grouped (`--aggregation
+ * simple`) unless asked otherwise; offsets are [start, end) in UTF-16 code units of the text.
+ */
+import { Option, type Command } from 'commander';
+import {
+  pipeline,
+  type AggregationStrategy,
+  type TokenClassificationOptions,
+} from '../../pipelines/index.js';
+import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
+import { integerFlag, listFlag } from './shared-flags.js';
+import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import {
+  addRowCommandOptions,
+  batchingFrom,
+  rowError,
+  runPipelineRows,
+  type BatchingCliOptions,
+} from './shared-rows.js';
+
+export interface NerCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
+  aggregation?: AggregationStrategy;
+  ignoreLabels?: string;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('ner')
+    .description('tag entities with a token-classification model; one {entities} row per input')
+    .argument('[texts...]', 'texts to tag (instead of --input)');
+  addModelOptions(command, { defaultsToDemo: false, needs: 'token-classification model' });
+  addRowCommandOptions(command);
+  command
+    .addOption(
+      new Option(
+        '--aggregation <strategy>',
+        'none: one entry per token; simple: neighbouring tokens with one tag join; first/average/max: whole words first',
+      )
+        .choices(['none', 'simple', 'first', 'average', 'max'])
+        .default('simple'),
+    )
+    .option('--ignore-labels <labels>', 'comma-separated labels left out (default: O)')
+    .option(
+      '--stride <n>',
+      'long texts: overlapping windows sharing N tokens instead of truncation (needs an aggregation)',
+    )
+    .action(async (texts: string[], options: NerCliOptions) => {
+      await runNer(texts, options);
+    });
+}
+
+export async function runNer(
+  texts: readonly string[],
+  options: NerCliOptions,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  const callOptions: TokenClassificationOptions = {
+    aggregationStrategy: options.aggregation ?? 'simple',
+  };
+  const ignore = listFlag(options.ignoreLabels, '--ignore-labels');
+  if (ignore !== undefined) callOptions.ignoreLabels = ignore;
+  const stride = integerFlag(options.stride, '--stride', 0);
+  if (stride !== undefined) callOptions.stride = stride;
+  const model = await resolveModelFlags(options);
+  const tagger = await pipeline('token-classification', model.dir, {
+    ...model.load,
+    ...batchingFrom(options),
+  });
+  try {
+    await tagger.run([], callOptions).catch((error: unknown) => {
+      throw rowError(error, [], texts, options.input);
+    });
+    return await runPipelineRows(
+      texts,
+      options,
+      async (rows) => {
+        const results = await tagger.run(
+          rows.map((row) => row.text),
+          callOptions,
+        );
+        return results.map((entities) => ({ entities }));
+      },
+      io,
+    );
+  } finally {
+    await tagger.dispose();
+  }
+}
