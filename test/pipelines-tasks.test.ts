@@ -421,6 +421,11 @@ test(
       answer: string;
     }[];
     assert.ok(withNull.some((a) => a.answer === ''));
+    // maxQuestionLen cuts the question after that many tokens.
+    assert.deepEqual(
+      await qa.run({ question: 'where is paris in france ?', context: LONG_CONTEXT }, { maxQuestionLen: 3 }),
+      await qa.run({ question: 'where is paris', context: LONG_CONTEXT }),
+    );
     // A tokenizer padding on the left puts the context first (only_first truncation), as Python does.
     const leftTokenizer = makeTokenizer();
     leftTokenizer.paddingSide = 'left';
