@@ -7,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { InputError } from '../src/errors.js';
 import { readForwardInput, runForward, shortestFloat32 } from '../src/cli/commands/forward.js';
+import { SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const MODELS = 'fixtures/models';
@@ -90,6 +91,22 @@ describe('seqbatch forward', { skip: skipUnlessShared(MODELS) }, () => {
     );
     assert.deepEqual(Object.keys(base).sort(), ['last_hidden_state', 'pooler_output']);
   });
+
+  test(
+    'Longformer: global_attention_mask from the file, global_attentions printed',
+    {
+      skip: !SUPPORTED_MODEL_TYPES.includes('longformer') && 'longformer graphs not registered',
+    },
+    async () => {
+      const c = caseOf('longformer-model', 'global_attention');
+      const out = await forwardJson(
+        { model: sharedPath(MODELS, 'longformer-model'), input: '-', outputAttentions: true },
+        JSON.stringify(c.inputs),
+      );
+      assertClose(out.last_hidden_state, c.outputs.last_hidden_state, 'last_hidden_state');
+      assertClose(out.global_attentions, c.outputs.global_attentions, 'global_attentions', 1e-5);
+    },
+  );
 
   test('input file errors name --input and the key', async () => {
     const write = (name: string, text: string) => {

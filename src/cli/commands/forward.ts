@@ -36,6 +36,7 @@ const INPUT_KEYS = [
   'attention_mask',
   'token_type_ids',
   'position_ids',
+  'global_attention_mask',
   'labels',
   'start_positions',
   'end_positions',
@@ -59,8 +60,8 @@ export function register(program: Command): void {
     .requiredOption('--model <dir>', 'checkpoint folder (config.json + model.safetensors)')
     .requiredOption(
       '--input <file>',
-      'JSON object with input_ids and optionally attention_mask, token_type_ids, position_ids, labels, ' +
-        'start_positions, end_positions (nested arrays); "-" reads stdin',
+      'JSON object with input_ids and optionally attention_mask, token_type_ids, position_ids, ' +
+        'global_attention_mask (Longformer), labels, start_positions, end_positions (nested arrays); "-" reads stdin',
     )
     .addOption(
       new Option('--task <task>', 'head to run (default: from config.architectures)').choices(MODEL_TASKS),
