@@ -14,6 +14,7 @@ import * as nerCommand from './commands/ner.js';
 import * as qaCommand from './commands/qa.js';
 import * as fillMaskCommand from './commands/fill-mask.js';
 import * as zeroShotCommand from './commands/zero-shot.js';
+import * as serveCommand from './commands/serve.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
 const commandModules: Array<{ register(program: Command): void }> = [
@@ -27,6 +28,7 @@ const commandModules: Array<{ register(program: Command): void }> = [
   qaCommand,
   fillMaskCommand,
   zeroShotCommand,
+  serveCommand,
 ];
 
 export function buildProgram(): Command {
