@@ -24,7 +24,7 @@ const ADVERSARIAL = [
   'Σίσυφος ΟΔΥΣΣΕΥΣ İstanbul ǅ',
   '👨‍👩‍👧 🇫🇷 👍🏽 1️⃣ ❤️',
   'a\r\nb\u0085c\u2028d\u3000e\u00a0f',
-  '\u0007bell \u001b[0m \u007f',
+  '\u0007bell \u001b[0m \u007f \u008f\u009f\u000b\u000c \u200e\u200f \u2581',
   ' leading and trailing  ',
   '',
   '   ',
@@ -38,6 +38,7 @@ function fromJson(json: object): () => tk.Normalizer {
 const normalizerOracles: [object, () => tk.Normalizer][] = [
   [{ type: 'NFC' }, () => tk.nfcNormalizer()],
   [{ type: 'ByteLevel' }, fromJson({ type: 'ByteLevel' })],
+  [{ type: 'Nmt' }, () => tk.nmt()],
   [
     { type: 'Replace', pattern: { Regex: '\\s+|[\\p{P}]' }, content: '_' },
     fromJson({ type: 'Replace', pattern: { Regex: '\\s+|[\\p{P}]' }, content: '_' }),

@@ -52,6 +52,31 @@ export class SequenceNormalizer implements Normalizer {
   }
 }
 
+/**
+ * Rust `Nmt`: drops C0/C1 control characters other than whitespace, and turns tab, newlines, zero-width and a few
+ * other separators into plain spaces (each a single BMP unit, so the shape is kept).
+ */
+export class NmtNormalizer implements Normalizer {
+  readonly type = 'Nmt';
+
+  normalize(normalized: NormalizedString): void {
+    normalized.filter(
+      (cp) =>
+        !(
+          (cp >= 0x01 && cp <= 0x08) ||
+          cp === 0x0b ||
+          (cp >= 0x0e && cp <= 0x1f) ||
+          cp === 0x7f ||
+          cp === 0x8f ||
+          cp === 0x9f
+        ),
+    );
+    const text = normalized.get();
+    const spaced = text.replace(/[\t\n\f\r\u1680\u200b-\u200f\u2028\u2029\u2581\ufeff\ufffd]/g, ' ');
+    if (spaced !== text) normalized.replaceSameShape(spaced);
+  }
+}
+
 /** Rewrites each character as the GPT-2 characters of its UTF-8 bytes (Rust `ByteLevel` normalizer). */
 export class ByteLevelNormalizer implements Normalizer {
   readonly type = 'ByteLevel';

@@ -7,6 +7,7 @@ import { RegexPattern, StringPattern, type Pattern } from '../normalized-string.
 import { describeJson, field, Registry, type JsonObject } from '../registry.js';
 import {
   ByteLevelNormalizer,
+  NmtNormalizer,
   PrependNormalizer,
   ReplaceNormalizer,
   SequenceNormalizer,
@@ -28,6 +29,7 @@ export {
 } from './unicode.js';
 export {
   ByteLevelNormalizer,
+  NmtNormalizer,
   PrependNormalizer,
   ReplaceNormalizer,
   SequenceNormalizer,
@@ -94,6 +96,7 @@ normalizers.register(
 );
 normalizers.register('Prepend', (json, path) => new PrependNormalizer(field.string(json, 'prepend', path)));
 normalizers.register('ByteLevel', () => new ByteLevelNormalizer());
+normalizers.register('Nmt', () => new NmtNormalizer());
 normalizers.register('Precompiled', (json, path) => {
   const charsmap = json.precompiled_charsmap;
   // An empty or null charsmap is what some converters write for "no normalization".
