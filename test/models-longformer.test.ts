@@ -10,15 +10,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { ConfigError, InputError } from '../src/errors.js';
+import { ConfigError, WeightsError } from '../src/errors.js';
+import { defaultGlobalAttentionMask } from '../src/models/auto.js';
+import { PretrainedConfig } from '../src/models/config.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
-import {
-  checkGlobalAttentionMask,
-  defaultGlobalAttentionMask,
-  GLOBAL_ATTENTION_MASK,
-  readLongformerConfig,
-} from '../src/models/longformer.js';
+import { GLOBAL_ATTENTION_MASK, readLongformerConfig } from '../src/models/longformer.js';
 import { ConfigReader } from '../src/models/layers.js';
+import { toIntMatrix } from '../src/runtime/inputs.js';
 import { sequenceClassificationLoss } from '../src/runtime/losses.js';
 import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
@@ -43,6 +41,7 @@ interface Fixture {
 const MODELS_DIR = sharedPath('fixtures', 'models');
 const skip = skipUnlessShared('fixtures', 'models', 'longformer-model');
 const FOLDERS = ['longformer-model', 'longformer-seqcls'];
+const LONGFORMER_CONFIG = { model_type: 'longformer', pad_token_id: 1, sep_token_id: 2 };
 
 function flatten(value: Nested): { data: number[]; dims: number[] } {
   const dims: number[] = [];
@@ -108,19 +107,23 @@ async function session(
   return ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
 }
 
+/** The model API's HF default global mask for `task` (what forward() feeds when the caller passes none). */
+function defaultGlobalFeed(task: ModelTask, ids: Nested): ort.Tensor {
+  const matrix = defaultGlobalAttentionMask(
+    task,
+    toIntMatrix(ids as number[][], 'input_ids'),
+    new PretrainedConfig(LONGFORMER_CONFIG),
+  );
+  return new ort.Tensor('int64', matrix.data, matrix.dims);
+}
+
 /** Feeds for a case: its own inputs, and HF's default global mask for the head when it passed none. */
 function feedsOf(c: FixtureCase, task: ModelTask): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(c.inputs.input_ids!) };
   if (c.inputs.attention_mask) feeds.attention_mask = int64Tensor(c.inputs.attention_mask);
-  if (c.inputs.global_attention_mask) {
-    feeds[GLOBAL_ATTENTION_MASK] = int64Tensor(c.inputs.global_attention_mask);
-  } else {
-    const [batch, seq] = feeds.input_ids!.dims as [number, number];
-    feeds[GLOBAL_ATTENTION_MASK] = new ort.Tensor('int64', defaultGlobalAttentionMask(task, batch, seq), [
-      batch,
-      seq,
-    ]);
-  }
+  feeds[GLOBAL_ATTENTION_MASK] = c.inputs.global_attention_mask
+    ? int64Tensor(c.inputs.global_attention_mask)
+    : defaultGlobalFeed(task, c.inputs.input_ids!);
   return feeds;
 }
 
@@ -228,14 +231,10 @@ describe('Longformer global attention', { skip }, () => {
     const base = await session(fixture.config, fixture.weights, 'base', { attentionMask: true });
     const ids = int64Tensor(explicit.inputs.input_ids!);
     const mask = int64Tensor(explicit.inputs.attention_mask!);
-    const [batch, seq] = ids.dims as [number, number];
     const none = await base.run({
       input_ids: ids,
       attention_mask: mask,
-      [GLOBAL_ATTENTION_MASK]: new ort.Tensor('int64', defaultGlobalAttentionMask('base', batch, seq), [
-        batch,
-        seq,
-      ]),
+      [GLOBAL_ATTENTION_MASK]: defaultGlobalFeed('base', explicit.inputs.input_ids!),
     });
     const cls = await base.run({
       input_ids: ids,
@@ -344,43 +343,139 @@ describe('Longformer config and input errors', () => {
     });
   }
 
-  test(
-    'heads other than base and sequence classification are refused naming architectures',
-    { skip },
-    async () => {
-      const fixture = await loadFixture('longformer-model');
-      for (const task of ['token-classification', 'question-answering', 'masked-lm'] as const) {
-        assert.throws(
-          () => buildModelGraph(fixture.config, fixture.weights, { task }),
-          (e: unknown) => e instanceof ConfigError && e.field === 'architectures',
-        );
-      }
-      assert.throws(
-        () =>
-          buildModelGraph({ ...fixture.config, attention_window: [4, 3] }, fixture.weights, { task: 'base' }),
-        (e: unknown) => e instanceof ConfigError && e.field === 'attention_window',
-      );
-    },
-  );
-
-  test('checkGlobalAttentionMask: shape and 0/1 values, InputError naming global_attention_mask', () => {
-    const ok = { data: BigInt64Array.from([1n, 0n, 0n, 0n, 1n, 0n]), dims: [2, 3] };
-    checkGlobalAttentionMask(ok, 2, 3);
-    const isInputError = (e: unknown) => e instanceof InputError && e.argument === GLOBAL_ATTENTION_MASK;
-    assert.throws(() => checkGlobalAttentionMask(ok, 3, 2), isInputError);
-    assert.throws(() => checkGlobalAttentionMask({ data: ok.data, dims: [6] }, 2, 3), isInputError);
+  test('a broken attention_window stops buildModelGraph too', { skip }, async () => {
+    const fixture = await loadFixture('longformer-model');
     assert.throws(
       () =>
-        checkGlobalAttentionMask({ data: BigInt64Array.from([0n, 0n, 0n, 0n, 2n, 0n]), dims: [2, 3] }, 2, 3),
-      (e: unknown) => isInputError(e) && /\[1\]\[1\]: expected 0 or 1, got 2/.test((e as Error).message),
+        buildModelGraph({ ...fixture.config, attention_window: [4, 3] }, fixture.weights, { task: 'base' }),
+      (e: unknown) => e instanceof ConfigError && e.field === 'attention_window',
     );
   });
 
-  test('defaultGlobalAttentionMask: token 0 for sequence classification, none for the base model', () => {
-    assert.deepEqual(
-      [...defaultGlobalAttentionMask('sequence-classification', 2, 3)],
-      [1n, 0n, 0n, 1n, 0n, 0n],
-    );
-    assert.deepEqual([...defaultGlobalAttentionMask('base', 2, 3)], [0n, 0n, 0n, 0n, 0n, 0n]);
+  test('a head whose weights are missing is a WeightsError naming the tensor', { skip }, async () => {
+    const fixture = await loadFixture('longformer-model');
+    for (const [task, tensor] of [
+      ['token-classification', 'classifier.weight'],
+      ['question-answering', 'qa_outputs.weight'],
+      ['masked-lm', 'lm_head.dense.weight'],
+    ] as const) {
+      assert.throws(
+        () => buildModelGraph(fixture.config, fixture.weights, { task }),
+        (e: unknown) => e instanceof WeightsError && e.message.includes(tensor),
+      );
+    }
+  });
+});
+
+/** The checkpoint plus extra tensors (synthetic head weights), as a WeightStore. */
+function withTensors(
+  base: WeightStore,
+  extra: Record<string, { shape: number[]; data: Float32Array }>,
+): WeightStore {
+  return {
+    files: base.files,
+    names: () => [...base.names(), ...Object.keys(extra)],
+    has: (name) => name in extra || base.has(name),
+    info: (name) => (name in extra ? { dtype: 'F32', shape: extra[name]!.shape } : base.info(name)),
+    getFloat32: (name, expectedShape) => {
+      const tensor = extra[name];
+      if (!tensor) return base.getFloat32(name, expectedShape);
+      if (expectedShape) assert.deepEqual(tensor.shape, expectedShape, name);
+      return tensor;
+    },
+  };
+}
+
+/** Deterministic values in [-0.5, 0.5) (a 32-bit LCG), rounded to float32. */
+function seeded(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  return Float32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32 - 0.5;
+  });
+}
+
+/** erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7), enough for a 1e-4 comparison. */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const poly =
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return Math.sign(x) * (1 - poly * Math.exp(-x * x));
+}
+
+describe('Longformer task heads on the encoder output', { skip }, () => {
+  const hidden = 32;
+  const labels = 5;
+  const vocab = 120;
+  /** `x @ W^T + b` for one token vector, in float64. */
+  const dense = (x: ArrayLike<number>, w: Float32Array, b: Float32Array, out: number): number[] =>
+    Array.from({ length: out }, (_, o) => {
+      let sum = b[o]!;
+      for (let i = 0; i < x.length; i++) sum += w[o * x.length + i]! * x[i]!;
+      return sum;
+    });
+
+  test('token classification, question answering and masked LM read the (cut back) sequence output as HF does', async () => {
+    const fixture = await loadFixture('longformer-model');
+    const c = fixture.cases.find((x) => x.name === 'global_attention')!;
+    const head = {
+      'classifier.weight': { shape: [labels, hidden], data: seeded(labels * hidden, 1) },
+      'classifier.bias': { shape: [labels], data: seeded(labels, 2) },
+      'qa_outputs.weight': { shape: [2, hidden], data: seeded(2 * hidden, 3) },
+      'qa_outputs.bias': { shape: [2], data: seeded(2, 4) },
+      'lm_head.dense.weight': { shape: [hidden, hidden], data: seeded(hidden * hidden, 5) },
+      'lm_head.dense.bias': { shape: [hidden], data: seeded(hidden, 6) },
+      'lm_head.layer_norm.weight': { shape: [hidden], data: seeded(hidden, 7).map((v) => 1 + v) },
+      'lm_head.layer_norm.bias': { shape: [hidden], data: seeded(hidden, 8) },
+      'lm_head.bias': { shape: [vocab], data: seeded(vocab, 9) },
+    };
+    const weights = withTensors(fixture.weights, head);
+    const feeds = feedsOf(c, 'base');
+    const run = async (task: ModelTask) =>
+      (await session({ ...fixture.config, num_labels: labels }, weights, task, { attentionMask: true })).run(
+        feeds,
+      );
+    const sequence = (await run('base')).last_hidden_state!;
+    const [batch, seq] = sequence.dims as [number, number];
+    const states = sequence.data as Float32Array;
+    const tokenCls = (await run('token-classification')).logits!;
+    const qa = await run('question-answering');
+    const mlm = (await run('masked-lm')).logits!;
+    assert.deepEqual([...tokenCls.dims], [batch, seq, labels]);
+    assert.deepEqual([...mlm.dims], [batch, seq, vocab]);
+    const words = fixture.weights.getFloat32('embeddings.word_embeddings.weight', [vocab, hidden]).data;
+    let worst = 0;
+    const check = (got: number, want: number, what: string) => {
+      const diff = Math.abs(got - want);
+      assert.ok(diff <= 1e-4 + 1e-4 * Math.abs(want), `${what}: ${got} vs ${want}`);
+      worst = Math.max(worst, diff);
+    };
+    for (let t = 0; t < batch * seq; t++) {
+      const x = states.subarray(t * hidden, (t + 1) * hidden);
+      dense(x, head['classifier.weight'].data, head['classifier.bias'].data, labels).forEach((v, k) =>
+        check((tokenCls.data as Float32Array)[t * labels + k]!, v, `token ${t} label ${k}`),
+      );
+      const [start, end] = dense(x, head['qa_outputs.weight'].data, head['qa_outputs.bias'].data, 2);
+      check((qa.start_logits!.data as Float32Array)[t]!, start!, `token ${t} start`);
+      check((qa.end_logits!.data as Float32Array)[t]!, end!, `token ${t} end`);
+      // LongformerLMHead: dense → gelu (erf) → LayerNorm(eps 1e-12) → tied decoder + bias.
+      const activated = dense(
+        x,
+        head['lm_head.dense.weight'].data,
+        head['lm_head.dense.bias'].data,
+        hidden,
+      ).map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+      const mean = activated.reduce((a, b) => a + b, 0) / hidden;
+      const variance = activated.reduce((a, b) => a + (b - mean) ** 2, 0) / hidden;
+      const normed = activated.map(
+        (v, i) =>
+          ((v - mean) / Math.sqrt(variance + 1e-12)) * head['lm_head.layer_norm.weight'].data[i]! +
+          head['lm_head.layer_norm.bias'].data[i]!,
+      );
+      dense(normed, words, head['lm_head.bias'].data, vocab).forEach((v, k) =>
+        check((mlm.data as Float32Array)[t * vocab + k]!, v, `token ${t} vocab ${k}`),
+      );
+    }
+    console.log(`# Longformer heads vs float64 on the encoder output: max |diff| ${worst.toExponential(2)}`);
   });
 });

@@ -3,9 +3,9 @@
  * attention with optional global tokens (see ./longformer-attention.ts for the attention itself).
  *
  * Inputs. Besides the usual ones the graph always takes `global_attention_mask` (int64 [batch, sequence], 1 =
- * global). HF's default when the argument is None depends on the head: LongformerModel uses no global token and
- * LongformerForSequenceClassification puts one on token 0; `defaultGlobalAttentionMask` builds that default for
- * callers that have no mask.
+ * global). HF's default when the argument is None depends on the head (none for the base model, token 0 for sequence
+ * classification, the question for question answering); the model API fills it (`defaultGlobalAttentionMask` in
+ * ./auto.ts), so the graph itself has no default.
  *
  * Inside the graph, as LongformerModel.forward does:
  * 1. pad the sequence to a multiple of max(attention_window) with the pad id (mask 0, type 0, global 0, position
@@ -19,14 +19,23 @@
  * [batch, heads, padded sequence, K], K being the largest number of global tokens in a row of the batch. HF returns
  * no global_attentions at all when no row has a global token; this graph then returns tensors with K = 0.
  */
-import { ConfigError, InputError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
-import { bertEmbeddings, bertPooler, readBertConfig, type BertConfig } from './bert.js';
-import type { Architecture, GraphRequest, ModelTask } from './index.js';
+import {
+  bertEmbeddings,
+  bertPooler,
+  questionAnsweringHead,
+  readBertConfig,
+  tokenClassificationHead,
+  vocabularyProjection,
+  type BertConfig,
+} from './bert.js';
+import type { Architecture, GraphRequest } from './index.js';
 import {
   activation,
   ConfigReader,
   firstToken,
+  layerNorm,
   linear,
   linearActivation,
   linearResidualLayerNorm,
@@ -74,37 +83,6 @@ function attentionWindows(c: ConfigReader, layers: number): number[] {
     return raw.map((w, i) => check(w, `layer ${i}: `));
   }
   return Array.from({ length: layers }, () => check(raw, ''));
-}
-
-/**
- * HF's `global_attention_mask` when the caller passes none: token 0 of every row for sequence classification
- * (LongformerForSequenceClassification), none otherwise. Rows of zeros with a 1 in column 0 where it applies.
- */
-export function defaultGlobalAttentionMask(task: ModelTask, batch: number, sequence: number): BigInt64Array {
-  const mask = new BigInt64Array(batch * sequence);
-  if (task === 'sequence-classification') for (let b = 0; b < batch; b++) mask[b * sequence] = 1n;
-  return mask;
-}
-
-/**
- * Checks a caller's `global_attention_mask` against input_ids [batch, sequence]: same shape, values 0 or 1
- * (InputError naming `global_attention_mask` otherwise).
- */
-export function checkGlobalAttentionMask(mask: { data: BigInt64Array; dims: readonly number[] }, batch: number, sequence: number): void {
-  const [rows, columns] = mask.dims;
-  if (mask.dims.length !== 2 || rows !== batch || columns !== sequence) {
-    throw new InputError(
-      `${GLOBAL_ATTENTION_MASK}: shape [${mask.dims.join(', ')}] does not match input_ids [${batch}, ${sequence}]`,
-      { argument: GLOBAL_ATTENTION_MASK },
-    );
-  }
-  const bad = mask.data.findIndex((v) => v !== 0n && v !== 1n);
-  if (bad >= 0) {
-    throw new InputError(
-      `${GLOBAL_ATTENTION_MASK}[${Math.floor(bad / sequence)}][${bad % sequence}]: expected 0 or 1, got ${mask.data[bad]}`,
-      { argument: GLOBAL_ATTENTION_MASK },
-    );
-  }
 }
 
 /** The [batch, seq] int64 graph tensors padded to a multiple of the window, and what is needed to cut back. */
@@ -244,11 +222,29 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
       return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
     }
-    default:
-      throw new ConfigError(
-        `${c.file} architectures: Longformer is built for the base model and sequence classification only, not ${request.task}`,
-        { file: c.file, field: 'architectures' },
+    case 'token-classification':
+      return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
+    case 'question-answering':
+      return [...questionAnsweringHead(m, sequence, 'qa_outputs', h), ...traced];
+    case 'masked-lm': {
+      // LongformerLMHead (RoBERTa's): dense → exact gelu → layer_norm → decoder tied to the word embeddings.
+      const transformed = layerNorm(
+        m,
+        linearActivation(m, sequence, 'lm_head.dense', h, h, 'gelu'),
+        'lm_head.layer_norm',
+        h,
+        config.layerNormEps,
       );
+      const logits = vocabularyProjection(m, transformed, {
+        decoderWeight: 'lm_head.decoder.weight',
+        wordEmbeddings: `${base}embeddings.word_embeddings.weight`,
+        biasNames: ['lm_head.bias', 'lm_head.decoder.bias'],
+        tied: config.tieWordEmbeddings,
+        inFeatures: h,
+        vocabSize: config.vocabSize,
+      });
+      return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
+    }
   }
 }
 
