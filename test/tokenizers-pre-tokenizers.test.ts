@@ -150,6 +150,12 @@ test('Split with String and Regex patterns, every behavior, inverted or not, mat
     { Regex: 'x*' },
     { Regex: '.' },
     { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|\\p{N}{1,3}" },
+    { Regex: '^\\p{L}|\\p{L}$' },
+    { Regex: '\\A.|.\\z' },
+    { Regex: '.\\Z' },
+    { Regex: '[^\\s\\w]+|_' },
+    { Regex: '[\\w]+' },
+    { Regex: '\\W+' },
   ];
   for (const pattern of patterns) {
     for (const behavior of behaviors) {

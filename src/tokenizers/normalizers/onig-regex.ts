@@ -10,6 +10,8 @@ import { ConfigError } from '../../errors.js';
 // Oniguruma's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation (not Join_Control), plus the
 // Latin-1 superscripts and fractions its single-byte ctype table marks as word characters.
 const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\u00b2\\u00b3\\u00b9\\u00bc-\\u00be';
+// Inside a bracket class Oniguruma uses the Unicode property alone (measured against the Rust core).
+const WORD_IN_CLASS = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}';
 
 const GENERAL_CATEGORIES = new Set(
   (
@@ -99,7 +101,7 @@ export function translateOnigRegex(pattern: string, field: string): RegExp {
           i += 2;
           continue;
         case 'w':
-          out += inClass ? WORD : `[${WORD}]`;
+          out += inClass ? WORD_IN_CLASS : `[${WORD}]`;
           i += 2;
           continue;
         case 'W':
@@ -112,15 +114,15 @@ export function translateOnigRegex(pattern: string, field: string): RegExp {
           i += 2;
           continue;
         case 'A':
-          out += '^';
+          out += '(?<![\\s\\S])';
           i += 2;
           continue;
         case 'z':
-          out += '$';
+          out += '(?![\\s\\S])';
           i += 2;
           continue;
         case 'Z':
-          out += '(?=\\n?$)';
+          out += '(?=\\n?(?![\\s\\S]))';
           i += 2;
           continue;
         case 'p':
@@ -164,7 +166,12 @@ export function translateOnigRegex(pattern: string, field: string): RegExp {
       }
       if (c === ']') inClass--;
       if (c === '&' && pattern[i + 1] === '&') fail('class intersection &&');
-      out += caseInsensitive() && /[a-zA-Z]/.test(c) ? c.toLowerCase() + c.toUpperCase() : c;
+      if (caseInsensitive() && /[a-zA-Z]/.test(c)) {
+        if (pattern[i + 1] === '-' || pattern[i - 1] === '-') fail('character ranges inside (?i:...)');
+        out += c.toLowerCase() + c.toUpperCase();
+      } else {
+        out += c;
+      }
       i++;
       continue;
     }
@@ -208,6 +215,12 @@ export function translateOnigRegex(pattern: string, field: string): RegExp {
     }
     if ((c === '+' || c === '*' || c === '?' || c === '}') && pattern[i + 1] === '+') {
       fail('possessive quantifiers');
+    }
+    if (c === '^' || c === '$') {
+      // Ruby-syntax anchors are line anchors, and only \n ends a line.
+      out += c === '^' ? '(?<![^\\n])' : '(?![^\\n])';
+      i++;
+      continue;
     }
     if (c === '.') {
       // Oniguruma's dot excludes only the newline; JavaScript's also excludes \r, U+2028 and U+2029.
