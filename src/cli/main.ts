@@ -15,6 +15,7 @@ import * as qaCommand from './commands/qa.js';
 import * as fillMaskCommand from './commands/fill-mask.js';
 import * as zeroShotCommand from './commands/zero-shot.js';
 import * as serveCommand from './commands/serve.js';
+import * as vizCommand from './commands/viz.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
 const commandModules: Array<{ register(program: Command): void }> = [
@@ -29,6 +30,7 @@ const commandModules: Array<{ register(program: Command): void }> = [
   fillMaskCommand,
   zeroShotCommand,
   serveCommand,
+  vizCommand,
 ];
 
 export function buildProgram(): Command {

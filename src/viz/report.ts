@@ -49,7 +49,7 @@ export interface VizReportData {
 }
 
 const STRATEGY_LABEL: Record<PaddingStrategyResult['strategy'], string> = {
-  none: 'no padding (one sequence at a time)',
+  none: 'no padding (the floor: real tokens only)',
   longest: "padding='longest' per batch, input order",
   max_length: "padding='max_length' (model maximum)",
   sorted: 'sorted buckets, padding=longest',
@@ -134,12 +134,20 @@ function renderHistogram(lengths: number[], maxLength: number): string {
       return `<rect class="bar" x="${(i * barW).toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${bh.toFixed(1)}"><title>${label}</title></rect>`;
     })
     .join('');
-  const maxX = Math.min(w, (maxLength / binWidth) * barW);
+  // The model maximum is drawn only when it falls inside the drawn range; otherwise the caption says so.
+  const limitInside = maxLength <= longest;
+  const maxX = (maxLength / binWidth) * barW;
+  const limitLine = limitInside
+    ? `<line x1="${maxX.toFixed(1)}" x2="${maxX.toFixed(1)}" y1="0" y2="${h}" class="limit"/>`
+    : '';
+  const limitNote = limitInside
+    ? `; the red line is the model maximum (${maxLength}), longer texts are truncated or windowed`
+    : `; every text fits the model maximum (${maxLength})`;
   return `<section id="histogram"><h2>Length distribution</h2>
 <svg width="${w}" height="${h + 20}" role="img" aria-label="histogram of token lengths">${bars}
-<line x1="${maxX.toFixed(1)}" x2="${maxX.toFixed(1)}" y1="0" y2="${h}" class="limit"/>
-<text x="0" y="${h + 15}">0</text><text x="${w - 40}" y="${h + 15}">${longest} tokens</text></svg>
-<p>Shortest ${Math.min(...lengths)}, longest ${longest}, mean ${(lengths.reduce((a, b) => a + b, 0) / lengths.length).toFixed(1)} tokens${maxLength < longest * 4 ? `; the red line is the model maximum (${maxLength})` : ''}.</p></section>`;
+${limitLine}
+<text x="0" y="${h + 15}">0</text><text x="${w}" y="${h + 15}" text-anchor="end">${longest} tokens</text></svg>
+<p>Shortest ${Math.min(...lengths)}, longest ${longest}, mean ${(lengths.reduce((a, b) => a + b, 0) / lengths.length).toFixed(1)} tokens${limitNote}.</p></section>`;
 }
 
 function renderGrid(strategy: PaddingStrategyResult, rows: VizTextRow[], gridRows: number): string {
@@ -230,7 +238,7 @@ h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd
 .tokens li{margin-bottom:8px}.text{color:#444}
 .tok{display:inline-block;background:#e3ecfb;border-radius:3px;padding:0 4px;margin:1px;font-family:monospace}
 .tok.special{background:#fde2b8}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child{text-align:left}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}
 .bar{fill:#5b8def}.limit{stroke:#d33;stroke-width:2}
 .grid-row{white-space:nowrap;line-height:0}.row-id{display:inline-block;width:40px;font-size:10px;line-height:12px;color:#777}
 .cell{display:inline-block;width:11px;height:12px;margin:0 1px 1px 0;font:9px/12px monospace;text-align:center}
