@@ -20,6 +20,7 @@ import { codePointOffsetsToUtf16 } from './helpers/shared.js';
 
 const TEXTS = [
   'Hello World!',
+  "plain ASCII, with\ttabs  and  'quotes' don't 123 $%^ end ",
   " Héllo  wörld\t\nX don't you're I'LL we've ",
   'cafe\u0301 Å',
   '中文字符 mixed ｶﾀｶﾅ ひらがな カタカナー 한국어',
@@ -72,6 +73,16 @@ function assertSameSplits(json: object, texts = TEXTS): void {
       ]);
     const where = `${JSON.stringify(json)} on ${JSON.stringify(text)}`;
     assert.deepEqual(ourSplits(json, text), expected, where);
+    // The same-shape fast path (ASCII byte-level) must give the same pieces at the same offsets.
+    const sameShape = preTokenizer.sameShapeRanges?.(text);
+    if (sameShape) {
+      const pieces: [string, [number, number]][] = [];
+      for (let i = 0; i < sameShape.length; i += 2) {
+        const [start, end] = [sameShape[i]!, sameShape[i + 1]!];
+        pieces.push([preTokenizer.mapPiece!(text.slice(start, end)), [start, end]]);
+      }
+      assert.deepEqual(pieces, expected, `${where}: sameShapeRanges`);
+    }
     // The range fast path must cut exactly like the split path.
     if (preTokenizer.splitRanges) {
       const ranges = preTokenizer.splitRanges(text);

@@ -121,13 +121,32 @@ export class TokenizerPipeline {
   /** Appends the tokens of `text` to `out`; `wordIndex` overrides the word ids (pre-split input). */
   private encodeInto(text: string, wordIndex: number | null, out: TokenCollector): void {
     const pretokenized = this.addedVocabulary.extractAndNormalize(this.normalizer, toWellFormed(text));
-    const splitRanges = this.preTokenizer?.splitRanges;
-    if (splitRanges === undefined) {
-      this.preTokenizer?.preTokenize(pretokenized);
-      this.collectSplits(pretokenized, wordIndex, out);
-    } else {
-      this.collectRanges(pretokenized, (t) => splitRanges.call(this.preTokenizer, t), wordIndex, out);
+    const pre = this.preTokenizer;
+    if (pre !== null && pre.splitRanges !== undefined) {
+      const ranges = pretokenized.splits.map((s) =>
+        s.tokens === null ? pre.splitRanges!(s.normalized.normalized) : [],
+      );
+      this.collectRanges(pretokenized, ranges, null, wordIndex, out);
+      return;
     }
+    if (pre !== null && pre.sameShapeRanges !== undefined && pre.mapPiece !== undefined) {
+      const ranges: number[][] = [];
+      let applicable = true;
+      for (const split of pretokenized.splits) {
+        const r = split.tokens === null ? pre.sameShapeRanges(split.normalized.normalized) : [];
+        if (r === null) {
+          applicable = false;
+          break;
+        }
+        ranges.push(r);
+      }
+      if (applicable) {
+        this.collectRanges(pretokenized, ranges, (piece) => pre.mapPiece!(piece), wordIndex, out);
+        return;
+      }
+    }
+    pre?.preTokenize(pretokenized);
+    this.collectSplits(pretokenized, wordIndex, out);
   }
 
   /** Generic path: one word per split of the pre-tokenized string. */
@@ -146,28 +165,37 @@ export class TokenizerPipeline {
   }
 
   /**
-   * Fast path for pre-tokenizers that only cut the text: words are ranges of each normalized split, so no
-   * NormalizedString is built per word. Word ids count pieces exactly as the split-based path does.
+   * Fast path for pre-tokenizers that cut the text and at most rewrite each piece without changing its shape
+   * (`ranges[i]` are the pieces of split i): no NormalizedString is built per word. Word ids count pieces exactly
+   * as the split-based path does.
    */
   private collectRanges(
     pretokenized: PreTokenizedString,
-    splitRanges: (text: string) => number[],
+    ranges: number[][],
+    mapPiece: ((piece: string) => string) | null,
     wordIndex: number | null,
     out: TokenCollector,
   ): void {
     let word = 0;
-    for (const split of pretokenized.splits) {
+    const splits = pretokenized.splits;
+    for (let s = 0; s < splits.length; s++) {
+      const split = splits[s]!;
       const normalized = split.normalized;
       if (split.tokens !== null) {
         out.addWord(normalized, 0, split.tokens, wordIndex ?? word++);
         continue;
       }
       const text = normalized.normalized;
-      const ranges = splitRanges(text);
-      for (let r = 0; r < ranges.length; r += 2) {
-        const start = ranges[r]!;
-        const piece = text.slice(start, ranges[r + 1]!);
-        out.addWord(normalized, start, this.modelTokens(piece), wordIndex ?? word++);
+      const pieces = ranges[s]!;
+      for (let r = 0; r < pieces.length; r += 2) {
+        const start = pieces[r]!;
+        const piece = text.slice(start, pieces[r + 1]!);
+        out.addWord(
+          normalized,
+          start,
+          this.modelTokens(mapPiece ? mapPiece(piece) : piece),
+          wordIndex ?? word++,
+        );
       }
     }
   }

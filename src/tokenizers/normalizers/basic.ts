@@ -1,5 +1,5 @@
 import { BYTES_TO_UNICODE } from '../byte-level.js';
-import type { NormalizedString, Pattern } from '../normalized-string.js';
+import { isAscii, type NormalizedString, type Pattern } from '../normalized-string.js';
 import type { Normalizer } from './normalizer.js';
 
 /** Removes leading and/or trailing whitespace (Rust `Strip`). */
@@ -87,6 +87,16 @@ export class ByteLevelNormalizer implements Normalizer {
 }
 
 const encoder = new TextEncoder();
+// eslint-disable-next-line no-control-regex -- exactly the ASCII bytes GPT-2 remaps
+const ASCII_REMAPPED = /[\x00-\x20\x7f]/g;
+
+/**
+ * Byte-level form of ASCII text: one byte per character, each mapped to one BMP character, so the shape is
+ * kept. Only controls, space and DEL map to another character.
+ */
+export function byteLevelAscii(text: string): string {
+  return text.replace(ASCII_REMAPPED, (c) => BYTES_TO_UNICODE[c.charCodeAt(0)]!);
+}
 
 /**
  * Maps each character to the byte-level characters of its UTF-8 encoding: the first byte replaces the character
@@ -95,23 +105,13 @@ const encoder = new TextEncoder();
 export function byteLevelTransform(normalized: NormalizedString): void {
   const text = normalized.get();
   if (text.length === 0) return;
-  let out = '';
-  const changes: number[] = [];
-  let ascii = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0x7f) {
-      ascii = false;
-      break;
-    }
-    out += BYTES_TO_UNICODE[c]!;
-  }
-  if (ascii) {
-    // One byte per character and every byte-level character is one UTF-16 unit: same shape.
-    normalized.mapChars((cp) => BYTES_TO_UNICODE[cp]!);
+  if (isAscii(text)) {
+    const mapped = byteLevelAscii(text);
+    if (mapped !== text) normalized.replaceSameShape(mapped);
     return;
   }
-  out = '';
+  let out = '';
+  const changes: number[] = [];
   for (let i = 0; i < text.length;) {
     const cp = text.codePointAt(i)!;
     const width = cp > 0xffff ? 2 : 1;

@@ -1,8 +1,8 @@
-import { RegexPattern } from '../normalized-string.js';
-import { byteLevelTransform } from '../normalizers/basic.js';
+import { applyBehavior, isAscii, RegexPattern } from '../normalized-string.js';
+import { byteLevelAscii, byteLevelTransform } from '../normalizers/basic.js';
 import { translateOnigRegex } from '../normalizers/onig-regex.js';
 import type { PreTokenizedString } from '../pre-tokenized-string.js';
-import type { PreTokenizer } from './pre-tokenizer.js';
+import { nonEmptySpans, type PreTokenizer } from './pre-tokenizer.js';
 
 /** GPT-2's split pattern, as the Rust crate compiles it with Oniguruma. */
 export const GPT2_PATTERN =
@@ -29,5 +29,16 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
       return this.useRegex ? normalized.split(gpt2, 'isolated') : [normalized];
     });
     pretokenized.normalize(byteLevelTransform);
+  }
+
+  /** ASCII text that needs no prefix space: the byte-level rewrite keeps each piece's shape. */
+  sameShapeRanges(text: string): number[] | null {
+    if (!isAscii(text) || (this.addPrefixSpace && !text.startsWith(' '))) return null;
+    if (!this.useRegex) return text.length > 0 ? [0, text.length] : [];
+    return nonEmptySpans(applyBehavior(gpt2.findMatches(text), 'isolated'));
+  }
+
+  mapPiece(piece: string): string {
+    return byteLevelAscii(piece);
   }
 }

@@ -10,6 +10,13 @@ export interface PreTokenizer {
    * to skip building a NormalizedString per word.
    */
   splitRanges?(text: string): number[];
+  /**
+   * Present on pre-tokenizers that cut the text and then rewrite each piece character for character without
+   * changing its shape, when that holds for `text` (else null): the non-empty pieces as [start, end) pairs;
+   * `mapPiece` gives each piece's rewritten text. Equivalent to `preTokenize` on one split.
+   */
+  sameShapeRanges?(text: string): number[] | null;
+  mapPiece?(piece: string): string;
 }
 
 /** Keeps the non-empty spans of a flattened [start, end) list (PreTokenizedString drops empty pieces). */
