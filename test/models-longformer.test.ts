@@ -320,6 +320,7 @@ describe('Longformer config and input errors', () => {
   test('attention_window: an int becomes one window per layer; a list is taken per layer; default 512', () => {
     assert.deepEqual(read({ attention_window: 4 }).attentionWindows, [4, 4]);
     assert.deepEqual(read({ attention_window: [2, 6] }).attentionWindows, [2, 6]);
+    assert.deepEqual(read({ attention_window: [8, 2] }).attentionWindows, [8, 2]);
     assert.deepEqual(read({}).attentionWindows, [512, 512]);
   });
 
@@ -333,6 +334,7 @@ describe('Longformer config and input errors', () => {
     ['a zero list member', [0, 4]],
     ['a list shorter than the layers', [4]],
     ['a list longer than the layers', [4, 4, 4]],
+    ['a window that does not divide the largest', [4, 6]],
   ] as const) {
     test(`attention_window ${what} is a ConfigError naming the field`, () => {
       assert.throws(

@@ -78,11 +78,15 @@ function attentionWindows(c: ConfigReader, layers: number): number[] {
     }
     return w as number;
   };
-  if (Array.isArray(raw)) {
-    if (raw.length !== layers) fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
-    return raw.map((w, i) => check(w, `layer ${i}: `));
-  }
-  return Array.from({ length: layers }, () => check(raw, ''));
+  if (!Array.isArray(raw)) return Array.from({ length: layers }, () => check(raw, ''));
+  if (raw.length !== layers) fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
+  const windows = raw.map((w, i) => check(w, `layer ${i}: `));
+  // Inputs are padded to a multiple of the largest window; HF's sliding chunks need that length to be a multiple
+  // of every layer's window too, so it fails on some lengths unless each window divides the largest.
+  const largest = Math.max(...windows);
+  const odd = windows.findIndex((w) => largest % w !== 0);
+  if (odd >= 0) fail(`layer ${odd}: window ${windows[odd]} does not divide the largest window ${largest}`);
+  return windows;
 }
 
 /** The [batch, seq] int64 graph tensors padded to a multiple of the window, and what is needed to cut back. */
