@@ -16,7 +16,7 @@ import {
   type RowsCommandIO,
   type RowsCommandSummary,
 } from '../io/index.js';
-import { asFlagError, integerFlag } from './shared-flags.js';
+import { asFlagError, flagOf, integerFlag } from './shared-flags.js';
 
 /**
  * Each call to the pipeline gets this many model batches' worth of rows: the pipeline sorts them by length
@@ -119,9 +119,20 @@ function rowPlace(row: InputRow, texts: readonly string[], file: string | undefi
   return `${file === undefined || file === '-' ? 'stdin' : file}:${row.line}`;
 }
 
+/** API spellings in pipeline messages → the flags a CLI user types. */
+const API_PHRASES: Array<[RegExp, string]> = [
+  [/\btruncation: true\b/g, '--truncation'],
+  [/\blongInputs: '([a-z-]+)'/g, '--long-inputs $1'],
+  [/'sliding-window'/g, 'sliding-window'],
+];
+
+function cliWording(message: string): string {
+  return API_PHRASES.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), message);
+}
+
 /**
- * Re-labels a pipeline error: `inputs[i]…` becomes the input row's place, an API option its flag. Other errors
- * pass unchanged.
+ * Re-labels a pipeline error: `inputs[i]` (in the argument or the message) becomes the input row's place
+ * (`reviews.csv:12`, `argument 2`), an API option its flag. Other errors pass unchanged.
  */
 export function rowError(
   error: unknown,
@@ -130,13 +141,15 @@ export function rowError(
   file: string | undefined,
 ): unknown {
   if (!(error instanceof SeqbatchError) || error.argument === undefined) return error;
-  const match = /^inputs\[(\d+)\](.*)$/.exec(error.argument);
-  if (match) {
-    const row = rows[Number(match[1])];
-    if (row === undefined) return error;
+  const inArgument = /^inputs\[(\d+)\]/.exec(error.argument);
+  const inMessage = /^inputs\[(\d+)\][^:]*:\s*/.exec(error.message);
+  const index = inArgument?.[1] ?? inMessage?.[1];
+  const row = index === undefined ? undefined : rows[Number(index)];
+  if (row !== undefined) {
     const place = rowPlace(row, texts, file);
-    const detail = error.message.replace(/^inputs\[\d+\][^:]*:\s*/, '');
-    return new InputError(`${place}: ${detail}`, { argument: '--input', cause: error });
+    const detail = cliWording(error.message.replace(/^inputs\[\d+\][^:]*:\s*/, ''));
+    const argument = inArgument ? '--input' : flagOf(error.argument);
+    return new InputError(`${place}: ${detail}`, { argument, cause: error });
   }
   return asFlagError(error, PIPELINE_FLAG_OPTIONS);
 }
