@@ -3,6 +3,7 @@
  * pre-tokenizer type, the Oniguruma → JavaScript regex translation, split behaviors, and JSON errors.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import tk from 'tokenizers';
 import { ConfigError } from '../src/errors.js';
@@ -16,7 +17,7 @@ import {
 import { translateOnigRegex } from '../src/tokenizers/normalizers/onig-regex.js';
 import { PreTokenizedString } from '../src/tokenizers/pre-tokenized-string.js';
 import { preTokenizerFromJSON } from '../src/tokenizers/pre-tokenizers/index.js';
-import { codePointOffsetsToUtf16 } from './helpers/shared.js';
+import { codePointOffsetsToUtf16, sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const TEXTS = [
   'Hello World!',
@@ -266,3 +267,30 @@ test('pre-tokenizer JSON errors name the field', () => {
   );
   assert.equal(preTokenizerFromJSON(null), null);
 });
+
+test(
+  'UDHR in 35 languages: every pre-tokenizer type matches Rust',
+  { skip: skipUnlessShared('datasets/multilingual') },
+  () => {
+    const lines = readFileSync(sharedPath('datasets', 'multilingual', 'udhr_35lang.txt'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim().length > 0);
+    for (const json of [
+      { type: 'UnicodeScripts' },
+      { type: 'BertPreTokenizer' },
+      { type: 'Whitespace' },
+      { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
+      { type: 'Punctuation', behavior: 'Contiguous' },
+      { type: 'Digits', individual_digits: false },
+    ]) {
+      assertSameSplits(json, lines);
+    }
+    // Emoji of every Unicode version, between letters: the script table's age shows here.
+    const emoji = readFileSync(sharedPath('datasets', 'multilingual', 'emoji_fully_qualified.txt'), 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => `a${line}b ${line}中`);
+    assertSameSplits({ type: 'UnicodeScripts' }, emoji);
+  },
+);

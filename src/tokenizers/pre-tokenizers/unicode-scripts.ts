@@ -3,7 +3,9 @@ import type { PreTokenizedString } from '../pre-tokenized-string.js';
 import type { PreTokenizer } from './pre-tokenizer.js';
 
 /**
- * Rust `UnicodeScripts`: split where the Unicode script changes. Hiragana, Katakana and U+30FC count as Han, the
+ * Rust `UnicodeScripts`: split where the Unicode script changes. The Rust crate's script table predates
+ * Unicode 10: scripts and emoji added since then count as "any" there, and so they do here (the scripts list stops
+ * at Unicode 9, and the newer emoji ranges are listed below). Hiragana, Katakana and U+30FC count as Han, the
  * space counts as "any" (it joins the piece before it), as in the Rust crate. Scripts are looked up with
  * `\p{Script=...}` once per code point and memoised.
  */
@@ -16,10 +18,20 @@ const SCRIPTS = (
   'Phoenician Phags_Pa Nko Sundanese Lepcha Ol_Chiki Vai Saurashtra Kayah_Li Rejang Lycian Carian Lydian Cham ' +
   'Tai_Tham Tai_Viet Avestan Egyptian_Hieroglyphs Samaritan Lisu Bamum Javanese Meetei_Mayek Imperial_Aramaic ' +
   'Old_South_Arabian Inscriptional_Parthian Inscriptional_Pahlavi Old_Turkic Kaithi Batak Brahmi Mandaic Chakma ' +
-  'Meroitic_Cursive Meroitic_Hieroglyphs Miao Sharada Sora_Sompeng Takri'
+  'Meroitic_Cursive Meroitic_Hieroglyphs Miao Sharada Sora_Sompeng Takri Caucasian_Albanian Bassa_Vah Duployan ' +
+  'Elbasan Grantha Pahawh_Hmong Khojki Linear_A Mahajani Manichaean Mende_Kikakui Modi Mro Old_North_Arabian ' +
+  'Nabataean Palmyrene Pau_Cin_Hau Old_Permic Psalter_Pahlavi Siddham Khudawadi Tirhuta Warang_Citi Ahom ' +
+  'Anatolian_Hieroglyphs Hatran Multani Old_Hungarian SignWriting Adlam Bhaiksuki Marchen Newa Osage Tangut'
 ).split(' ');
 
-const SCRIPT_REGEXES = SCRIPTS.map((name) => new RegExp(`^\\p{Script=${name}}$`, 'u'));
+// Names this JavaScript engine does not know (older ICU) are skipped rather than failing at load.
+const SCRIPT_REGEXES = SCRIPTS.map((name) => {
+  try {
+    return new RegExp(`^\\p{Script=${name}}$`, 'u');
+  } catch {
+    return /(?!)/u;
+  }
+});
 const UNKNOWN = SCRIPTS.length + 1;
 const ANY = 0;
 const HAN = SCRIPTS.indexOf('Han') + 1;
@@ -27,11 +39,34 @@ const HIRAGANA = SCRIPTS.indexOf('Hiragana') + 1;
 const KATAKANA = SCRIPTS.indexOf('Katakana') + 1;
 const memo = new Uint8Array(0x110000);
 
+/** Emoji and symbols assigned after Unicode 9, unknown to the Rust table (measured against the Rust core). */
+function isNewerEmoji(cp: number): boolean {
+  return (
+    (cp >= 0x1f6d3 && cp <= 0x1f6d7) ||
+    (cp >= 0x1f6f7 && cp <= 0x1f6fc) ||
+    (cp >= 0x1f7e0 && cp <= 0x1f7eb) ||
+    (cp >= 0x1f90c && cp <= 0x1f90f) ||
+    cp === 0x1f91f ||
+    (cp >= 0x1f928 && cp <= 0x1f92f) ||
+    cp === 0x1f931 ||
+    cp === 0x1f932 ||
+    cp === 0x1f93f ||
+    (cp >= 0x1f94c && cp <= 0x1f94f) ||
+    (cp >= 0x1f95f && cp <= 0x1f97f) ||
+    (cp >= 0x1f992 && cp <= 0x1f9bf) ||
+    (cp >= 0x1f9c1 && cp <= 0x1f9ff) ||
+    (cp >= 0x1fa00 && cp <= 0x1faff)
+  );
+}
+
 function rawScript(cp: number): number {
   let s = memo[cp]!;
   if (s !== 0) return s;
   s = UNKNOWN;
-  if (!(cp >= 0xd800 && cp <= 0xdfff)) {
+  if (cp === 0x589) {
+    // ARMENIAN FULL STOP was Common in the Unicode version of the Rust table.
+    s = 1;
+  } else if (!(cp >= 0xd800 && cp <= 0xdfff) && !isNewerEmoji(cp)) {
     const ch = String.fromCodePoint(cp);
     for (let i = 0; i < SCRIPT_REGEXES.length; i++) {
       if (SCRIPT_REGEXES[i]!.test(ch)) {
@@ -49,6 +84,7 @@ export function fixedScript(cp: number): number {
   if (cp === 0x30fc) return HAN;
   if (cp === 0x20) return ANY;
   const s = rawScript(cp);
+  if (s === UNKNOWN) return ANY;
   return s === HIRAGANA || s === KATAKANA ? HAN : s;
 }
 
