@@ -248,3 +248,36 @@ test('BertNormalizer strip_accents null follows lowercase', () => {
     'café',
   );
 });
+
+test('NormalizedString alignments on hand-checked edits', () => {
+  const prepended = new NormalizedString('Hello').prepend('\u2581');
+  assert.equal(prepended.get(), '\u2581Hello');
+  assert.deepEqual(prepended.normalizedToOriginal(0, 1), [0, 1]); // the marker stands for "H"
+  assert.deepEqual(prepended.normalizedToOriginal(1, 6), [0, 5]);
+
+  const stripped = new NormalizedString('  ab  ').strip();
+  assert.equal(stripped.get(), 'ab');
+  assert.deepEqual(stripped.normalizedToOriginal(0, 2), [2, 4]);
+  assert.deepEqual(stripped.originalToNormalized(2, 4), [0, 2]);
+  assert.equal(stripped.getOriginal(), '  ab  ');
+
+  const decomposed = new NormalizedString('x\u00e9y').nfd();
+  assert.equal(decomposed.get(), 'xe\u0301y');
+  assert.deepEqual(decomposed.normalizedToOriginal(1, 3), [1, 2]); // e + accent both come from é
+  assert.deepEqual(decomposed.normalizedToOriginal(3, 4), [2, 3]);
+
+  // Rust's transform protocol: change -1 removes the next character, +1 inserts after the previous one.
+  const edited = new NormalizedString('abcd');
+  // a keeps a; X is inserted after a; the new c replaces b and its -1 removes the old c; d is left over, dropped.
+  edited.transform('aXc', [0, 1, -1], 0);
+  assert.equal(edited.get(), 'aXc');
+  assert.deepEqual(edited.normalizedToOriginal(1, 2), [0, 1]); // X aligned to a
+  assert.deepEqual(edited.normalizedToOriginal(2, 3), [1, 2]); // "c" took b's place
+
+  const astral = new NormalizedString('a😀b');
+  const piece = astral.slice(1, 3)!;
+  assert.equal(piece.get(), '😀');
+  assert.deepEqual(piece.offsetsOriginal(), [1, 3]);
+  assert.deepEqual(astral.lowercase().normalizedToOriginal(1, 3), [1, 3]);
+  assert.equal(astral.slice(2, 9), null);
+});

@@ -296,7 +296,7 @@ export class NormalizedString {
     let [os, oe] = range;
     if (start === end) {
       // Rust's quirk: the empty normalized range is used as an original range as-is.
-      os = this.originalStart + Math.min(start, this.lengthOriginal);
+      os = this.originalStart + start;
       oe = os;
     }
     return new NormalizedString(
