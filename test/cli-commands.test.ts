@@ -1,0 +1,362 @@
+/**
+ * The task commands end to end: embed on the bundled demo checkpoint, ner / qa / fill-mask / zero-shot on the tiny
+ * fixture checkpoints (each given a small WordPiece tokenizer.json written here, whose ids fit their 99-token
+ * vocabulary). Each command's rows must be what the pipeline gives for the same inputs and options (the pipelines
+ * themselves are checked against PyTorch elsewhere), in input order, with the flags mapped to the right options;
+ * bad flags and inputs are errors naming the flag or the input line.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { after, test } from 'node:test';
+import { runEmbed } from '../src/cli/commands/embed.js';
+import { runFillMask } from '../src/cli/commands/fill-mask.js';
+import { runNer } from '../src/cli/commands/ner.js';
+import { runQa } from '../src/cli/commands/qa.js';
+import { runZeroShot } from '../src/cli/commands/zero-shot.js';
+import type { RowsCommandIO } from '../src/cli/io/index.js';
+import { InputError } from '../src/errors.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-cli-commands-'));
+after(() => rmSync(WORK, { recursive: true, force: true }));
+const skip = skipUnlessShared('fixtures', 'models');
+const LOAD = { cacheDir: false as const };
+const CLI = { graphCache: false, progress: false };
+
+// 5 specials (ids as the fixtures use them), a–z, ##a–##z, then words: 99 entries.
+const WORDS = (
+  'the cat sat on mat dog paris is in france what where who capital of city john lives new york . , ? ! ' +
+  'and was big small red blue river tree house car road sun moon bird fish green old'
+).split(' ');
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  ...LETTERS,
+  ...LETTERS.map((l) => `##${l}`),
+  ...WORDS,
+];
+
+function tokenizerFiles(dir: string): void {
+  const special = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: VOCAB.slice(0, 5).map(special),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
+    },
+  };
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({
+      model_max_length: 64,
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      mask_token: '[MASK]',
+    }),
+  );
+}
+
+/** A fixture checkpoint (weights linked) with config.json fields replaced and the small tokenizer beside it. */
+function fixture(name: string, configChanges: Record<string, unknown> = {}): string {
+  const source = sharedPath('fixtures', 'models', name);
+  const dir = join(WORK, name);
+  mkdirSync(dir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...configChanges }));
+  symlinkSync(join(source, 'model.safetensors'), join(dir, 'model.safetensors'));
+  tokenizerFiles(dir);
+  return dir;
+}
+
+function write(name: string, content: string): string {
+  const file = join(WORK, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** Captures stdout (JSONL records) and stderr of a command run. */
+function capture(): { io: RowsCommandIO; records: () => Record<string, unknown>[]; stderr: () => string } {
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  let err = '';
+  const stderr = new Writable({
+    write(chunk, _encoding, callback) {
+      err += String(chunk);
+      callback();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  return {
+    io: { stdout, stderr },
+    records: () =>
+      out
+        .trim()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line)),
+    stderr: () => err,
+  };
+}
+
+function assertClose(got: unknown, expected: unknown, path = 'record'): void {
+  if (typeof expected === 'number') {
+    assert.ok(
+      typeof got === 'number' && Math.abs(got - expected) <= 1e-6,
+      `${path}: ${String(got)} vs ${expected}`,
+    );
+  } else if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(got) && got.length === expected.length, `${path}: length`);
+    expected.forEach((e, i) => assertClose((got as unknown[])[i], e, `${path}[${i}]`));
+  } else if (expected !== null && typeof expected === 'object') {
+    assert.deepEqual(Object.keys(got as object).sort(), Object.keys(expected).sort(), `${path}: keys`);
+    for (const [k, v] of Object.entries(expected))
+      assertClose((got as Record<string, unknown>)[k], v, `${path}.${k}`);
+  } else assert.equal(got, expected, path);
+}
+
+async function rejectsNaming(work: Promise<unknown>, argument: string, message?: RegExp): Promise<void> {
+  await assert.rejects(work, (error: unknown) => {
+    assert.ok(error instanceof InputError, String(error));
+    assert.equal(error.argument, argument, error.message);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
+}
+
+const TEXTS = ['the cat sat on the mat .', 'john lives in new york', 'where is paris ?', 'zebra'];
+
+test('embed: mean-pooled vectors of the demo model by default; --pooling cls and --normalize', async () => {
+  const texts = [
+    'a gorgeous , witty , seductive movie .',
+    'dull',
+    'the acting is wooden and the plot is a mess',
+  ];
+  const direct = await pipeline('feature-extraction', DEMO, LOAD);
+  const mean = (await direct.run(texts, { pooling: 'mean' })) as number[][];
+  const tokens = (await direct.run(texts, { pooling: 'none' })) as number[][][];
+  await direct.dispose();
+
+  const plain = capture();
+  await runEmbed(texts, { ...CLI, batchSize: '2' }, plain.io);
+  assertClose(
+    plain.records().map((r) => r.embedding),
+    mean,
+  );
+  assert.equal((plain.records()[0]!.embedding as number[]).length, 128);
+
+  const cls = capture();
+  await runEmbed(texts, { ...CLI, pooling: 'cls', normalize: true }, cls.io);
+  cls.records().forEach((record, i) => {
+    const first = tokens[i]![0]!;
+    const norm = Math.hypot(...first);
+    assertClose(
+      record.embedding,
+      first.map((x) => x / norm),
+      `cls ${i}`,
+    );
+  });
+});
+
+test('ner: entity groups per text from a CSV column, as the pipeline gives them', { skip }, async () => {
+  const labels = { 0: 'O', 1: 'B-PER', 2: 'I-PER', 3: 'B-LOC', 4: 'I-LOC' };
+  const dir = fixture('bert-tokcls', {
+    id2label: labels,
+    label2id: Object.fromEntries(Object.entries(labels).map(([id, l]) => [l, Number(id)])),
+  });
+  const direct = await pipeline('ner', dir, LOAD);
+  const grouped = await direct.run(TEXTS, { aggregationStrategy: 'simple' });
+  // The random fixture tags something in these texts, so the comparison below is not of empty lists.
+  assert.ok(grouped.some((entities) => entities.length > 0));
+  const perToken = await direct.run(TEXTS, { aggregationStrategy: 'first', ignoreLabels: ['O', 'B-PER'] });
+  await direct.dispose();
+
+  const input = write('ner.csv', 'id,body\n' + TEXTS.map((t, i) => `${i},${t}`).join('\n') + '\n');
+  const simple = capture();
+  await runNer([], { ...CLI, model: dir, input, column: 'body', batchSize: '2' }, simple.io);
+  assertClose(
+    simple.records().map((r) => r.entities),
+    grouped,
+  );
+  const first = capture();
+  await runNer(TEXTS, { ...CLI, model: dir, aggregation: 'first', ignoreLabels: 'O,B-PER' }, first.io);
+  assertClose(
+    first.records().map((r) => r.entities),
+    perToken,
+  );
+  await rejectsNaming(runNer(['x'], { ...CLI, model: dir, ignoreLabels: ' , ' }), '--ignore-labels');
+});
+
+test(
+  'qa: question/context columns of a JSONL file, and one --question asked of every context',
+  { skip },
+  async () => {
+    const dir = fixture('bert-qa');
+    const pairs = [
+      { question: 'where does john live ?', context: 'john lives in new york and the cat sat on the mat .' },
+      { question: 'what is the capital of france ?', context: 'paris is the capital of france .' },
+    ];
+    const direct = await pipeline('question-answering', dir, LOAD);
+    const best = await direct.run(pairs);
+    const top2 = await direct.run(pairs, { topK: 2, maxAnswerLen: 4 });
+    const fixed = await direct.run(pairs.map((p) => ({ question: 'who ?', context: p.context })));
+    await direct.dispose();
+
+    const input = write('qa.jsonl', pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const one = capture();
+    await runQa([], { ...CLI, model: dir, input }, one.io);
+    assertClose(one.records(), best);
+    const two = capture();
+    await runQa([], { ...CLI, model: dir, input, topK: '2', maxAnswerLen: '4' }, two.io);
+    two.records().forEach((record, i) => {
+      const answers = top2[i] as Array<{ answer: string; score: number; start: number; end: number }>;
+      assertClose(record, {
+        answer: answers.map((a) => a.answer),
+        score: answers.map((a) => a.score),
+        start: answers.map((a) => a.start),
+        end: answers.map((a) => a.end),
+      });
+    });
+    const asked = capture();
+    await runQa(
+      pairs.map((p) => p.context),
+      { ...CLI, model: dir, question: 'who ?' },
+      asked.io,
+    );
+    assertClose(asked.records(), fixed);
+
+    await rejectsNaming(runQa(['some context'], { ...CLI, model: dir }), '--question');
+    await rejectsNaming(
+      runQa(['some context'], { ...CLI, model: dir, question: 'who ?', docStride: 'x' }),
+      '--doc-stride',
+    );
+  },
+);
+
+test(
+  'fill-mask: top-k lists per mask; --targets; a text without the mask names its argument',
+  { skip },
+  async () => {
+    const dir = fixture('bert-mlm');
+    const texts = ['the cat sat on the [MASK] .', 'paris is in [MASK] and [MASK] is in france'];
+    const direct = await pipeline('fill-mask', dir, LOAD);
+    const expected = await direct.run(texts, { topK: 3 });
+    const targeted = await direct.run(texts[0]!, { targets: ['mat', 'dog'] });
+    await direct.dispose();
+
+    const lists = (
+      predictions: Array<{ token_str: string; score: number; token: number; sequence: string }>,
+    ) => ({
+      token_str: predictions.map((p) => p.token_str),
+      score: predictions.map((p) => p.score),
+      token: predictions.map((p) => p.token),
+      sequence: predictions.map((p) => p.sequence),
+    });
+    const run = capture();
+    await runFillMask(texts, { ...CLI, model: dir, topK: '3' }, run.io);
+    const [single, double] = run.records();
+    assertClose(single, lists(expected[0] as never));
+    // Two masks: each field is one list per mask, in text order.
+    const perMask = (expected[1] as never[]).map((m) => lists(m));
+    assertClose(double, {
+      token_str: perMask.map((m) => m.token_str),
+      score: perMask.map((m) => m.score),
+      token: perMask.map((m) => m.token),
+      sequence: perMask.map((m) => m.sequence),
+    });
+
+    const targets = capture();
+    await runFillMask([texts[0]!], { ...CLI, model: dir, targets: 'mat,dog' }, targets.io);
+    assertClose(targets.records()[0], lists(targeted as never));
+
+    await rejectsNaming(
+      runFillMask(['no mask here', 'x [MASK]'], { ...CLI, model: dir }),
+      '--input',
+      /^argument 1: /,
+    );
+  },
+);
+
+test(
+  'zero-shot: --labels scored per text, single- and multi-label, as the pipeline gives them',
+  { skip },
+  async () => {
+    const labels = { 0: 'contradiction', 1: 'neutral', 2: 'entailment' };
+    const dir = fixture('bert-seqcls', {
+      id2label: labels,
+      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
+    });
+    const candidateLabels = ['cat', 'city', 'river'];
+    const direct = await pipeline('zero-shot-classification', dir, LOAD);
+    const single = await direct.run(TEXTS, { candidateLabels });
+    const multi = await direct.run(TEXTS, {
+      candidateLabels,
+      multiLabel: true,
+      hypothesisTemplate: 'it is about {} .',
+    });
+    await direct.dispose();
+
+    const one = capture();
+    await runZeroShot(TEXTS, { ...CLI, model: dir, labels: 'cat, city,river' }, one.io);
+    assertClose(
+      one.records(),
+      single.map((r) => ({ label: r.labels, score: r.scores })),
+    );
+    const many = capture();
+    await runZeroShot(
+      TEXTS,
+      {
+        ...CLI,
+        model: dir,
+        labels: 'cat,city,river',
+        multiLabel: true,
+        hypothesisTemplate: 'it is about {} .',
+      },
+      many.io,
+    );
+    assertClose(
+      many.records(),
+      multi.map((r) => ({ label: r.labels, score: r.scores })),
+    );
+    await rejectsNaming(runZeroShot(['x'], { ...CLI, model: dir, labels: ',' }), '--labels');
+    await rejectsNaming(
+      runZeroShot(['x'], { ...CLI, model: dir, labels: 'a', hypothesisTemplate: 'no slot' }),
+      '--hypothesis-template',
+    );
+  },
+);
