@@ -1,0 +1,156 @@
+/**
+ * `seqbatch serve` with the real pipeline engine on the bundled demo checkpoint: 48 concurrent clients (single
+ * texts, lists and pairs) get what the offline pipelines give for the same inputs; tasks follow the checkpoint's
+ * architectures; bad flags are errors naming them.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runServe } from '../src/cli/commands/serve.js';
+import { InputError } from '../src/errors.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { checkpointTasks, loadServeEngine } from '../src/server/engine-pipelines.js';
+import { Tokenizer } from '../src/tokenizers/tokenizer.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+
+async function post(url: string, body: unknown) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response shapes are asserted field by field
+  return { status: response.status, json: (await response.json()) as any };
+}
+
+type Scores = Array<{ label: string; score: number }>;
+
+function assertScores(got: Scores, expected: Scores, what: string): void {
+  assert.equal(got.length, expected.length, what);
+  for (const { label, score } of expected) {
+    const match = got.find((p) => p.label === label);
+    assert.ok(match && Math.abs(match.score - score) < 1e-5, `${what} ${label}: ${match?.score} vs ${score}`);
+  }
+}
+
+test(
+  'serve: concurrent /classify, /embed and /tokenize answers equal the offline pipelines',
+  { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv'), timeout: 120_000 },
+  async () => {
+    const sentences = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
+      .split('\n')
+      .slice(1, 49)
+      .map((line) => line.split('\t')[0]!);
+    const classifier = await pipeline('text-classification', DEMO, { cacheDir: false });
+    const expected = (await classifier.run(sentences, { topK: null })) as Scores[];
+    const pair = { text: sentences[0]!, textPair: sentences[1]! };
+    const expectedPair = (await classifier.run(pair, { topK: null })) as Scores;
+    await classifier.dispose();
+    const embedder = await pipeline('feature-extraction', DEMO, { cacheDir: false });
+    const expectedVectors = (await embedder.run(sentences.slice(0, 8), {
+      pooling: 'mean',
+      normalize: true,
+    })) as number[][];
+    await embedder.dispose();
+    const tokenizer = await Tokenizer.fromPretrained(DEMO);
+
+    const server = await runServe({ port: '0', maxWaitMs: '20', graphCache: false });
+    try {
+      const address = server.app.server.address();
+      assert.ok(address && typeof address === 'object');
+      const url = `http://127.0.0.1:${address.port}`;
+      const health = (await (await fetch(`${url}/health`)).json()) as {
+        model: { id: string; tasks: string[] };
+      };
+      assert.equal(health.model.id, 'seqbatch-demo-sst2');
+      assert.deepEqual([...health.model.tasks].sort(), ['classify', 'embed', 'tokenize']);
+
+      // Every sentence its own request, all at once (the batcher joins them), plus lists and a pair.
+      const singles = sentences.map((sentence) => post(`${url}/classify`, { inputs: sentence }));
+      const lists = [0, 16, 32].map((start) =>
+        post(`${url}/classify`, { inputs: sentences.slice(start, start + 16) }),
+      );
+      const pairRequest = post(`${url}/classify`, { inputs: { text: pair.text, text_pair: pair.textPair } });
+      const embedRequest = post(`${url}/embed`, { inputs: sentences.slice(0, 8) });
+      const tokenizeRequest = post(`${url}/tokenize`, { inputs: sentences[3] });
+      const [singleResults, listResults, pairResult, embedResult, tokenizeResult] = await Promise.all([
+        Promise.all(singles),
+        Promise.all(lists),
+        pairRequest,
+        embedRequest,
+        tokenizeRequest,
+      ]);
+      singleResults.forEach((result, i) => {
+        assert.equal(result.status, 200);
+        assertScores(result.json, expected[i]!, `single ${i}`);
+      });
+      listResults.forEach((result, r) => {
+        assert.equal(result.status, 200);
+        result.json.forEach((scores: Scores, j: number) =>
+          assertScores(scores, expected[r * 16 + j]!, `list ${r}.${j}`),
+        );
+      });
+      assert.equal(pairResult.status, 200);
+      assertScores(pairResult.json, expectedPair, 'pair');
+      assert.equal(embedResult.status, 200);
+      embedResult.json.forEach((vector: number[], i: number) => {
+        assert.equal(vector.length, 128);
+        vector.forEach((x, j) => assert.ok(Math.abs(x - expectedVectors[i]![j]!) < 1e-5, `embed ${i}.${j}`));
+      });
+      assert.equal(tokenizeResult.status, 200);
+      // One list per input of {id, text, special, start, stop}: the tokenizer's ids; text is the slice of the
+      // input a token covers (the token itself for special tokens).
+      const sentence = sentences[3]!;
+      const encoding = tokenizer.encode(sentence);
+      const tokens = tokenizeResult.json[0] as Array<{ id: number; text: string; special: boolean }>;
+      assert.deepEqual(
+        tokens.map((t) => t.id),
+        [...encoding.ids],
+      );
+      tokens.forEach((token, i) => {
+        const [start, end] = encoding.offsets[i]!;
+        const special = encoding.specialTokensMask[i] === 1;
+        assert.equal(token.special, special);
+        assert.equal(token.text, special ? encoding.tokens[i] : sentence.slice(start, end));
+      });
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+test(
+  'serve engine: tasks follow config.json architectures; asking for a missing head names --tasks',
+  { skip: skipUnlessShared('fixtures', 'models', 'bert-model') },
+  async () => {
+    assert.deepEqual(checkpointTasks(DEMO), ['classify', 'embed']);
+    const base = sharedPath('fixtures', 'models', 'bert-model');
+    assert.deepEqual(checkpointTasks(base), ['embed']);
+    await assert.rejects(
+      loadServeEngine(base, { tasks: ['classify'], cacheDir: false }),
+      (error: unknown) => {
+        assert.ok(error instanceof InputError);
+        assert.equal(error.argument, '--tasks');
+        return true;
+      },
+    );
+  },
+);
+
+test('serve flags: --tasks, --pooling and --port errors name the flag', async () => {
+  for (const [options, flag] of [
+    [{ tasks: 'classify,translate' }, '--tasks'],
+    [{ pooling: 'median' }, '--pooling'],
+    [{ port: '70000' }, '--port'],
+    [{ maxBatchSize: 'lots' }, '--max-batch-size'],
+  ] as const) {
+    await assert.rejects(runServe({ ...options, graphCache: false }), (error: unknown) => {
+      assert.ok(error instanceof InputError, String(error));
+      assert.equal(error.argument, flag);
+      return true;
+    });
+  }
+});
