@@ -5,7 +5,8 @@
  */
 function buildByteTable(): string[] {
   const table: string[] = new Array(256);
-  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const printable = (b: number) =>
+    (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
   let next = 0;
   for (let b = 0; b < 256; b++) {
     table[b] = String.fromCharCode(printable(b) ? b : 256 + next++);
@@ -17,4 +18,6 @@ function buildByteTable(): string[] {
 export const BYTES_TO_UNICODE: readonly string[] = buildByteTable();
 
 /** Inverse of BYTES_TO_UNICODE. */
-export const UNICODE_TO_BYTES: ReadonlyMap<string, number> = new Map(BYTES_TO_UNICODE.map((ch, byte) => [ch, byte]));
+export const UNICODE_TO_BYTES: ReadonlyMap<string, number> = new Map(
+  BYTES_TO_UNICODE.map((ch, byte) => [ch, byte]),
+);

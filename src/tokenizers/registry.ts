@@ -27,11 +27,15 @@ export class Registry<T> {
   /** Builds a component from its JSON. `path` names where it sits in the file, e.g. `normalizer.normalizers[1]`. */
   fromJSON(json: unknown, path: string): T {
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-      throw new ConfigError(`${path}: expected a ${this.kind} object, got ${describeJson(json)}`, { field: path });
+      throw new ConfigError(`${path}: expected a ${this.kind} object, got ${describeJson(json)}`, {
+        field: path,
+      });
     }
     const type = (json as JsonObject).type;
     if (typeof type !== 'string') {
-      throw new ConfigError(`${path}.type: expected a string naming the ${this.kind} type`, { field: `${path}.type` });
+      throw new ConfigError(`${path}.type: expected a string naming the ${this.kind} type`, {
+        field: `${path}.type`,
+      });
     }
     const build = this.builders.get(type);
     if (!build) {
@@ -59,7 +63,9 @@ export const field = {
       throw new ConfigError(`${path}.${key}: missing (expected a string)`, { field: `${path}.${key}` });
     }
     if (typeof v !== 'string') {
-      throw new ConfigError(`${path}.${key}: expected a string, got ${describeJson(v)}`, { field: `${path}.${key}` });
+      throw new ConfigError(`${path}.${key}: expected a string, got ${describeJson(v)}`, {
+        field: `${path}.${key}`,
+      });
     }
     return v;
   },
@@ -88,14 +94,18 @@ export const field = {
       throw new ConfigError(`${path}.${key}: missing (expected a number)`, { field: `${path}.${key}` });
     }
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new ConfigError(`${path}.${key}: expected a number, got ${describeJson(v)}`, { field: `${path}.${key}` });
+      throw new ConfigError(`${path}.${key}: expected a number, got ${describeJson(v)}`, {
+        field: `${path}.${key}`,
+      });
     }
     return v;
   },
   array(json: JsonObject, key: string, path: string): unknown[] {
     const v = json[key];
     if (!Array.isArray(v)) {
-      throw new ConfigError(`${path}.${key}: expected an array, got ${describeJson(v)}`, { field: `${path}.${key}` });
+      throw new ConfigError(`${path}.${key}: expected an array, got ${describeJson(v)}`, {
+        field: `${path}.${key}`,
+      });
     }
     return v;
   },
