@@ -26,7 +26,7 @@ import {
   type SpecialTokens,
   type TokenizerJsonBlocks,
   type TokenizerParts,
-} from './loader.js';
+} from './loader/index.js';
 import type { TokenizerPipeline } from './pipeline.js';
 import type { PostProcessor } from './post-processors/index.js';
 import type { JsonObject } from './registry.js';
