@@ -16,6 +16,8 @@ import * as fillMaskCommand from './commands/fill-mask.js';
 import * as zeroShotCommand from './commands/zero-shot.js';
 import * as serveCommand from './commands/serve.js';
 import * as vizCommand from './commands/viz.js';
+import * as benchCommand from './commands/bench.js';
+import * as downloadCommand from './commands/download.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
 const commandModules: Array<{ register(program: Command): void }> = [
@@ -31,6 +33,8 @@ const commandModules: Array<{ register(program: Command): void }> = [
   zeroShotCommand,
   serveCommand,
   vizCommand,
+  benchCommand,
+  downloadCommand,
 ];
 
 export function buildProgram(): Command {

@@ -8,7 +8,7 @@ import { InputError } from '../../errors.js';
 import { resolveModel, type ResolveModelOptions } from '../../hub/index.js';
 import type { PipelineOptions } from '../../pipelines/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { defaultModelDir } from '../default-model.js';
+import { DEFAULT_MODEL_NAME, defaultModelDir } from '../default-model.js';
 import { integerFlag } from './shared-flags.js';
 
 /** What commander hands the action for the options added by addModelOptions. */
@@ -46,7 +46,7 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
 }
 
 export interface ResolvedModelFlags {
-  /** The --model value (or the demo folder), as given: reported in messages and by the server. */
+  /** The --model value as given (or the demo model's name): for messages and reports. */
   modelId: string;
   /** Local folder of the checkpoint, after any download. */
   dir: string;
@@ -56,14 +56,14 @@ export interface ResolvedModelFlags {
 
 /** Resolves --model (downloading a Hub id unless --offline) and reads the loading flags. */
 export async function resolveModelFlags(options: ModelCliOptions): Promise<ResolvedModelFlags> {
-  const modelId = options.model ?? defaultModelDir();
+  const modelId = options.model ?? DEFAULT_MODEL_NAME;
   if (options.model === '') {
     throw new InputError('--model: expected a folder or a Hub id, got ""', { argument: '--model' });
   }
   const hub: ResolveModelOptions = {};
   if (options.revision !== undefined) hub.revision = options.revision;
   if (options.offline) hub.offline = true;
-  const dir = await resolveModel(modelId, hub);
+  const dir = await resolveModel(options.model ?? defaultModelDir(), hub);
   const threads = integerFlag(options.threads, '--threads');
   const load: PipelineOptions = {};
   if (threads !== undefined) load.threads = threads;
