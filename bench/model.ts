@@ -12,6 +12,7 @@
  *   batches); a raw onnxruntime-node session on the sorted batches. All with 2 intra-op threads.
  * Reports seq/s, achieved GFLOPS (analytic count, see bench/lib/flops.ts), padding, peak RSS, and the largest
  * logit difference from seqbatch (same weights, so the peers must agree to float32 noise).
+ * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/model.json.
  */
 import { parseArgs } from 'node:util';

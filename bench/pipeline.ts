@@ -12,6 +12,7 @@
  *   a hand-written loop: Rust `tokenizers` binding + seqbatch's planner + raw onnxruntime-node + softmax.
  * Reports seq/s, padding (share of computed tokens that are padding), achieved GFLOPS (bench/lib/flops.ts) and
  * label agreement with seqbatch. Then sweeps seqbatch's `batchSize` × `maxBatchTokens` to choose defaults.
+ * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/pipeline.json.
  */
 import { parseArgs } from 'node:util';

@@ -11,6 +11,7 @@
  * then SIGTERM and a wait for a clean exit. autocannon runs in this process, on the same 2 cores as the server,
  * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
  * and the server's peak RSS (VmHWM). Default model: models/seqbatch-demo-sst2.
+ * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/server.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -10,6 +10,7 @@
  * the default pool and with RAYON_NUM_THREADS=1), `@huggingface/tokenizers`. Each run is a fresh process;
  * rounds are interleaved and the median is reported. An untimed check compares every row's ids with the Rust
  * binding's. `--profile` writes a V8 CPU profile of each seqbatch run to bench/out/profiles/.
+ * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/tokenizers.json.
  */
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 /**
  * Interleaved repetition: round r runs every variant once, each in a fresh process, so slow drifts in machine
- * load hit all peers alike. The caller takes medians over rounds.
+ * load hit all peers alike; the order rotates by one each round so no peer always runs first. The caller takes
+ * medians over rounds.
  */
 import { log } from './output.js';
 import { runWorker, type WorkerRun } from './child.js';
@@ -14,7 +15,8 @@ export interface Variant {
 export async function runRounds<T>(variants: readonly Variant[], rounds: number): Promise<Map<string, T[]>> {
   const results = new Map<string, T[]>(variants.map((v) => [v.name, []]));
   for (let round = 1; round <= rounds; round++) {
-    for (const variant of variants) {
+    const rotation = (round - 1) % variants.length;
+    for (const variant of [...variants.slice(rotation), ...variants.slice(0, rotation)]) {
       const started = performance.now();
       const result = await runWorker<T>(variant.run);
       results.get(variant.name)!.push(result);
