@@ -5,7 +5,8 @@
  * tokenizers ≤ 0.22.
  */
 import { InputError } from '../errors.js';
-import type { PostProcessor } from '../tokenizers/post-processors/post-processor.js';
+import type { LayoutPiece, PostProcessor } from '../tokenizers/post-processors/post-processor.js';
+import { assembleRow, layoutLength } from './assemble.js';
 import { BatchEncoding, type TensorField } from './batch-encoding.js';
 import {
   resolveCallOptions,
@@ -13,8 +14,8 @@ import {
   type EncodeOptions,
   type ResolvedCall,
 } from './call-options.js';
-import type { Encoding } from './encoding.js';
-import { padEncodings, type PadToken } from './padding.js';
+import { Encoding } from './encoding.js';
+import { padEncoding, roundUpToMultiple, type PadToken } from './padding.js';
 import { truncateEncodings } from './truncation.js';
 
 /** A text, or its words when the input is pre-tokenized. */
@@ -101,24 +102,107 @@ export function encodeBatch(
     pairs?.map((t, i) => (t === null ? null : checkInput(t, `textPair[${i}]`, call.isSplitIntoWords))) ??
     null;
 
-  const encodings = firsts.map((text, i) => encodeOne(context, call, text, seconds ? seconds[i] : null));
-  if (call.padding)
-    padEncodings(encodings, { ...call.padding, pad: call.padding.pad ?? (context.pad as PadToken) });
+  const items = encodeItems(context, call, firsts, seconds);
+  const padding = call.padding;
+  const pad = padding ? (padding.pad ?? (context.pad as PadToken)) : null;
+  let target = 0;
+  if (padding) {
+    if (padding.target === 'longest') {
+      // Overflow windows are never longer than their first window.
+      for (const item of items) target = Math.max(target, item.length);
+    } else target = padding.target;
+    target = roundUpToMultiple(target, padding.multipleOf);
+  }
+  const side = padding ? padding.side : 'right';
 
   const rows: Encoding[] = [];
   const mapping: number[] = [];
-  encodings.forEach((encoding, sample) => {
-    const windows = call.returnOverflowingTokens ? encoding.overflowing : [];
-    rows.push(encoding);
-    mapping.push(sample);
-    for (const window of windows) {
-      rows.push(window);
+  for (let sample = 0; sample < items.length; sample++) {
+    const item = items[sample]!;
+    if (!(item instanceof Encoding)) {
+      rows.push(assembleRow(item.layout, item.first, item.second, target, pad, side));
       mapping.push(sample);
+      continue;
     }
-    encoding.overflowing = [];
-  });
+    if (pad !== null) padEncoding(item, target, pad, side);
+    rows.push(item);
+    mapping.push(sample);
+    if (call.returnOverflowingTokens) {
+      for (const window of item.overflowing) {
+        rows.push(window);
+        mapping.push(sample);
+      }
+    }
+    item.overflowing = [];
+  }
   checkTooLong(context, call, rows);
   return new BatchEncoding(rows, call.returnOverflowingTokens ? mapping : null, context.modelInputNames);
+}
+
+/** An input whose processed row is built (and padded) in one pass by `assembleRow`. */
+interface LayoutRow {
+  layout: readonly LayoutPiece[];
+  first: Encoding;
+  second: Encoding | null;
+  /** Length of the processed row before padding. */
+  length: number;
+}
+
+/**
+ * Encodes every input. Rows that need no cutting, with a post-processor that has a fixed layout, are left as
+ * LayoutRows for the one-pass build; the others go through truncation and `process` (overflow windows attached).
+ */
+function encodeItems(
+  context: EncodeContext,
+  call: ResolvedCall,
+  firsts: readonly TextInput[],
+  seconds: readonly (TextInput | null)[] | null,
+): (Encoding | LayoutRow)[] {
+  const { encoder, postProcessor } = context;
+  const layouts: [readonly LayoutPiece[] | null, readonly LayoutPiece[] | null] = [
+    postProcessor.layout?.(false, call.addSpecialTokens) ?? null,
+    seconds !== null ? (postProcessor.layout?.(true, call.addSpecialTokens) ?? null) : null,
+  ];
+  // Computed on the first row of each kind, so that an unused pair budget cannot throw.
+  const budgets: [number | null, number | null] = [null, null];
+  const items: (Encoding | LayoutRow)[] = new Array(firsts.length);
+  for (let i = 0; i < firsts.length; i++) {
+    const text = firsts[i]!;
+    const pair = seconds === null ? null : seconds[i]!;
+    const first = typeof text === 'string' ? encoder.encodeText(text, 0) : encoder.encodeWords(text, 0);
+    const second =
+      pair === null
+        ? null
+        : typeof pair === 'string'
+          ? encoder.encodeText(pair, 1)
+          : encoder.encodeWords(pair, 1);
+    const isPair = second !== null;
+    const layout = layouts[isPair ? 1 : 0];
+    const contentLength = first.ids.length + (isPair ? second.ids.length : 0);
+    const kind = isPair ? 1 : 0;
+    const budget = (budgets[kind] ??= truncationBudget(context, call, isPair));
+    if (layout !== null && contentLength <= budget) {
+      items[i] = { layout, first, second, length: layoutLength(layout, first, second) };
+    } else items[i] = finishRow(context, call, first, second);
+  }
+  return items;
+}
+
+/**
+ * Tokens left to the texts once the special tokens are added (Infinity without truncation). A maximum below the
+ * special tokens is an InputError.
+ */
+function truncationBudget(context: EncodeContext, call: ResolvedCall, isPair: boolean): number {
+  if (!call.truncation) return Infinity;
+  const added = call.addSpecialTokens ? context.postProcessor.addedTokens(isPair) : 0;
+  const budget = call.truncation.maxLength - added;
+  if (budget < 0) {
+    throw new InputError(
+      `maxLength (${call.truncation.maxLength}) is smaller than the ${added} special tokens the tokenizer adds`,
+      { argument: 'maxLength' },
+    );
+  }
+  return budget;
 }
 
 export function resolveCall(context: EncodeContext, options: EncodeOptions, isPair: boolean): ResolvedCall {
@@ -150,19 +234,21 @@ export function encodeOne(
     typeof input === 'string'
       ? context.encoder.encodeText(input, typeId)
       : context.encoder.encodeWords(input, typeId);
-  let first = encode(text, 0);
-  let second = pair === null ? null : encode(pair, 1);
+  return finishRow(context, call, encode(text, 0), pair === null ? null : encode(pair, 1));
+}
+
+/** Truncation (with overflow windows) and post-processing of encoded texts. */
+function finishRow(
+  context: EncodeContext,
+  call: ResolvedCall,
+  text: Encoding,
+  pair: Encoding | null,
+): Encoding {
+  let first = text;
+  let second = pair;
   if (call.truncation) {
-    const added = call.addSpecialTokens ? context.postProcessor.addedTokens(second !== null) : 0;
-    const budget = call.truncation.maxLength - added;
-    if (budget < 0) {
-      throw new InputError(
-        `maxLength (${call.truncation.maxLength}) is smaller than the ${added} special tokens the tokenizer adds`,
-        { argument: 'maxLength' },
-      );
-    }
     [first, second] = truncateEncodings(first, second, {
-      maxLength: budget,
+      maxLength: truncationBudget(context, call, second !== null),
       strategy: call.truncation.strategy,
       stride: call.truncation.stride,
       side: call.truncation.side,

@@ -1,7 +1,7 @@
 /** BertProcessing: `[CLS] A [SEP]` and `[CLS] A [SEP] B [SEP]`, type id 1 for the second text and its [SEP]. */
 import type { Encoding } from '../../encoding/encoding.js';
 import { field, type JsonObject } from '../registry.js';
-import { BasePostProcessor, specialTokensEncoding } from './post-processor.js';
+import { BasePostProcessor, keepLayout, specialTokensEncoding, type LayoutPiece } from './post-processor.js';
 import { readTokenPair, type SpecialTokenPair } from './token-pair.js';
 
 export class BertProcessing extends BasePostProcessor {
@@ -23,6 +23,23 @@ export class BertProcessing extends BasePostProcessor {
 
   addedTokens(isPair: boolean): number {
     return isPair ? 3 : 2;
+  }
+
+  layout(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] {
+    if (!addSpecialTokens) return keepLayout(isPair);
+    const special = (pair: SpecialTokenPair, typeId: number): LayoutPiece => ({
+      kind: 'special',
+      ids: [pair.id],
+      tokens: [pair.token],
+      typeId,
+    });
+    const single: LayoutPiece[] = [
+      special(this.cls, 0),
+      { kind: 'sequence', sequence: 0, typeId: 0 },
+      special(this.sep, 0),
+    ];
+    if (!isPair) return single;
+    return [...single, { kind: 'sequence', sequence: 1, typeId: 1 }, special(this.sep, 1)];
   }
 
   processEncodings(encodings: Encoding[], addSpecialTokens: boolean): Encoding[] {

@@ -13,7 +13,7 @@ export {
   processWithWindows,
   specialTokensEncoding,
 } from './post-processor.js';
-export type { PostProcessor } from './post-processor.js';
+export type { LayoutPiece, PostProcessor } from './post-processor.js';
 export { BertProcessing } from './bert.js';
 export { ByteLevelProcessing, trimByteLevelOffsets } from './byte-level.js';
 export { RobertaProcessing } from './roberta.js';

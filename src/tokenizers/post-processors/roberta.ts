@@ -5,7 +5,7 @@
 import type { Encoding } from '../../encoding/encoding.js';
 import { field, type JsonObject } from '../registry.js';
 import { trimByteLevelOffsets } from './byte-level.js';
-import { BasePostProcessor, specialTokensEncoding } from './post-processor.js';
+import { BasePostProcessor, specialTokensEncoding, type LayoutPiece } from './post-processor.js';
 import { readTokenPair, type SpecialTokenPair } from './token-pair.js';
 
 export class RobertaProcessing extends BasePostProcessor {
@@ -31,6 +31,17 @@ export class RobertaProcessing extends BasePostProcessor {
 
   addedTokens(isPair: boolean): number {
     return isPair ? 4 : 2;
+  }
+
+  /** Only without offset trimming (trimming rewrites offsets, which `process` does). */
+  layout(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] | null {
+    if (this.trimOffsets) return null;
+    const first: LayoutPiece = { kind: 'sequence', sequence: 0, typeId: 0 };
+    const second: LayoutPiece = { kind: 'sequence', sequence: 1, typeId: 0 };
+    if (!addSpecialTokens) return isPair ? [first, second] : [first];
+    const cls: LayoutPiece = { kind: 'special', ids: [this.cls.id], tokens: [this.cls.token], typeId: 0 };
+    const sep: LayoutPiece = { kind: 'special', ids: [this.sep.id], tokens: [this.sep.token], typeId: 0 };
+    return isPair ? [cls, first, sep, sep, second, sep] : [cls, first, sep];
   }
 
   processEncodings(encodings: Encoding[], addSpecialTokens: boolean): Encoding[] {

@@ -6,7 +6,7 @@
 import { ConfigError } from '../../errors.js';
 import type { Encoding } from '../../encoding/encoding.js';
 import { describeJson, field, type JsonObject } from '../registry.js';
-import { BasePostProcessor, specialTokensEncoding } from './post-processor.js';
+import { BasePostProcessor, specialTokensEncoding, type LayoutPiece } from './post-processor.js';
 
 export type TemplatePiece =
   { kind: 'sequence'; sequence: 0 | 1; typeId: number } | { kind: 'special'; name: string; typeId: number };
@@ -64,6 +64,21 @@ export class TemplateProcessing extends BasePostProcessor {
 
   addedTokens(isPair: boolean): number {
     return isPair ? this.addedPair : this.addedSingle;
+  }
+
+  layout(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] {
+    const pieces: LayoutPiece[] = [];
+    for (const piece of isPair ? this.pair : this.single) {
+      if (piece.kind === 'sequence') {
+        // processEncodings skips a $B piece of the single template (there is no second text).
+        if (isPair || piece.sequence === 0)
+          pieces.push({ kind: 'sequence', sequence: piece.sequence, typeId: piece.typeId });
+      } else if (addSpecialTokens) {
+        const special = this.specialTokens.get(piece.name) as TemplateSpecialToken;
+        pieces.push({ kind: 'special', ids: special.ids, tokens: special.tokens, typeId: piece.typeId });
+      }
+    }
+    return pieces;
   }
 
   processEncodings(encodings: Encoding[], addSpecialTokens: boolean): Encoding[] {
