@@ -220,6 +220,7 @@ test('ner: entity groups per text from a CSV column, as the pipeline gives them'
     perToken,
   );
   await rejectsNaming(runNer(['x'], { ...CLI, model: dir, ignoreLabels: ' , ' }), '--ignore-labels');
+  await rejectsNaming(runNer(['x'], { ...CLI, model: dir, pairColumn: 'b' }), '--pair-column');
 });
 
 test(

@@ -11,6 +11,7 @@ import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shar
 import {
   addRowCommandOptions,
   batchingFrom,
+  refusePairColumn,
   rowError,
   runPipelineRows,
   type BatchingCliOptions,
@@ -64,6 +65,7 @@ export async function runFillMask(
   options: FillMaskCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
+  refusePairColumn(options, 'fill-mask');
   const stderr = io.stderr ?? process.stderr;
   const callOptions: FillMaskOptions = {
     topK: integerFlag(options.topK, '--top-k'),

@@ -14,6 +14,7 @@ import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shar
 import {
   addRowCommandOptions,
   batchingFrom,
+  refusePairColumn,
   rowError,
   runPipelineRows,
   type BatchingCliOptions,
@@ -55,6 +56,7 @@ export async function runNer(
   options: NerCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
+  refusePairColumn(options, 'ner');
   const callOptions: TokenClassificationOptions = {
     aggregationStrategy: options.aggregation ?? 'simple',
   };

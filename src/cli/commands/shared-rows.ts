@@ -106,6 +106,18 @@ export function longInputsFrom(options: BatchingCliOptions): LongInputOptions {
   return long;
 }
 
+/**
+ * For commands that take one text per row (ner, fill-mask, zero-shot): a --pair-column would be silently unused,
+ * so naming one is an error. (A `text_pair` column found by default is ignored.)
+ */
+export function refusePairColumn(options: RowsCliOptions, command: string): void {
+  if (options.pairColumn !== undefined) {
+    throw new InputError(`--pair-column: ${command} reads one text per row, not pairs`, {
+      argument: '--pair-column',
+    });
+  }
+}
+
 /** The pipeline input of each row: the text, or `{ text, textPair }` for a pair. */
 export function rowInputs(rows: readonly InputRow[]): TextOrPair[] {
   return rows.map((row) =>

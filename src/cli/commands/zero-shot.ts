@@ -10,6 +10,7 @@ import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shar
 import {
   addRowCommandOptions,
   batchingFrom,
+  refusePairColumn,
   rowError,
   runPipelineRows,
   type BatchingCliOptions,
@@ -44,6 +45,7 @@ export async function runZeroShot(
   options: ZeroShotCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
+  refusePairColumn(options, 'zero-shot');
   const callOptions: ZeroShotOptions = {
     candidateLabels: listFlag(options.labels, '--labels'),
     multiLabel: options.multiLabel ?? false,
