@@ -12,6 +12,7 @@ import { after, test } from 'node:test';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { runViz } from '../src/cli/commands/viz.js';
 import { InputError } from '../src/errors.js';
+import { PreTrainedModel } from '../src/models/auto.js';
 import { collectAttention } from '../src/viz/collect.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
@@ -165,11 +166,25 @@ test(
   },
 );
 
-test('viz attention: every query row of every head is a probability distribution over the keys', async () => {
+test('viz attention: the model attentions per layer, head, query and key; each query row a distribution', async () => {
   const tokenizer = await Tokenizer.fromPretrained(MODEL);
-  const attention = await collectAttention(MODEL, tokenizer, 'a gorgeous , witty , seductive movie .', 128, {
+  const text = 'a gorgeous , witty , seductive movie .';
+  const attention = await collectAttention(MODEL, tokenizer, text, 128, { cacheDir: false });
+  // The same run through the model API, read with the tensor's own [batch, head, query, key] indexing.
+  const model = await PreTrainedModel.fromPretrained(MODEL, 'base', {
+    outputAttentions: true,
     cacheDir: false,
   });
+  const output = await model.forward([tokenizer.encode(text)]);
+  await model.dispose();
+  const n = attention.tokens.length;
+  attention.attentions.forEach((heads, l) =>
+    heads.forEach((rows, h) => {
+      for (let q = 0; q < n; q++) {
+        for (let k = 0; k < n; k++) assert.equal(rows[q]![k], output.attentions![l]!.at(0, h, q, k));
+      }
+    }),
+  );
   assert.equal(attention.attentions.length, 4);
   for (const head of attention.attentions.flat()) {
     assert.equal(head.length, attention.tokens.length);
