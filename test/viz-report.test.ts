@@ -148,6 +148,13 @@ test(
       assert.equal(await page.locator('#attention svg[data-layer="3"][data-head="3"] rect').count(), n * n);
 
       assert.equal(await page.locator('#windows li[data-window]').count(), expectedWindows);
+      // Window i covers content tokens from i × (room − stride), `room` of them (the last one fewer).
+      const ranges = await page.locator('#windows li[data-window]').allTextContents();
+      ranges.forEach((text, i) => {
+        const start = i * (perWindow - STRIDE);
+        const end = Math.min(start + perWindow, contentTokens) - 1;
+        assert.ok(text.startsWith(`tokens ${start}–${end}: [CLS]`), text);
+      });
       assert.match(
         (await page.locator('#windows p').first().textContent()) ?? '',
         new RegExp(`^${contentTokens} content tokens, max length ${WINDOW}, stride ${STRIDE}`),
