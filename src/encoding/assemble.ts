@@ -25,8 +25,10 @@ export function layoutLength(
 
 /**
  * The processed row of `first` (and `second`) following `layout`, padded with `pad` on `side` up to
- * `targetLength` (no padding when the row is at least that long or `pad` is null). The texts' offset pairs are
- * shared with the result (as `Encoding.concat` does); special and pad tokens get fresh [0, 0] pairs.
+ * `targetLength` (no padding when the row is at least that long or `pad` is null). When the texts' offsets are
+ * still flat the row's are too ([0, 0] for special and pad tokens), so no pair is made until someone reads them;
+ * otherwise the texts' offset pairs are shared with the result (as `Encoding.concat` does) and special and pad
+ * tokens get fresh [0, 0] pairs.
  */
 export function assembleRow(
   layout: readonly LayoutPiece[],
@@ -43,7 +45,12 @@ export function assembleRow(
   const typeIds = new Array<number>(total);
   const tokens = new Array<string>(total);
   const words = new Array<number | null>(total);
-  const offsets = new Array<[number, number]>(total);
+  const firstFlat = first.flatOffsets();
+  const secondFlat = second === null ? null : second.flatOffsets();
+  const flat = firstFlat !== null && (second === null || secondFlat !== null);
+  // Flat offsets start as zeros: special and pad tokens keep [0, 0].
+  const flatOffsets: number[] = flat ? new Array<number>(2 * total).fill(0) : [];
+  const offsets = flat ? [] : new Array<[number, number]>(total);
   const specialTokensMask = new Array<number>(total);
   const attentionMask = new Array<number>(total);
   const sequenceRanges = new Map<number, [number, number]>();
@@ -58,7 +65,7 @@ export function assembleRow(
         typeIds[k] = piece.typeId;
         tokens[k] = piece.tokens[j]!;
         words[k] = null;
-        offsets[k] = [0, 0];
+        if (!flat) offsets[k] = [0, 0];
         specialTokensMask[k] = 1;
         attentionMask[k] = 1;
       }
@@ -69,21 +76,21 @@ export function assembleRow(
     const n = text.ids.length;
     sequenceRanges.set(piece.sequence, [k, k + n]);
     const typeId = piece.typeId;
-    const {
-      ids: textIds,
-      typeIds: textTypes,
-      tokens: textTokens,
-      words: textWords,
-      offsets: textOffsets,
-    } = text;
+    const { ids: textIds, typeIds: textTypes, tokens: textTokens, words: textWords } = text;
     const textSpecial = text.specialTokensMask;
     const textAttention = text.attentionMask;
+    if (flat) {
+      const textFlat = (piece.sequence === 0 ? firstFlat : secondFlat) as readonly number[];
+      for (let j = 0; j < 2 * n; j++) flatOffsets[2 * k + j] = textFlat[j]!;
+    } else {
+      const textOffsets = text.offsets;
+      for (let j = 0; j < n; j++) offsets[k + j] = textOffsets[j]!;
+    }
     for (let j = 0; j < n; j++, k++) {
       ids[k] = textIds[j]!;
       typeIds[k] = typeId === null ? textTypes[j]! : typeId;
       tokens[k] = textTokens[j]!;
       words[k] = textWords[j]!;
-      offsets[k] = textOffsets[j]!;
       specialTokensMask[k] = textSpecial[j]!;
       attentionMask[k] = textAttention[j]!;
     }
@@ -96,10 +103,22 @@ export function assembleRow(
       typeIds[i] = p.typeId;
       tokens[i] = p.token;
       words[i] = null;
-      offsets[i] = [0, 0];
+      if (!flat) offsets[i] = [0, 0];
       specialTokensMask[i] = 1;
       attentionMask[i] = 0;
     }
+  }
+  if (flat) {
+    return Encoding.withFlatOffsets(
+      ids,
+      typeIds,
+      tokens,
+      words,
+      flatOffsets,
+      specialTokensMask,
+      attentionMask,
+      sequenceRanges,
+    );
   }
   return new Encoding(
     ids,

@@ -2,22 +2,85 @@
  * One encoded sequence (or pair, once merged), field for field like the Rust `tokenizers` Encoding.
  * All arrays have the same length (one entry per token). Offsets are [start, end) in UTF-16 code units of
  * the text the token came from (the first or the second text of a pair); special and pad tokens have [0, 0].
+ *
+ * The batch layer builds offsets as one flat array of start/end numbers (`Encoding.withFlatOffsets`) and the
+ * `offsets` pairs are only made when first read: most callers only need ids and masks, and one small array per
+ * token was a large share of the encoding time.
  */
 export class Encoding {
+  /** The [start, end) pairs, once materialised or when given as pairs. */
+  #offsets: [number, number][] | null;
+  /** start0, end0, start1, end1, …, while the pairs are not materialised. */
+  #flatOffsets: number[] | null = null;
+
   constructor(
     public ids: number[] = [],
     public typeIds: number[] = [],
     public tokens: string[] = [],
     /** Word index of each token inside its own sequence; null for special and pad tokens. */
     public words: (number | null)[] = [],
-    public offsets: [number, number][] = [],
+    offsets: [number, number][] = [],
     public specialTokensMask: number[] = [],
     public attentionMask: number[] = [],
     /** Windows produced by truncation with overflow (each one a full Encoding). */
     public overflowing: Encoding[] = [],
     /** Sequence id (0 = first text, 1 = second text) → [start, end) token range. */
     public sequenceRanges: Map<number, [number, number]> = new Map(),
-  ) {}
+  ) {
+    this.#offsets = offsets;
+  }
+
+  /** An Encoding whose offsets are given flat (`[start0, end0, start1, end1, …]`, taken over, not copied). */
+  static withFlatOffsets(
+    ids: number[],
+    typeIds: number[],
+    tokens: string[],
+    words: (number | null)[],
+    flatOffsets: number[],
+    specialTokensMask: number[],
+    attentionMask: number[],
+    sequenceRanges: Map<number, [number, number]>,
+  ): Encoding {
+    const encoding = new Encoding(
+      ids,
+      typeIds,
+      tokens,
+      words,
+      undefined,
+      specialTokensMask,
+      attentionMask,
+      [],
+      sequenceRanges,
+    );
+    encoding.#offsets = null;
+    encoding.#flatOffsets = flatOffsets;
+    return encoding;
+  }
+
+  /** [start, end) of each token in UTF-16 code units of its own text; [0, 0] for special and pad tokens. */
+  get offsets(): [number, number][] {
+    if (this.#offsets === null) {
+      const flat = this.#flatOffsets as number[];
+      const pairs = new Array<[number, number]>(flat.length >> 1);
+      for (let i = 0; i < pairs.length; i++) pairs[i] = [flat[2 * i]!, flat[2 * i + 1]!];
+      this.#offsets = pairs;
+      this.#flatOffsets = null;
+    }
+    return this.#offsets;
+  }
+
+  set offsets(offsets: [number, number][]) {
+    this.#offsets = offsets;
+    this.#flatOffsets = null;
+  }
+
+  /**
+   * The flat offsets (`[start0, end0, …]`) while the pairs have not been materialised, else null. For one-pass
+   * builders that copy offsets without reading them as pairs; the array must not be modified.
+   */
+  flatOffsets(): readonly number[] | null {
+    return this.#flatOffsets;
+  }
 
   get length(): number {
     return this.ids.length;
@@ -71,6 +134,19 @@ export class Encoding {
 
   /** The encoding without its overflow windows (shares the token arrays). */
   withoutOverflow(): Encoding {
+    const flat = this.#flatOffsets;
+    if (flat !== null) {
+      return Encoding.withFlatOffsets(
+        this.ids,
+        this.typeIds,
+        this.tokens,
+        this.words,
+        flat,
+        this.specialTokensMask,
+        this.attentionMask,
+        this.sequenceRanges,
+      );
+    }
     return new Encoding(
       this.ids,
       this.typeIds,

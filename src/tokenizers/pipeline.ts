@@ -11,7 +11,7 @@ import { modelFromJSON } from './models/index.js';
 import { normalizerFromJSON } from './normalizers/index.js';
 import type { NormalizedString } from './normalized-string.js';
 import type { Normalizer } from './normalizers/normalizer.js';
-import { buildEncoding, type PreTokenizedString } from './pre-tokenized-string.js';
+import { buildEncodingFromFlat, type PreTokenizedString } from './pre-tokenized-string.js';
 import { preTokenizerFromJSON } from './pre-tokenizers/index.js';
 import type { PreTokenizer } from './pre-tokenizers/pre-tokenizer.js';
 import { describeJson, type JsonObject } from './registry.js';
@@ -84,7 +84,7 @@ export class TokenizerPipeline {
   encodeSequence(text: string, typeId = 0): Encoding {
     const out = new TokenCollector();
     this.encodeInto(text, null, out);
-    return buildEncoding(out.ids, out.tokens, out.words, out.offsets, typeId);
+    return buildEncodingFromFlat(out.ids, out.tokens, out.words, out.offsets, typeId);
   }
 
   /** The `SequenceEncoder` name for `encodeSequence`. */
@@ -99,7 +99,7 @@ export class TokenizerPipeline {
   encodeWords(words: readonly string[], typeId = 0): Encoding {
     const out = new TokenCollector();
     for (let i = 0; i < words.length; i++) this.encodeInto(words[i]!, i, out);
-    return buildEncoding(out.ids, out.tokens, out.words, out.offsets, typeId);
+    return buildEncodingFromFlat(out.ids, out.tokens, out.words, out.offsets, typeId);
   }
 
   /** Token strings of `text` (no special tokens added). */
@@ -201,12 +201,12 @@ export class TokenizerPipeline {
   }
 }
 
-/** Accumulates the per-token arrays of an Encoding. */
+/** Accumulates the per-token arrays of an Encoding (offsets flat: start, end, start, end, …). */
 class TokenCollector {
   readonly ids: number[] = [];
   readonly tokens: string[] = [];
   readonly words: (number | null)[] = [];
-  readonly offsets: [number, number][] = [];
+  readonly offsets: number[] = [];
 
   /**
    * Adds the tokens of one word found at `start` in `normalized` (token offsets are relative to the word),
@@ -223,23 +223,23 @@ class TokenCollector {
       const s = start + token.offsets[0];
       const e = start + token.offsets[1];
       if (s < e) {
-        this.offsets.push(
-          identity
-            ? identityOffsets(normalized.normalized, base, s, e)
-            : normalized.normalizedToOriginal(s, e)!,
-        );
+        if (identity) pushIdentityOffsets(this.offsets, normalized.normalized, base, s, e);
+        else {
+          const [originalStart, originalEnd] = normalized.normalizedToOriginal(s, e)!;
+          this.offsets.push(originalStart, originalEnd);
+        }
       } else {
         // Rust maps an empty range through the word's own original start (a quirk kept for exactness).
         const wordStart =
           start === 0 ? base : (normalized.normalizedToOriginal(start, start + 1)?.[0] ?? base);
-        this.offsets.push([wordStart + token.offsets[0], wordStart + token.offsets[0]]);
+        this.offsets.push(wordStart + token.offsets[0], wordStart + token.offsets[0]);
       }
     }
   }
 }
 
-/** Identity alignment: units map to themselves, widened to whole surrogate pairs. */
-function identityOffsets(text: string, base: number, s: number, e: number): [number, number] {
+/** Identity alignment: units map to themselves, widened to whole surrogate pairs. Appends start and end to `out`. */
+function pushIdentityOffsets(out: number[], text: string, base: number, s: number, e: number): void {
   let start = s;
   let end = e;
   const first = text.charCodeAt(start);
@@ -252,7 +252,7 @@ function identityOffsets(text: string, base: number, s: number, e: number): [num
     const next = text.charCodeAt(end);
     if (next >= 0xdc00 && next <= 0xdfff) end++;
   }
-  return [base + start, base + end];
+  out.push(base + start, base + end);
 }
 
 /**
