@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { InputError } from '../src/errors.js';
-import { pipeline, type LabelScore, type TextClassificationPipeline } from '../src/pipelines/index.js';
+import {
+  pipeline,
+  type LabelScore,
+  type LabelScoresWithLogits,
+  type LabelScoreWithLogits,
+  type TextClassificationPipeline,
+  type TextClassificationResult,
+} from '../src/pipelines/index.js';
 import { softmax } from '../src/pipelines/math.js';
 import { readSharedJson, REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
 
@@ -38,7 +45,7 @@ after(async () => {
 });
 
 /** Raw logits by label id, through functionToApply 'none'. */
-function logitsOf(result: LabelScore | LabelScore[]): number[] {
+function logitsOf(result: TextClassificationResult): number[] {
   const byLabel = Object.fromEntries((result as LabelScore[]).map((r) => [r.label, r.score]));
   return [byLabel.NEGATIVE, byLabel.POSITIVE];
 }
@@ -77,6 +84,43 @@ test(
       stats && stats.done && stats.sequences === sample.length && stats.batches >= sample.length / 16,
     );
     assert.ok(stats.paddingRatio >= 0 && stats.paddingRatio < 0.2, `padding ratio ${stats.paddingRatio}`);
+  },
+);
+
+test(
+  'returnLogits: the PyTorch logits in label-id order next to the usual label and score',
+  { skip },
+  async () => {
+    const { examples } = readSharedJson<{ examples: SeedExample[] }>(...REFERENCE, 'seed-examples.json');
+    const texts = examples.map((e) => e.text);
+    const plain = (await classify.run(texts)) as LabelScore[];
+    const withLogits = (await classify.run(texts, { returnLogits: true })) as LabelScoreWithLogits[];
+    examples.forEach((example, i) => {
+      const { logits, ...labelScore } = withLogits[i];
+      assert.deepEqual(labelScore, plain[i], `example ${i}: label and score as without returnLogits`);
+      assert.equal(logits.length, 2);
+      logits.forEach((v, k) => within(v, example.logits[k], `example ${i} logit ${k}`));
+      // The score is the softmax of exactly these logits.
+      assert.equal(labelScore.score, Math.max(...softmax(logits)));
+    });
+    // With topK: the sorted labels (as without returnLogits) and the same logits.
+    const top = (await classify.run(texts, { topK: 1, returnLogits: true })) as LabelScoresWithLogits[];
+    const topPlain = (await classify.run(texts, { topK: 1 })) as LabelScore[][];
+    top.forEach((result, i) => {
+      assert.deepEqual(result.labels, topPlain[i]);
+      assert.deepEqual(result.logits, withLogits[i].logits);
+    });
+    // functionToApply changes the scores, never the logits.
+    const sigmoid = (await classify.run(texts[0], {
+      functionToApply: 'sigmoid',
+      returnLogits: true,
+    })) as LabelScoreWithLogits;
+    assert.deepEqual(sigmoid.logits, withLogits[0].logits);
+    assert.equal(sigmoid.score, 1 / (1 + Math.exp(-Math.max(...sigmoid.logits))));
+    await assert.rejects(
+      classify.run('x', { returnLogits: 'yes' as never }),
+      (e: unknown) => e instanceof InputError && e.argument === 'returnLogits',
+    );
   },
 );
 
@@ -225,6 +269,15 @@ test('sliding windows: mean / max of the windows run one by one, then softmax', 
     });
     logitsOf(result).forEach((v, k) => assert.ok(Math.abs(v - expected[k]) <= 1e-5, `${how} ${k}: ${v}`));
   }
+  // returnLogits gives the combined logits the scores came from.
+  const slid = (await classify.run(LONG, {
+    longInputs: 'sliding-window',
+    stride: 32,
+    windowAggregation: 'max',
+    returnLogits: true,
+  })) as LabelScoreWithLogits;
+  const maxLogits = [0, 1].map((k) => Math.max(...perWindow.map((l) => l[k])));
+  slid.logits.forEach((v, k) => assert.ok(Math.abs(v - maxLogits[k]) <= 1e-5, `max logit ${k}: ${v}`));
   // Long and short inputs together: each long input's windows come back to it.
   const mixed = await classify.run(['short one', LONG, 'another'], {
     longInputs: 'sliding-window',

@@ -28,7 +28,10 @@ export {
   labelScores,
   type ClassificationFunction,
   type LabelScore,
+  type LabelScoreWithLogits,
+  type LabelScoresWithLogits,
   type TextClassificationOptions,
+  type TextClassificationResult,
 } from './text-classification.js';
 export {
   FeatureExtractionPipeline,

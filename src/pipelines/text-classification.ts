@@ -1,7 +1,8 @@
 /**
  * text-classification (sentiment-analysis): transformers' TextClassificationPipeline. Logits of each input
  * (or the mean / max of its windows' logits, with `longInputs: 'sliding-window'`) go through softmax, sigmoid
- * or nothing, and come back as `{ label, score }` (default) or the `topK` best labels.
+ * or nothing, and come back as `{ label, score }` (default) or the `topK` best labels; `returnLogits` adds the
+ * logits they came from.
  */
 import { InputError } from '../errors.js';
 import type { PretrainedConfig } from '../models/config.js';
@@ -27,7 +28,26 @@ export interface TextClassificationOptions extends LongInputOptions {
    * label, sorted by score.
    */
   topK?: number | null;
+  /**
+   * Also return each input's raw logits (label-id order; with sliding windows, the combined logits the scores come
+   * from): `{ label, score, logits }` without `topK`, `{ labels, logits }` with it.
+   */
+  returnLogits?: boolean;
 }
+
+/** A `returnLogits` result without `topK`: the best label and the logits it was chosen from. */
+export interface LabelScoreWithLogits extends LabelScore {
+  logits: number[];
+}
+
+/** A `returnLogits` result with `topK`: the sorted labels and the logits they were scored from. */
+export interface LabelScoresWithLogits {
+  labels: LabelScore[];
+  logits: number[];
+}
+
+export type TextClassificationResult =
+  LabelScore | LabelScore[] | LabelScoreWithLogits | LabelScoresWithLogits;
 
 /** Python's choice of function when none is given. */
 export function defaultClassificationFunction(config: PretrainedConfig): ClassificationFunction {
@@ -71,12 +91,12 @@ export function checkTopK(topK: unknown, argument = 'topK'): void {
 
 export class TextClassificationPipeline extends Pipeline<
   TextOrPair,
-  LabelScore | LabelScore[],
+  TextClassificationResult,
   TextClassificationOptions
 > {
   protected steps(
     options: TextClassificationOptions,
-  ): TaskSteps<TextOrPair, unknown, unknown, LabelScore | LabelScore[]> {
+  ): TaskSteps<TextOrPair, unknown, unknown, TextClassificationResult> {
     const fn = options.functionToApply ?? defaultClassificationFunction(this.model.config);
     if (!['softmax', 'sigmoid', 'none'].includes(fn)) {
       throw new InputError(
@@ -87,6 +107,14 @@ export class TextClassificationPipeline extends Pipeline<
       );
     }
     checkTopK(options.topK);
+    if (options.returnLogits !== undefined && typeof options.returnLogits !== 'boolean') {
+      throw new InputError(
+        `returnLogits: expected true or false, got ${JSON.stringify(options.returnLogits)}`,
+        {
+          argument: 'returnLogits',
+        },
+      );
+    }
     const limits = resolveLongInputs(
       options,
       this.modelMaxLength,
@@ -94,7 +122,7 @@ export class TextClassificationPipeline extends Pipeline<
     );
     const { tokenizer, model } = this;
     const numLabels = model.config.numLabels;
-    const steps: TaskSteps<TextOrPair, null, Float32Array, LabelScore | LabelScore[]> = {
+    const steps: TaskSteps<TextOrPair, null, Float32Array, TextClassificationResult> = {
       prepare: (input, index) => {
         const { text, pair } = readTextOrPair(input, index);
         const windows = encodeWithLimit(tokenizer, text, pair, limits, index);
@@ -108,9 +136,17 @@ export class TextClassificationPipeline extends Pipeline<
       finish: (_state, windowLogits) => {
         const logits =
           windowLogits.length === 1 ? windowLogits[0] : combineVectors(windowLogits, limits.aggregation);
-        return labelScores(applyClassificationFunction(logits, fn), model.config.id2label, options.topK);
+        const result = labelScores(
+          applyClassificationFunction(logits, fn),
+          model.config.id2label,
+          options.topK,
+        );
+        if (!options.returnLogits) return result;
+        return Array.isArray(result)
+          ? { labels: result, logits: Array.from(logits) }
+          : { ...result, logits: Array.from(logits) };
       },
     };
-    return steps as TaskSteps<TextOrPair, unknown, unknown, LabelScore | LabelScore[]>;
+    return steps as TaskSteps<TextOrPair, unknown, unknown, TextClassificationResult>;
   }
 }

@@ -5,30 +5,21 @@
  * the raw logits in label-id order.
  */
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../../errors.js';
 import {
   pipeline,
   type ClassificationFunction,
-  type LabelScore,
   type TextClassificationOptions,
-  type TextClassificationPipeline,
+  type TextClassificationResult,
 } from '../../pipelines/index.js';
-import {
-  applyClassificationFunction,
-  defaultClassificationFunction,
-  labelScores,
-} from '../../pipelines/text-classification.js';
 import type { OutputRecord, RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { integerFlag } from './shared-flags.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
   addLongInputOptions,
   addRowCommandOptions,
-  batchingFrom,
   longInputsFrom,
-  rowError,
   rowInputs,
-  runPipelineRows,
+  runPipelineCommand,
   type BatchingCliOptions,
 } from './shared-rows.js';
 
@@ -69,29 +60,18 @@ export function topKFlag(value: string | undefined): number | null | undefined {
   return integerFlag(value, '--top-k');
 }
 
-/** One output record from a pipeline result: scalars for the best label, parallel lists with --top-k. */
-function classificationRecord(result: LabelScore | LabelScore[]): OutputRecord {
+/**
+ * One output record from a pipeline result: scalars for the best label, parallel lists with --top-k, and the
+ * logits (label-id order) with --logits.
+ */
+function classificationRecord(result: TextClassificationResult): OutputRecord {
   if (Array.isArray(result)) {
     return { label: result.map((r) => r.label), score: result.map((r) => r.score) };
   }
-  return { label: result.label, score: result.score };
-}
-
-/** Label → id, for putting the sorted `none` results of the pipeline back into logit order. */
-function labelIndex(classifier: TextClassificationPipeline): Map<string, number> {
-  const { id2label, numLabels } = classifier.model.config;
-  const index = new Map<string, number>();
-  for (let i = 0; i < numLabels; i++) {
-    const label = id2label[i] ?? `LABEL_${i}`;
-    if (index.has(label)) {
-      throw new ConfigError(
-        `config.json: id2label names "${label}" twice, so --logits cannot tell the logits apart`,
-        { file: 'config.json', field: 'id2label' },
-      );
-    }
-    index.set(label, i);
-  }
-  return index;
+  if ('labels' in result) return { ...classificationRecord(result.labels), logits: result.logits };
+  const record: OutputRecord = { label: result.label, score: result.score };
+  if ('logits' in result) record.logits = result.logits;
+  return record;
 }
 
 /** The command's work, with injectable streams (tests). Resolves with the rows skipped and written. */
@@ -101,45 +81,18 @@ export async function runClassify(
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
   const topK = topKFlag(options.topK);
-  const model = await resolveModelFlags(options);
   const callOptions: TextClassificationOptions = { ...longInputsFrom(options) };
   if (options.function !== undefined) callOptions.functionToApply = options.function;
   if (topK !== undefined) callOptions.topK = topK;
-  const batching = batchingFrom(options);
-  const classifier = await pipeline('text-classification', model.dir, { ...model.load, ...batching });
-  try {
-    // Bad flags (a --max-length above the model's, ...) fail now, before any input is read.
-    await classifier.run([], callOptions).catch((error: unknown) => {
-      throw rowError(error, [], texts, options.input);
-    });
-    const logitOrder = options.logits ? labelIndex(classifier) : null;
-    const fn = callOptions.functionToApply ?? defaultClassificationFunction(classifier.model.config);
-    return await runPipelineRows(
-      texts,
-      options,
-      async (rows) => {
-        const inputs = rowInputs(rows);
-        if (logitOrder === null) {
-          const results = await classifier.run(inputs, callOptions);
-          return results.map(classificationRecord);
-        }
-        // One run for both: the raw logits, then the same function and top-k the pipeline would apply.
-        const raw = (await classifier.run(inputs, {
-          ...callOptions,
-          functionToApply: 'none',
-          topK: null,
-        })) as LabelScore[][];
-        return raw.map((labels) => {
-          const logits = new Array<number>(logitOrder.size);
-          for (const { label, score } of labels) logits[logitOrder.get(label)!] = score;
-          const scores = applyClassificationFunction(logits, fn);
-          const result = labelScores(scores, classifier.model.config.id2label, topK);
-          return { ...classificationRecord(result), logits };
-        });
-      },
-      io,
-    );
-  } finally {
-    await classifier.dispose();
-  }
+  if (options.logits) callOptions.returnLogits = true;
+  return runPipelineCommand(
+    texts,
+    options,
+    (dir, load) => pipeline('text-classification', dir, load),
+    (classifier) => async (rows) => {
+      const results = await classifier.run(rowInputs(rows), callOptions);
+      return results.map(classificationRecord);
+    },
+    io,
+  );
 }

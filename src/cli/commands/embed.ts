@@ -5,15 +5,13 @@
 import { Option, type Command } from 'commander';
 import { pipeline, type FeatureExtractionOptions, type Pooling } from '../../pipelines/index.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
   addLongInputOptions,
   addRowCommandOptions,
-  batchingFrom,
   longInputsFrom,
-  rowError,
   rowInputs,
-  runPipelineRows,
+  runPipelineCommand,
   type BatchingCliOptions,
 } from './shared-rows.js';
 
@@ -52,29 +50,20 @@ export async function runEmbed(
   options: EmbedCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
-  const model = await resolveModelFlags(options);
-  const embedder = await pipeline('feature-extraction', model.dir, {
-    ...model.load,
-    ...batchingFrom(options),
-  });
-  try {
-    const callOptions: FeatureExtractionOptions = { ...longInputsFrom(options) };
-    // A plain checkpoint has no pooling of its own: a sentence vector (mean) is what an embed command is for.
-    callOptions.pooling = options.pooling ?? (embedder.sentenceTransformers === null ? 'mean' : undefined);
-    if (options.normalize !== undefined) callOptions.normalize = options.normalize;
-    await embedder.run([], callOptions).catch((error: unknown) => {
-      throw rowError(error, [], texts, options.input);
-    });
-    return await runPipelineRows(
-      texts,
-      options,
-      async (rows) => {
+  return runPipelineCommand(
+    texts,
+    options,
+    (dir, load) => pipeline('feature-extraction', dir, load),
+    (embedder) => {
+      const callOptions: FeatureExtractionOptions = { ...longInputsFrom(options) };
+      // A plain checkpoint has no pooling of its own: a sentence vector (mean) is what an embed command is for.
+      callOptions.pooling = options.pooling ?? (embedder.sentenceTransformers === null ? 'mean' : undefined);
+      if (options.normalize !== undefined) callOptions.normalize = options.normalize;
+      return async (rows) => {
         const vectors = await embedder.run(rowInputs(rows), callOptions);
         return vectors.map((embedding) => ({ embedding }));
-      },
-      io,
-    );
-  } finally {
-    await embedder.dispose();
-  }
+      };
+    },
+    io,
+  );
 }

@@ -7,13 +7,11 @@ import type { Command } from 'commander';
 import { pipeline, type FillMaskOptions, type FillMaskPrediction } from '../../pipelines/index.js';
 import type { OutputRecord, RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { integerFlag, listFlag } from './shared-flags.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
   addRowCommandOptions,
-  batchingFrom,
   refusePairColumn,
-  rowError,
-  runPipelineRows,
+  runPipelineCommand,
   type BatchingCliOptions,
 } from './shared-rows.js';
 
@@ -74,25 +72,17 @@ export async function runFillMask(
   const targets = listFlag(options.targets, '--targets');
   if (targets !== undefined) callOptions.targets = targets;
   if (options.truncation) callOptions.truncation = true;
-  const model = await resolveModelFlags(options);
-  const filler = await pipeline('fill-mask', model.dir, { ...model.load, ...batchingFrom(options) });
-  try {
-    await filler.run([], callOptions).catch((error: unknown) => {
-      throw rowError(error, [], texts, options.input);
-    });
-    return await runPipelineRows(
-      texts,
-      options,
-      async (rows) => {
-        const results = await filler.run(
-          rows.map((row) => row.text),
-          callOptions,
-        );
-        return results.map(fillMaskRecord);
-      },
-      io,
-    );
-  } finally {
-    await filler.dispose();
-  }
+  return runPipelineCommand(
+    texts,
+    options,
+    (dir, load) => pipeline('fill-mask', dir, load),
+    (filler) => async (rows) => {
+      const results = await filler.run(
+        rows.map((row) => row.text),
+        callOptions,
+      );
+      return results.map(fillMaskRecord);
+    },
+    io,
+  );
 }

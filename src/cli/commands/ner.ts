@@ -10,13 +10,11 @@ import {
 } from '../../pipelines/index.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { integerFlag, listFlag } from './shared-flags.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
   addRowCommandOptions,
-  batchingFrom,
   refusePairColumn,
-  rowError,
-  runPipelineRows,
+  runPipelineCommand,
   type BatchingCliOptions,
 } from './shared-rows.js';
 
@@ -64,28 +62,17 @@ export async function runNer(
   if (ignore !== undefined) callOptions.ignoreLabels = ignore;
   const stride = integerFlag(options.stride, '--stride', 0);
   if (stride !== undefined) callOptions.stride = stride;
-  const model = await resolveModelFlags(options);
-  const tagger = await pipeline('token-classification', model.dir, {
-    ...model.load,
-    ...batchingFrom(options),
-  });
-  try {
-    await tagger.run([], callOptions).catch((error: unknown) => {
-      throw rowError(error, [], texts, options.input);
-    });
-    return await runPipelineRows(
-      texts,
-      options,
-      async (rows) => {
-        const results = await tagger.run(
-          rows.map((row) => row.text),
-          callOptions,
-        );
-        return results.map((entities) => ({ entities }));
-      },
-      io,
-    );
-  } finally {
-    await tagger.dispose();
-  }
+  return runPipelineCommand(
+    texts,
+    options,
+    (dir, load) => pipeline('token-classification', dir, load),
+    (tagger) => async (rows) => {
+      const results = await tagger.run(
+        rows.map((row) => row.text),
+        callOptions,
+      );
+      return results.map((entities) => ({ entities }));
+    },
+    io,
+  );
 }

@@ -21,14 +21,8 @@ import {
 } from '../io/index.js';
 import type { InputFormat } from '../io/index.js';
 import { integerFlag } from './shared-flags.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
-import {
-  addRowCommandOptions,
-  batchingFrom,
-  rowError,
-  runPipelineRows,
-  type BatchingCliOptions,
-} from './shared-rows.js';
+import { addModelOptions, type ModelCliOptions } from './shared-model.js';
+import { addRowCommandOptions, runPipelineCommand, type BatchingCliOptions } from './shared-rows.js';
 
 export interface QaCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
   question?: string;
@@ -129,23 +123,14 @@ export async function runQa(
       argument: '--question',
     });
   }
-
-  const model = await resolveModelFlags(options);
-  const reader = await pipeline('question-answering', model.dir, { ...model.load, ...batchingFrom(options) });
-  try {
-    await reader.run([], callOptions).catch((error: unknown) => {
-      throw rowError(error, [], contexts, options.input);
-    });
-    return await runPipelineRows(
-      contexts,
-      rowsOptions,
-      async (rows) => {
-        const results = await reader.run(questionInputs(rows, question), callOptions);
-        return results.map(answerRecord);
-      },
-      io,
-    );
-  } finally {
-    await reader.dispose();
-  }
+  return runPipelineCommand(
+    contexts,
+    rowsOptions,
+    (dir, load) => pipeline('question-answering', dir, load),
+    (reader) => async (rows) => {
+      const results = await reader.run(questionInputs(rows, question), callOptions);
+      return results.map(answerRecord);
+    },
+    io,
+  );
 }

@@ -5,7 +5,12 @@
  */
 import { Option, type Command } from 'commander';
 import { InputError, SeqbatchError } from '../../errors.js';
-import type { LongInputOptions, PipelineBatchOptions, TextOrPair } from '../../pipelines/index.js';
+import type {
+  LongInputOptions,
+  PipelineBatchOptions,
+  PipelineOptions,
+  TextOrPair,
+} from '../../pipelines/index.js';
 import {
   addRowsOptions,
   rowsOptionsFrom,
@@ -17,6 +22,7 @@ import {
   type RowsCommandSummary,
 } from '../io/index.js';
 import { asFlagError, flagOf, integerFlag } from './shared-flags.js';
+import { resolveModelFlags, type ModelCliOptions } from './shared-model.js';
 
 /**
  * Each call to the pipeline gets this many model batches' worth of rows: the pipeline sorts them by length
@@ -189,4 +195,32 @@ export async function runPipelineRows(
     },
     io,
   );
+}
+
+/** What a pipeline command does with its opened pipeline: the records of some input rows. */
+export type RowRecords = (rows: InputRow[]) => Promise<OutputRecord[]>;
+
+/**
+ * The body of every pipeline command: resolves the model flags, opens the pipeline with the batching flags,
+ * checks the call options on no rows (so a bad flag, such as a --max-length above the model's, fails before any
+ * input is read), runs the rows through `recordsOf(pipeline)` chunk by chunk, and disposes the pipeline.
+ */
+export async function runPipelineCommand<P extends { dispose(): Promise<void> }>(
+  texts: readonly string[],
+  options: RowsCliOptions & BatchingCliOptions & ModelCliOptions,
+  open: (dir: string, load: PipelineOptions) => Promise<P>,
+  recordsOf: (pipe: P) => RowRecords,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  const model = await resolveModelFlags(options);
+  const pipe = await open(model.dir, { ...model.load, ...batchingFrom(options) });
+  try {
+    const records = recordsOf(pipe);
+    await records([]).catch((error: unknown) => {
+      throw rowError(error, [], texts, options.input);
+    });
+    return await runPipelineRows(texts, options, records, io);
+  } finally {
+    await pipe.dispose();
+  }
 }

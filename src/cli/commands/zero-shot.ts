@@ -6,13 +6,11 @@ import type { Command } from 'commander';
 import { pipeline, type ZeroShotOptions } from '../../pipelines/index.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { listFlag } from './shared-flags.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
   addRowCommandOptions,
-  batchingFrom,
   refusePairColumn,
-  rowError,
-  runPipelineRows,
+  runPipelineCommand,
   type BatchingCliOptions,
 } from './shared-rows.js';
 
@@ -51,28 +49,17 @@ export async function runZeroShot(
     multiLabel: options.multiLabel ?? false,
   };
   if (options.hypothesisTemplate !== undefined) callOptions.hypothesisTemplate = options.hypothesisTemplate;
-  const model = await resolveModelFlags(options);
-  const classifier = await pipeline('zero-shot-classification', model.dir, {
-    ...model.load,
-    ...batchingFrom(options),
-  });
-  try {
-    await classifier.run([], callOptions).catch((error: unknown) => {
-      throw rowError(error, [], texts, options.input);
-    });
-    return await runPipelineRows(
-      texts,
-      options,
-      async (rows) => {
-        const results = await classifier.run(
-          rows.map((row) => row.text),
-          callOptions,
-        );
-        return results.map((r) => ({ label: r.labels, score: r.scores }));
-      },
-      io,
-    );
-  } finally {
-    await classifier.dispose();
-  }
+  return runPipelineCommand(
+    texts,
+    options,
+    (dir, load) => pipeline('zero-shot-classification', dir, load),
+    (classifier) => async (rows) => {
+      const results = await classifier.run(
+        rows.map((row) => row.text),
+        callOptions,
+      );
+      return results.map((r) => ({ label: r.labels, score: r.scores }));
+    },
+    io,
+  );
 }
