@@ -26,6 +26,7 @@ import {
   tokenLoss,
 } from '../runtime/losses.js';
 import { OnnxSession, sessionOptions, type NamedTensor, type RuntimeOptions } from '../runtime/session.js';
+import { packBatch, shouldPack, unpackTokens, type PackedBatch, type PackedMode } from '../runtime/packed.js';
 import { FloatTensor } from '../runtime/tensor.js';
 import { loadWeights } from '../weights/load.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
@@ -41,6 +42,32 @@ export interface FromPretrainedOptions extends RuntimeOptions {
   outputAttentions?: boolean;
   /** Where built graphs are cached (default `SEQBATCH_CACHE` or `~/.cache/seqbatch`); false disables the cache. */
   cacheDir?: string | false;
+  /**
+   * Padding-free execution (see "Packed execution" in docs/models.md): `true` runs every batch on a packed graph,
+   * `'auto'` only batches whose padding share exceeds the measured threshold, `false` (default) never. Padding
+   * positions of per-token outputs are then 0. Not for Longformer or `outputAttentions`.
+   */
+  packed?: PackedMode;
+}
+
+/** Per-call options of `forward`. */
+export interface ForwardOptions {
+  /** Overrides the model's `packed` option for this batch. */
+  packed?: PackedMode;
+}
+
+type BuildOptions = {
+  task: ModelTask;
+  outputHiddenStates: boolean;
+  outputAttentions: boolean;
+  inputs: { attentionMask: boolean; positionIds: boolean };
+  packed?: boolean;
+};
+
+interface OpenedGraph {
+  session: OnnxSession;
+  fromCache: boolean;
+  graphPath: string | undefined;
 }
 
 /** Integer inputs by their HF names (camelCase spellings are accepted too). */
@@ -173,6 +200,8 @@ export function graphBuilderVersion(): string {
 }
 
 export class PreTrainedModel {
+  private packedSession: Promise<OnnxSession> | null = null;
+
   private constructor(
     readonly config: PretrainedConfig,
     readonly task: ModelTask,
@@ -182,60 +211,29 @@ export class PreTrainedModel {
     readonly loadedFromCache: boolean,
     /** Path of the cached graph, when the cache is enabled. */
     readonly graphPath: string | undefined,
+    private readonly buildOptions: BuildOptions,
+    private readonly options: FromPretrainedOptions,
   ) {}
 
   /** Loads `dir` for `task`; the AutoModel* classes below call this with their task. */
   static async fromPretrained(dir: string, task: ModelTask, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
     sessionOptions(options); // validate runtime options before any expensive work
+    const packed = options.packed ?? false;
+    if (packed !== 'auto' && typeof packed !== 'boolean') {
+      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(packed)}`, { argument: 'packed' });
+    }
     const config = AutoConfig.fromPretrained(dir);
     const raw = config.toJSON();
     const selection = { attentionMask: true, positionIds: acceptsPositionIds(raw) };
-    const buildOptions = {
+    const buildOptions: BuildOptions = {
       task,
       outputHiddenStates: options.outputHiddenStates ?? false,
       outputAttentions: options.outputAttentions ?? false,
       inputs: selection,
     };
-    const cache = options.cacheDir === false ? undefined : new GraphCache(options.cacheDir ?? defaultCacheDir());
-
-    let key: string | undefined;
-    if (cache) {
-      const weightFiles = weightFilesOf(dir);
-      if (weightFiles) {
-        key = await graphCacheKey(
-          { configFile: config.file, weightFiles, options: buildOptions, builderVersion: graphBuilderVersion() },
-          cache.fileDigests(),
-        );
-        const hit = await cache.get(key);
-        if (hit) {
-          try {
-            const session = await OnnxSession.create(hit.modelPath, options, dir);
-            return new PreTrainedModel(config, task, dir, session, true, hit.modelPath);
-          } catch {
-            // A damaged entry (disk full mid-write, manual edits) is rebuilt and overwritten below.
-          }
-        }
-      }
-    }
-
-    const weights = await loadWeights(dir);
-    const graph = buildModelGraph(raw, weights, buildOptions);
-    let graphPath: string | undefined;
-    if (cache && key) {
-      try {
-        graphPath = await cache.put(key, graph.bytes, {
-          inputNames: graph.inputNames,
-          outputNames: graph.outputNames,
-          modelDir: dir,
-          options: buildOptions,
-        });
-      } catch (error) {
-        // A read-only or full cache folder must not stop the model from loading.
-        process.emitWarning(`seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`);
-      }
-    }
-    const session = await OnnxSession.create(graph.bytes, options, dir);
-    return new PreTrainedModel(config, task, dir, session, false, graphPath);
+    if (packed === true) checkPackable(config, buildOptions);
+    const opened = await openGraph(dir, config, buildOptions, options);
+    return new PreTrainedModel(config, task, dir, opened.session, opened.fromCache, opened.graphPath, buildOptions, options);
   }
 
   get id2label(): Readonly<Record<number, string>> {
@@ -251,7 +249,11 @@ export class PreTrainedModel {
   }
 
   /** Runs the model on a batch. Labels (or start/end positions for QA) add `loss`. */
-  async forward(input: ForwardInput): Promise<ModelOutput> {
+  async forward(input: ForwardInput, callOptions: ForwardOptions = {}): Promise<ModelOutput> {
+    const mode = callOptions.packed ?? this.options.packed ?? false;
+    if (mode !== 'auto' && typeof mode !== 'boolean') {
+      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(mode)}`, { argument: 'packed' });
+    }
     const { inputs, fromTokenizer } = normaliseInputs(input);
     if (fromTokenizer && this.config.typeVocabSize === 0) delete inputs.token_type_ids;
     const matrices = {
@@ -285,6 +287,28 @@ export class PreTrainedModel {
     );
     this.checkLabels(inputs);
 
+    if (mode === true) checkPackable(this.config, this.buildOptions);
+    // The QA loss is a softmax over every position, padding included, so it needs the padded graph's pad logits.
+    const qaLoss = inputs.start_positions !== undefined;
+    if (mode === true && qaLoss) {
+      throw new InputError('start_positions: the question-answering loss needs the padded graph (use packed: false)', {
+        argument: 'start_positions',
+      });
+    }
+    if (mode !== false && !qaLoss && packable(this.config, this.buildOptions) && shouldPack(mode, matrices.attention_mask)) {
+      const packed = packBatch(
+        matrices.input_ids,
+        matrices.attention_mask ?? this.defaultInput('attention_mask', matrices.input_ids),
+        matrices.position_ids ?? positions,
+        this.config.typeVocabSize === 0
+          ? null
+          : (matrices.token_type_ids ?? this.defaultInput('token_type_ids', matrices.input_ids)),
+      );
+      const session = await this.openPackedSession();
+      const results = await session.run(packed.feeds);
+      return this.collectOutputs(this.unpackResults(results, packed), inputs);
+    }
+
     const [batch, seq] = matrices.input_ids.dims;
     const feeds: Record<string, NamedTensor> = {};
     for (const name of this.inputNames) {
@@ -294,6 +318,25 @@ export class PreTrainedModel {
     }
     const results = await this.session.run(feeds);
     return this.collectOutputs(results, inputs);
+  }
+
+  /** The packed graph's session, built (or read from the cache) the first time a batch runs packed. */
+  private openPackedSession(): Promise<OnnxSession> {
+    this.packedSession ??= openGraph(this.modelDir, this.config, { ...this.buildOptions, packed: true }, this.options).then(
+      (opened) => opened.session,
+    );
+    return this.packedSession;
+  }
+
+  /** Per-token outputs of a packed run back in the padded [batch, seq, …] layout. */
+  private unpackResults(results: Record<string, NamedTensor>, packed: PackedBatch): Record<string, NamedTensor> {
+    const perSequence = new Set(['pooler_output', ...(this.task === 'sequence-classification' ? ['logits'] : [])]);
+    const out: Record<string, NamedTensor> = {};
+    for (const [name, tensor] of Object.entries(results)) {
+      if (perSequence.has(name)) out[name] = tensor;
+      else out[name] = { type: 'float32', ...unpackTokens(tensor.data as Float32Array, tensor.dims, packed) };
+    }
+    return out;
   }
 
   private defaultInput(name: string, ids: IntMatrix): IntMatrix {
@@ -390,10 +433,75 @@ export class PreTrainedModel {
     return out;
   }
 
-  /** Frees the ONNX Runtime session. */
+  /** Frees the ONNX Runtime session(s). */
   async dispose(): Promise<void> {
     await this.session.release();
+    if (this.packedSession) await (await this.packedSession).release();
   }
+}
+
+/** Whether this model and build have a packed graph (not Longformer, not with attention probabilities). */
+function packable(config: PretrainedConfig, build: BuildOptions): boolean {
+  return config.modelType !== 'longformer' && !build.outputAttentions;
+}
+
+function checkPackable(config: PretrainedConfig, build: BuildOptions): void {
+  if (config.modelType === 'longformer') {
+    throw new InputError('packed: longformer models have no packed graph (banded attention)', { argument: 'packed' });
+  }
+  if (build.outputAttentions) {
+    throw new InputError('packed: attention probabilities are only returned by the padded graph', {
+      argument: 'packed',
+    });
+  }
+}
+
+/** Opens the graph of `build`: from the cache when it holds it, else built from the weights (and cached). */
+async function openGraph(
+  dir: string,
+  config: PretrainedConfig,
+  buildOptions: BuildOptions,
+  options: FromPretrainedOptions,
+): Promise<OpenedGraph> {
+  const cache = options.cacheDir === false ? undefined : new GraphCache(options.cacheDir ?? defaultCacheDir());
+  let key: string | undefined;
+  if (cache) {
+    const weightFiles = weightFilesOf(dir);
+    if (weightFiles) {
+      key = await graphCacheKey(
+        { configFile: config.file, weightFiles, options: buildOptions, builderVersion: graphBuilderVersion() },
+        cache.fileDigests(),
+      );
+      const hit = await cache.get(key);
+      if (hit) {
+        try {
+          const session = await OnnxSession.create(hit.modelPath, options, dir);
+          return { session, fromCache: true, graphPath: hit.modelPath };
+        } catch {
+          // A damaged entry (disk full mid-write, manual edits) is rebuilt and overwritten below.
+        }
+      }
+    }
+  }
+
+  const weights = await loadWeights(dir);
+  const graph = buildModelGraph(config.toJSON(), weights, buildOptions);
+  let graphPath: string | undefined;
+  if (cache && key) {
+    try {
+      graphPath = await cache.put(key, graph.bytes, {
+        inputNames: graph.inputNames,
+        outputNames: graph.outputNames,
+        modelDir: dir,
+        options: buildOptions,
+      });
+    } catch (error) {
+      // A read-only or full cache folder must not stop the model from loading.
+      process.emitWarning(`seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`);
+    }
+  }
+  const session = await OnnxSession.create(graph.bytes, options, dir);
+  return { session, fromCache: false, graphPath };
 }
 
 function checkGlobalMask(mask: IntMatrix, ids: IntMatrix): void {

@@ -85,7 +85,8 @@ export function sinusoidalTable(rows: number, dim: number): Float32Array {
  * Embeddings: `LayerNorm(word[ids] + position[0..L-1])`. With `sinusoidal_pos_embds` the table is a buffer
  * transformers still saves in the file; if a file lacks it, the same table is computed here.
  */
-function embeddings(m: ModelGraph, prefix: string, config: DistilBertConfig, inputIds: Value): Value {
+function embeddings(m: ModelGraph, prefix: string, config: DistilBertConfig, inputs: EncoderInputs): Value {
+  const inputIds = inputs.inputIds;
   const g = m.g;
   const { dim, maxPositionEmbeddings: rows } = config;
   const words = embed(m, m.tensor(`${prefix}.word_embeddings.weight`, [config.vocabSize, dim]), inputIds);
@@ -94,7 +95,9 @@ function embeddings(m: ModelGraph, prefix: string, config: DistilBertConfig, inp
     config.sinusoidalPosEmbds && !m.has(positionName)
       ? m.derived(positionName, [rows, dim], () => sinusoidalTable(rows, dim))
       : m.tensor(positionName, [rows, dim]);
-  const summed = g.op('Add', [words, leadingRows(m, table, inputIds)]);
+  // HF's forward() takes no position_ids; the packed layout feeds each token's position (its index in its row).
+  const positions = inputs.positionIds ? embed(m, table, inputs.positionIds) : leadingRows(m, table, inputIds);
+  const summed = g.op('Add', [words, positions]);
   return layerNorm(m, summed, `${prefix}.LayerNorm`, dim, LAYER_NORM_EPS);
 }
 
@@ -179,7 +182,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   const config = readDistilBertConfig(c);
   const { dim } = config;
   const base = m.weights.has('distilbert.embeddings.word_embeddings.weight') ? 'distilbert.' : '';
-  const embedded = embeddings(m, `${base}embeddings`, config, inputs.inputIds);
+  const embedded = embeddings(m, `${base}embeddings`, config, inputs);
   const trace = transformer(m, embedded, `${base}transformer`, config, inputs.mask, request);
   const traced = traceOutputs(trace, dim, config.nHeads, request);
   const sequence = trace.lastHiddenState;

@@ -24,6 +24,7 @@ import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
 import { longformerArchitecture } from './longformer.js';
+import { PackedLayout } from './packed-layout.js';
 import { robertaArchitecture } from './roberta.js';
 
 export const MODEL_TASKS = [
@@ -52,11 +53,32 @@ export interface BuildModelGraphOptions {
    * Default true. False gives a graph of standard ONNX ops only (for other runtimes, or to compare).
    */
   contribOps?: boolean;
+  /**
+   * Build the packed (padding-free) variant: per-token work runs on the batch's real tokens only and attention
+   * per sequence (see packed-layout.ts for the layout and `PACKED_INPUT_NAMES` for the inputs). Not for Longformer,
+   * and not with `outputAttentions`.
+   */
+  packed?: boolean;
 }
+
+/**
+ * The inputs of a packed graph, in feed order (`token_type_ids` only for models with token types): int64
+ * `input_ids`, `token_type_ids`, `position_ids`, `unpad_index` [tokens]; `attention_mask`, `pack_index`
+ * [batch, max_length]; `first_index` [batch]. src/runtime/packed.ts computes them from a padded batch.
+ */
+export const PACKED_INPUT_NAMES = [
+  'input_ids',
+  'token_type_ids',
+  'position_ids',
+  'attention_mask',
+  'pack_index',
+  'unpad_index',
+  'first_index',
+] as const;
 
 export interface GraphOutputInfo {
   name: string;
-  /** Symbolic dims are 'batch' and 'sequence'. */
+  /** Symbolic dims are 'batch' and 'sequence' (packed graphs: per-token outputs are [1, 'tokens', …]). */
   dims: (number | string)[];
 }
 
@@ -197,20 +219,26 @@ export function buildModelGraph(
 
   const m = new ModelGraph(weights, { contribOps: options.contribOps ?? true });
   const g = m.g;
-  const ids = (name: string): Value => g.input(name, 'int64', ['batch', 'sequence']);
-  const inputIds = ids('input_ids');
-  const inputs: EncoderInputs = {
-    inputIds,
-    mask: new AttentionMask(m, selected.attentionMask ? ids('attention_mask') : null),
-    tokenTypeIds: selected.tokenTypeIds ? ids('token_type_ids') : null,
-    positionIds: selected.positionIds ? ids('position_ids') : null,
-  };
   const request: GraphRequest = {
     task: options.task,
     outputHiddenStates: options.outputHiddenStates ?? false,
     outputAttentions: options.outputAttentions ?? false,
   };
-  const outputs = arch.build(m, reader, inputs, request);
+  let inputs: EncoderInputs;
+  if (options.packed) {
+    checkPackable(arch, reader, request);
+    inputs = packedInputs(m, selected.tokenTypeIds);
+  } else {
+    const ids = (name: string): Value => g.input(name, 'int64', ['batch', 'sequence']);
+    inputs = {
+      inputIds: ids('input_ids'),
+      mask: new AttentionMask(m, selected.attentionMask ? ids('attention_mask') : null),
+      tokenTypeIds: selected.tokenTypeIds ? ids('token_type_ids') : null,
+      positionIds: selected.positionIds ? ids('position_ids') : null,
+    };
+  }
+  let outputs = arch.build(m, reader, inputs, request);
+  if (options.packed) outputs = outputs.map(packedOutputDims);
   for (const output of outputs) g.output(output.value, output.name, 'float32', output.dims);
   if (g.initializerBytes > MAX_GRAPH_BYTES) {
     throw new WeightsError(
@@ -225,6 +253,41 @@ export function buildModelGraph(
     outputNames: g.outputNames,
     outputs: outputs.map(({ name, dims }) => ({ name, dims })),
   };
+}
+
+function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {
+  if (arch === longformerArchitecture) {
+    throw new InputError(`packed: ${config.string('model_type')} models have no packed graph (banded attention)`, {
+      argument: 'packed',
+    });
+  }
+  if (request.outputAttentions) {
+    throw new InputError('packed: attention probabilities are only returned by the padded graph', {
+      argument: 'outputAttentions',
+    });
+  }
+}
+
+/** Declares the packed graph's inputs; the architecture sees [1, T] token rows and the attention-layout mask. */
+function packedInputs(m: ModelGraph, tokenTypeIds: boolean): EncoderInputs {
+  const g = m.g;
+  const tokens = (name: string): Value => g.input(name, 'int64', ['tokens']);
+  const asRow = (v: Value): Value => g.op('Unsqueeze', [v, g.int64s([0])], {}, { name: `${v.name}_row` });
+  const inputIds = asRow(tokens('input_ids'));
+  const types = tokenTypeIds ? asRow(tokens('token_type_ids')) : null;
+  const positions = asRow(tokens('position_ids'));
+  const mask = g.input('attention_mask', 'int64', ['batch', 'max_length']);
+  const packIndex = g.input('pack_index', 'int64', ['batch', 'max_length']);
+  const unpadIndex = tokens('unpad_index');
+  const firstIndex = g.input('first_index', 'int64', ['batch']);
+  m.packed = new PackedLayout(g, packIndex, unpadIndex, firstIndex);
+  return { inputIds, mask: new AttentionMask(m, mask), tokenTypeIds: types, positionIds: positions };
+}
+
+/** Per-token outputs of a packed graph are [1, tokens, …]; per-sequence ones keep [batch, …]. */
+function packedOutputDims(output: NamedOutput): NamedOutput {
+  if (!output.dims.includes('sequence')) return output;
+  return { ...output, dims: output.dims.map((d) => (d === 'batch' ? 1 : d === 'sequence' ? 'tokens' : d)) };
 }
 
 /** Largest sequence length the model's position table allows (RoBERTa-style models lose pad+1 rows). */

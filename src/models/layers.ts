@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.js';
 import { attr, GraphBuilder, Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
 import type { WeightStore } from '../weights/types.js';
+import type { PackedLayout } from './packed-layout.js';
 
 /** `torch.finfo(torch.float32).min`, the value HF adds to (or fills into) masked attention scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -29,6 +30,8 @@ export interface LayerOptions {
 export class ModelGraph {
   readonly g = new GraphBuilder();
   private readonly tensors = new Map<string, Value>();
+  /** Set when the graph runs on packed tokens (see packed-layout.ts); null for the padded [batch, seq] layout. */
+  packed: PackedLayout | null = null;
 
   constructor(
     readonly weights: WeightStore,
@@ -323,18 +326,20 @@ export interface SelfAttentionResult {
 export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): SelfAttentionResult {
   const { hidden, heads } = spec;
   if (hidden % heads !== 0) throw new RangeError(`selfAttention: hidden ${hidden} is not a multiple of heads ${heads}`);
+  if (m.packed) return packedSelfAttention(m, m.packed, x, mask, spec);
   // com.microsoft Attention is self-attention over one input, so a query subset takes the standard path (its
   // score matrix is then [batch, heads, 1, seq], which costs next to nothing).
   if (m.options.contribOps && !spec.outputProbabilities && !spec.queries) {
     return { context: fusedAttention(m, x, mask, spec), probabilities: null };
   }
-  return standardAttention(m, x, mask, spec);
+  const project = (input: Value, prefix: string): Value => linear(m, input, prefix, hidden, hidden);
+  return attendProjected(m, project(spec.queries ?? x, spec.query), project(x, spec.key), project(x, spec.value), mask, spec);
 }
 
-function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): Value {
+/** The query, key and value projections side by side (weights [hidden, 3·hidden], bias [3·hidden]), built once. */
+function packedProjection(m: ModelGraph, spec: SelfAttentionSpec): { weight: Value; bias: Value } {
   const { hidden } = spec;
   const prefixes = [spec.query, spec.key, spec.value];
-  // Attention wants Q, K and V packed side by side: weights [hidden, 3·hidden], bias [3·hidden].
   const weight = m.derived(`${spec.query}+key+value.weight:T`, [hidden, 3 * hidden], () => {
     const packed = new Float32Array(hidden * 3 * hidden);
     prefixes.forEach((prefix, p) => {
@@ -350,6 +355,11 @@ function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: Self
     prefixes.forEach((prefix, p) => packed.set(m.read(`${prefix}.bias`, [hidden]), p * hidden));
     return packed;
   });
+  return { weight, bias };
+}
+
+function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): Value {
+  const { weight, bias } = packedProjection(m, spec);
   return m.g.op(
     'Attention',
     [x, weight, bias, mask.maskIndex()],
@@ -358,17 +368,66 @@ function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: Self
   );
 }
 
-function standardAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): SelfAttentionResult {
+/**
+ * Attention on packed tokens: the projections run on the T real tokens, then Q, K and V are gathered into the
+ * attention layout [batch, max_length, hidden] and attended there under `mask` (the attention-layout mask). With
+ * `spec.queries` (first positions) the query is each row's slot 0, which holds the row's first token, and the
+ * context stays [batch, 1, hidden]; otherwise it is gathered back to packed [1, T, hidden].
+ */
+function packedSelfAttention(
+  m: ModelGraph,
+  layout: PackedLayout,
+  x: Value,
+  mask: AttentionMask,
+  spec: SelfAttentionSpec,
+): SelfAttentionResult {
+  const g = m.g;
+  const { hidden } = spec;
+  if (spec.outputProbabilities) throw new RangeError('selfAttention: the packed layout has no attention probabilities');
+  const finish = (context: Value): SelfAttentionResult => ({
+    context: spec.queries ? context : layout.toPacked(context, hidden),
+    probabilities: null,
+  });
+  if (m.options.contribOps) {
+    const { weight, bias } = packedProjection(m, spec);
+    const qkv = layout.toAttentionLayout(g.op('MatMul', [x, weight]));
+    const [q, k, v] = g.opMulti('Split', [qkv, g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
+    const query = spec.queries ? g.op('Slice', [q!, g.int64s([0]), g.int64s([1]), g.int64s([1])]) : q!;
+    // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask).
+    const context = g.op(
+      'MultiHeadAttention',
+      [query, k!, v!, bias, mask.maskIndex()],
+      { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
+      MS,
+    );
+    return finish(context);
+  }
+  const project = (input: Value, prefix: string): Value => linear(m, input, prefix, hidden, hidden);
+  const query = spec.queries ? project(spec.queries, spec.query) : layout.toAttentionLayout(project(x, spec.query));
+  const key = layout.toAttentionLayout(project(x, spec.key));
+  const value = layout.toAttentionLayout(project(x, spec.value));
+  return finish(attendProjected(m, query, key, value, mask, spec).context);
+}
+
+/** Standard-op attention on projected query [batch, q, hidden] and key/value [batch, seq, hidden]. */
+function attendProjected(
+  m: ModelGraph,
+  queryStates: Value,
+  keyStates: Value,
+  valueStates: Value,
+  mask: AttentionMask,
+  spec: SelfAttentionSpec,
+): SelfAttentionResult {
   const g = m.g;
   const { hidden, heads } = spec;
   const headSize = hidden / heads;
   const splitHeads = g.int64s([0, 0, heads, headSize], 'split_heads_shape');
   // [batch, seq, hidden] → [batch, heads, seq, headSize] (or [batch, heads, headSize, seq] for the keys).
-  const project = (input: Value, prefix: string, perm: number[]): Value =>
-    g.op('Transpose', [g.op('Reshape', [linear(m, input, prefix, hidden, hidden), splitHeads])], { perm });
-  let query = project(spec.queries ?? x, spec.query, [0, 2, 1, 3]);
-  const keyT = project(x, spec.key, [0, 2, 3, 1]);
-  const value = project(x, spec.value, [0, 2, 1, 3]);
+  const split = (states: Value, perm: number[]): Value =>
+    g.op('Transpose', [g.op('Reshape', [states, splitHeads])], { perm });
+  let query = split(queryStates, [0, 2, 1, 3]);
+  const keyT = split(keyStates, [0, 2, 3, 1]);
+  const value = split(valueStates, [0, 2, 1, 3]);
 
   const scale = Math.sqrt(headSize);
   if (spec.scaleQueryFirst) query = g.op('Div', [query, g.scalar(scale)]);
@@ -423,11 +482,16 @@ export function positionIdsFromInputIds(m: ModelGraph, ids: Value, padTokenId: n
 
 /** `hidden[:, 0:1]`: the first position kept as a length-1 sequence [batch, 1, hidden]. */
 export function firstPosition(m: ModelGraph, hidden: Value): Value {
+  if (m.packed) {
+    m.packed.narrowedToFirstTokens = true;
+    return m.packed.firstPositions(hidden);
+  }
   return m.g.op('Slice', [hidden, m.g.int64s([0]), m.g.int64s([1]), m.g.int64s([1])], {}, { name: 'first_position' });
 }
 
 /** `hidden[:, 0]`: the first token's vector [batch, hidden], read by poolers and sequence heads. */
 export function firstToken(m: ModelGraph, hidden: Value): Value {
+  if (m.packed && !m.packed.narrowedToFirstTokens) return m.packed.firstTokens(hidden);
   return m.g.op('Gather', [hidden, m.g.constant(new BigInt64Array([0n]), [])], { axis: 1 }, { name: 'first_token' });
 }
 

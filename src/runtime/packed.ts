@@ -1,0 +1,154 @@
+/**
+ * The TypeScript side of packed execution (src/models/packed-layout.ts): turns a padded batch into the packed
+ * graph's inputs, maps per-token outputs back to the padded [batch, seq, …] shape, and decides per batch whether
+ * packing pays off.
+ *
+ * A token is real when its attention mask is 1. Packed tokens are the real tokens in row order; each row's real
+ * tokens keep their own position ids, type ids and relative order, so every real position sees exactly what it
+ * sees in the padded graph (masked keys have probability 0 there). Padding positions of per-token outputs are 0
+ * in the packed result, where the padded graph returns values computed from padding that nothing should read.
+ */
+import { InputError } from '../errors.js';
+import type { IntMatrix } from './inputs.js';
+import type { NamedTensor } from './session.js';
+
+/**
+ * Padding share above which `packed: 'auto'` runs the packed graph. Measured on this repository's 2-core machine
+ * with the DistilBERT-base-shaped random checkpoint (see "Packed execution" in docs/models.md): below it the
+ * gathers cost more than the padding they save.
+ */
+export const PACKED_AUTO_PADDING_SHARE = 0.15;
+
+/** Whether to pack a batch: always, never, or when its padding share exceeds `PACKED_AUTO_PADDING_SHARE`. */
+export type PackedMode = 'auto' | boolean;
+
+export interface PackedBatch {
+  feeds: Record<string, NamedTensor>;
+  batch: number;
+  sequence: number;
+  /** Real tokens in the batch (T). */
+  tokens: number;
+  /** Flat padded index (b · sequence + p) of each packed token. */
+  sourceIndex: Int32Array;
+}
+
+/** The fraction of the batch's [batch, seq] positions that are padding (mask 0). */
+export function paddingShare(mask: IntMatrix): number {
+  const total = mask.data.length;
+  if (total === 0) return 0;
+  let real = 0;
+  for (let i = 0; i < total; i++) if (mask.data[i] === 1n) real++;
+  return 1 - real / total;
+}
+
+/**
+ * Why this mask cannot be packed, or null when it can. Every row needs a real first position: poolers and
+ * first-token heads read position 0, which in a left-padded row is padding, and the packed graph reads a row's
+ * first real token instead.
+ */
+export function packingBlocker(mask: IntMatrix): string | null {
+  const [batch, seq] = mask.dims as [number, number];
+  if (seq === 0) return 'the batch has no positions';
+  for (let b = 0; b < batch; b++) {
+    if (mask.data[b * seq] !== 1n) return `row ${b} starts with padding (attention_mask[${b}][0] is 0)`;
+  }
+  return null;
+}
+
+/** Whether `mode` packs a batch with this mask (an explicit true on a blocked mask is an InputError). */
+export function shouldPack(mode: PackedMode, mask: IntMatrix | undefined): boolean {
+  if (mode === false) return false;
+  if (!mask) return mode === true; // no mask: nothing is padding, packing only adds gathers
+  const blocker = packingBlocker(mask);
+  if (blocker) {
+    if (mode === true) {
+      throw new InputError(`attention_mask: cannot run packed: ${blocker}`, { argument: 'attention_mask' });
+    }
+    return false;
+  }
+  return mode === true || paddingShare(mask) > PACKED_AUTO_PADDING_SHARE;
+}
+
+/**
+ * The packed graph's feeds for a padded batch. `positions` are the full [batch, seq] position ids (given or HF's
+ * defaults); `tokenTypeIds` is left out for models without token types.
+ */
+export function packBatch(
+  inputIds: IntMatrix,
+  mask: IntMatrix,
+  positions: IntMatrix,
+  tokenTypeIds: IntMatrix | null,
+): PackedBatch {
+  const blocker = packingBlocker(mask);
+  if (blocker)
+    throw new InputError(`attention_mask: cannot run packed: ${blocker}`, { argument: 'attention_mask' });
+  const [batch, seq] = inputIds.dims as [number, number];
+  const lengths = new Int32Array(batch);
+  let tokens = 0;
+  let maxLength = 0;
+  for (let b = 0; b < batch; b++) {
+    let n = 0;
+    for (let p = 0; p < seq; p++) if (mask.data[b * seq + p] === 1n) n++;
+    lengths[b] = n;
+    tokens += n;
+    maxLength = Math.max(maxLength, n);
+  }
+  const ids = new BigInt64Array(tokens);
+  const types = tokenTypeIds ? new BigInt64Array(tokens) : null;
+  const pos = new BigInt64Array(tokens);
+  const unpad = new BigInt64Array(tokens);
+  const sourceIndex = new Int32Array(tokens);
+  const attention = new BigInt64Array(batch * maxLength);
+  const pack = new BigInt64Array(batch * maxLength); // filler slots point at token 0, hidden by the mask
+  const first = new BigInt64Array(batch);
+  let t = 0;
+  for (let b = 0; b < batch; b++) {
+    first[b] = BigInt(t);
+    let j = 0;
+    for (let p = 0; p < seq; p++) {
+      const source = b * seq + p;
+      if (mask.data[source] !== 1n) continue;
+      ids[t] = inputIds.data[source]!;
+      if (types) types[t] = tokenTypeIds!.data[source]!;
+      pos[t] = positions.data[source]!;
+      sourceIndex[t] = source;
+      const slot = b * maxLength + j;
+      unpad[t] = BigInt(slot);
+      pack[slot] = BigInt(t);
+      attention[slot] = 1n;
+      j++;
+      t++;
+    }
+  }
+  const feeds: Record<string, NamedTensor> = {
+    input_ids: { type: 'int64', data: ids, dims: [tokens] },
+    position_ids: { type: 'int64', data: pos, dims: [tokens] },
+    attention_mask: { type: 'int64', data: attention, dims: [batch, maxLength] },
+    pack_index: { type: 'int64', data: pack, dims: [batch, maxLength] },
+    unpad_index: { type: 'int64', data: unpad, dims: [tokens] },
+    first_index: { type: 'int64', data: first, dims: [batch] },
+  };
+  if (types) feeds.token_type_ids = { type: 'int64', data: types, dims: [tokens] };
+  return { feeds, batch, sequence: seq, tokens, sourceIndex };
+}
+
+/**
+ * A per-token output of the packed graph ([1, tokens, …rest] or [tokens, …rest]) in the padded layout
+ * [batch, seq, …rest], 0 at padding positions.
+ */
+export function unpackTokens(
+  data: Float32Array,
+  dims: readonly number[],
+  packed: PackedBatch,
+): { data: Float32Array; dims: number[] } {
+  const rest = dims[0] === 1 && dims.length >= 2 && dims[1] === packed.tokens ? dims.slice(2) : dims.slice(1);
+  const width = rest.reduce((a, b) => a * b, 1);
+  if (data.length !== packed.tokens * width) {
+    throw new RangeError(`unpackTokens: ${data.length} values for ${packed.tokens} tokens of width ${width}`);
+  }
+  const out = new Float32Array(packed.batch * packed.sequence * width);
+  for (let t = 0; t < packed.tokens; t++) {
+    out.set(data.subarray(t * width, (t + 1) * width), packed.sourceIndex[t]! * width);
+  }
+  return { data: out, dims: [packed.batch, packed.sequence, ...rest] };
+}
