@@ -19,6 +19,7 @@ import { runZeroShot } from '../src/cli/commands/zero-shot.js';
 import type { RowsCommandIO } from '../src/cli/io/index.js';
 import { InputError } from '../src/errors.js';
 import { pipeline } from '../src/pipelines/index.js';
+import { float32ToString } from '../src/util/float32-json.js';
 import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
@@ -111,7 +112,12 @@ function write(name: string, content: string): string {
 }
 
 /** Captures stdout (JSONL records) and stderr of a command run. */
-function capture(): { io: RowsCommandIO; records: () => Record<string, unknown>[]; stderr: () => string } {
+function capture(): {
+  io: RowsCommandIO;
+  records: () => Record<string, unknown>[];
+  stdout: () => string;
+  stderr: () => string;
+} {
   const stdout = new PassThrough();
   let out = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -130,6 +136,7 @@ function capture(): { io: RowsCommandIO; records: () => Record<string, unknown>[
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line)),
+    stdout: () => out,
     stderr: () => err,
   };
 }
@@ -179,6 +186,13 @@ test('embed: mean-pooled vectors of the demo model by default; --pooling cls and
     mean,
   );
   assert.equal((plain.records()[0]!.embedding as number[]).length, 128);
+  // Each value is written as the shortest decimal of its float32, not as a 17-digit double. (The values equal the
+  // pipeline's within 1e-5 above; their bits may differ with the batch composition.)
+  for (const line of plain.stdout().trim().split('\n')) {
+    const written = /^\{"embedding":\[(.*)\]\}$/.exec(line)![1]!.split(',');
+    assert.equal(written.length, 128);
+    for (const text of written) assert.equal(text, float32ToString(Number(text)), line);
+  }
 
   const cls = capture();
   await runEmbed(texts, { ...CLI, pooling: 'cls', normalize: true }, cls.io);

@@ -26,7 +26,7 @@ export {
 } from './batcher.js';
 export { ApiError, type ApiErrorType, type ErrorBody } from './http-errors.js';
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
-export { float32ToString } from './float-json.js';
+export { float32ToString } from '../util/float32-json.js';
 export {
   addServeOptions,
   serveOptionsFrom,

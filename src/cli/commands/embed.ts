@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { pipeline, type FeatureExtractionOptions, type Pooling } from '../../pipelines/index.js';
+import { shortestFloat32Values } from '../../util/float32-json.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
@@ -61,7 +62,8 @@ export async function runEmbed(
       if (options.normalize !== undefined) callOptions.normalize = options.normalize;
       return async (rows) => {
         const vectors = await embedder.run(rowInputs(rows), callOptions);
-        return vectors.map((embedding) => ({ embedding }));
+        // The values are float32 from the model: the shortest decimal of each float32 reads back exactly.
+        return vectors.map((embedding) => ({ embedding: shortestFloat32Values(embedding) }));
       };
     },
     io,

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { schemaErrorFormatter } from '../schema-errors.js';
 import { batchItems, batchKey, checkInputCount, requireTask, type ServerContext } from '../context.js';
 import type { EmbedOptions } from '../engine.js';
-import { float32ArrayJson, float32Base64 } from '../float-json.js';
+import { float32ArrayJson, float32Base64 } from '../../util/float32-json.js';
 import { ApiError } from '../http-errors.js';
 
 const stringOrStrings = {
