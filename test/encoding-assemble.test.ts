@@ -11,6 +11,7 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { assembleRow, layoutLength } from '../src/encoding/assemble.js';
 import { Encoding } from '../src/encoding/encoding.js';
 import { padEncoding, type PadToken } from '../src/encoding/padding.js';
+import { sequenceEncoding, type SequenceTokens } from '../src/encoding/sequence-tokens.js';
 import type { Side } from '../src/encoding/truncation.js';
 import { InputError } from '../src/errors.js';
 import {
@@ -23,29 +24,22 @@ import {
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
-/** n tokens with ids start.., words 0.., offsets [3i, 3i+2) (flat or as pairs), type id `typeId`. */
-function text(n: number, start: number, typeId: number, flat: boolean): Encoding {
+/** n tokens with ids start.., words 0.., offsets [3i, 3i+2). */
+function text(n: number, start: number): SequenceTokens {
   const ids = Array.from({ length: n }, (_, i) => start + i);
-  const pairs = ids.map((_, i) => [3 * i, 3 * i + 2] as [number, number]);
-  const args = [ids, ids.map(() => typeId), ids.map((id) => `t${id}`), ids.map((_, i) => i)] as const;
-  const ranges = new Map<number, [number, number]>([[0, [0, n]]]);
-  if (flat) {
-    return Encoding.withFlatOffsets(
-      ...args,
-      pairs.flat(),
-      ids.map(() => 0),
-      ids.map(() => 1),
-      ranges,
-    );
-  }
-  return new Encoding(
-    ...args,
-    pairs,
-    ids.map(() => 0),
-    ids.map(() => 1),
-    [],
-    ranges,
-  );
+  return {
+    ids,
+    tokens: ids.map((id) => `t${id}`),
+    words: ids.map((_, i) => i),
+    offsets: ids.flatMap((_, i) => [3 * i, 3 * i + 2]),
+  };
+}
+
+/** The Encoding the single-sequence stage makes of `tokens`: flat offsets, or the same offsets as pairs. */
+function encodingOf(tokens: SequenceTokens, typeId: number, flat: boolean): Encoding {
+  const encoding = sequenceEncoding(tokens, typeId);
+  if (!flat) encoding.offsets = encoding.offsets.map(([s, e]) => [s, e]);
+  return encoding;
 }
 
 function fields(e: Encoding) {
@@ -105,15 +99,17 @@ for (const [name, processor] of processors) {
           for (const target of [0, 9, 14]) {
             for (const flat of [true, false]) {
               const where = `pair=${isPair} special=${addSpecialTokens} ${side} target=${target} flat=${flat}`;
-              const first = () => text(4, 10, 0, flat);
-              const second = () => (isPair ? text(3, 20, 1, flat) : null);
-              const expected = processor.process(first(), second(), addSpecialTokens);
-              const a = first();
-              const b = second();
+              const a = text(4, 10);
+              const b = isPair ? text(3, 20) : null;
+              const expected = processor.process(
+                encodingOf(text(4, 10), 0, flat),
+                b && encodingOf(text(3, 20), 1, flat),
+                addSpecialTokens,
+              );
               assert.equal(layoutLength(layout, a, b), expected.length, `${where}: length`);
               padEncoding(expected, target, pad, side);
               const actual = assembleRow(layout, a, b, target, pad, side);
-              assert.equal(actual.flatOffsets() !== null, flat, `${where}: offsets stay flat`);
+              assert.notEqual(actual.flatOffsets(), null, `${where}: offsets stay flat until read`);
               assert.deepEqual(fields(actual), fields(expected), where);
             }
           }
@@ -126,9 +122,9 @@ for (const [name, processor] of processors) {
 test('assembleRow: no padding without a pad token; rows longer than the target are left as they are', () => {
   const processor = processors[0]![1];
   const layout = processor.layout!(false, true)!;
-  const row = assembleRow(layout, text(4, 10, 0, true), null, 20, null, 'right');
+  const row = assembleRow(layout, text(4, 10), null, 20, null, 'right');
   assert.equal(row.length, 6);
-  const long = assembleRow(layout, text(4, 10, 0, true), null, 3, pad, 'left');
+  const long = assembleRow(layout, text(4, 10), null, 3, pad, 'left');
   assert.deepEqual(long.ids, [101, 10, 11, 12, 13, 102]);
   assert.deepEqual(long.attentionMask, [1, 1, 1, 1, 1, 1]);
 });
@@ -139,7 +135,7 @@ test('RobertaProcessing with trim_offsets has no layout (it rewrites offsets)', 
 });
 
 test('Encoding.withFlatOffsets: pairs made on first read, kept after; setting offsets replaces them', () => {
-  const e = text(3, 10, 0, true);
+  const e = sequenceEncoding(text(3, 10), 0);
   assert.deepEqual(e.flatOffsets(), [0, 2, 3, 5, 6, 8]);
   const pairs = e.offsets;
   assert.deepEqual(pairs, [
@@ -156,13 +152,13 @@ test('Encoding.withFlatOffsets: pairs made on first read, kept after; setting of
     [3, 3],
   ];
   assert.deepEqual(e.offsets[2], [3, 3]);
-  const copy = text(3, 10, 0, true).withoutOverflow();
+  const copy = sequenceEncoding(text(3, 10), 0).withoutOverflow();
   assert.deepEqual(copy.offsets, [
     [0, 2],
     [3, 5],
     [6, 8],
   ]);
-  assert.deepEqual(text(2, 10, 0, true).slice(1, 2).offsets, [[3, 5]]);
+  assert.deepEqual(sequenceEncoding(text(2, 10), 0).slice(1, 2).offsets, [[3, 5]]);
 });
 
 const bertDir = ['tokenizers', 'bert-base-uncased'] as const;

@@ -1,18 +1,20 @@
 /**
  * One-pass post-processing and padding of a row whose post-processor has a fixed layout (special tokens around
- * the texts, type ids set per piece): the same Encoding `process` + `Encoding.concat` + `padEncoding` build, with
- * one allocation per field instead of intermediate encodings.
+ * the texts, type ids set per piece): the Encoding that `sequenceEncoding` + post-processor `process` +
+ * `padEncoding` would build, with one allocation per field and no intermediate encodings. Offsets stay flat
+ * (special and pad tokens [0, 0]) until someone reads `Encoding.offsets`.
  */
 import type { LayoutPiece } from '../tokenizers/post-processors/post-processor.js';
 import { Encoding } from './encoding.js';
 import type { PadToken } from './padding.js';
+import type { SequenceTokens } from './sequence-tokens.js';
 import type { Side } from './truncation.js';
 
 /** Number of tokens of the processed row (before padding). */
 export function layoutLength(
   layout: readonly LayoutPiece[],
-  first: Encoding,
-  second: Encoding | null,
+  first: SequenceTokens,
+  second: SequenceTokens | null,
 ): number {
   let n = 0;
   for (let p = 0; p < layout.length; p++) {
@@ -24,16 +26,13 @@ export function layoutLength(
 }
 
 /**
- * The processed row of `first` (and `second`) following `layout`, padded with `pad` on `side` up to
- * `targetLength` (no padding when the row is at least that long or `pad` is null). When the texts' offsets are
- * still flat the row's are too ([0, 0] for special and pad tokens), so no pair is made until someone reads them;
- * otherwise the texts' offset pairs are shared with the result (as `Encoding.concat` does) and special and pad
- * tokens get fresh [0, 0] pairs.
+ * The processed row of `first` (type id 0) and `second` (type id 1, or null) following `layout`, padded with `pad`
+ * on `side` up to `targetLength` (no padding when the row is at least that long or `pad` is null).
  */
 export function assembleRow(
   layout: readonly LayoutPiece[],
-  first: Encoding,
-  second: Encoding | null,
+  first: SequenceTokens,
+  second: SequenceTokens | null,
   targetLength: number,
   pad: PadToken | null,
   side: Side,
@@ -45,12 +44,8 @@ export function assembleRow(
   const typeIds = new Array<number>(total);
   const tokens = new Array<string>(total);
   const words = new Array<number | null>(total);
-  const firstFlat = first.flatOffsets();
-  const secondFlat = second === null ? null : second.flatOffsets();
-  const flat = firstFlat !== null && (second === null || secondFlat !== null);
-  // Flat offsets start as zeros: special and pad tokens keep [0, 0].
-  const flatOffsets: number[] = flat ? new Array<number>(2 * total).fill(0) : [];
-  const offsets = flat ? [] : new Array<[number, number]>(total);
+  // Zeros: special and pad tokens keep [0, 0].
+  const offsets = new Array<number>(2 * total).fill(0);
   const specialTokensMask = new Array<number>(total);
   const attentionMask = new Array<number>(total);
   const sequenceRanges = new Map<number, [number, number]>();
@@ -65,7 +60,6 @@ export function assembleRow(
         typeIds[k] = piece.typeId;
         tokens[k] = piece.tokens[j]!;
         words[k] = null;
-        if (!flat) offsets[k] = [0, 0];
         specialTokensMask[k] = 1;
         attentionMask[k] = 1;
       }
@@ -75,24 +69,17 @@ export function assembleRow(
     if (text === null) continue;
     const n = text.ids.length;
     sequenceRanges.set(piece.sequence, [k, k + n]);
-    const typeId = piece.typeId;
-    const { ids: textIds, typeIds: textTypes, tokens: textTokens, words: textWords } = text;
-    const textSpecial = text.specialTokensMask;
-    const textAttention = text.attentionMask;
-    if (flat) {
-      const textFlat = (piece.sequence === 0 ? firstFlat : secondFlat) as readonly number[];
-      for (let j = 0; j < 2 * n; j++) flatOffsets[2 * k + j] = textFlat[j]!;
-    } else {
-      const textOffsets = text.offsets;
-      for (let j = 0; j < n; j++) offsets[k + j] = textOffsets[j]!;
-    }
+    // A text's own type id is its position (0 or 1), as the single-sequence stage encodes it.
+    const typeId = piece.typeId ?? piece.sequence;
+    const { ids: textIds, tokens: textTokens, words: textWords, offsets: textOffsets } = text;
+    for (let j = 0; j < 2 * n; j++) offsets[2 * k + j] = textOffsets[j]!;
     for (let j = 0; j < n; j++, k++) {
       ids[k] = textIds[j]!;
-      typeIds[k] = typeId === null ? textTypes[j]! : typeId;
+      typeIds[k] = typeId;
       tokens[k] = textTokens[j]!;
       words[k] = textWords[j]!;
-      specialTokensMask[k] = textSpecial[j]!;
-      attentionMask[k] = textAttention[j]!;
+      specialTokensMask[k] = 0;
+      attentionMask[k] = 1;
     }
   }
   if (padCount > 0) {
@@ -103,24 +90,11 @@ export function assembleRow(
       typeIds[i] = p.typeId;
       tokens[i] = p.token;
       words[i] = null;
-      if (!flat) offsets[i] = [0, 0];
       specialTokensMask[i] = 1;
       attentionMask[i] = 0;
     }
   }
-  if (flat) {
-    return Encoding.withFlatOffsets(
-      ids,
-      typeIds,
-      tokens,
-      words,
-      flatOffsets,
-      specialTokensMask,
-      attentionMask,
-      sequenceRanges,
-    );
-  }
-  return new Encoding(
+  return Encoding.withFlatOffsets(
     ids,
     typeIds,
     tokens,
@@ -128,7 +102,6 @@ export function assembleRow(
     offsets,
     specialTokensMask,
     attentionMask,
-    [],
     sequenceRanges,
   );
 }

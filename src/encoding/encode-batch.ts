@@ -7,6 +7,7 @@
 import { InputError } from '../errors.js';
 import type { LayoutPiece, PostProcessor } from '../tokenizers/post-processors/post-processor.js';
 import { assembleRow, layoutLength } from './assemble.js';
+import { sequenceEncoding, type SequenceTokens } from './sequence-tokens.js';
 import { BatchEncoding, type TensorField } from './batch-encoding.js';
 import {
   resolveCallOptions,
@@ -25,6 +26,9 @@ export type TextInput = string | readonly string[];
 export interface SequenceEncoder {
   encodeText(text: string, typeId: number): Encoding;
   encodeWords(words: readonly string[], typeId: number): Encoding;
+  /** The same tokens without building an Encoding (optional: lets the batch layer skip the per-text arrays). */
+  encodeTextTokens?(text: string): SequenceTokens;
+  encodeWordsTokens?(words: readonly string[]): SequenceTokens;
 }
 
 /** Everything the call needs from a tokenizer. */
@@ -142,8 +146,8 @@ export function encodeBatch(
 /** An input whose processed row is built (and padded) in one pass by `assembleRow`. */
 interface LayoutRow {
   layout: readonly LayoutPiece[];
-  first: Encoding;
-  second: Encoding | null;
+  first: SequenceTokens;
+  second: SequenceTokens | null;
   /** Length of the processed row before padding. */
   length: number;
 }
@@ -158,7 +162,7 @@ function encodeItems(
   firsts: readonly TextInput[],
   seconds: readonly (TextInput | null)[] | null,
 ): (Encoding | LayoutRow)[] {
-  const { encoder, postProcessor } = context;
+  const { postProcessor } = context;
   const layouts: [readonly LayoutPiece[] | null, readonly LayoutPiece[] | null] = [
     postProcessor.layout?.(false, call.addSpecialTokens) ?? null,
     seconds !== null ? (postProcessor.layout?.(true, call.addSpecialTokens) ?? null) : null,
@@ -167,25 +171,40 @@ function encodeItems(
   const budgets: [number | null, number | null] = [null, null];
   const items: (Encoding | LayoutRow)[] = new Array(firsts.length);
   for (let i = 0; i < firsts.length; i++) {
-    const text = firsts[i]!;
+    const first = encodeTokens(context.encoder, firsts[i]!);
     const pair = seconds === null ? null : seconds[i]!;
-    const first = typeof text === 'string' ? encoder.encodeText(text, 0) : encoder.encodeWords(text, 0);
-    const second =
-      pair === null
-        ? null
-        : typeof pair === 'string'
-          ? encoder.encodeText(pair, 1)
-          : encoder.encodeWords(pair, 1);
+    const second = pair === null ? null : encodeTokens(context.encoder, pair);
     const isPair = second !== null;
-    const layout = layouts[isPair ? 1 : 0];
-    const contentLength = first.ids.length + (isPair ? second.ids.length : 0);
     const kind = isPair ? 1 : 0;
+    const layout = layouts[kind];
+    const contentLength = first.ids.length + (isPair ? second.ids.length : 0);
     const budget = (budgets[kind] ??= truncationBudget(context, call, isPair));
     if (layout !== null && contentLength <= budget) {
       items[i] = { layout, first, second, length: layoutLength(layout, first, second) };
-    } else items[i] = finishRow(context, call, first, second);
+    } else {
+      const pairEncoding = isPair ? sequenceEncoding(second, 1) : null;
+      items[i] = finishRow(context, call, sequenceEncoding(first, 0), pairEncoding);
+    }
   }
   return items;
+}
+
+/** The tokens of one input, through the encoder's token methods when it has them. */
+function encodeTokens(encoder: SequenceEncoder, input: TextInput): SequenceTokens {
+  if (typeof input === 'string') {
+    return encoder.encodeTextTokens
+      ? encoder.encodeTextTokens(input)
+      : tokensOf(encoder.encodeText(input, 0));
+  }
+  return encoder.encodeWordsTokens
+    ? encoder.encodeWordsTokens(input)
+    : tokensOf(encoder.encodeWords(input, 0));
+}
+
+/** The SequenceTokens of an encoder's Encoding (by contract: type ids as asked, attention 1, no special tokens). */
+function tokensOf(encoding: Encoding): SequenceTokens {
+  const offsets = encoding.flatOffsets() ?? encoding.offsets.flat();
+  return { ids: encoding.ids, tokens: encoding.tokens, words: encoding.words, offsets: [...offsets] };
 }
 
 /**

@@ -4,6 +4,7 @@
  * Model output is cached per pre-token string, since the same words come back again and again.
  */
 import type { Encoding } from '../encoding/encoding.js';
+import { sequenceEncoding, type SequenceTokens } from '../encoding/sequence-tokens.js';
 import { ConfigError } from '../errors.js';
 import { AddedVocabulary } from './added-vocabulary.js';
 import type { Model, Token } from './model.js';
@@ -11,7 +12,7 @@ import { modelFromJSON } from './models/index.js';
 import { normalizerFromJSON } from './normalizers/index.js';
 import type { NormalizedString } from './normalized-string.js';
 import type { Normalizer } from './normalizers/normalizer.js';
-import { buildEncodingFromFlat, type PreTokenizedString } from './pre-tokenized-string.js';
+import { type PreTokenizedString } from './pre-tokenized-string.js';
 import { preTokenizerFromJSON } from './pre-tokenizers/index.js';
 import type { PreTokenizer } from './pre-tokenizers/pre-tokenizer.js';
 import { describeJson, type JsonObject } from './registry.js';
@@ -82,9 +83,7 @@ export class TokenizerPipeline {
    * type id `typeId`, attention 1 and special mask 0.
    */
   encodeSequence(text: string, typeId = 0): Encoding {
-    const out = new TokenCollector();
-    this.encodeInto(text, null, out);
-    return buildEncodingFromFlat(out.ids, out.tokens, out.words, out.offsets, typeId);
+    return sequenceEncoding(this.encodeTextTokens(text), typeId);
   }
 
   /** The `SequenceEncoder` name for `encodeSequence`. */
@@ -97,9 +96,21 @@ export class TokenizerPipeline {
    * word id i, and offsets are relative to the word they come from, like Rust's PreTokenized input.
    */
   encodeWords(words: readonly string[], typeId = 0): Encoding {
+    return sequenceEncoding(this.encodeWordsTokens(words), typeId);
+  }
+
+  /** The tokens of `text` without building an Encoding (see `encodeSequence`). */
+  encodeTextTokens(text: string): SequenceTokens {
+    const out = new TokenCollector();
+    this.encodeInto(text, null, out);
+    return out;
+  }
+
+  /** The tokens of pre-split words without building an Encoding (see `encodeWords`). */
+  encodeWordsTokens(words: readonly string[]): SequenceTokens {
     const out = new TokenCollector();
     for (let i = 0; i < words.length; i++) this.encodeInto(words[i]!, i, out);
-    return buildEncodingFromFlat(out.ids, out.tokens, out.words, out.offsets, typeId);
+    return out;
   }
 
   /** Token strings of `text` (no special tokens added). */
@@ -202,7 +213,7 @@ export class TokenizerPipeline {
 }
 
 /** Accumulates the per-token arrays of an Encoding (offsets flat: start, end, start, end, …). */
-class TokenCollector {
+class TokenCollector implements SequenceTokens {
   readonly ids: number[] = [];
   readonly tokens: string[] = [];
   readonly words: (number | null)[] = [];

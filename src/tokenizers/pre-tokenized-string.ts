@@ -115,24 +115,3 @@ export function buildEncoding(
     new Map([[0, [0, n]]]),
   );
 }
-
-/** `buildEncoding` with offsets given flat (`[start0, end0, start1, end1, …]`), materialised only when read. */
-export function buildEncodingFromFlat(
-  ids: number[],
-  tokens: string[],
-  words: (number | null)[],
-  flatOffsets: number[],
-  typeId: number,
-): Encoding {
-  const n = ids.length;
-  return Encoding.withFlatOffsets(
-    ids,
-    new Array<number>(n).fill(typeId),
-    tokens,
-    words,
-    flatOffsets,
-    new Array<number>(n).fill(0),
-    new Array<number>(n).fill(1),
-    new Map([[0, [0, n]]]),
-  );
-}
