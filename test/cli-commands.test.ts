@@ -6,7 +6,7 @@
  * bad flags and inputs are errors naming the flag or the input line.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -20,7 +20,8 @@ import type { RowsCommandIO } from '../src/cli/io/index.js';
 import { InputError } from '../src/errors.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { float32ToString } from '../src/util/float32-json.js';
-import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { fixtureCheckpoint } from './helpers/fixture-checkpoints.js';
+import { REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-cli-commands-'));
@@ -29,80 +30,9 @@ const skip = skipUnlessShared('fixtures', 'models');
 const LOAD = { cacheDir: false as const };
 const CLI = { graphCache: false, progress: false };
 
-// 5 specials (ids as the fixtures use them), a–z, ##a–##z, then words: 99 entries.
-const WORDS = (
-  'the cat sat on mat dog paris is in france what where who capital of city john lives new york . , ? ! ' +
-  'and was big small red blue river tree house car road sun moon bird fish green old'
-).split(' ');
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
-const VOCAB = [
-  '[PAD]',
-  '[UNK]',
-  '[CLS]',
-  '[SEP]',
-  '[MASK]',
-  ...LETTERS,
-  ...LETTERS.map((l) => `##${l}`),
-  ...WORDS,
-];
-
-function tokenizerFiles(dir: string): void {
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const tokenizer = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: VOCAB.slice(0, 5).map(special),
-    normalizer: {
-      type: 'BertNormalizer',
-      clean_text: true,
-      handle_chinese_chars: true,
-      strip_accents: null,
-      lowercase: true,
-    },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: {
-      type: 'WordPiece',
-      unk_token: '[UNK]',
-      continuing_subword_prefix: '##',
-      max_input_chars_per_word: 100,
-      vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
-    },
-  };
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
-  writeFileSync(
-    join(dir, 'tokenizer_config.json'),
-    JSON.stringify({
-      model_max_length: 64,
-      pad_token: '[PAD]',
-      unk_token: '[UNK]',
-      cls_token: '[CLS]',
-      sep_token: '[SEP]',
-      mask_token: '[MASK]',
-    }),
-  );
-}
-
 /** A fixture checkpoint (weights linked) with config.json fields replaced and the small tokenizer beside it. */
-function fixture(name: string, configChanges: Record<string, unknown> = {}): string {
-  const source = sharedPath('fixtures', 'models', name);
-  const dir = join(WORK, name);
-  mkdirSync(dir, { recursive: true });
-  const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...configChanges }));
-  symlinkSync(join(source, 'model.safetensors'), join(dir, 'model.safetensors'));
-  tokenizerFiles(dir);
-  return dir;
+function fixture(name: string, config: Record<string, unknown> = {}): string {
+  return fixtureCheckpoint(WORK, name, { config, withTokenizer: true });
 }
 
 function write(name: string, content: string): string {

@@ -8,49 +8,13 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pipeline } from '../src/pipelines/index.js';
-import { Tokenizer } from '../src/tokenizers/tokenizer.js';
+import { fixtureTokenizer } from './helpers/fixture-checkpoints.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
 
 const WORDS = 'the cat sat on mat dog paris is in france what where who big small red'.split(' ');
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...WORDS];
-
-function tinyTokenizer(): Tokenizer {
-  return Tokenizer.fromJSON(
-    {
-      version: '1.0',
-      added_tokens: VOCAB.slice(0, 5).map((content, id) => ({
-        id,
-        content,
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      })),
-      normalizer: {
-        type: 'BertNormalizer',
-        lowercase: true,
-        clean_text: true,
-        handle_chinese_chars: true,
-        strip_accents: null,
-      },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      post_processor: { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] },
-      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-      model: {
-        type: 'WordPiece',
-        unk_token: '[UNK]',
-        continuing_subword_prefix: '##',
-        max_input_chars_per_word: 100,
-        vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
-      },
-    },
-    { model_max_length: 64, pad_token: '[PAD]', cls_token: '[CLS]', sep_token: '[SEP]', unk_token: '[UNK]' },
-  );
-}
 
 const COUNT = process.env.SEQBATCH_LONG_TESTS === '1' ? 1_000_000 : 100_000;
 
@@ -62,7 +26,7 @@ test(
       'text-classification',
       sharedPath('fixtures', 'models', 'distilbert-seqcls'),
       {
-        tokenizer: tinyTokenizer(),
+        tokenizer: fixtureTokenizer(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...WORDS]),
         cacheDir: false,
         batchSize: 512,
         maxBatchTokens: Infinity,

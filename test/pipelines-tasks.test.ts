@@ -5,7 +5,7 @@
  * the caller's order, and equal what the model gives on the same tokens run directly.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -19,92 +19,20 @@ import {
 } from '../src/pipelines/token-aggregation.js';
 import { softmax, l2Normalize } from '../src/pipelines/math.js';
 import { selectSpans } from '../src/pipelines/qa-spans.js';
-import { Tokenizer } from '../src/tokenizers/tokenizer.js';
-import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { FIXTURE_VOCAB, fixtureCheckpoint, fixtureTokenizer } from './helpers/fixture-checkpoints.js';
+import { skipUnlessShared } from './helpers/shared.js';
 
 const skip = skipUnlessShared('fixtures', 'models');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-pipelines-'));
 after(() => rmSync(WORK, { recursive: true, force: true }));
 
-// 5 specials (ids as the fixtures use them), a–z, ##a–##z, then words: 99 entries.
-const WORDS = (
-  'the cat sat on mat dog paris is in france what where who capital of city john lives new york . , ? ! ' +
-  'and was big small red blue river tree house car road sun moon bird fish green old'
-).split(' ');
-const LETTERS = 'abcdefghijklmnopqrstuvwxyz'.split('');
-const VOCAB = [
-  '[PAD]',
-  '[UNK]',
-  '[CLS]',
-  '[SEP]',
-  '[MASK]',
-  ...LETTERS,
-  ...LETTERS.map((l) => `##${l}`),
-  ...WORDS,
-];
-
-function makeTokenizer(): Tokenizer {
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  return Tokenizer.fromJSON(
-    {
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: VOCAB.slice(0, 5).map(special),
-      normalizer: {
-        type: 'BertNormalizer',
-        clean_text: true,
-        handle_chinese_chars: true,
-        strip_accents: null,
-        lowercase: true,
-      },
-      pre_tokenizer: { type: 'BertPreTokenizer' },
-      post_processor: { type: 'BertProcessing', sep: ['[SEP]', 3], cls: ['[CLS]', 2] },
-      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-      model: {
-        type: 'WordPiece',
-        unk_token: '[UNK]',
-        continuing_subword_prefix: '##',
-        max_input_chars_per_word: 100,
-        vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
-      },
-    },
-    {
-      model_max_length: 64,
-      pad_token: '[PAD]',
-      unk_token: '[UNK]',
-      cls_token: '[CLS]',
-      sep_token: '[SEP]',
-      mask_token: '[MASK]',
-    },
-  );
-}
-
-/** A copy of a fixture folder (weights linked) with config.json fields replaced. */
+/** A copy of a fixture folder (weights linked) with config.json fields replaced and extra files. */
 function fixture(
   name: string,
-  configChanges: Record<string, unknown> = {},
-  extraFiles: Record<string, unknown> = {},
+  config: Record<string, unknown> = {},
+  files: Record<string, unknown> = {},
 ): string {
-  const source = sharedPath('fixtures', 'models', name);
-  const dir = join(WORK, `${name}-${Object.keys(extraFiles).length}-${Object.keys(configChanges).join('-')}`);
-  mkdirSync(dir, { recursive: true });
-  const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8'));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...configChanges }));
-  symlinkSync(join(source, 'model.safetensors'), join(dir, 'model.safetensors'));
-  for (const [file, content] of Object.entries(extraFiles)) {
-    mkdirSync(join(dir, file, '..'), { recursive: true });
-    writeFileSync(join(dir, file), JSON.stringify(content));
-  }
-  return dir;
+  return fixtureCheckpoint(WORK, name, { config, files });
 }
 
 const TEXTS = [
@@ -115,7 +43,7 @@ const TEXTS = [
   '',
   'the old red car was on the road and the big green tree was in the sun , the bird was in the tree .',
 ];
-const OPTIONS = { tokenizer: makeTokenizer(), cacheDir: false as const };
+const OPTIONS = { tokenizer: fixtureTokenizer(), cacheDir: false as const };
 
 function assertClose(got: unknown, expected: unknown, path = 'result'): void {
   if (typeof expected === 'number') {
@@ -427,7 +355,7 @@ test(
       await qa.run({ question: 'where is paris', context: LONG_CONTEXT }),
     );
     // A tokenizer padding on the left puts the context first (only_first truncation), as Python does.
-    const leftTokenizer = makeTokenizer();
+    const leftTokenizer = fixtureTokenizer();
     leftTokenizer.paddingSide = 'left';
     const leftQa = await pipeline('question-answering', dir, { ...OPTIONS, tokenizer: leftTokenizer });
     const left = (await assertBatchEqualsSingles(
@@ -500,7 +428,7 @@ test('fill-mask: top tokens of the softmax at each mask, targets, several masks'
   }[];
   assert.deepEqual(
     targeted.map((t) => t.token).sort(),
-    [VOCAB.indexOf('cat'), VOCAB.indexOf('dog'), VOCAB.indexOf('mat')].sort(),
+    [FIXTURE_VOCAB.indexOf('cat'), FIXTURE_VOCAB.indexOf('dog'), FIXTURE_VOCAB.indexOf('mat')].sort(),
   );
   for (const t of targeted) assert.ok(Math.abs(t.score - probs[t.token]) <= 1e-6);
   const warnings: string[] = [];
@@ -509,7 +437,7 @@ test('fill-mask: top tokens of the softmax at each mask, targets, several masks'
   }[];
   assert.deepEqual(
     replaced.map((r) => r.token),
-    [VOCAB.indexOf('z')],
+    [FIXTURE_VOCAB.indexOf('z')],
   );
   assert.equal(warnings.length, 1);
   const isInputError = (argument: string) => (e: unknown) =>
