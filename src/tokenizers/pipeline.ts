@@ -35,6 +35,7 @@ export class TokenizerPipeline {
   readonly model: Model;
   readonly addedVocabulary: AddedVocabulary;
   private readonly cache = new Map<string, Token[]>();
+  private readonly singleUnitCache: (Token[] | undefined)[] = [];
   private readonly cacheCapacity: number;
 
   constructor(options: TokenizerPipelineOptions) {
@@ -116,6 +117,18 @@ export class TokenizerPipeline {
   /** Token strings of `text` (no special tokens added). */
   tokenize(text: string): string[] {
     return this.encodeSequence(text).tokens;
+  }
+
+  /**
+   * Model tokens of a one-unit word (punctuation, "a", "i": a large share of the pieces), from a table indexed by
+   * the unit, which skips slicing the word out and hashing it.
+   */
+  private singleUnitTokens(unit: number): Token[] {
+    const cached = this.singleUnitCache[unit];
+    if (cached !== undefined) return cached;
+    const result = this.model.tokenize(String.fromCharCode(unit));
+    this.singleUnitCache[unit] = result;
+    return result;
   }
 
   private modelTokens(word: string): Token[] {
@@ -200,13 +213,12 @@ export class TokenizerPipeline {
       const pieces = ranges[s]!;
       for (let r = 0; r < pieces.length; r += 2) {
         const start = pieces[r]!;
-        const piece = text.slice(start, pieces[r + 1]!);
-        out.addWord(
-          normalized,
-          start,
-          this.modelTokens(mapPiece ? mapPiece(piece) : piece),
-          wordIndex ?? word++,
-        );
+        const end = pieces[r + 1]!;
+        const tokens =
+          mapPiece === null && end === start + 1
+            ? this.singleUnitTokens(text.charCodeAt(start))
+            : this.modelTokens(mapPiece ? mapPiece(text.slice(start, end)) : text.slice(start, end));
+        out.addWord(normalized, start, tokens, wordIndex ?? word++);
       }
     }
   }
