@@ -4,65 +4,21 @@
  * Rust core (npm `tokenizers` binding, no truncation, no special tokens, so none of its 0.23 truncation
  * regressions apply): whatever differs from the fixtures is ours.
  */
-import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { Encoding } from '../src/encoding/encoding.js';
 import { encodeBatch, type EncodeContext, type TextInput } from '../src/encoding/encode-batch.js';
-import type { EncodeOptions } from '../src/encoding/call-options.js';
 import { SeqbatchError } from '../src/errors.js';
 import { postProcessorFromJSON } from '../src/tokenizers/post-processors/index.js';
 import { codePointOffsetsToUtf16, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
-
-interface FixtureRow {
-  input_ids: number[];
-  attention_mask: number[];
-  token_type_ids: number[];
-  special_tokens_mask: number[];
-  tokens: string[];
-  offsets: [number, number][];
-  word_ids: (number | null)[];
-  sequence_ids: (number | null)[];
-}
-
-interface FixtureCase {
-  name: string;
-  texts: string[];
-  text_pairs?: string[];
-  options: Record<string, unknown>;
-  tokenizer_json_blocks?: string;
-  expected?: FixtureRow[] | { windows: FixtureRow[]; overflow_to_sample_mapping: number[] };
-  error?: string;
-}
-
-interface FixtureFile {
-  pad: { padId: number; padToken: string };
-  cases: FixtureCase[];
-}
-
-const TOKENIZERS = [
-  'bert-base-uncased',
-  'bert-base-cased',
-  'roberta-base',
-  't5-small-unigram',
-  'all-MiniLM-L6-v2',
-];
-
-/** HF `__call__` option names → ours. */
-function toOptions(o: Record<string, unknown>): EncodeOptions {
-  return {
-    padding: o.padding as EncodeOptions['padding'],
-    truncation: o.truncation as EncodeOptions['truncation'],
-    maxLength: o.max_length as number | null,
-    padToMultipleOf: o.pad_to_multiple_of as number | null,
-    paddingSide: o.padding_side as 'left' | 'right',
-    truncationSide: (o.truncation_side as 'left' | 'right' | undefined) ?? 'right',
-    stride: o.stride as number,
-    addSpecialTokens: o.add_special_tokens as boolean,
-    returnOverflowingTokens: o.return_overflowing_tokens as boolean | undefined,
-  };
-}
+import {
+  assertFixtureCase,
+  fixtureCallOptions,
+  FIXTURE_TOKENIZERS,
+  type FixtureCase,
+  type FixtureFile,
+} from './helpers/tokenizer-fixture-cases.js';
 
 /** The Rust core's single-sequence encodings of every text, converted to our Encoding with UTF-16 offsets. */
 async function rustSequenceEncoder(name: string, texts: string[]) {
@@ -116,55 +72,15 @@ function contextFor(
   };
 }
 
-function assertRow(
-  actual: Encoding,
-  expected: FixtureRow,
-  text: string,
-  pair: string | undefined,
-  where: string,
-) {
-  assert.deepEqual(actual.ids, expected.input_ids, `${where}: input_ids`);
-  assert.deepEqual(actual.typeIds, expected.token_type_ids, `${where}: token_type_ids`);
-  assert.deepEqual(actual.attentionMask, expected.attention_mask, `${where}: attention_mask`);
-  assert.deepEqual(actual.specialTokensMask, expected.special_tokens_mask, `${where}: special_tokens_mask`);
-  assert.deepEqual(actual.tokens, expected.tokens, `${where}: tokens`);
-  assert.deepEqual(actual.words, expected.word_ids, `${where}: word_ids`);
-  const sequenceIds = actual.getSequenceIds();
-  assert.deepEqual(sequenceIds, expected.sequence_ids, `${where}: sequence_ids`);
-  // Fixture offsets count code points of the row's own text: convert token by token.
-  const expectedOffsets = expected.offsets.map((o, i) => {
-    const seq = expected.sequence_ids[i];
-    if (seq === null) return o;
-    return codePointOffsetsToUtf16(seq === 1 ? (pair as string) : text, [o])[0];
-  });
-  assert.deepEqual(actual.offsets, expectedOffsets, `${where}: offsets`);
-}
-
 function runCase(context: EncodeContext, c: FixtureCase): void {
-  const run = () => encodeBatch(context, c.texts, c.text_pairs ?? null, toOptions(c.options));
-  if (c.error) {
-    assert.throws(
-      run,
-      (error: unknown) => error instanceof SeqbatchError && error.message === c.error,
-      c.name,
-    );
-    return;
-  }
-  const batch = run();
-  const expected = c.expected as
-    FixtureRow[] | { windows: FixtureRow[]; overflow_to_sample_mapping: number[] };
-  const rows = Array.isArray(expected) ? expected : expected.windows;
-  const mapping = Array.isArray(expected) ? rows.map((_, i) => i) : expected.overflow_to_sample_mapping;
-  assert.equal(batch.length, rows.length, `${c.name}: number of rows`);
-  if (!Array.isArray(expected))
-    assert.deepEqual(batch.overflow_to_sample_mapping, mapping, `${c.name}: mapping`);
-  rows.forEach((row, r) => {
-    const sample = mapping[r];
-    assertRow(batch.encodings[r], row, c.texts[sample], c.text_pairs?.[sample], `${c.name} row ${r}`);
-  });
+  assertFixtureCase(
+    c,
+    () => encodeBatch(context, c.texts, c.text_pairs ?? null, fixtureCallOptions(c.options)),
+    (error) => error instanceof SeqbatchError,
+  );
 }
 
-for (const name of TOKENIZERS) {
+for (const name of FIXTURE_TOKENIZERS) {
   test(
     `${name}: cases.json through the batching layer`,
     { skip: skipUnlessShared('fixtures', 'tokenizers', name) },

@@ -10,14 +10,9 @@ import tk from 'tokenizers';
 import { ConfigError } from '../src/errors.js';
 import { TokenizerPipeline } from '../src/tokenizers/pipeline.js';
 import { codePointOffsetsToUtf16, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { FIXTURE_TOKENIZERS } from './helpers/tokenizer-fixture-cases.js';
 
-const TOKENIZERS = [
-  'bert-base-uncased',
-  'bert-base-cased',
-  'roberta-base',
-  't5-small-unigram',
-  'all-MiniLM-L6-v2',
-];
+const TOKENIZERS = FIXTURE_TOKENIZERS;
 
 const ADVERSARIAL = [
   'cafe\u0301 café Å \u212B naïve Ångström',
