@@ -1,9 +1,9 @@
 import { ConfigError } from '../../errors.js';
-import type { Model, Token } from '../model.js';
+import type { Token } from '../model.js';
 import { describeJson, field, type JsonObject } from '../registry.js';
 import { settingError } from './fields.js';
 import { PairMap } from './pair-map.js';
-import { invertVocab, readVocabObject, vocabFromRecord, type Vocab } from './vocab.js';
+import { readVocabObject, vocabFromRecord, VocabModel, type Vocab } from './vocab.js';
 import { WordCache } from './word-cache.js';
 
 export interface BPEOptions {
@@ -53,7 +53,7 @@ const utf8 = new TextEncoder();
  * each symbol has a UTF-8 length and tokens cover consecutive byte ranges, which are mapped back to UTF-16
  * units of the word at the end (a byte token inside a character covers that whole character).
  */
-export class BPE implements Model {
+export class BPE extends VocabModel {
   readonly type = 'BPE';
   readonly unkToken: string | null;
   readonly continuingSubwordPrefix: string | null;
@@ -62,8 +62,6 @@ export class BPE implements Model {
   readonly byteFallback: boolean;
   readonly ignoreMerges: boolean;
   readonly dropout: number | null;
-  private readonly vocab: Vocab;
-  private readonly vocabReverse: string[];
   /** (left id, right id) → rank. */
   private readonly mergeRanks: PairMap;
   /** rank → id of the merged token. */
@@ -84,10 +82,9 @@ export class BPE implements Model {
    * any), for error messages.
    */
   constructor(vocab: Vocab, merges: readonly Merge[], options: BPEOptions = {}, path = 'model', file?: string) {
+    super(vocab);
     this.path = path;
     this.file = file;
-    this.vocab = vocab;
-    this.vocabReverse = invertVocab(vocab);
     this.unkToken = options.unkToken ?? null;
     this.continuingSubwordPrefix = options.continuingSubwordPrefix ?? null;
     this.endOfWordSuffix = options.endOfWordSuffix ?? null;
@@ -183,22 +180,6 @@ export class BPE implements Model {
       tokens[i] = { id: ids[i]!, value: this.vocabReverse[ids[i]!]!, offsets: [starts[i]!, ends[i]!] };
     }
     return tokens;
-  }
-
-  tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
-  }
-
-  idToToken(id: number): string | undefined {
-    return this.vocabReverse[id];
-  }
-
-  getVocab(): Map<string, number> {
-    return new Map(this.vocab);
-  }
-
-  getVocabSize(): number {
-    return this.vocab.size;
   }
 
   /** Drops cached words (e.g. after a benchmark warm-up). */

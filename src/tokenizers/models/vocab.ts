@@ -1,4 +1,5 @@
 import { ConfigError } from '../../errors.js';
+import type { Model, Token } from '../model.js';
 import { describeJson, type JsonObject } from '../registry.js';
 
 /** A token → id vocabulary, as in the `vocab` object of WordPiece, BPE and WordLevel models. */
@@ -39,3 +40,31 @@ export function invertVocab(vocab: Vocab): string[] {
   return reverse;
 }
 
+
+/** What WordPiece, BPE and WordLevel share: token ↔ id lookups over one `{token: id}` vocabulary. */
+export abstract class VocabModel implements Model {
+  abstract readonly type: string;
+  protected readonly vocabReverse: string[];
+
+  constructor(protected readonly vocab: Vocab) {
+    this.vocabReverse = invertVocab(vocab);
+  }
+
+  abstract tokenize(sequence: string): Token[];
+
+  tokenToId(token: string): number | undefined {
+    return this.vocab.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.vocabReverse[id];
+  }
+
+  getVocab(): Map<string, number> {
+    return new Map(this.vocab);
+  }
+
+  getVocabSize(): number {
+    return this.vocab.size;
+  }
+}

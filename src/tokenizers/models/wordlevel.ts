@@ -1,7 +1,7 @@
 import { ConfigError } from '../../errors.js';
-import type { Model, Token } from '../model.js';
+import type { Token } from '../model.js';
 import { field, type JsonObject } from '../registry.js';
-import { invertVocab, readVocabObject, type Vocab } from './vocab.js';
+import { readVocabObject, VocabModel, type Vocab } from './vocab.js';
 
 export interface WordLevelOptions {
   /** Token for words missing from the vocabulary. Default `<unk>`. */
@@ -9,17 +9,14 @@ export interface WordLevelOptions {
 }
 
 /** WordLevel: each word is looked up whole; a missing word becomes the unk token. */
-export class WordLevel implements Model {
+export class WordLevel extends VocabModel {
   readonly type = 'WordLevel';
   readonly unkToken: string;
-  private readonly vocab: Vocab;
-  private readonly vocabReverse: string[];
   private readonly path: string;
 
   /** `path` names where this model sits in tokenizer.json, for error messages. */
   constructor(vocab: Vocab, options: WordLevelOptions = {}, path = 'model') {
-    this.vocab = vocab;
-    this.vocabReverse = invertVocab(vocab);
+    super(vocab);
     this.unkToken = options.unkToken ?? '<unk>';
     this.path = path;
   }
@@ -45,21 +42,5 @@ export class WordLevel implements Model {
       );
     }
     return [{ id: unkId, value: this.unkToken, offsets }];
-  }
-
-  tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
-  }
-
-  idToToken(id: number): string | undefined {
-    return this.vocabReverse[id];
-  }
-
-  getVocab(): Map<string, number> {
-    return new Map(this.vocab);
-  }
-
-  getVocabSize(): number {
-    return this.vocab.size;
   }
 }

@@ -1,8 +1,8 @@
-import type { Model, Token } from '../model.js';
+import type { Token } from '../model.js';
 import { field, type JsonObject } from '../registry.js';
 import { nonNegativeInteger, settingError } from './fields.js';
 import { CodeUnitTrie } from './trie.js';
-import { invertVocab, readVocabObject, type Vocab } from './vocab.js';
+import { readVocabObject, VocabModel, type Vocab } from './vocab.js';
 
 export interface WordPieceOptions {
   /** Token emitted for a word that cannot be split into vocabulary pieces. Default `[UNK]`. */
@@ -18,13 +18,11 @@ export interface WordPieceOptions {
  * after the first carry the continuing-subword prefix. If any position has no matching piece, or the word is
  * too long, the whole word becomes a single unk token spanning the word.
  */
-export class WordPiece implements Model {
+export class WordPiece extends VocabModel {
   readonly type = 'WordPiece';
   readonly unkToken: string;
   readonly continuingSubwordPrefix: string;
   readonly maxInputCharsPerWord: number;
-  private readonly vocab: Vocab;
-  private readonly vocabReverse: string[];
   private readonly unkId: number;
   private readonly trie = new CodeUnitTrie();
   /** Trie node after the continuing prefix: continuation pieces are matched from here (-1: none exist). */
@@ -35,8 +33,7 @@ export class WordPiece implements Model {
    * for error messages.
    */
   constructor(vocab: Vocab, options: WordPieceOptions = {}, path = 'model', file?: string) {
-    this.vocab = vocab;
-    this.vocabReverse = invertVocab(vocab);
+    super(vocab);
     this.unkToken = options.unkToken ?? '[UNK]';
     this.continuingSubwordPrefix = options.continuingSubwordPrefix ?? '##';
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
@@ -110,22 +107,6 @@ export class WordPiece implements Model {
       start = matchEnd;
     }
     return tokens;
-  }
-
-  tokenToId(token: string): number | undefined {
-    return this.vocab.get(token);
-  }
-
-  idToToken(id: number): string | undefined {
-    return this.vocabReverse[id];
-  }
-
-  getVocab(): Map<string, number> {
-    return new Map(this.vocab);
-  }
-
-  getVocabSize(): number {
-    return this.vocab.size;
   }
 
   private unkSpanning(length: number): Token {
