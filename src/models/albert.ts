@@ -14,6 +14,7 @@ import {
   type BertConfig,
 } from './bert.js';
 import {
+  chunkedFeedForward,
   ConfigReader,
   firstPosition,
   firstTokenSuffices,
@@ -98,8 +99,19 @@ function albertLayer(
     `${prefix}.attention.LayerNorm`,
     eps,
   );
-  const ffn = linearActivation(m, attended, `${prefix}.ffn`, h, inner, config.hiddenAct);
-  const output = linearResidualLayerNorm(m, ffn, attended, `${prefix}.ffn_output`, inner, h, `${prefix}.full_layer_layer_norm`, eps);
+  // AlbertLayer.ff_chunk under apply_chunking_to_forward, as BERT's feed-forward.
+  const output = chunkedFeedForward(m, attended, config.chunkSizeFeedForward, h, (part) =>
+    linearResidualLayerNorm(
+      m,
+      linearActivation(m, part, `${prefix}.ffn`, h, inner, config.hiddenAct),
+      part,
+      `${prefix}.ffn_output`,
+      inner,
+      h,
+      `${prefix}.full_layer_layer_norm`,
+      eps,
+    ),
+  );
   return { output, probabilities: attention.probabilities };
 }
 

@@ -4,6 +4,8 @@
  */
 import type { Architecture, GraphRequest } from './index.js';
 import {
+  chunkedFeedForward,
+  chunkSizeFeedForward,
   ConfigReader,
   embed,
   firstPosition,
@@ -45,6 +47,8 @@ export interface BertConfig {
   /** Width of the embedding tables: hidden_size for BERT, `embedding_size` for ALBERT and ELECTRA. */
   embeddingSize: number;
   tieWordEmbeddings: boolean;
+  /** `chunk_size_feed_forward`: positions per feed-forward chunk, 0 for one piece. */
+  chunkSizeFeedForward: number;
 }
 
 export function readBertConfig(c: ConfigReader, defaults: Partial<Record<string, number | string>> = {}): BertConfig {
@@ -67,6 +71,7 @@ export function readBertConfig(c: ConfigReader, defaults: Partial<Record<string,
     padTokenId: c.integer('pad_token_id', d('pad_token_id', 0)),
     embeddingSize: defaults.embedding_size === undefined ? hiddenSize : c.size('embedding_size', d('embedding_size', 128)),
     tieWordEmbeddings: c.boolean('tie_word_embeddings', true),
+    chunkSizeFeedForward: chunkSizeFeedForward(c),
   };
 }
 
@@ -106,8 +111,7 @@ export function bertEmbeddings(
 
 /**
  * BertLayer: self-attention → output dense + residual + LayerNorm → intermediate dense + activation → output
- * dense + residual + LayerNorm. (`chunk_size_feed_forward` only splits the feed-forward over positions to save
- * memory in PyTorch; the per-position result is identical, so the graph computes it in one piece.)
+ * dense + residual + LayerNorm, the feed-forward in `chunk_size_feed_forward` pieces along the sequence as in HF.
  * With `firstTokenOnly` the layer outputs position 0 alone ([batch, 1, hidden]), attending over every position.
  */
 export function bertLayer(
@@ -142,16 +146,17 @@ export function bertLayer(
       `${prefix}.attention.output.LayerNorm`,
       eps,
     );
-    const intermediate = linearActivation(m, attended, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct);
-    const output = linearResidualLayerNorm(
-      m,
-      intermediate,
-      attended,
-      `${prefix}.output.dense`,
-      inner,
-      h,
-      `${prefix}.output.LayerNorm`,
-      eps,
+    const output = chunkedFeedForward(m, attended, config.chunkSizeFeedForward, h, (part) =>
+      linearResidualLayerNorm(
+        m,
+        linearActivation(m, part, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct),
+        part,
+        `${prefix}.output.dense`,
+        inner,
+        h,
+        `${prefix}.output.LayerNorm`,
+        eps,
+      ),
     );
     return { output, probabilities: attention.probabilities };
   });

@@ -6,6 +6,8 @@ import type { Architecture, GraphRequest } from './index.js';
 import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
   activation,
+  chunkedFeedForward,
+  chunkSizeFeedForward,
   ConfigReader,
   embed,
   firstPosition,
@@ -41,6 +43,8 @@ export interface DistilBertConfig {
   hiddenDim: number;
   activation: ActivationName;
   tieWordEmbeddings: boolean;
+  /** `chunk_size_feed_forward`: positions per FFN chunk, 0 for one piece. */
+  chunkSizeFeedForward: number;
 }
 
 /** DistilBERT hard-codes its LayerNorm epsilon (there is no config field for it). */
@@ -61,6 +65,7 @@ export function readDistilBertConfig(c: ConfigReader): DistilBertConfig {
     hiddenDim: c.size('hidden_dim', 3072),
     activation: c.activation('activation', 'gelu'),
     tieWordEmbeddings: c.boolean('tie_word_embeddings', true),
+    chunkSizeFeedForward: chunkSizeFeedForward(c),
   };
 }
 
@@ -139,16 +144,18 @@ function transformerBlock(
       `${prefix}.sa_layer_norm`,
       LAYER_NORM_EPS,
     );
-    const hidden = linearActivation(m, attended, `${prefix}.ffn.lin1`, dim, hiddenDim, config.activation);
-    const output = linearResidualLayerNorm(
-      m,
-      hidden,
-      attended,
-      `${prefix}.ffn.lin2`,
-      hiddenDim,
-      dim,
-      `${prefix}.output_layer_norm`,
-      LAYER_NORM_EPS,
+    // HF chunks lin1 → activation → lin2; the residual and output_layer_norm are per position too.
+    const output = chunkedFeedForward(m, attended, config.chunkSizeFeedForward, dim, (part) =>
+      linearResidualLayerNorm(
+        m,
+        linearActivation(m, part, `${prefix}.ffn.lin1`, dim, hiddenDim, config.activation),
+        part,
+        `${prefix}.ffn.lin2`,
+        hiddenDim,
+        dim,
+        `${prefix}.output_layer_norm`,
+        LAYER_NORM_EPS,
+      ),
     );
     return { output, probabilities: attention.probabilities };
   });

@@ -243,6 +243,62 @@ export function linearResidualLayerNorm(
   return m.g.op('LayerNormalization', [sum, gamma, beta], { axis: -1, epsilon: attr.float(eps) });
 }
 
+/**
+ * HF's `apply_chunking_to_forward(ff, chunk_size, 1, x)`: `ff` (a per-position block) applied to `chunkSize`
+ * positions of axis 1 at a time, results concatenated. The per-position numbers are those of one piece; what
+ * changes is the peak memory of the intermediate activations ([batch, chunk, intermediate] instead of
+ * [batch, seq, intermediate]). 0 computes `ff(x)` in one piece. In the graph it is a Loop over
+ * ⌈seq / chunk⌉ chunks (the sequence is zero-padded to a whole number of chunks so every iteration has the same
+ * shape, and the padded rows are dropped afterwards). `width` is the size of ff's output's last axis.
+ */
+export function chunkedFeedForward(
+  m: ModelGraph,
+  x: Value,
+  chunkSize: number,
+  width: number,
+  ff: (chunk: Value) => Value,
+): Value {
+  if (chunkSize <= 0) return ff(x);
+  const g = m.g;
+  const chunk = g.int64s([chunkSize], 'chunk_size');
+  const length = g.op('Shape', [x], { start: 1, end: 2 }, { name: 'chunked_length' });
+  const count = g.op('Div', [g.op('Add', [length, g.int64s([chunkSize - 1])]), chunk], {}, { name: 'chunk_count' });
+  const extra = g.op('Sub', [g.op('Mul', [count, chunk]), length]);
+  const pads = g.op('Concat', [g.int64s([0, 0, 0, 0]), extra, g.int64s([0])], { axis: 0 });
+  const padded = g.op('Pad', [x, pads], {}, { name: 'chunk_padded' });
+  const body = g.subgraph(
+    'feed_forward_chunk',
+    [
+      { name: 'chunk_index', dtype: 'int64', dims: [] },
+      { name: 'chunk_cond', dtype: 'bool', dims: [] },
+    ],
+    ([index, cond]) => {
+      const start = g.op('Mul', [g.op('Unsqueeze', [index!, g.int64s([0])]), chunk]);
+      const piece = g.op('Slice', [padded, start, g.op('Add', [start, chunk]), g.int64s([1])], {}, { name: 'chunk' });
+      return [
+        { value: cond!, dtype: 'bool' },
+        { value: ff(piece), dtype: 'float32' },
+      ];
+    },
+  );
+  const tripCount = g.op('Reshape', [count, g.int64s([], 'scalar_shape')]);
+  const stacked = g.op('Loop', [tripCount, null], { body }, { name: 'feed_forward_chunks' }); // [n, batch, chunk, width]
+  const merged = g.op('Reshape', [g.op('Transpose', [stacked], { perm: [1, 0, 2, 3] }), g.int64s([0, -1, width])]);
+  return g.op('Slice', [merged, g.int64s([0]), length, g.int64s([1])], {}, { name: 'feed_forward_output' });
+}
+
+/** `chunk_size_feed_forward` (PretrainedConfig, default 0 = one piece). */
+export function chunkSizeFeedForward(config: ConfigReader): number {
+  const value = config.integer('chunk_size_feed_forward', 0);
+  if (value < 0) {
+    throw new ConfigError(`${config.file} chunk_size_feed_forward: expected 0 or a positive integer, got ${value}`, {
+      file: config.file,
+      field: 'chunk_size_feed_forward',
+    });
+  }
+  return value;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Attention
 

@@ -7,6 +7,7 @@
  * one graph serves any batch size and sequence length.
  */
 import {
+  type GraphProtoData,
   AttributeType,
   ModelProto,
   ONNX_IR_VERSION,
@@ -49,6 +50,11 @@ export interface FloatsAttribute {
   readonly kind: 'floats';
   readonly value: number[];
 }
+/** A subgraph (the body of Loop, Scan or If), made by `GraphBuilder.subgraph`. */
+export interface GraphAttribute {
+  readonly kind: 'graph';
+  readonly graph: GraphProtoData;
+}
 export interface TensorAttribute {
   readonly kind: 'tensor';
   readonly data: TensorData;
@@ -57,7 +63,7 @@ export interface TensorAttribute {
 
 /** Plain numbers are INT attributes, strings STRING, number arrays INTS, string arrays STRINGS. */
 export type AttributeValue =
-  number | string | number[] | string[] | FloatAttribute | FloatsAttribute | TensorAttribute;
+  number | string | number[] | string[] | FloatAttribute | FloatsAttribute | TensorAttribute | GraphAttribute;
 
 export const attr = {
   float(value: number): FloatAttribute {
@@ -158,11 +164,13 @@ function attributeProto(name: string, value: AttributeValue): AttributeProtoData
       return { name, type: AttributeType.FLOATS, floats: value.value };
     case 'tensor':
       return { name, type: AttributeType.TENSOR, t: tensorProto('', value.data, value.dims) };
+    case 'graph':
+      return { name, type: AttributeType.GRAPH, g: value.graph };
   }
 }
 
 export class GraphBuilder {
-  private readonly nodes: NodeProtoData[] = [];
+  private nodes: NodeProtoData[] = [];
   private readonly initializers: TensorProtoData[] = [];
   private readonly inputs: ValueInfoProtoData[] = [];
   private readonly outputs: ValueInfoProtoData[] = [];
@@ -315,6 +323,42 @@ export class GraphBuilder {
   /** Number of nodes so far (for tests and diagnostics). */
   get nodeCount(): number {
     return this.nodes.length;
+  }
+
+  /**
+   * A subgraph attribute (e.g. a Loop body). Nodes added while `body` runs go into the subgraph; initializers still
+   * go into this graph, and the body reads them (and any other value of this graph) from the outer scope, as ONNX
+   * allows. Names stay unique across both. `body` gets the subgraph inputs and returns its outputs in order.
+   */
+  subgraph(
+    name: string,
+    inputs: { name: string; dtype: DType; dims?: Dim[] }[],
+    body: (inputs: Value[]) => { value: Value; dtype: DType }[],
+  ): GraphAttribute {
+    const outer = this.nodes;
+    const inner: NodeProtoData[] = [];
+    this.nodes = inner;
+    try {
+      const values = inputs.map((input) => new Value(this.uniqueName(input.name)));
+      const results = body(values);
+      // Every output is produced by a node of the subgraph (an outer value or input passed through gets an Identity).
+      const outputs = results.map(({ value, dtype }) => {
+        const out = this.op('Identity', [value], {}, { name: `${name}_output` });
+        return valueInfo(out.name, dtype, undefined);
+      });
+      return {
+        kind: 'graph',
+        graph: {
+          name,
+          node: inner,
+          initializer: [],
+          input: inputs.map((input, k) => valueInfo(values[k]!.name, input.dtype, input.dims)),
+          output: outputs,
+        },
+      };
+    } finally {
+      this.nodes = outer;
+    }
   }
 
   /** Serialises the ModelProto. Initializer bytes are copied once into the result. */

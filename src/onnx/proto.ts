@@ -164,6 +164,7 @@ export interface AttributeProtoData {
   i?: number;
   s?: Uint8Array;
   t?: TensorProtoData;
+  g?: GraphProtoData;
   floats?: number[];
   ints?: number[];
   strings?: Uint8Array[];
@@ -176,6 +177,15 @@ export interface NodeProtoData {
   input: string[];
   output: string[];
   attribute: AttributeProtoData[];
+}
+
+/** A graph: the main graph of a model, or a subgraph attribute (Loop/Scan/If bodies). */
+export interface GraphProtoData {
+  name: string;
+  node: NodeProtoData[];
+  initializer: TensorProtoData[];
+  input: ValueInfoProtoData[];
+  output: ValueInfoProtoData[];
 }
 
 export interface ValueInfoProtoData {
