@@ -5,22 +5,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { HubError } from '../src/errors.js';
 import { HubConnectionError } from '../src/hub/http.js';
-import { resolveModel, type ResolveModelOptions } from '../src/hub/resolve-model.js';
-import {
-  fakeCommit,
-  gitBlobSha1,
-  pseudoRandomBytes,
-  sha256Hex,
-  startMockHub,
-  type MockHub,
-} from './helpers/mock-hub.js';
+import { resolveModel } from '../src/hub/resolve-model.js';
+import { fakeCommit, gitBlobSha1, pseudoRandomBytes, sha256Hex } from './helpers/mock-hub.js';
+import { mockHubSuite } from './helpers/mock-hub-suite.js';
 
 const COMMIT = fakeCommit('resumable');
 const config = JSON.stringify({ model_type: 'bert', note: 'x'.repeat(5000) });
@@ -28,12 +22,8 @@ const weights = pseudoRandomBytes(400_000, 7);
 const WEIGHTS_SHA = sha256Hex(weights);
 const CONFIG_SHA1 = gitBlobSha1(Buffer.from(config));
 
-let hub: MockHub;
-let tempRoot: string;
-let caches = 0;
-
-before(async () => {
-  hub = await startMockHub({
+const suite = mockHubSuite(
+  {
     repos: [
       {
         id: 'acme/big',
@@ -41,25 +31,10 @@ before(async () => {
         commits: { [COMMIT]: { 'config.json': config, 'model.safetensors': weights } },
       },
     ],
-  });
-  tempRoot = await mkdtemp(join(tmpdir(), 'seqbatch-hub-download-'));
-});
-
-after(async () => {
-  await hub.close();
-  await rm(tempRoot, { recursive: true, force: true });
-});
-
-function freshOptions(extra: ResolveModelOptions = {}): ResolveModelOptions & { cacheDir: string } {
-  const home = join(tempRoot, `home-${caches++}`);
-  return {
-    endpoint: hub.endpoint,
-    cacheDir: join(home, 'hub'),
-    env: { HF_HOME: home },
-    progressBar: false,
-    ...extra,
-  };
-}
+  },
+  'seqbatch-hub-download-',
+);
+const freshOptions = suite.freshOptions;
 
 const blobsDir = (cacheDir: string) => join(cacheDir, 'models--acme--big', 'blobs');
 
@@ -70,7 +45,7 @@ test('the mock Hub names regular files by their git blob sha1, as `git hash-obje
 
 test('a download cut mid-file keeps .incomplete, and the next call resumes it with a Range request', async () => {
   const options = freshOptions({ retries: 0 });
-  hub.cut('model.safetensors', 150_000);
+  suite.hub.cut('model.safetensors', 150_000);
   await assert.rejects(
     resolveModel('acme/big', options),
     (error: unknown) =>
@@ -84,9 +59,9 @@ test('a download cut mid-file keeps .incomplete, and the next call resumes it wi
   assert.ok(partial.length > 0 && partial.length <= 150_000, `kept ${partial.length} bytes`);
   assert.deepEqual(new Uint8Array(partial), weights.subarray(0, partial.length));
 
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const folder = await resolveModel('acme/big', options);
-  const gets = hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  const gets = suite.hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
   assert.equal(gets.length, 1);
   assert.equal(gets[0]!.headers.range, `bytes=${partial.length}-`);
   assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
@@ -95,10 +70,10 @@ test('a download cut mid-file keeps .incomplete, and the next call resumes it wi
 
 test('with retries, a dropped connection is resumed within the same call', async () => {
   const options = freshOptions();
-  hub.cut('model.safetensors', 100_000, 2);
-  const start = hub.requests.length;
+  suite.hub.cut('model.safetensors', 100_000, 2);
+  const start = suite.hub.requests.length;
   const folder = await resolveModel('acme/big', options);
-  const ranges = hub.requests
+  const ranges = suite.hub.requests
     .slice(start)
     .filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`)
     .map((r) => r.headers.range);
@@ -115,9 +90,9 @@ test('a file Python left half-downloaded is resumed', async () => {
   const options = freshOptions();
   await mkdir(blobsDir(options.cacheDir), { recursive: true });
   await writeFile(join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`), weights.subarray(0, 12_345));
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const folder = await resolveModel('acme/big', options);
-  const get = hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  const get = suite.hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
   assert.equal(get?.headers.range, 'bytes=12345-');
   assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
 });
@@ -143,17 +118,17 @@ test('a corrupted partial file fails the sha256 check, is deleted, and the next 
   const snapshot = join(options.cacheDir, 'models--acme--big', 'snapshots', COMMIT);
   assert.ok(!existsSync(join(snapshot, 'model.safetensors')));
 
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   await resolveModel('acme/big', options);
-  const get = hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  const get = suite.hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
   assert.equal(get?.headers.range, undefined);
   assert.deepEqual(new Uint8Array(await readFile(join(snapshot, 'model.safetensors'))), weights);
 });
 
 test('corrupted bytes from the server are rejected: sha256 for LFS files, git sha1 for regular files', async () => {
   const options = freshOptions();
-  hub.corrupt('model.safetensors');
-  hub.corrupt('config.json');
+  suite.hub.corrupt('model.safetensors');
+  suite.hub.corrupt('config.json');
   try {
     const error = await resolveModel('acme/big', { ...options, concurrency: 1 }).then(
       () => assert.fail('expected a checksum error'),
@@ -163,7 +138,7 @@ test('corrupted bytes from the server are rejected: sha256 for LFS files, git sh
     assert.equal(error.file, 'config.json');
     assert.match(error.message, /git blob sha1/);
     assert.ok(error.message.includes(`ETag says ${CONFIG_SHA1}`));
-    hub.repair('config.json');
+    suite.hub.repair('config.json');
     await assert.rejects(resolveModel('acme/big', options), (e: unknown) => {
       return (
         e instanceof HubError && e.file === 'model.safetensors' && /sha256 is [0-9a-f]{64}/.test(e.message)
@@ -172,8 +147,8 @@ test('corrupted bytes from the server are rejected: sha256 for LFS files, git sh
     const left = await readdir(blobsDir(options.cacheDir));
     assert.deepEqual(left, [CONFIG_SHA1], 'only the verified config blob stays');
   } finally {
-    hub.repair('model.safetensors');
-    hub.repair('config.json');
+    suite.hub.repair('model.safetensors');
+    suite.hub.repair('config.json');
   }
   const folder = await resolveModel('acme/big', options);
   assert.equal((await stat(join(folder, 'model.safetensors'))).size, weights.length);
@@ -206,10 +181,10 @@ test('onProgress reports growing byte counts and one final event per downloaded 
 
 test('concurrent resolves of the same model in one process download each blob once', async () => {
   const options = freshOptions();
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const [a, b] = await Promise.all([resolveModel('acme/big', options), resolveModel('acme/big', options)]);
   assert.equal(a, b);
-  const gets = hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+  const gets = suite.hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
   assert.equal(gets.length, 1);
   assert.deepEqual(new Uint8Array(await readFile(join(a, 'model.safetensors'))), weights);
 });
@@ -229,11 +204,11 @@ test('a download lock held by a live process is waited for, and the wait can be 
   controller.abort(new Error('stop waiting'));
   await assert.rejects(aborted, /stop waiting/);
 
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const waiting = resolveModel('acme/big', options);
   await sleep(300);
   assert.equal(
-    hub.requests.slice(start).filter((r) => r.path.startsWith('/cdn/')).length,
+    suite.hub.requests.slice(start).filter((r) => r.path.startsWith('/cdn/')).length,
     0,
     'no GET while locked',
   );
@@ -259,7 +234,7 @@ test('a cache that cannot be written is a HubError naming the path, not a retrie
   const incomplete = join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`);
   // A directory where the partial file should be: opening it for appending fails like a read-only disk would.
   await mkdir(incomplete, { recursive: true });
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   await assert.rejects(
     resolveModel('acme/big', options),
     (error: unknown) =>
@@ -268,7 +243,7 @@ test('a cache that cannot be written is a HubError naming the path, not a retrie
       error.message.includes(`Could not write ${incomplete}`),
   );
   assert.equal(
-    hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`).length,
+    suite.hub.requests.slice(start).filter((r) => r.path === `/cdn/${WEIGHTS_SHA}`).length,
     1,
     'not retried',
   );
@@ -279,14 +254,14 @@ test('a server that ignores Range gets the partial file replaced by the whole an
   await mkdir(blobsDir(options.cacheDir), { recursive: true });
   // Garbage that a naive append would keep in front of the full body.
   await writeFile(join(blobsDir(options.cacheDir), `${WEIGHTS_SHA}.incomplete`), Buffer.alloc(1000, 7));
-  hub.ignoreRange('model.safetensors');
+  suite.hub.ignoreRange('model.safetensors');
   try {
-    const start = hub.requests.length;
+    const start = suite.hub.requests.length;
     const folder = await resolveModel('acme/big', options);
-    const get = hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
+    const get = suite.hub.requests.slice(start).find((r) => r.path === `/cdn/${WEIGHTS_SHA}`);
     assert.equal(get?.headers.range, 'bytes=1000-');
     assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
   } finally {
-    hub.repair('model.safetensors');
+    suite.hub.repair('model.safetensors');
   }
 });

@@ -3,22 +3,15 @@
  * sharded weights, sentence-transformers pooling, pytorch-only refusal and error paths. No test uses the internet.
  */
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, readFile, readlink, rm, writeFile, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lstat, readFile, readlink, rm, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { HubError, InputError } from '../src/errors.js';
 import { HubConnectionError } from '../src/hub/http.js';
 import type { DownloadProgress } from '../src/hub/progress.js';
-import { resolveModel, type ResolveModelOptions } from '../src/hub/resolve-model.js';
-import {
-  fakeCommit,
-  gitBlobSha1,
-  pseudoRandomBytes,
-  sha256Hex,
-  startMockHub,
-  type MockHub,
-} from './helpers/mock-hub.js';
+import { resolveModel } from '../src/hub/resolve-model.js';
+import { fakeCommit, gitBlobSha1, pseudoRandomBytes, sha256Hex, startMockHub } from './helpers/mock-hub.js';
+import { mockHubSuite } from './helpers/mock-hub-suite.js';
 
 const MAIN = fakeCommit('tiny main');
 const V1 = fakeCommit('tiny v1');
@@ -53,11 +46,8 @@ const PT = fakeCommit('pytorch only');
 const PRIVATE = fakeCommit('private');
 const TOKEN = 'hf_test_token_123';
 
-let hub: MockHub;
-let tempRoot: string;
-
-before(async () => {
-  hub = await startMockHub({
+const suite = mockHubSuite(
+  {
     token: TOKEN,
     renamed: { 'acme/old-name': 'acme/tiny' },
     repos: [
@@ -115,30 +105,13 @@ before(async () => {
         commits: { [PRIVATE]: { 'config.json': config, 'model.safetensors': weightsV1 } },
       },
     ],
-  });
-  tempRoot = await mkdtemp(join(tmpdir(), 'seqbatch-hub-resolve-'));
-});
-
-after(async () => {
-  await hub.close();
-  await rm(tempRoot, { recursive: true, force: true });
-});
-
-let caches = 0;
-/** A fresh cache folder and an environment that cannot leak the machine's own HF settings into the test. */
-function freshOptions(extra: ResolveModelOptions = {}): ResolveModelOptions & { cacheDir: string } {
-  const home = join(tempRoot, `home-${caches++}`);
-  return {
-    endpoint: hub.endpoint,
-    cacheDir: join(home, 'hub'),
-    env: { HF_HOME: home },
-    progressBar: false,
-    ...extra,
-  };
-}
+  },
+  'seqbatch-hub-resolve-',
+);
+const freshOptions = suite.freshOptions;
 
 function requestsSince(start: number) {
-  return hub.requests.slice(start);
+  return suite.hub.requests.slice(start);
 }
 
 test('first download writes the Python cache layout and only the files seqbatch needs', async () => {
@@ -178,7 +151,7 @@ test('first download writes the Python cache layout and only the files seqbatch 
 test('a second resolve is a cache hit: one API call, no HEAD, no file GET', async () => {
   const options = freshOptions();
   await resolveModel('acme/tiny', options);
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const folder = await resolveModel('acme/tiny', options);
   assert.equal(folder, join(options.cacheDir, 'models--acme--tiny', 'snapshots', MAIN));
   const seen = requestsSince(start);
@@ -191,7 +164,7 @@ test('a second resolve is a cache hit: one API call, no HEAD, no file GET', asyn
 test('blobs already cached are linked into a new snapshot without downloading them again', async () => {
   const options = freshOptions();
   await resolveModel('acme/tiny', options);
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const folder = await resolveModel('acme/tiny', { ...options, revision: 'same-content' });
   assert.equal(folder, join(options.cacheDir, 'models--acme--tiny', 'snapshots', V2));
   assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
@@ -215,9 +188,9 @@ test('a branch or tag resolves to its commit and is recorded in refs/', async ()
   assert.deepEqual((await readdir(join(repoRoot, 'refs'))).sort(), ['v1']);
 
   // A pull-request ref is sent URL-encoded and recorded at refs/refs/pr/3, as Python does.
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   assert.equal(await resolveModel('acme/tiny', { ...options, revision: 'refs/pr/3' }), folder);
-  assert.equal(hub.requests[start]!.path, '/api/models/acme/tiny/revision/refs%2Fpr%2F3');
+  assert.equal(suite.hub.requests[start]!.path, '/api/models/acme/tiny/revision/refs%2Fpr%2F3');
   assert.equal(await readFile(join(repoRoot, 'refs', 'refs', 'pr', '3'), 'utf8'), V1);
   assert.equal(await resolveModel('acme/tiny@refs/pr/3', options), folder);
 });
@@ -237,7 +210,7 @@ test('an unknown revision is a HubError naming it', async () => {
 });
 
 test('HF_TOKEN is sent as a bearer token to the Hub but not to the CDN', async () => {
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   const options = freshOptions();
   const folder = await resolveModel('acme/private', { ...options, env: { ...options.env, HF_TOKEN: TOKEN } });
   assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weightsV1);
@@ -301,7 +274,7 @@ test('sentence-transformers: modules.json and the pooling config are fetched, ne
 });
 
 test('a repo with only pytorch_model.bin is refused before anything is downloaded', async () => {
-  const start = hub.requests.length;
+  const start = suite.hub.requests.length;
   await assert.rejects(
     resolveModel('acme/pt-only', freshOptions()),
     (error: unknown) =>
@@ -321,12 +294,12 @@ test('weights: false fetches config and tokenizer files only, and accepts a pyto
 });
 
 test('an existing folder is returned as given; bad ids and missing folders are InputErrors', async () => {
-  const folder = join(tempRoot, 'local-model');
+  const folder = join(suite.tempRoot, 'local-model');
   await rm(folder, { recursive: true, force: true });
   await import('node:fs/promises').then((fs) => fs.mkdir(folder));
   assert.equal(await resolveModel(folder, freshOptions()), folder);
 
-  const file = join(tempRoot, 'a-file.json');
+  const file = join(suite.tempRoot, 'a-file.json');
   await writeFile(file, '{}');
   await assert.rejects(
     resolveModel(file, freshOptions()),
