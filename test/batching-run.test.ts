@@ -11,18 +11,7 @@ import {
   type BatchRunStats,
   type RunBatchedOptions,
 } from '../src/batching/index.js';
-
-/** Small seeded PRNG (mulberry32) so property tests are reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from './helpers/random.js';
 
 interface Item {
   id: number;

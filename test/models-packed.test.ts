@@ -22,6 +22,7 @@ import { OnnxSession, type NamedTensor } from '../src/runtime/session.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { mulberry32 as random } from './helpers/random.js';
 
 const MODELS = 'fixtures/models';
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
@@ -217,18 +218,6 @@ function defaultPositions(config: Record<string, unknown>, row: number[]): numbe
   const pad = config.pad_token_id as number;
   let n = 0;
   return row.map((id) => (id === pad ? pad : pad + ++n));
-}
-
-/** mulberry32, seeded: reproducible random batches. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomBatch(
