@@ -22,6 +22,7 @@ import { pipeline } from '../src/pipelines/index.js';
 import { float32ToString } from '../src/util/float32-json.js';
 import { fixtureCheckpoint } from './helpers/fixture-checkpoints.js';
 import { REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
+import { deepCloseAsserter } from './helpers/assert-close.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-cli-commands-'));
@@ -71,21 +72,7 @@ function capture(): {
   };
 }
 
-function assertClose(got: unknown, expected: unknown, path = 'record'): void {
-  if (typeof expected === 'number') {
-    assert.ok(
-      typeof got === 'number' && Math.abs(got - expected) <= 1e-6,
-      `${path}: ${String(got)} vs ${expected}`,
-    );
-  } else if (Array.isArray(expected)) {
-    assert.ok(Array.isArray(got) && got.length === expected.length, `${path}: length`);
-    expected.forEach((e, i) => assertClose((got as unknown[])[i], e, `${path}[${i}]`));
-  } else if (expected !== null && typeof expected === 'object') {
-    assert.deepEqual(Object.keys(got as object).sort(), Object.keys(expected).sort(), `${path}: keys`);
-    for (const [k, v] of Object.entries(expected))
-      assertClose((got as Record<string, unknown>)[k], v, `${path}.${k}`);
-  } else assert.equal(got, expected, path);
-}
+const assertClose = deepCloseAsserter(1e-6, 'record');
 
 async function rejectsNaming(work: Promise<unknown>, argument: string, message?: RegExp): Promise<void> {
   await assert.rejects(work, (error: unknown) => {

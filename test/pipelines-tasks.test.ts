@@ -21,6 +21,7 @@ import { softmax, l2Normalize } from '../src/pipelines/math.js';
 import { selectSpans } from '../src/pipelines/qa-spans.js';
 import { FIXTURE_VOCAB, fixtureCheckpoint, fixtureTokenizer } from './helpers/fixture-checkpoints.js';
 import { skipUnlessShared } from './helpers/shared.js';
+import { deepCloseAsserter } from './helpers/assert-close.js';
 
 const skip = skipUnlessShared('fixtures', 'models');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-pipelines-'));
@@ -45,21 +46,7 @@ const TEXTS = [
 ];
 const OPTIONS = { tokenizer: fixtureTokenizer(), cacheDir: false as const };
 
-function assertClose(got: unknown, expected: unknown, path = 'result'): void {
-  if (typeof expected === 'number') {
-    assert.ok(
-      typeof got === 'number' && Math.abs(got - expected) <= 1e-5,
-      `${path}: ${String(got)} vs ${expected}`,
-    );
-  } else if (Array.isArray(expected)) {
-    assert.ok(Array.isArray(got) && got.length === expected.length, `${path}: length`);
-    expected.forEach((e, i) => assertClose((got as unknown[])[i], e, `${path}[${i}]`));
-  } else if (expected !== null && typeof expected === 'object') {
-    assert.deepEqual(Object.keys(got as object).sort(), Object.keys(expected).sort(), `${path}: keys`);
-    for (const [k, v] of Object.entries(expected))
-      assertClose((got as Record<string, unknown>)[k], v, `${path}.${k}`);
-  } else assert.equal(got, expected, path);
-}
+const assertClose = deepCloseAsserter(1e-5, 'result');
 
 /** Runs every input alone and checks the batched results against them. */
 async function assertBatchEqualsSingles<I>(
