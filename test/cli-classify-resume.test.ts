@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import { runClassify } from '../src/cli/commands/classify.js';
-import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { cliNodeArgs } from './helpers/cli-process.js';
 
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-classify-resume-'));
 after(() => rmSync(WORK, { recursive: true, force: true }));
@@ -20,19 +21,7 @@ const COPIES = 1;
 const KILL_AFTER_ROWS = 100;
 
 function cli(args: string[]) {
-  return spawn(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      '--input-type=module',
-      '-e',
-      `import { main } from ${JSON.stringify(join(REPO_ROOT, 'src', 'cli', 'main.ts'))}; await main(['node', 'seqbatch', ...process.argv.slice(1)]);`,
-      '--',
-      ...args,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  return spawn(process.execPath, cliNodeArgs(args), { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 function lineCount(file: string): number {

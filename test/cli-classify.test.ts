@@ -4,7 +4,6 @@
  * CSV/JSONL output, --top-k, --logits, and the errors naming their flag.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { InputError } from '../src/errors.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { softmax } from '../src/pipelines/math.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { runCliSync } from './helpers/cli-process.js';
 
 const MODEL = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 const REFERENCE = ['models', 'seqbatch-demo-sst2', 'reference'];
@@ -65,21 +65,14 @@ test('the default model is the bundled demo checkpoint', () => {
 
 test('README command: the two sentences give POSITIVE 0.999 and NEGATIVE 0.995 (PyTorch), through the CLI binary path', () => {
   // The real program (commander parsing, the default model, stdout), as `npx seqbatch classify "…" "…"` runs it.
-  const result = spawnSync(
-    process.execPath,
+  const result = runCliSync(
     [
-      '--import',
-      import.meta.resolve('tsx'),
-      '--input-type=module',
-      '-e',
-      `import { main } from ${JSON.stringify(join(REPO_ROOT, 'src', 'cli', 'main.ts'))}; await main(['node', 'seqbatch', ...process.argv.slice(1)]);`,
-      '--',
       'classify',
       'A charming, funny and deeply moving film.',
       'The plot is a tedious mess and the acting is wooden.',
       '--no-graph-cache',
     ],
-    { cwd: WORK, encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } },
+    { cwd: WORK, env: { ...process.env, HF_HUB_OFFLINE: '1' } },
   );
   assert.equal(result.status, 0, result.stderr);
   const [positive, negative] = result.stdout

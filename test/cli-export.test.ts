@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -16,6 +15,7 @@ import { ConfigError, WeightsError } from '../src/errors.js';
 import { AutoModelForSequenceClassification } from '../src/models/auto.js';
 import { DEFAULT_OUT_DIR, makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { runCliSync } from './helpers/cli-process.js';
 
 const REFERENCE = 'reference/distilbert-base-uncased-finetuned-sst-2-english';
 const MODELS = 'fixtures/models';
@@ -197,23 +197,9 @@ describe(
 
     test('the command line writes the folder and says what it wrote', () => {
       const out = join(tmp, 'cli-export');
-      const run = spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--input-type=module',
-          '-e',
-          "import { main } from './src/cli/main.ts'; await main(['node', 'seqbatch', ...process.argv.slice(1)]);",
-          '--',
-          'export',
-          '--model',
-          sharedPath(MODELS, 'distilbert-tokcls'),
-          '--out',
-          out,
-        ],
-        { cwd: REPO_ROOT, encoding: 'utf8' },
-      );
+      const run = runCliSync(['export', '--model', sharedPath(MODELS, 'distilbert-tokcls'), '--out', out], {
+        cwd: REPO_ROOT,
+      });
       assert.equal(run.status, 0, run.stderr);
       assert.match(
         run.stdout,

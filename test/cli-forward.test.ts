@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { InputError } from '../src/errors.js';
 import { readForwardInput, runForward, shortestFloat32 } from '../src/cli/commands/forward.js';
 import { SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { runCliSync } from './helpers/cli-process.js';
 
 const MODELS = 'fixtures/models';
 const tmp = mkdtempSync(join(tmpdir(), 'seqbatch-cli-forward-'));
@@ -135,20 +135,7 @@ describe('seqbatch forward', { skip: skipUnlessShared(MODELS) }, () => {
     const input = join(tmp, 'cli.json');
     writeFileSync(input, JSON.stringify({ input_ids: [[2, 78, 78, 14, 72, 47, 42, 60, 3]] }));
     const run = (args: string[]) =>
-      spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--input-type=module',
-          '-e',
-          "import { main } from './src/cli/main.ts'; await main(['node', 'seqbatch', ...process.argv.slice(1)]);",
-          '--',
-          ...args,
-        ],
-        { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, SEQBATCH_CACHE: join(tmp, 'cache') } },
-      );
-    // Under `node -e`, process.argv is [node, ...args after --].
+      runCliSync(args, { cwd: REPO_ROOT, env: { ...process.env, SEQBATCH_CACHE: join(tmp, 'cache') } });
     const ok = run([
       'forward',
       '--model',
