@@ -10,6 +10,7 @@ import { AddedVocabulary } from '../src/tokenizers/added-vocabulary.js';
 import { modelFromJSON } from '../src/tokenizers/models/index.js';
 import { TokenizerPipeline } from '../src/tokenizers/pipeline.js';
 import { codePointOffsetsToUtf16 } from './helpers/shared.js';
+import { tokenizerJson } from './helpers/tokenizer-json.js';
 
 const VOCAB: Record<string, number> = {
   '[UNK]': 0,
@@ -51,18 +52,13 @@ const ADDED = [
   added(15, '😀x'),
 ];
 
-function tokenizerJson(normalizer: object | null): Record<string, unknown> {
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
+function addedTokensJson(normalizer: object | null): Record<string, unknown> {
+  return tokenizerJson({
     added_tokens: ADDED,
     normalizer,
     pre_tokenizer: { type: 'Whitespace' },
-    post_processor: null,
-    decoder: null,
     model: { type: 'WordLevel', vocab: VOCAB, unk_token: '[UNK]' },
-  };
+  });
 }
 
 const TEXTS = [
@@ -82,7 +78,7 @@ const TEXTS = [
 
 test('added tokens split the text exactly like Rust, with and without a normalizer', async () => {
   for (const normalizer of [null, { type: 'Lowercase' }, { type: 'NFKC' }]) {
-    const json = tokenizerJson(normalizer);
+    const json = addedTokensJson(normalizer);
     const reference = tk.Tokenizer.fromString(JSON.stringify(json));
     const pipeline = TokenizerPipeline.fromTokenizerJSON(json);
     for (const text of TEXTS) {
@@ -102,7 +98,7 @@ test('added tokens split the text exactly like Rust, with and without a normaliz
 });
 
 test('hand-checked rules: lstrip keeps the spaces in the token, single_word needs word boundaries', () => {
-  const pipeline = TokenizerPipeline.fromTokenizerJSON(tokenizerJson({ type: 'Lowercase' }));
+  const pipeline = TokenizerPipeline.fromTokenizerJSON(addedTokensJson({ type: 'Lowercase' }));
   const masked = pipeline.encodeSequence('a  <mask>');
   assert.deepEqual(masked.tokens, ['a', '  <mask>']);
   assert.deepEqual(masked.ids, [6, 9]);
@@ -117,7 +113,7 @@ test('hand-checked rules: lstrip keeps the spaces in the token, single_word need
 });
 
 test('token ↔ id lookup covers the model vocabulary and added ids past it', () => {
-  const json = tokenizerJson(null);
+  const json = addedTokensJson(null);
   const vocabulary = AddedVocabulary.fromJSON(json.added_tokens, null);
   const model = modelFromJSON(json.model);
   assert.equal(vocabulary.tokenToId('<mask>', model), 9);
@@ -137,10 +133,10 @@ test('token ↔ id lookup covers the model vocabulary and added ids past it', ()
 
 test('ids recorded in the file are reassigned like Rust when the model is known', async () => {
   const json = {
-    ...tokenizerJson(null),
+    ...addedTokensJson(null),
     added_tokens: [added(500, 'zz'), added(7, 'world'), added(3, 'yy')],
   };
-  const model = modelFromJSON(tokenizerJson(null).model);
+  const model = modelFromJSON(addedTokensJson(null).model);
   const assigned = AddedVocabulary.fromJSON(json.added_tokens, null, 'added_tokens', model);
   assert.deepEqual(
     assigned.tokens.map((t) => [t.content, t.id]),
@@ -164,7 +160,7 @@ test('ids recorded in the file are reassigned like Rust when the model is known'
 });
 
 test('encodeSpecialTokens leaves special tokens to the model', () => {
-  const pipeline = TokenizerPipeline.fromTokenizerJSON(tokenizerJson(null));
+  const pipeline = TokenizerPipeline.fromTokenizerJSON(addedTokensJson(null));
   pipeline.addedVocabulary.encodeSpecialTokens = true;
   assert.deepEqual(pipeline.encodeSequence('[CLS] New').tokens, ['[UNK]', '[UNK]', '[UNK]', 'New']);
 });

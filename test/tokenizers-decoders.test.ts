@@ -18,6 +18,7 @@ import {
 } from '../src/tokenizers/decoders/index.js';
 import { modelFromJSON } from '../src/tokenizers/models/index.js';
 import { readSharedJson, skipUnlessShared } from './helpers/shared.js';
+import { tokenizerJson } from './helpers/tokenizer-json.js';
 
 type Json = Record<string, unknown>;
 
@@ -25,17 +26,7 @@ async function oracleDecode(decoder: Json, tokens: string[]): Promise<string> {
   const vocab: Record<string, number> = { '<unk>': 0 };
   for (const token of tokens) if (!(token in vocab)) vocab[token] = Object.keys(vocab).length;
   const tokenizer = Tokenizer.fromString(
-    JSON.stringify({
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: [],
-      normalizer: null,
-      pre_tokenizer: null,
-      post_processor: null,
-      decoder,
-      model: { type: 'WordLevel', vocab, unk_token: '<unk>' },
-    }),
+    JSON.stringify(tokenizerJson({ decoder, model: { type: 'WordLevel', vocab, unk_token: '<unk>' } })),
   );
   return tokenizer.decode(
     tokens.map((token) => vocab[token]!),

@@ -12,23 +12,13 @@ import { BYTES_TO_UNICODE } from '../src/tokenizers/byte-level.js';
 import type { Model } from '../src/tokenizers/model.js';
 import { BPE, modelFromJSON, Unigram, WordLevel, WordPiece } from '../src/tokenizers/models/index.js';
 import { codePointOffsetsToUtf16, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { tokenizerJson } from './helpers/tokenizer-json.js';
 
 type Json = Record<string, unknown>;
 
 /** A binding tokenizer running only `model`. */
 function modelOnlyOracle(model: Json): Tokenizer {
-  const json = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
-    normalizer: null,
-    pre_tokenizer: null,
-    post_processor: null,
-    decoder: null,
-    model,
-  };
-  return Tokenizer.fromString(JSON.stringify(json));
+  return Tokenizer.fromString(JSON.stringify(tokenizerJson({ model })));
 }
 
 interface Row {

@@ -11,6 +11,7 @@ import { NormalizedString } from '../src/tokenizers/normalized-string.js';
 import { normalizerFromJSON, PrecompiledNormalizer } from '../src/tokenizers/normalizers/index.js';
 import { TokenizerPipeline } from '../src/tokenizers/pipeline.js';
 import { codePointOffsetsToUtf16, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { tokenizerJson } from './helpers/tokenizer-json.js';
 
 /** Texts that stress normalization: every string here is checked against the binding. */
 const ADVERSARIAL = [
@@ -114,17 +115,7 @@ function wholeWordTokenizer(
   normalizer: object | null,
   preTokenizer: object = { type: 'WhitespaceSplit' },
 ): object {
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: [],
-    normalizer,
-    pre_tokenizer: preTokenizer,
-    post_processor: null,
-    decoder: null,
-    model: { type: 'WordLevel', vocab: { '[UNK]': 0 }, unk_token: '[UNK]' },
-  };
+  return tokenizerJson({ normalizer, pre_tokenizer: preTokenizer });
 }
 
 async function assertSameOffsets(tokenizerJson: object, texts: string[], label: string): Promise<void> {

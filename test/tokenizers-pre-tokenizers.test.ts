@@ -18,6 +18,7 @@ import { translateOnigRegex } from '../src/tokenizers/normalizers/onig-regex.js'
 import { PreTokenizedString } from '../src/tokenizers/pre-tokenized-string.js';
 import { preTokenizerFromJSON } from '../src/tokenizers/pre-tokenizers/index.js';
 import { codePointOffsetsToUtf16, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { tokenizerJson } from './helpers/tokenizer-json.js';
 
 const TEXTS = [
   'Hello World!',
@@ -40,19 +41,7 @@ const TEXTS = [
 
 /** The binding's pre-tokenizer built from JSON (through a tokenizer.json, so every JSON field is honoured). */
 function referencePreTokenizer(json: object): tk.PreTokenizer {
-  const tokenizer = tk.Tokenizer.fromString(
-    JSON.stringify({
-      version: '1.0',
-      truncation: null,
-      padding: null,
-      added_tokens: [],
-      normalizer: null,
-      pre_tokenizer: json,
-      post_processor: null,
-      decoder: null,
-      model: { type: 'WordLevel', vocab: { '[UNK]': 0 }, unk_token: '[UNK]' },
-    }),
-  );
+  const tokenizer = tk.Tokenizer.fromString(JSON.stringify(tokenizerJson({ pre_tokenizer: json })));
   return tokenizer.getPreTokenizer()!;
 }
 
