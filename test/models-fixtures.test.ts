@@ -13,8 +13,8 @@ import { buildModelGraph, taskFromConfig, type GraphInputSelection } from '../sr
 import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { assertTensorClose, int64Tensor, type Nested } from './helpers/nested-tensors.js';
 
-type Nested = number | Nested[];
 interface FixtureCase {
   name: string;
   inputs: Record<string, Nested>;
@@ -27,35 +27,6 @@ const skip = skipUnlessShared('fixtures', 'models');
 const FEEDS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'] as const;
 /** Outputs the graph does not produce: losses are computed by the API layer from the logits. */
 const NOT_IN_GRAPH = new Set(['loss']);
-
-function flatten(value: Nested): { data: number[]; dims: number[] } {
-  const dims: number[] = [];
-  for (let v: Nested = value; Array.isArray(v); v = v[0]!) dims.push(v.length);
-  const data = (value as Nested[]).flat(Infinity as 1) as number[];
-  return { data: Array.isArray(value) ? data : [value], dims };
-}
-
-function int64Tensor(value: Nested): ort.Tensor {
-  const { data, dims } = flatten(value);
-  return new ort.Tensor('int64', BigInt64Array.from(data.map((v) => BigInt(v))), dims);
-}
-
-/** |got - expected| ≤ atol + rtol·|expected| element-wise; returns the largest absolute difference. */
-function compare(got: ort.Tensor, expected: Nested, what: string, atol: number, rtol: number): number {
-  const want = flatten(expected);
-  assert.deepEqual([...got.dims], want.dims, `${what}: shape`);
-  const data = got.data as Float32Array;
-  let worst = 0;
-  for (let i = 0; i < want.data.length; i++) {
-    const e = Math.fround(want.data[i]!);
-    const diff = Math.abs(data[i]! - e);
-    if (!(diff <= atol + rtol * Math.abs(e))) {
-      assert.fail(`${what}[${i}]: got ${data[i]}, expected ${e} (diff ${diff})`);
-    }
-    worst = Math.max(worst, diff);
-  }
-  return worst;
-}
 
 class ModelRunner {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
@@ -138,8 +109,8 @@ for (const lowering of ['contrib ops', 'standard ops'] as const) {
                 const output = got[`${name}.${i}`];
                 assert.ok(output, `${c.name}: missing output ${name}.${i}`);
                 const diff = isAttention
-                  ? compare(output, layer, `${c.name} ${name}.${i}`, 1e-5, 0)
-                  : compare(output, layer, `${c.name} ${name}.${i}`, 1e-4, 1e-4);
+                  ? assertTensorClose(output, layer, `${c.name} ${name}.${i}`, 1e-5, 0)
+                  : assertTensorClose(output, layer, `${c.name} ${name}.${i}`, 1e-4, 1e-4);
                 if (isAttention) worst.attentions = Math.max(worst.attentions, diff);
                 else worst.outputs = Math.max(worst.outputs, diff);
               });
@@ -152,7 +123,7 @@ for (const lowering of ['contrib ops', 'standard ops'] as const) {
               assert.ok(got[name], `${c.name}: missing output ${name}`);
               worst.outputs = Math.max(
                 worst.outputs,
-                compare(got[name]!, value as Nested, `${c.name} ${name}`, 1e-4, 1e-4),
+                assertTensorClose(got[name]!, value as Nested, `${c.name} ${name}`, 1e-4, 1e-4),
               );
             }
           }

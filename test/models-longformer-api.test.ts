@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { AutoModel, AutoModelForSequenceClassification, type ModelOutput } from '../src/models/auto.js';
-import type { FloatTensor } from '../src/runtime/tensor.js';
 import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { assertTensorClose, type Nested } from './helpers/nested-tensors.js';
 
-type Nested = number | Nested[];
 interface FixtureCase {
   name: string;
   inputs: Record<string, Nested>;
@@ -17,29 +16,6 @@ interface FixtureCase {
 }
 
 const MODELS = 'fixtures/models';
-
-function flatten(value: Nested): { data: number[]; dims: number[] } {
-  const dims: number[] = [];
-  for (let v: Nested = value; Array.isArray(v); v = v[0]!) dims.push(v.length);
-  return {
-    data: Array.isArray(value) ? ((value as Nested[]).flat(Infinity as 1) as number[]) : [value],
-    dims,
-  };
-}
-
-/** Element-wise |got − expected| ≤ atol + rtol·|expected|; returns the largest difference. */
-function compare(got: FloatTensor, expected: Nested, what: string, atol: number, rtol: number): number {
-  const want = flatten(expected);
-  assert.deepEqual([...got.dims], want.dims, `${what}: shape`);
-  let worst = 0;
-  want.data.forEach((w, i) => {
-    const e = Math.fround(w);
-    const diff = Math.abs(got.data[i]! - e);
-    if (!(diff <= atol + rtol * Math.abs(e))) assert.fail(`${what}[${i}]: got ${got.data[i]}, expected ${e}`);
-    worst = Math.max(worst, diff);
-  });
-  return worst;
-}
 
 for (const [folder, loader] of [
   ['longformer-model', AutoModel],
@@ -81,7 +57,7 @@ for (const [folder, loader] of [
               assert.equal(layers?.length, (value as Nested[]).length, `${c.name}: ${name} count`);
               (value as Nested[]).forEach((layer, i) => {
                 const isProbability = name !== 'hidden_states';
-                const diff = compare(
+                const diff = assertTensorClose(
                   layers![i]!,
                   layer,
                   `${c.name} ${name}.${i}`,
@@ -94,7 +70,10 @@ for (const [folder, loader] of [
             } else {
               const got = out[name as 'logits' | 'last_hidden_state' | 'pooler_output'];
               assert.ok(got, `${c.name}: missing ${name}`);
-              worst.outputs = Math.max(worst.outputs, compare(got, value, `${c.name} ${name}`, 1e-4, 1e-4));
+              worst.outputs = Math.max(
+                worst.outputs,
+                assertTensorClose(got, value, `${c.name} ${name}`, 1e-4, 1e-4),
+              );
             }
           }
           // HF returns no global attentions when no row has a global token: here they have no columns.

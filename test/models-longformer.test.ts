@@ -21,8 +21,8 @@ import { sequenceClassificationLoss } from '../src/runtime/losses.js';
 import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { assertTensorClose, flattenNested, int64Tensor, type Nested } from './helpers/nested-tensors.js';
 
-type Nested = number | Nested[];
 interface FixtureCase {
   name: string;
   inputs: Record<string, Nested>;
@@ -42,40 +42,6 @@ const MODELS_DIR = sharedPath('fixtures', 'models');
 const skip = skipUnlessShared('fixtures', 'models', 'longformer-model');
 const FOLDERS = ['longformer-model', 'longformer-seqcls'];
 const LONGFORMER_CONFIG = { model_type: 'longformer', pad_token_id: 1, sep_token_id: 2 };
-
-function flatten(value: Nested): { data: number[]; dims: number[] } {
-  const dims: number[] = [];
-  for (let v: Nested = value; Array.isArray(v); v = v[0]!) dims.push(v.length);
-  return {
-    data: Array.isArray(value) ? ((value as Nested[]).flat(Infinity as 1) as number[]) : [value],
-    dims,
-  };
-}
-
-function int64Tensor(value: Nested): ort.Tensor {
-  const { data, dims } = flatten(value);
-  return new ort.Tensor('int64', BigInt64Array.from(data, BigInt), dims);
-}
-
-/**
- * |got − expected| ≤ atol + rtol·|expected| element-wise, and an expected exact 0 (a masked or excluded
- * attention entry) must be exactly 0. Returns the largest absolute difference.
- */
-function compare(got: ort.Tensor, expected: Nested, what: string, atol: number, rtol: number): number {
-  const want = flatten(expected);
-  assert.deepEqual([...got.dims], want.dims, `${what}: shape`);
-  const data = got.data as Float32Array;
-  let worst = 0;
-  for (let i = 0; i < want.data.length; i++) {
-    const e = Math.fround(want.data[i]!);
-    const diff = Math.abs(data[i]! - e);
-    if (!(diff <= atol + rtol * Math.abs(e)) || (e === 0 && data[i] !== 0)) {
-      assert.fail(`${what}[${i}]: got ${data[i]}, expected ${e} (diff ${diff})`);
-    }
-    worst = Math.max(worst, diff);
-  }
-  return worst;
-}
 
 async function loadFixture(folder: string): Promise<Fixture> {
   const dir = join(MODELS_DIR, folder);
@@ -156,8 +122,8 @@ for (const folder of FOLDERS) {
             const loss = sequenceClassificationLoss(
               { data: got.logits!.data as Float32Array, dims: [...got.logits!.dims] },
               {
-                data: Float64Array.from(flatten(c.inputs.labels!).data),
-                dims: flatten(c.inputs.labels!).dims,
+                data: Float64Array.from(flattenNested(c.inputs.labels!).data),
+                dims: flattenNested(c.inputs.labels!).dims,
               },
               3,
               undefined,
@@ -176,12 +142,14 @@ for (const folder of FOLDERS) {
               if (name === 'hidden_states') {
                 worst.outputs = Math.max(
                   worst.outputs,
-                  compare(output, layer, `${c.name} ${name}.${i}`, 1e-4, 1e-4),
+                  assertTensorClose(output, layer, `${c.name} ${name}.${i}`, 1e-4, 1e-4, {
+                    exactZeros: true,
+                  }),
                 );
               } else {
                 worst.attentions = Math.max(
                   worst.attentions,
-                  compare(output, layer, `${c.name} ${name}.${i}`, 1e-5, 0),
+                  assertTensorClose(output, layer, `${c.name} ${name}.${i}`, 1e-5, 0, { exactZeros: true }),
                 );
               }
             });
@@ -190,19 +158,21 @@ for (const folder of FOLDERS) {
             assert.ok(got[name], `${c.name}: missing output ${name}`);
             worst.outputs = Math.max(
               worst.outputs,
-              compare(got[name]!, value, `${c.name} ${name}`, 1e-4, 1e-4),
+              assertTensorClose(got[name]!, value, `${c.name} ${name}`, 1e-4, 1e-4, { exactZeros: true }),
             );
           }
         }
         // HF returns no global_attentions when no row has a global token; the graph returns them with 0 columns.
         if (c.options?.output_attentions && !('global_attentions' in c.outputs)) {
-          const [batch, seq] = flatten(c.inputs.input_ids!).dims as [number, number];
+          const [batch, seq] = flattenNested(c.inputs.input_ids!).dims as [number, number];
           assert.deepEqual([...got['global_attentions.0']!.dims], [batch, 4, paddedLength(seq, 4), 0]);
         }
         for (const [name, value] of Object.entries(c.float64?.outputs ?? {})) {
           worst.float64 = Math.max(
             worst.float64,
-            compare(got[name]!, value, `${c.name} float64 ${name}`, 1e-4, 1e-4),
+            assertTensorClose(got[name]!, value, `${c.name} float64 ${name}`, 1e-4, 1e-4, {
+              exactZeros: true,
+            }),
           );
         }
       }
@@ -265,7 +235,7 @@ describe('Longformer global attention', { skip }, () => {
       attention_mask: int64Tensor(padded.inputs.attention_mask!),
     });
     // Real positions only: HF Longformer zeroes the attention of padding queries, RoBERTa lets them attend.
-    const mask = flatten(padded.inputs.attention_mask!).data;
+    const mask = flattenNested(padded.inputs.attention_mask!).data;
     const got = longformer.last_hidden_state!.data as Float32Array;
     const want = reference.last_hidden_state!.data as Float32Array;
     const hidden = 32;
@@ -308,7 +278,9 @@ describe('Longformer global attention', { skip }, () => {
     // Layer 0 sees the same inputs as in the uniform [4, 4] model (both padded to a multiple of 8 vs 4 only adds
     // masked positions), so its probabilities agree with the fixture.
     const expectedLayers = padded.outputs.attentions as Nested[];
-    compare(mixed['attentions.0']!, expectedLayers[0]!, 'mixed windows layer 0', 1e-5, 0);
+    assertTensorClose(mixed['attentions.0']!, expectedLayers[0]!, 'mixed windows layer 0', 1e-5, 0, {
+      exactZeros: true,
+    });
   });
 });
 
