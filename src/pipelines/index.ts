@@ -71,6 +71,11 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
   tokenizerOptions?: TokenizerOptions;
   /** How a Hub id is resolved (cache, revision, offline…). */
   hub?: ResolveModelOptions;
+  /**
+   * Packed (padding-free) execution per batch, as in the model API, but 'auto' by default here: pipelines read
+   * real positions only, so packing changes nothing they return beyond float rounding.
+   */
+  packed?: FromPretrainedOptions['packed'];
 }
 
 const TASK_ALIASES: Record<string, PipelineTask> = {
@@ -156,6 +161,7 @@ export async function pipeline(
     outputHiddenStates,
     outputAttentions,
     cacheDir,
+    packed,
     ...callDefaults
   } = options;
   const dir = await resolveModel(modelDirOrId, hub);
@@ -167,6 +173,7 @@ export async function pipeline(
     outputHiddenStates,
     outputAttentions,
     cacheDir,
+    packed: packed ?? 'auto',
   });
   switch (resolved) {
     case 'text-classification':

@@ -17,7 +17,7 @@ import type { NamedTensor } from './session.js';
  * with the DistilBERT-base-shaped random checkpoint (see "Packed execution" in docs/models.md): below it the
  * gathers cost more than the padding they save.
  */
-export const PACKED_AUTO_PADDING_SHARE = 0.15;
+export const PACKED_AUTO_PADDING_SHARE = 0.05;
 
 /** Whether to pack a batch: always, never, or when its padding share exceeds `PACKED_AUTO_PADDING_SHARE`. */
 export type PackedMode = 'auto' | boolean;
