@@ -13,18 +13,9 @@ import { pipeline } from '../src/pipelines/index.js';
 import { checkpointTasks, loadServeEngine } from '../src/server/engine-pipelines.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { postJson } from './helpers/http.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
-
-async function post(url: string, body: unknown) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response shapes are asserted field by field
-  return { status: response.status, json: (await response.json()) as any };
-}
 
 type Scores = Array<{ label: string; score: number }>;
 
@@ -69,13 +60,15 @@ test(
       assert.deepEqual([...health.model.tasks].sort(), ['classify', 'embed', 'tokenize']);
 
       // Every sentence its own request, all at once (the batcher joins them), plus lists and a pair.
-      const singles = sentences.map((sentence) => post(`${url}/classify`, { inputs: sentence }));
+      const singles = sentences.map((sentence) => postJson(`${url}/classify`, { inputs: sentence }));
       const lists = [0, 16, 32].map((start) =>
-        post(`${url}/classify`, { inputs: sentences.slice(start, start + 16) }),
+        postJson(`${url}/classify`, { inputs: sentences.slice(start, start + 16) }),
       );
-      const pairRequest = post(`${url}/classify`, { inputs: { text: pair.text, text_pair: pair.textPair } });
-      const embedRequest = post(`${url}/embed`, { inputs: sentences.slice(0, 8) });
-      const tokenizeRequest = post(`${url}/tokenize`, { inputs: sentences[3] });
+      const pairRequest = postJson(`${url}/classify`, {
+        inputs: { text: pair.text, text_pair: pair.textPair },
+      });
+      const embedRequest = postJson(`${url}/embed`, { inputs: sentences.slice(0, 8) });
+      const tokenizeRequest = postJson(`${url}/tokenize`, { inputs: sentences[3] });
       const [singleResults, listResults, pairResult, embedResult, tokenizeResult] = await Promise.all([
         Promise.all(singles),
         Promise.all(lists),

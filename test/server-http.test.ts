@@ -18,6 +18,7 @@ import {
   type TokenizedText,
 } from '../src/server/index.js';
 import { InputError } from '../src/errors.js';
+import { postJson } from './helpers/http.js';
 
 const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
 
@@ -118,21 +119,6 @@ async function start(options: Partial<Parameters<typeof createServer>[0]> = {}) 
   return { engine, server, url };
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    text,
-    json: text ? JSON.parse(text) : undefined,
-  };
-}
-
 function assertApiError(
   result: { status: number; json: unknown },
   status: number,
@@ -164,7 +150,7 @@ test('concurrent clients each get their own answers, and their inputs were batch
   const { engine, server, url } = await start();
   try {
     const texts = Array.from({ length: 24 }, (_, i) => 'word '.repeat(1 + (i % 5)) + 'x'.repeat(i));
-    const responses = await Promise.all(texts.map((text) => post(`${url}/classify`, { inputs: text })));
+    const responses = await Promise.all(texts.map((text) => postJson(`${url}/classify`, { inputs: text })));
     responses.forEach((response, i) => {
       assert.equal(response.status, 200);
       const long = longScore({ text: texts[i]! });
@@ -204,10 +190,10 @@ test('concurrent clients each get their own answers, and their inputs were batch
 test('/classify: pairs, arrays, top_k, raw_scores', async () => {
   const { server, url } = await start();
   try {
-    const pair = await post(`${url}/classify`, { inputs: { text: 'a b', text_pair: 'c d e' } });
+    const pair = await postJson(`${url}/classify`, { inputs: { text: 'a b', text_pair: 'c d e' } });
     assert.equal(pair.status, 200);
     assert.equal(pair.json[0].score, 1 - longScore({ text: 'a b', textPair: 'c d e' }));
-    const batch = await post(`${url}/classify`, {
+    const batch = await postJson(`${url}/classify`, {
       inputs: ['short', { text: 'a much longer text here' }],
       top_k: 1,
     });
@@ -215,7 +201,7 @@ test('/classify: pairs, arrays, top_k, raw_scores', async () => {
       batch.json.map((list: Prediction[]) => list.map((p) => p.label)),
       [['SHORT'], ['LONG']],
     );
-    const raw = await post(`${url}/classify`, { inputs: 'abc', raw_scores: true });
+    const raw = await postJson(`${url}/classify`, { inputs: 'abc', raw_scores: true });
     assert.equal(raw.json.find((p: Prediction) => p.label === 'SHORT').score, -longScore({ text: 'abc' }));
   } finally {
     await stop(server);
@@ -225,24 +211,25 @@ test('/classify: pairs, arrays, top_k, raw_scores', async () => {
 test('/embed answers the text-embeddings-inference shape: number[][], normalized by default', async () => {
   const { server, url } = await start();
   try {
-    const single = await post(`${url}/embed`, { inputs: 'hello there' });
+    const single = await postJson(`${url}/embed`, { inputs: 'hello there' });
     assert.equal(single.status, 200);
     assert.match(single.headers.get('content-type')!, /application\/json/);
     assert.deepEqual(asFloat32(single.json), [normalized(rawEmbedding('hello there'))]);
-    const many = await post(`${url}/embed`, { inputs: ['a', 'bee cee'], normalize: false });
+    const many = await postJson(`${url}/embed`, { inputs: ['a', 'bee cee'], normalize: false });
     assert.deepEqual(many.json, [rawEmbedding('a'), rawEmbedding('bee cee')]);
     assert.equal(
-      (await post(`${url}/embed`, { inputs: 'a', truncation_direction: 'Right', prompt_name: null })).status,
+      (await postJson(`${url}/embed`, { inputs: 'a', truncation_direction: 'Right', prompt_name: null }))
+        .status,
       200,
     );
     assertApiError(
-      await post(`${url}/embed`, { inputs: 'a', truncation_direction: 'Left' }),
+      await postJson(`${url}/embed`, { inputs: 'a', truncation_direction: 'Left' }),
       400,
       'invalid_request_error',
       /Right/,
     );
     assertApiError(
-      await post(`${url}/embed`, { inputs: 'a', prompt_name: 'query' }),
+      await postJson(`${url}/embed`, { inputs: 'a', prompt_name: 'query' }),
       400,
       'invalid_request_error',
       /prompt_name/,
@@ -258,7 +245,7 @@ test('/v1/embeddings answers the OpenAI shape, with usage and base64 float32 enc
   const { engine, server, url } = await start();
   try {
     const texts = ['first input', 'the second one'];
-    const result = await post(`${url}/v1/embeddings`, { input: texts, model: 'whatever' });
+    const result = await postJson(`${url}/v1/embeddings`, { input: texts, model: 'whatever' });
     assert.equal(result.status, 200);
     const tokens = texts.reduce((sum, t) => sum + engine.countTokens(t), 0);
     result.json.data.forEach((d: { embedding: number[] }) => (d.embedding = d.embedding.map(Math.fround)));
@@ -272,12 +259,12 @@ test('/v1/embeddings answers the OpenAI shape, with usage and base64 float32 enc
       model: 'fake/length-model',
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
-    const b64 = await post(`${url}/v1/embeddings`, { input: 'first input', encoding_format: 'base64' });
+    const b64 = await postJson(`${url}/v1/embeddings`, { input: 'first input', encoding_format: 'base64' });
     const bytes = Buffer.from(b64.json.data[0].embedding, 'base64');
     const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
     assert.deepEqual(decoded, normalized(rawEmbedding('first input')));
     assertApiError(
-      await post(`${url}/v1/embeddings`, { input: 'x', dimensions: 2 }),
+      await postJson(`${url}/v1/embeddings`, { input: 'x', dimensions: 2 }),
       400,
       'invalid_request_error',
       /dimensions/,
@@ -290,7 +277,7 @@ test('/v1/embeddings answers the OpenAI shape, with usage and base64 float32 enc
 test('/tokenize answers the TEI shape with offsets into the input', async () => {
   const { server, url } = await start();
   try {
-    const result = await post(`${url}/tokenize`, { inputs: 'Héllo  World' });
+    const result = await postJson(`${url}/tokenize`, { inputs: 'Héllo  World' });
     assert.deepEqual(result.json, [
       [
         { id: 100, text: '[CLS]', special: true, start: null, stop: null },
@@ -299,7 +286,7 @@ test('/tokenize answers the TEI shape with offsets into the input', async () => 
         { id: 103, text: '[SEP]', special: true, start: null, stop: null },
       ],
     ]);
-    const plain = await post(`${url}/tokenize`, { inputs: ['a', 'b c'], add_special_tokens: false });
+    const plain = await postJson(`${url}/tokenize`, { inputs: ['a', 'b c'], add_special_tokens: false });
     assert.deepEqual(
       plain.json.map((list: { text: string }[]) => list.map((t) => t.text)),
       [['a'], ['b', 'c']],
@@ -314,54 +301,58 @@ test('validation and size errors are JSON {error: {message, type}} with the righ
   engine.info = { ...engine.info, tasks: ['classify', 'tokenize'] };
   const { server, url } = await start({ engine, bodyLimit: 2048, maxInputsPerRequest: 4 });
   try {
-    assertApiError(await post(`${url}/classify`, {}), 400, 'invalid_request_error', /inputs/);
+    assertApiError(await postJson(`${url}/classify`, {}), 400, 'invalid_request_error', /inputs/);
     assertApiError(
-      await post(`${url}/classify`, { inputs: 5 }), // not coerced to "5"
+      await postJson(`${url}/classify`, { inputs: 5 }), // not coerced to "5"
       400,
       'invalid_request_error',
       /body\.inputs: expected a string, a \{"text", "text_pair"\} object, or a non-empty array of them/,
     );
-    assertApiError(await post(`${url}/classify`, { inputs: [] }), 400, 'invalid_request_error');
+    assertApiError(await postJson(`${url}/classify`, { inputs: [] }), 400, 'invalid_request_error');
     assertApiError(
-      await post(`${url}/classify`, { inputs: [{ txt: 'typo' }] }),
+      await postJson(`${url}/classify`, { inputs: [{ txt: 'typo' }] }),
       400,
       'invalid_request_error',
     );
     assertApiError(
-      await post(`${url}/classify`, { inputs: 'x', top_k: 0 }),
+      await postJson(`${url}/classify`, { inputs: 'x', top_k: 0 }),
       400,
       'invalid_request_error',
       /top_k/,
     );
     assertApiError(
-      await post(`${url}/v1/embeddings`, { input: 'x', encoding_format: 'hex' }),
+      await postJson(`${url}/v1/embeddings`, { input: 'x', encoding_format: 'hex' }),
       400,
       'invalid_request_error',
       /body\.encoding_format must be one of "float", "base64"/,
     );
-    assertApiError(await post(`${url}/classify`, '{"inputs": '), 400, 'invalid_request_error');
+    assertApiError(await postJson(`${url}/classify`, '{"inputs": '), 400, 'invalid_request_error');
     assertApiError(
-      await post(`${url}/classify`, '<inputs/>', { 'content-type': 'application/xml' }),
+      await postJson(`${url}/classify`, '<inputs/>', { 'content-type': 'application/xml' }),
       415,
       'invalid_request_error',
     );
-    assertApiError(await post(`${url}/classify`, { inputs: 'x'.repeat(4096) }), 413, 'invalid_request_error');
     assertApiError(
-      await post(`${url}/classify`, { inputs: ['a', 'b', 'c', 'd', 'e'] }),
+      await postJson(`${url}/classify`, { inputs: 'x'.repeat(4096) }),
+      413,
+      'invalid_request_error',
+    );
+    assertApiError(
+      await postJson(`${url}/classify`, { inputs: ['a', 'b', 'c', 'd', 'e'] }),
       413,
       'invalid_request_error',
       /at most 4/,
     );
     const long = 'w '.repeat(20);
     assertApiError(
-      await post(`${url}/classify`, { inputs: long }),
+      await postJson(`${url}/classify`, { inputs: long }),
       413,
       'invalid_request_error',
       /22 tokens; the model accepts at most 16/,
     );
-    assert.equal((await post(`${url}/classify`, { inputs: long, truncate: true })).status, 200);
+    assert.equal((await postJson(`${url}/classify`, { inputs: long, truncate: true })).status, 200);
     assertApiError(
-      await post(`${url}/embed`, { inputs: 'x' }),
+      await postJson(`${url}/embed`, { inputs: 'x' }),
       424,
       'unsupported_task_error',
       /does not support embed/,
@@ -388,14 +379,14 @@ test('a full queue answers 429 with Retry-After; accepted requests still complet
   const { engine, server, url } = await start({ maxQueue: 4, maxBatchSize: 1, maxWaitMs: 0 });
   try {
     engine.hold();
-    const accepted = [post(`${url}/embed`, { inputs: 'running' })];
+    const accepted = [postJson(`${url}/embed`, { inputs: 'running' })];
     await waitFor(() => engine.batches.length === 1);
-    accepted.push(post(`${url}/embed`, { inputs: ['q1', 'q2', 'q3'] }));
+    accepted.push(postJson(`${url}/embed`, { inputs: ['q1', 'q2', 'q3'] }));
     await waitFor(() => server.batcher.depth === 3);
-    const refused = await post(`${url}/embed`, { inputs: ['q4', 'q5'] });
+    const refused = await postJson(`${url}/embed`, { inputs: ['q4', 'q5'] });
     assertApiError(refused, 429, 'overloaded_error', /overloaded/);
     assert.match(refused.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
-    accepted.push(post(`${url}/embed`, { inputs: 'q6' })); // exactly fills the queue
+    accepted.push(postJson(`${url}/embed`, { inputs: 'q6' })); // exactly fills the queue
     await waitFor(() => server.batcher.depth === 4);
     engine.open();
     const results = await Promise.all(accepted);
@@ -440,7 +431,7 @@ test('close() stops accepting, answers every accepted request, then closes the e
   const { engine, server, url } = await start({ maxWaitMs: 1000 });
   engine.hold();
   const texts = Array.from({ length: 6 }, (_, i) => `text number ${i}`);
-  const inflight = texts.map((text) => post(`${url}/embed`, { inputs: text, normalize: false }));
+  const inflight = texts.map((text) => postJson(`${url}/embed`, { inputs: text, normalize: false }));
   await waitFor(() => server.batcher.depth + engine.batches.reduce((s, b) => s + b.size, 0) === texts.length);
   const closed = server.close();
   // Once close() has begun, a new request is refused: the connection (once the listener is closed) or with 503.
@@ -469,7 +460,7 @@ test('SIGTERM closes gracefully, then exits with code 0', async () => {
   const remove = closeOnSignals(server, { signals: ['SIGTERM'], exit: (code) => void exitCodes.push(code) });
   const stderrWrite = process.stderr.write;
   try {
-    const pending = post(`${url}/classify`, { inputs: 'accepted before the signal' });
+    const pending = postJson(`${url}/classify`, { inputs: 'accepted before the signal' });
     await waitFor(() => server.batcher.depth === 1);
     process.stderr.write = () => true;
     process.emit('SIGTERM', 'SIGTERM');

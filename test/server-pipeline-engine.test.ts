@@ -10,6 +10,7 @@ import { createServer, type SeqbatchServer } from '../src/server/index.js';
 import { loadPipelineEngine } from '../src/server/pipeline-engine.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { REPO_ROOT, readSharedJson, skipUnlessShared } from './helpers/shared.js';
+import { postJson } from './helpers/http.js';
 
 const MODEL = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 const REFERENCE = 'models/seqbatch-demo-sst2/reference';
@@ -19,16 +20,6 @@ interface DevExample {
   sentence: string;
   input_ids: number[];
   logits: number[];
-}
-
-async function post(url: string, body: unknown) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response shapes are asserted field by field
-  return { status: response.status, json: (await response.json()) as any };
 }
 
 test(
@@ -50,7 +41,9 @@ test(
       const url = await server.listen({ port: 0 });
 
       const classified = await Promise.all(
-        examples.map((example) => post(`${url}/classify`, { inputs: example.sentence, raw_scores: true })),
+        examples.map((example) =>
+          postJson(`${url}/classify`, { inputs: example.sentence, raw_scores: true }),
+        ),
       );
       classified.forEach((result, i) => {
         assert.equal(result.status, 200);
@@ -70,12 +63,12 @@ test(
       const sizes = server.metrics.batchSize.snapshot({ task: 'classify' });
       assert.ok(sizes.sum / sizes.count > 1, 'concurrent requests shared batches');
 
-      const probabilities = await post(`${url}/classify`, { inputs: examples[0]!.sentence, top_k: 1 });
+      const probabilities = await postJson(`${url}/classify`, { inputs: examples[0]!.sentence, top_k: 1 });
       assert.equal(probabilities.json.length, 1);
       assert.equal(probabilities.json[0].label, 'POSITIVE');
       assert.ok(probabilities.json[0].score > 0.5 && probabilities.json[0].score <= 1);
 
-      const tokenized = await post(`${url}/tokenize`, {
+      const tokenized = await postJson(`${url}/tokenize`, {
         inputs: examples.slice(0, 4).map((e) => e.sentence),
       });
       tokenized.json.forEach((tokens: { id: number; text: string; start: number | null }[], i: number) => {
@@ -86,7 +79,7 @@ test(
       });
 
       const sentences = examples.slice(0, 3).map((e) => e.sentence);
-      const embedded = await post(`${url}/v1/embeddings`, { input: sentences });
+      const embedded = await postJson(`${url}/v1/embeddings`, { input: sentences });
       const direct = await pipeline('feature-extraction', MODEL, LOAD);
       try {
         const expected = (await direct.run(sentences, { pooling: 'mean', normalize: true })) as number[][];
@@ -104,7 +97,7 @@ test(
         { text: 'the acting was superb', text_pair: 'but the plot dragged' },
         { text: 'dull', text_pair: 'and far too long' },
       ];
-      const pairResults = await post(`${url}/classify`, { inputs: pairs, raw_scores: true });
+      const pairResults = await postJson(`${url}/classify`, { inputs: pairs, raw_scores: true });
       const directClassifier = await pipeline('text-classification', MODEL, LOAD);
       try {
         const expected = await directClassifier.run(
@@ -123,10 +116,10 @@ test(
       }
 
       const long = 'a very long review . '.repeat(40);
-      const refused = await post(`${url}/embed`, { inputs: long });
+      const refused = await postJson(`${url}/embed`, { inputs: long });
       assert.equal(refused.status, 413);
       assert.match(refused.json.error.message, /the model accepts at most 128/);
-      assert.equal((await post(`${url}/embed`, { inputs: long, truncate: true })).status, 200);
+      assert.equal((await postJson(`${url}/embed`, { inputs: long, truncate: true })).status, 200);
     } finally {
       if (server) await server.close();
       else await engine.close?.();
