@@ -14,14 +14,11 @@ import {
   type TextClassificationPipeline,
 } from '../../pipelines/index.js';
 import { checkpointTasks } from '../../server/engine-pipelines.js';
-import { readInputRows, type InputFormat } from '../io/index.js';
 import { integerFlag } from './shared-flags.js';
 import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addTextInputOptions, readTexts, type TextInputCliOptions } from './shared-texts.js';
 
-export interface BenchCliOptions extends ModelCliOptions {
-  input?: string;
-  inputFormat?: string;
-  column?: string;
+export interface BenchCliOptions extends ModelCliOptions, TextInputCliOptions {
   limit?: string;
   batchSize?: string;
   maxBatchTokens?: string;
@@ -50,10 +47,7 @@ export function register(program: Command): void {
     )
     .argument('[texts...]', 'texts to run (instead of --input)');
   addModelOptions(command, { defaultsToDemo: true, needs: 'checkpoint to measure' });
-  command
-    .option('-i, --input <file>', 'read texts from a .txt, .jsonl, .csv or .tsv file')
-    .option('--input-format <format>', 'txt, jsonl, csv or tsv (default: from the extension)')
-    .option('--column <name>', 'CSV/TSV column or JSONL field holding the text')
+  addTextInputOptions(command)
     .option('--limit <n>', 'use at most the first N texts', '2000')
     .option('--batch-size <n>', 'sequences per batch', '32')
     .option('--max-batch-tokens <n>', 'padded tokens per batch (default: the scheduler default)')
@@ -93,17 +87,7 @@ export async function runBench(
   const limit = integerFlag(options.limit ?? '2000', '--limit')!;
   const batchSize = integerFlag(options.batchSize ?? '32', '--batch-size')!;
   const maxBatchTokens = integerFlag(options.maxBatchTokens, '--max-batch-tokens');
-  const rows: string[] = [];
-  for await (const row of readInputRows({
-    texts: texts.length > 0 ? [...texts] : undefined,
-    file: options.input,
-    format: options.inputFormat as InputFormat | undefined,
-    column: options.column,
-    stdin: io.stdin,
-  })) {
-    if (rows.length >= limit) break;
-    rows.push(row.text);
-  }
+  const rows = await readTexts(texts, options, io.stdin, limit);
   const model = await resolveModelFlags(options);
   const task = options.task ?? (checkpointTasks(model.dir).includes('classify') ? 'classify' : 'embed');
   if (task === 'classify' && !checkpointTasks(model.dir).includes('classify')) {

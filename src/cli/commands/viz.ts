@@ -11,15 +11,12 @@ import { AutoConfig } from '../../models/config.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { collectVizData } from '../../viz/collect.js';
 import { renderReport } from '../../viz/report.js';
-import { readInputRows, type InputFormat } from '../io/index.js';
 import type { Readable } from 'node:stream';
 import { integerFlag } from './shared-flags.js';
 import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { addTextInputOptions, readTexts, type TextInputCliOptions } from './shared-texts.js';
 
-export interface VizCliOptions extends ModelCliOptions {
-  input?: string;
-  inputFormat?: string;
-  column?: string;
+export interface VizCliOptions extends ModelCliOptions, TextInputCliOptions {
   output: string;
   attentionText?: string;
   longText?: string;
@@ -38,10 +35,7 @@ export function register(program: Command): void {
     )
     .argument('[texts...]', 'texts to show (instead of --input)');
   addModelOptions(command, { defaultsToDemo: true, needs: 'checkpoint (its tokenizer and model)' });
-  command
-    .option('-i, --input <file>', 'read texts from a .txt, .jsonl, .csv or .tsv file')
-    .option('--input-format <format>', 'txt, jsonl, csv or tsv (default: from the extension)')
-    .option('--column <name>', 'CSV/TSV column or JSONL field holding the text')
+  addTextInputOptions(command)
     .requiredOption('-o, --output <file>', 'the HTML file to write')
     .option(
       '--attention-text <n>',
@@ -58,24 +52,6 @@ export function register(program: Command): void {
       const summary = await runViz(texts, options);
       process.stderr.write(`seqbatch: wrote ${options.output} (${summary.texts} texts)\n`);
     });
-}
-
-async function readTexts(
-  texts: readonly string[],
-  options: VizCliOptions,
-  stdin?: Readable,
-): Promise<string[]> {
-  const out: string[] = [];
-  for await (const row of readInputRows({
-    texts: texts.length > 0 ? [...texts] : undefined,
-    file: options.input,
-    format: options.inputFormat as InputFormat | undefined,
-    column: options.column,
-    stdin,
-  })) {
-    out.push(row.text);
-  }
-  return out;
 }
 
 export interface VizSummary {
