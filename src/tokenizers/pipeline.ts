@@ -36,6 +36,7 @@ export class TokenizerPipeline {
   readonly addedVocabulary: AddedVocabulary;
   private readonly cache = new Map<string, Token[]>();
   private readonly singleUnitCache: (Token[] | undefined)[] = [];
+  private readonly asciiPairCache = new Array<Token[] | undefined>(128 * 128).fill(undefined);
   private readonly cacheCapacity: number;
 
   constructor(options: TokenizerPipelineOptions) {
@@ -120,14 +121,24 @@ export class TokenizerPipeline {
   }
 
   /**
-   * Model tokens of a one-unit word (punctuation, "a", "i": a large share of the pieces), from a table indexed by
-   * the unit, which skips slicing the word out and hashing it.
+   * Model tokens of a one- or two-unit word (punctuation, "a", "is", "of": a large share of the pieces), from
+   * tables indexed by the units, which skips slicing the word out and hashing it. Two-unit words are looked up
+   * this way only when both units are ASCII (undefined otherwise).
    */
-  private singleUnitTokens(unit: number): Token[] {
-    const cached = this.singleUnitCache[unit];
+  private shortWordTokens(text: string, start: number, end: number): Token[] | undefined {
+    const first = text.charCodeAt(start);
+    let table = this.singleUnitCache;
+    let index = first;
+    if (end - start === 2) {
+      const second = text.charCodeAt(start + 1);
+      if ((first | second) >= 0x80) return undefined;
+      table = this.asciiPairCache;
+      index = (first << 7) | second;
+    }
+    const cached = table[index];
     if (cached !== undefined) return cached;
-    const result = this.model.tokenize(String.fromCharCode(unit));
-    this.singleUnitCache[unit] = result;
+    const result = this.model.tokenize(text.slice(start, end));
+    table[index] = result;
     return result;
   }
 
@@ -214,10 +225,9 @@ export class TokenizerPipeline {
       for (let r = 0; r < pieces.length; r += 2) {
         const start = pieces[r]!;
         const end = pieces[r + 1]!;
-        const tokens =
-          mapPiece === null && end === start + 1
-            ? this.singleUnitTokens(text.charCodeAt(start))
-            : this.modelTokens(mapPiece ? mapPiece(text.slice(start, end)) : text.slice(start, end));
+        let tokens: Token[] | undefined;
+        if (mapPiece === null && end - start <= 2) tokens = this.shortWordTokens(text, start, end);
+        tokens ??= this.modelTokens(mapPiece ? mapPiece(text.slice(start, end)) : text.slice(start, end));
         out.addWord(normalized, start, tokens, wordIndex ?? word++);
       }
     }
