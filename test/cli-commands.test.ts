@@ -20,7 +20,7 @@ import type { RowsCommandIO } from '../src/cli/io/index.js';
 import { InputError } from '../src/errors.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { float32ToString } from '../src/util/float32-json.js';
-import { fixtureCheckpoint } from './helpers/fixture-checkpoints.js';
+import { fixtureCheckpoint, labelConfig, NER_LABELS, NLI_LABELS } from './helpers/fixture-checkpoints.js';
 import { REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
 import { deepCloseAsserter } from './helpers/assert-close.js';
 
@@ -125,11 +125,7 @@ test('embed: mean-pooled vectors of the demo model by default; --pooling cls and
 });
 
 test('ner: entity groups per text from a CSV column, as the pipeline gives them', { skip }, async () => {
-  const labels = { 0: 'O', 1: 'B-PER', 2: 'I-PER', 3: 'B-LOC', 4: 'I-LOC' };
-  const dir = fixture('bert-tokcls', {
-    id2label: labels,
-    label2id: Object.fromEntries(Object.entries(labels).map(([id, l]) => [l, Number(id)])),
-  });
+  const dir = fixture('bert-tokcls', labelConfig(NER_LABELS));
   const direct = await pipeline('ner', dir, LOAD);
   const grouped = await direct.run(TEXTS, { aggregationStrategy: 'simple' });
   // The random fixture tags something in these texts, so the comparison below is not of empty lists.
@@ -248,11 +244,7 @@ test(
   'zero-shot: --labels scored per text, single- and multi-label, as the pipeline gives them',
   { skip },
   async () => {
-    const labels = { 0: 'contradiction', 1: 'neutral', 2: 'entailment' };
-    const dir = fixture('bert-seqcls', {
-      id2label: labels,
-      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
-    });
+    const dir = fixture('bert-seqcls', labelConfig(NLI_LABELS));
     const candidateLabels = ['cat', 'city', 'river'];
     const direct = await pipeline('zero-shot-classification', dir, LOAD);
     const single = await direct.run(TEXTS, { candidateLabels });

@@ -19,7 +19,14 @@ import {
 } from '../src/pipelines/token-aggregation.js';
 import { softmax, l2Normalize } from '../src/pipelines/math.js';
 import { selectSpans } from '../src/pipelines/qa-spans.js';
-import { FIXTURE_VOCAB, fixtureCheckpoint, fixtureTokenizer } from './helpers/fixture-checkpoints.js';
+import {
+  FIXTURE_VOCAB,
+  fixtureCheckpoint,
+  fixtureTokenizer,
+  labelConfig,
+  NER_LABELS,
+  NLI_LABELS,
+} from './helpers/fixture-checkpoints.js';
 import { skipUnlessShared } from './helpers/shared.js';
 import { deepCloseAsserter } from './helpers/assert-close.js';
 
@@ -185,15 +192,12 @@ test(
   },
 );
 
-const NER_LABELS = { 0: 'O', 1: 'B-PER', 2: 'I-PER', 3: 'B-LOC', 4: 'I-LOC' };
-
 test(
   'token-classification: batched equals single; entities come from the model logits of the same tokens',
   { skip },
   async () => {
     const dir = fixture('bert-tokcls', {
-      id2label: NER_LABELS,
-      label2id: Object.fromEntries(Object.entries(NER_LABELS).map(([id, l]) => [l, Number(id)])),
+      ...labelConfig(NER_LABELS),
     });
     const ner = await pipeline('ner', dir, OPTIONS);
     for (const aggregationStrategy of ['none', 'simple', 'first', 'average', 'max'] as const) {
@@ -438,11 +442,7 @@ test(
   'zero-shot-classification: every text × label pair in shared batches, entailment from the label names',
   { skip },
   async () => {
-    const labels = { 0: 'contradiction', 1: 'neutral', 2: 'entailment' };
-    const dir = fixture('bert-seqcls', {
-      id2label: labels,
-      label2id: { contradiction: 0, neutral: 1, entailment: 2 },
-    });
+    const dir = fixture('bert-seqcls', labelConfig(NLI_LABELS));
     const zsc = await pipeline('zero-shot-classification', dir, OPTIONS);
     const candidateLabels = ['cat', 'city', 'river'];
     const results = (await assertBatchEqualsSingles(

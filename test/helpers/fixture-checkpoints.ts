@@ -91,6 +91,23 @@ export function fixtureTokenizer(vocab: readonly string[] = FIXTURE_VOCAB): Toke
   return Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
 }
 
+/** config.json label fields: `id2label` and the `label2id` it implies. */
+export function labelConfig(id2label: Record<number, string>): {
+  id2label: Record<number, string>;
+  label2id: Record<string, number>;
+} {
+  return {
+    id2label,
+    label2id: Object.fromEntries(Object.entries(id2label).map(([id, label]) => [label, Number(id)])),
+  };
+}
+
+/** BIO person/location tags for the token-classification fixture. */
+export const NER_LABELS: Record<number, string> = { 0: 'O', 1: 'B-PER', 2: 'I-PER', 3: 'B-LOC', 4: 'I-LOC' };
+
+/** The NLI labels zero-shot classification reads entailment from, for the sequence-classification fixture. */
+export const NLI_LABELS: Record<number, string> = { 0: 'contradiction', 1: 'neutral', 2: 'entailment' };
+
 export interface FixtureCheckpointOptions {
   /** config.json fields replaced. */
   config?: Record<string, unknown>;
