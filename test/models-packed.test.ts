@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { InputError } from '../src/errors.js';
 import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
+import { pipeline } from '../src/pipelines/index.js';
 import type { IntMatrix } from '../src/runtime/inputs.js';
 import {
   packBatch,
@@ -263,6 +264,7 @@ describe('packed execution on the demo model', () => {
         attention_mask: [Array(40).fill(1), [1, 1, 1, ...Array(37).fill(0)]],
       };
       const out = await model.forward(uneven);
+      assert.equal(model.packedRuns, 1);
       assert.ok(out.last_hidden_state!.data.subarray(43 * 128, 44 * 128).every((v) => v === 0));
       // Equal lengths: no padding, the padded graph runs and returns HF's values bit for bit.
       const even = { input_ids: [[101, 2000, 102]], attention_mask: [[1, 1, 1]] };
@@ -270,6 +272,7 @@ describe('packed execution on the demo model', () => {
         (await model.forward(even)).last_hidden_state!.data,
         (await model.forward(even, { packed: false })).last_hidden_state!.data,
       );
+      assert.equal(model.packedRuns, 1, 'the unpadded batch ran padded');
       // Left padding cannot pack (position 0 is padding): 'auto' runs padded, equal to packed: false exactly.
       const left = {
         input_ids: [
@@ -293,6 +296,33 @@ describe('packed execution on the demo model', () => {
       await model.dispose();
     }
   });
+});
+
+test("pipelines pass packed: 'auto' through: input-order batches give the padded scores within 1e-6", async () => {
+  const texts = [
+    'a gorgeous , witty , seductive movie .',
+    'bad',
+    'the film is strictly routine , and at two hours it is far too long for what it has to say .',
+    'fine',
+    'it is a charming and often affecting journey .',
+  ];
+  const batching = { sortByLength: false, batchSize: 5, functionToApply: 'none' } as const;
+  const padded = await pipeline('sentiment-analysis', DEMO, { cacheDir: false });
+  const packed = await pipeline('sentiment-analysis', DEMO, { cacheDir: false, packed: 'auto' });
+  try {
+    const want = (await padded.run(texts, batching)) as { label: string; score: number }[];
+    const got = (await packed.run(texts, batching)) as { label: string; score: number }[];
+    assert.equal(packed.model.packedRuns, 1, 'the mixed-length batch ran packed');
+    assert.equal(padded.model.packedRuns, 0);
+    assert.equal(got.length, texts.length);
+    got.forEach((r, i) => {
+      assert.equal(r.label, want[i]!.label);
+      assert.ok(Math.abs(r.score - want[i]!.score) <= 1e-6, `text ${i}: ${r.score} vs ${want[i]!.score}`);
+    });
+  } finally {
+    await padded.dispose();
+    await packed.dispose();
+  }
 });
 
 describe('packed execution errors and helpers', () => {

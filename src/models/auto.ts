@@ -201,6 +201,8 @@ export function graphBuilderVersion(): string {
 
 export class PreTrainedModel {
   private packedSession: Promise<OnnxSession> | null = null;
+  /** How many `forward` calls ran the packed graph (see the `packed` option). */
+  packedRuns = 0;
 
   private constructor(
     readonly config: PretrainedConfig,
@@ -306,6 +308,7 @@ export class PreTrainedModel {
       );
       const session = await this.openPackedSession();
       const results = await session.run(packed.feeds);
+      this.packedRuns++;
       return this.collectOutputs(this.unpackResults(results, packed), inputs);
     }
 

@@ -72,8 +72,9 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
   /** How a Hub id is resolved (cache, revision, offline…). */
   hub?: ResolveModelOptions;
   /**
-   * Packed (padding-free) execution per batch, as in the model API, but 'auto' by default here: pipelines read
-   * real positions only, so packing changes nothing they return beyond float rounding.
+   * Packed (padding-free) execution per batch, as in the model API (default false). Pipelines read real positions
+   * only, so 'auto' changes what they return by float rounding alone (about 1e-7), and pays off on batches that
+   * are not length-sorted (`sortByLength: false`).
    */
   packed?: FromPretrainedOptions['packed'];
 }
@@ -173,7 +174,7 @@ export async function pipeline(
     outputHiddenStates,
     outputAttentions,
     cacheDir,
-    packed: packed ?? 'auto',
+    packed,
   });
   switch (resolved) {
     case 'text-classification':
