@@ -226,7 +226,8 @@ export class TokenizerPipeline {
         const start = pieces[r]!;
         const end = pieces[r + 1]!;
         let tokens: Token[] | undefined;
-        if (mapPiece === null && end - start <= 2) tokens = this.shortWordTokens(text, start, end);
+        if (mapPiece === null && end - start <= 2 && this.cacheCapacity > 0)
+          tokens = this.shortWordTokens(text, start, end);
         tokens ??= this.modelTokens(mapPiece ? mapPiece(text.slice(start, end)) : text.slice(start, end));
         out.addWord(normalized, start, tokens, wordIndex ?? word++);
       }
