@@ -11,11 +11,12 @@ import { Encoding } from '../src/encoding/encoding.js';
 import { encodeBatch, type EncodeContext, type TextInput } from '../src/encoding/encode-batch.js';
 import { SeqbatchError } from '../src/errors.js';
 import { postProcessorFromJSON } from '../src/tokenizers/post-processors/index.js';
-import { codePointOffsetsToUtf16, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { codePointOffsetsToUtf16, sharedPath, skipUnlessShared } from './helpers/shared.js';
 import {
   assertFixtureCase,
   fixtureCallOptions,
   FIXTURE_TOKENIZERS,
+  readFixtureFile,
   type FixtureCase,
   type FixtureFile,
 } from './helpers/tokenizer-fixture-cases.js';
@@ -85,7 +86,7 @@ for (const name of FIXTURE_TOKENIZERS) {
     `${name}: cases.json through the batching layer`,
     { skip: skipUnlessShared('fixtures', 'tokenizers', name) },
     async () => {
-      const file = readSharedJson<FixtureFile>('fixtures', 'tokenizers', name, 'cases.json');
+      const file = readFixtureFile(name, 'cases.json');
       // as_loaded cases keep the tokenizer.json blocks: they are covered by the Tokenizer tests.
       const cases = file.cases.filter((c) => c.tokenizer_json_blocks !== 'as_loaded');
       const rust = await rustSequenceEncoder(
@@ -103,13 +104,13 @@ for (const name of ['bert-base-uncased', 'roberta-base']) {
     `${name}: overflow.json windows through the batching layer`,
     { skip: skipUnlessShared('fixtures', 'tokenizers', name) },
     async () => {
-      const file = readSharedJson<FixtureFile>('fixtures', 'tokenizers', name, 'overflow.json');
+      const file = readFixtureFile(name, 'overflow.json');
       const cases = file.cases;
       const rust = await rustSequenceEncoder(
         name,
         cases.flatMap((c) => [...c.texts, ...(c.text_pairs ?? [])]),
       );
-      const pad = readSharedJson<FixtureFile>('fixtures', 'tokenizers', name, 'cases.json').pad;
+      const pad = readFixtureFile(name, 'cases.json').pad;
       const context = contextFor(name, { pad, cases }, rust);
       for (const c of cases) runCase(context, c);
     },

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { TruncationError } from '../src/errors.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
-import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 import {
   assertFixtureCase,
   fixtureCallOptions,
   FIXTURE_TOKENIZERS,
+  readFixtureFile,
   type FixtureCase,
   type FixtureRow,
 } from './helpers/tokenizer-fixture-cases.js';
@@ -38,12 +39,7 @@ for (const name of FIXTURE_TOKENIZERS) {
     `${name}: every cases.json case`,
     { skip: skipUnlessShared('fixtures', 'tokenizers', name) },
     async () => {
-      const { cases } = readSharedJson<{ cases: FixtureCase[] }>(
-        'fixtures',
-        'tokenizers',
-        name,
-        'cases.json',
-      );
+      const { cases } = readFixtureFile(name, 'cases.json');
       const warnings: string[] = [];
       const tokenizer = await Tokenizer.fromPretrained(sharedPath('tokenizers', name), {
         onWarning: (m) => warnings.push(m),
@@ -71,12 +67,7 @@ for (const name of ['bert-base-uncased', 'roberta-base']) {
     `${name}: every overflow.json case`,
     { skip: skipUnlessShared('fixtures', 'tokenizers', name) },
     async () => {
-      const { cases } = readSharedJson<{ cases: FixtureCase[] }>(
-        'fixtures',
-        'tokenizers',
-        name,
-        'overflow.json',
-      );
+      const { cases } = readFixtureFile(name, 'overflow.json');
       const tokenizer = await Tokenizer.fromPretrained(sharedPath('tokenizers', name));
       for (const c of cases) runCase(tokenizer, c);
     },

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { BatchEncoding } from '../../src/encoding/batch-encoding.js';
 import type { EncodeOptions } from '../../src/encoding/call-options.js';
 import type { Encoding } from '../../src/encoding/encoding.js';
-import { codePointOffsetsToUtf16 } from './shared.js';
+import { codePointOffsetsToUtf16, readSharedJson } from './shared.js';
 
 /** The tokenizers the fixtures cover, each a folder of ../shared/tokenizers. */
 export const FIXTURE_TOKENIZERS = [
@@ -45,6 +45,11 @@ export interface FixtureCase {
 export interface FixtureFile {
   pad: { padId: number; padToken: string };
   cases: FixtureCase[];
+}
+
+/** ../shared/fixtures/tokenizers/<name>/<file>: `cases.json` (every tokenizer) or `overflow.json` (some). */
+export function readFixtureFile(name: string, file: 'cases.json' | 'overflow.json'): FixtureFile {
+  return readSharedJson<FixtureFile>('fixtures', 'tokenizers', name, file);
 }
 
 /** HF `__call__` option names → ours. */
