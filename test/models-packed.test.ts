@@ -111,100 +111,105 @@ describe('packed execution on the fixture checkpoints', { skip: skipUnlessShared
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
       const task = taskFromConfig(config);
       const { cases } = readSharedJson<{ cases: FixtureCase[] }>(MODELS, name, 'expected.json');
-      const model = await PreTrainedModel.fromPretrained(dir, task, {
-        outputHiddenStates: true,
-        cacheDir: false,
-      });
-      try {
-        let checked = 0;
-        for (const c of cases) {
-          const mask = c.inputs.attention_mask;
-          if (!mask || rowsOf(mask).some((row) => row[0] !== 1)) continue;
-          if (c.inputs.start_positions !== undefined) {
-            // The QA loss reads the pad positions' logits: packing it is refused.
-            await assert.rejects(
-              model.forward(c.inputs as never, { packed: true }),
-              (e: unknown) => e instanceof InputError && e.argument === 'start_positions',
-            );
-            continue;
+      // Without hidden states, sequence classification narrows its last layer to each row's first token.
+      for (const outputHiddenStates of [true, false]) {
+        const model = await PreTrainedModel.fromPretrained(dir, task, {
+          outputHiddenStates,
+          cacheDir: false,
+        });
+        try {
+          let checked = 0;
+          for (const c of cases) {
+            const mask = c.inputs.attention_mask;
+            if (!mask || rowsOf(mask).some((row) => row[0] !== 1)) continue;
+            if (c.inputs.start_positions !== undefined) {
+              // The QA loss reads the pad positions' logits: packing it is refused.
+              await assert.rejects(
+                model.forward(c.inputs as never, { packed: true }),
+                (e: unknown) => e instanceof InputError && e.argument === 'start_positions',
+              );
+              continue;
+            }
+            const padded = await model.forward(c.inputs as never, { packed: false });
+            const packed = await model.forward(c.inputs as never, { packed: true });
+            assertPackedEqual(padded, packed, rowsOf(mask), `${name}/${c.name}`);
+            // And PyTorch's numbers directly (fixture tolerance), on real positions.
+            const expected = c.outputs.logits ?? c.outputs.last_hidden_state;
+            const got = packed.logits ?? packed.last_hidden_state;
+            if (expected !== undefined && got && task === 'sequence-classification') {
+              flatten(expected).forEach((e, i) =>
+                assert.ok(Math.abs(got.data[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e)),
+              );
+            }
+            checked++;
           }
-          const padded = await model.forward(c.inputs as never, { packed: false });
-          const packed = await model.forward(c.inputs as never, { packed: true });
-          assertPackedEqual(padded, packed, rowsOf(mask), `${name}/${c.name}`);
-          // And PyTorch's numbers directly (fixture tolerance), on real positions.
-          const expected = c.outputs.logits ?? c.outputs.last_hidden_state;
-          const got = packed.logits ?? packed.last_hidden_state;
-          if (expected !== undefined && got && task === 'sequence-classification') {
-            flatten(expected).forEach((e, i) =>
-              assert.ok(Math.abs(got.data[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e)),
-            );
-          }
-          checked++;
+          assert.ok(checked >= 1, 'no masked case ran');
+        } finally {
+          await model.dispose();
         }
-        assert.ok(checked >= 1, 'no masked case ran');
-      } finally {
-        await model.dispose();
       }
     });
   }
 
   test('standard-op lowering: batch_padded equals the padded standard graph (every packable fixture)', async () => {
     for (const name of PACKABLE) {
-      const dir = sharedPath(MODELS, name);
-      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-      const task = taskFromConfig(config);
-      const c = readSharedJson<{ cases: FixtureCase[] }>(MODELS, name, 'expected.json').cases.find(
-        (x) => x.name === 'batch_padded',
-      )!;
-      const weights = await loadWeights(dir);
-      const hasTypes = config.model_type !== 'distilbert';
-      const options = {
-        task,
-        contribOps: false,
-        outputHiddenStates: true,
-        inputs: { positionIds: hasTypes },
-      };
-      const padded = await OnnxSession.create(buildModelGraph(config, weights, options).bytes, {}, dir);
-      const packed = await OnnxSession.create(
-        buildModelGraph(config, weights, { ...options, packed: true }).bytes,
-        {},
-        dir,
-      );
-      try {
-        const ids = matrix(rowsOf(c.inputs.input_ids!));
-        const mask = matrix(rowsOf(c.inputs.attention_mask!));
-        const positions = matrix(rowsOf(c.inputs.input_ids!).map((row) => defaultPositions(config, row)));
-        const types = hasTypes ? matrix(rowsOf(c.inputs.input_ids!).map((row) => row.map(() => 0))) : null;
-        const feeds: Record<string, NamedTensor> = {
-          input_ids: { type: 'int64', ...ids },
-          attention_mask: { type: 'int64', ...mask },
+      for (const outputHiddenStates of [true, false]) {
+        const dir = sharedPath(MODELS, name);
+        const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+        const task = taskFromConfig(config);
+        const c = readSharedJson<{ cases: FixtureCase[] }>(MODELS, name, 'expected.json').cases.find(
+          (x) => x.name === 'batch_padded',
+        )!;
+        const weights = await loadWeights(dir);
+        const hasTypes = config.model_type !== 'distilbert';
+        const options = {
+          task,
+          contribOps: false,
+          outputHiddenStates,
+          inputs: { positionIds: hasTypes },
         };
-        if (hasTypes) {
-          feeds.position_ids = { type: 'int64', ...positions };
-          feeds.token_type_ids = { type: 'int64', ...types! };
-        }
-        const want = await padded.run(feeds);
-        const plan = packBatch(ids, mask, positions, types);
-        const got = await packed.run(plan.feeds);
-        const asOutput = (results: Record<string, NamedTensor>, unpack: boolean): ModelOutput => {
-          const out: Record<string, unknown> = {};
-          for (const [key, t] of Object.entries(results)) {
-            const perSequence =
-              key === 'pooler_output' || (key === 'logits' && task === 'sequence-classification');
-            const u = unpack && !perSequence ? unpackTokens(t.data as Float32Array, t.dims, plan) : t;
-            out[key] = new FloatTensor(u.data as Float32Array, [...u.dims]);
-          }
-          return out as ModelOutput;
-        };
-        assertPackedEqual(
-          asOutput(want, false),
-          asOutput(got, true),
-          rowsOf(c.inputs.attention_mask!),
-          `${name} standard`,
+        const padded = await OnnxSession.create(buildModelGraph(config, weights, options).bytes, {}, dir);
+        const packed = await OnnxSession.create(
+          buildModelGraph(config, weights, { ...options, packed: true }).bytes,
+          {},
+          dir,
         );
-      } finally {
-        await padded.release();
-        await packed.release();
+        try {
+          const ids = matrix(rowsOf(c.inputs.input_ids!));
+          const mask = matrix(rowsOf(c.inputs.attention_mask!));
+          const positions = matrix(rowsOf(c.inputs.input_ids!).map((row) => defaultPositions(config, row)));
+          const types = hasTypes ? matrix(rowsOf(c.inputs.input_ids!).map((row) => row.map(() => 0))) : null;
+          const feeds: Record<string, NamedTensor> = {
+            input_ids: { type: 'int64', ...ids },
+            attention_mask: { type: 'int64', ...mask },
+          };
+          if (hasTypes) {
+            feeds.position_ids = { type: 'int64', ...positions };
+            feeds.token_type_ids = { type: 'int64', ...types! };
+          }
+          const want = await padded.run(feeds);
+          const plan = packBatch(ids, mask, positions, types);
+          const got = await packed.run(plan.feeds);
+          const asOutput = (results: Record<string, NamedTensor>, unpack: boolean): ModelOutput => {
+            const out: Record<string, unknown> = {};
+            for (const [key, t] of Object.entries(results)) {
+              const perSequence =
+                key === 'pooler_output' || (key === 'logits' && task === 'sequence-classification');
+              const u = unpack && !perSequence ? unpackTokens(t.data as Float32Array, t.dims, plan) : t;
+              out[key] = new FloatTensor(u.data as Float32Array, [...u.dims]);
+            }
+            return out as ModelOutput;
+          };
+          assertPackedEqual(
+            asOutput(want, false),
+            asOutput(got, true),
+            rowsOf(c.inputs.attention_mask!),
+            `${name} standard`,
+          );
+        } finally {
+          await padded.release();
+          await packed.release();
+        }
       }
     }
   });
