@@ -25,7 +25,9 @@ export function sharedPath(...parts: string[]): string {
  */
 export function skipUnlessShared(...parts: string[]): false | string {
   const p = sharedPath(...parts);
-  return existsSync(p) ? false : `skipped: shared data not found at ${p} (../shared beside the repo holds the fixtures)`;
+  return existsSync(p)
+    ? false
+    : `skipped: shared data not found at ${p} (../shared beside the repo holds the fixtures)`;
 }
 
 export function readSharedJson<T = unknown>(...parts: string[]): T {
