@@ -304,3 +304,28 @@ test('--logits with duplicate label names: the logits in id order, as with disti
     assert.deepEqual(row.score, distinct[i].score);
   });
 });
+
+test(
+  '--packed: padding-free and padded runs of a mixed-length batch agree within 1e-5',
+  { skip: skipUnlessShared(...REFERENCE, 'sst2-dev.json') },
+  async () => {
+    const dev = readSharedJson<{ examples: DevExample[] }>(...REFERENCE, 'sst2-dev.json').examples.slice(
+      0,
+      40,
+    );
+    const texts = dev.map((e) => e.sentence);
+    // One batch of 40 rows of 4 to 55 tokens: plenty of padding, so 'true' really packs.
+    const batching = { batchSize: '40', logits: true } as ClassifyCliOptions;
+    const packed = (await classify(texts, { ...batching, packed: 'true' })).records();
+    const padded = (await classify(texts, { ...batching, packed: 'false' })).records();
+    packed.forEach((row, i) => {
+      assert.equal(row.label, padded[i].label);
+      row.logits.forEach((x: number, j: number) =>
+        assert.ok(close(x, padded[i].logits[j], 1e-5), `row ${i}`),
+      );
+      row.logits.forEach((x: number, j: number) =>
+        assert.ok(close(x, dev[i]!.logits[j]!, 1e-4 + 1e-4 * Math.abs(x))),
+      );
+    });
+  },
+);

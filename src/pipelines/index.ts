@@ -174,7 +174,8 @@ export async function pipeline(
     outputHiddenStates,
     outputAttentions,
     cacheDir,
-    packed,
+    // Batches with more than PACKED_AUTO_PADDING_SHARE padding run padding-free; sorted batches rarely qualify.
+    packed: packed ?? 'auto',
   });
   switch (resolved) {
     case 'text-classification':

@@ -1,6 +1,6 @@
 /**
  * The model flags every model command shares (`--model`, `--revision`, `--offline`, `--tokenizer`, `--threads`,
- * `--no-graph-cache`) and the pipeline loading behind them: a folder or Hub id through `resolveModel`, the bundled
+ * `--no-graph-cache`, `--packed`) and the pipeline loading behind them: a folder or Hub id through `resolveModel`, the bundled
  * demo checkpoint when the command has one as its default.
  */
 import { Option, type Command } from 'commander';
@@ -19,6 +19,7 @@ export interface ModelCliOptions {
   tokenizer?: string;
   threads?: string;
   graphCache?: boolean;
+  packed?: 'auto' | 'true' | 'false';
 }
 
 export interface ModelFlagsSpec {
@@ -42,7 +43,15 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
     .option('--offline', 'never contact the Hub: use only the local cache (as HF_HUB_OFFLINE=1)')
     .option('--tokenizer <dir>', "use this tokenizer folder instead of the model's")
     .option('--threads <n>', 'ONNX Runtime threads for one model run (default: ONNX Runtime decides)')
-    .option('--no-graph-cache', 'build the ONNX graph afresh instead of reusing the cached one');
+    .option('--no-graph-cache', 'build the ONNX graph afresh instead of reusing the cached one')
+    .addOption(
+      new Option(
+        '--packed <mode>',
+        'padding-free execution: auto (batches with over 5% padding), true or false',
+      )
+        .choices(['auto', 'true', 'false'])
+        .default('auto'),
+    );
 }
 
 export interface ResolvedModelFlags {
@@ -68,6 +77,8 @@ export async function resolveModelFlags(options: ModelCliOptions): Promise<Resol
   const load: PipelineOptions = {};
   if (threads !== undefined) load.threads = threads;
   if (options.graphCache === false) load.cacheDir = false;
+  if (options.packed !== undefined)
+    load.packed = options.packed === 'auto' ? 'auto' : options.packed === 'true';
   if (options.tokenizer !== undefined) load.tokenizer = await Tokenizer.fromPretrained(options.tokenizer);
   return { modelId, dir, load };
 }
