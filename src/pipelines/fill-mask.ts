@@ -49,8 +49,13 @@ export class FillMaskPipeline extends Pipeline<
     for (const target of list) {
       let id = vocab.get(target);
       if (id === undefined) {
-        // Python tokenizes with max_length 1; only the first token is used, so no truncation is needed here.
-        const encoded = this.tokenizer.encode(target, null, { addSpecialTokens: false, verbose: false });
+        // As Python: the target's first token (tokenized without special tokens, truncated to one token).
+        const encoded = this.tokenizer.encode(target, null, {
+          addSpecialTokens: false,
+          truncation: true,
+          maxLength: 1,
+          verbose: false,
+        });
         if (encoded.length === 0) {
           warn(
             `The specified target token \`${target}\` does not exist in the model vocabulary. We cannot replace it with anything meaningful, ignoring it`,
