@@ -312,7 +312,7 @@ test("pipelines pass packed: 'auto' through: input-order batches give the padded
     'it is a charming and often affecting journey .',
   ];
   const batching = { sortByLength: false, batchSize: 5, functionToApply: 'none' } as const;
-  const padded = await pipeline('sentiment-analysis', DEMO, { cacheDir: false });
+  const padded = await pipeline('sentiment-analysis', DEMO, { cacheDir: false, packed: false });
   const packed = await pipeline('sentiment-analysis', DEMO, { cacheDir: false, packed: 'auto' });
   try {
     const want = (await padded.run(texts, batching)) as { label: string; score: number }[];
