@@ -7,7 +7,9 @@ import { isWhitespaceCodePoint } from '../normalized-string.js';
 
 const KNOWN = 1;
 const PUNCTUATION = 2; // \p{P}
-const OTHER = 4; // \p{C}: Cc, Cf, Cs, Co, Cn
+// Cc, Cf, Cs, Co but not Cn: the Rust crate's `is_other` tables list assigned characters only, so an unassigned
+// code point is kept (and becomes [UNK]) rather than removed as a control character.
+const OTHER = 4;
 const MARK_NONSPACING = 8; // \p{Mn}
 const NUMERIC = 16; // \p{N}
 const ALPHABETIC = 32; // \p{Alphabetic}
@@ -16,7 +18,7 @@ const MARK = 64; // \p{M}: Mn, Mc, Me
 const flags = new Uint8Array(0x110000);
 
 const reP = /^\p{P}$/u;
-const reC = /^\p{C}$/u;
+const reC = /^[\p{Cc}\p{Cf}\p{Cs}\p{Co}]$/u;
 const reMn = /^\p{Mn}$/u;
 const reN = /^\p{N}$/u;
 const reAlpha = /^\p{Alphabetic}$/u;
@@ -49,7 +51,7 @@ export function isBertWhitespace(cp: number): boolean {
   return isWhitespaceCodePoint(cp);
 }
 
-/** BERT's control: any "Other" (C*) character except tab, newline and carriage return. */
+/** BERT's control: any assigned "Other" character (Cc, Cf, Cs, Co) except tab, newline and carriage return. */
 export function isBertControl(cp: number): boolean {
   if (cp === 0x09 || cp === 0x0a || cp === 0x0d) return false;
   if (cp < 0x20 || cp === 0x7f) return true;
