@@ -11,9 +11,10 @@ import {
   Tensor,
 } from '@huggingface/transformers';
 import { exportModel } from '../src/cli/commands/export.js';
+import { readSafetensorsHeader } from '../src/weights/index.js';
 import { ConfigError, WeightsError } from '../src/errors.js';
 import { AutoModelForSequenceClassification } from '../src/models/auto.js';
-import { DEFAULT_OUT_DIR, makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
+import { makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 import { runCliSync } from './helpers/cli-process.js';
 
@@ -211,21 +212,31 @@ describe(
 );
 
 describe(
-  'the full-size random DistilBERT-base checkpoint (opt-in: SEQBATCH_FULL_CHECKPOINT=1)',
+  'the full-size random DistilBERT-base checkpoint (268 MB, made by scripts/make-random-checkpoint.ts)',
   {
     skip:
-      process.env.SEQBATCH_FULL_CHECKPOINT !== '1'
-        ? 'skipped: set SEQBATCH_FULL_CHECKPOINT=1 (after npx tsx scripts/make-random-checkpoint.ts) to run the 268 MB end-to-end check'
-        : existsSync(join(DEFAULT_OUT_DIR, 'model.safetensors'))
-          ? false
-          : `skipped: ${DEFAULT_OUT_DIR} not generated (npx tsx scripts/make-random-checkpoint.ts)`,
+      process.env.SEQBATCH_SKIP_FULL_CHECKPOINT === '1'
+        ? 'skipped: SEQBATCH_SKIP_FULL_CHECKPOINT=1'
+        : skipUnlessShared('reference', 'distilbert-base-uncased-finetuned-sst-2-english', 'config.json'),
   },
   () => {
+    // A fresh checkpoint in this test's own folder: no race with other test files, nothing left behind.
+    const FULL_DIR = join(tmp, 'distilbert-base-random');
+    before(async () => {
+      await makeRandomCheckpoint(FULL_DIR);
+    });
+    test("it has DistilBERT-SST-2's 66,955,010 parameters", async () => {
+      const header = await readSafetensorsHeader(join(FULL_DIR, 'model.safetensors'));
+      assert.equal(
+        header.tensors.reduce((n, t) => n + t.size, 0),
+        66_955_010,
+      );
+    });
     test('loads, runs, caches, exports; transformers.js on the export gives the same logits', async () => {
       const cacheDir = join(tmp, 'full-cache');
       const texts = ["I've been waiting for a HuggingFace course my whole life.", 'I hate this so much!'];
       const out = join(tmp, 'full-export');
-      await exportModel(DEFAULT_OUT_DIR, out);
+      await exportModel(FULL_DIR, out);
       const { name, options } = tjsOptions(out);
       const tokenizer = await TjsTokenizer.from_pretrained(name, options);
       const batch = tokenizer(texts, { padding: true, truncation: true });
@@ -236,7 +247,7 @@ describe(
         .data as Float32Array;
       await theirs.dispose();
       for (const fromCache of [false, true]) {
-        const model = await AutoModelForSequenceClassification.fromPretrained(DEFAULT_OUT_DIR, { cacheDir });
+        const model = await AutoModelForSequenceClassification.fromPretrained(FULL_DIR, { cacheDir });
         assert.equal(model.loadedFromCache, fromCache);
         const logits = (await model.forward({ input_ids: ids, attention_mask: mask })).logits!;
         assertClose(logits.data, expected, `logits (cache ${fromCache})`);
