@@ -9,6 +9,7 @@ import test from 'node:test';
 import tk from 'tokenizers';
 import { ConfigError } from '../src/errors.js';
 import { TokenizerPipeline } from '../src/tokenizers/pipeline.js';
+import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 import { codePointOffsetsToUtf16, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 import { FIXTURE_TOKENIZERS } from './helpers/tokenizer-fixture-cases.js';
 
@@ -268,6 +269,29 @@ test(
     assert.deepEqual(bert.encodeSequence('a'.repeat(1_000_000)).tokens, ['[UNK]']);
     const roberta = TokenizerPipeline.fromTokenizerJSON(tokenizerJson('roberta-base'));
     assert.ok(roberta.encodeSequence(`a${' '.repeat(200_000)}b`).length >= 2);
+  },
+);
+
+test(
+  'a 10 MB text through the whole Tokenizer: linear time, no stack overflow',
+  { skip: skipUnlessShared('datasets/gutenberg') },
+  async () => {
+    const book = readFileSync(sharedPath('datasets', 'gutenberg', 'war-and-peace_2600-0.txt'), 'utf8');
+    const large = book.repeat(Math.ceil(10_000_000 / book.length)).slice(0, 10_000_000);
+    const small = large.slice(0, large.length / 8);
+    const tokenizer = await Tokenizer.fromPretrained(sharedPath('tokenizers', 'bert-base-uncased'));
+    tokenizer.encode(small.slice(0, 100_000), null, { verbose: false }); // warm-up (JIT, word cache)
+    const t0 = performance.now();
+    const a = tokenizer.encode(small, null, { verbose: false });
+    const t1 = performance.now();
+    const b = tokenizer.encode(large, null, { verbose: false });
+    const t2 = performance.now();
+    assert.ok(b.length > 7 * a.length, `${b.length} tokens vs ${a.length}`);
+    assert.equal(b.ids[0], tokenizer.clsTokenId);
+    assert.equal(b.ids.at(-1), tokenizer.sepTokenId);
+    // 8x the text: linear is ~8x the time, quadratic ~64x; allow noise on a shared machine.
+    assert.ok(t2 - t1 < 24 * (t1 - t0) + 500, `${(t1 - t0).toFixed(0)} ms vs ${(t2 - t1).toFixed(0)} ms`);
+    assert.ok(b.offsets.at(-2)![1] <= large.length);
   },
 );
 
