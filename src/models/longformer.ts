@@ -23,20 +23,12 @@ import { ConfigError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
 import {
   bertEmbeddings,
-  bertPooler,
-  questionAnsweringHead,
   readBertConfig,
-  tokenClassificationHead,
-  vocabularyProjection,
   type BertConfig,
 } from './bert.js';
 import type { Architecture, GraphRequest } from './index.js';
 import {
-  activation,
   ConfigReader,
-  firstToken,
-  layerNorm,
-  linear,
   linearActivation,
   linearResidualLayerNorm,
   ModelGraph,
@@ -45,6 +37,7 @@ import {
   type NamedOutput,
 } from './layers.js';
 import { globalLayout, longformerSelfAttention, type GlobalLayout } from './longformer-attention.js';
+import { robertaHeads } from './roberta.js';
 
 /** LongformerConfig's own defaults where they differ from BertConfig. */
 const LONGFORMER_DEFAULTS = { pad_token_id: 1 };
@@ -211,45 +204,8 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   traced.push(...attentionOutputs.filter((o) => o.name.startsWith('global_attentions.')));
   const sequence = cutBack(m, hidden, padded.length, 1);
 
-  switch (request.task) {
-    case 'base': {
-      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
-      if (m.has(`${base}pooler.dense.weight`)) {
-        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler.dense`, h), dims: ['batch', h] });
-      }
-      return [...outputs, ...traced];
-    }
-    case 'sequence-classification': {
-      // LongformerClassificationHead: <s> token → dense → tanh → out_proj (RoBERTa's head).
-      const numLabels = c.numLabels();
-      const dense = activation(m, linear(m, firstToken(m, sequence), 'classifier.dense', h, h), 'tanh');
-      const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
-      return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
-    }
-    case 'token-classification':
-      return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
-    case 'question-answering':
-      return [...questionAnsweringHead(m, sequence, 'qa_outputs', h), ...traced];
-    case 'masked-lm': {
-      // LongformerLMHead (RoBERTa's): dense → exact gelu → layer_norm → decoder tied to the word embeddings.
-      const transformed = layerNorm(
-        m,
-        linearActivation(m, sequence, 'lm_head.dense', h, h, 'gelu'),
-        'lm_head.layer_norm',
-        h,
-        config.layerNormEps,
-      );
-      const logits = vocabularyProjection(m, transformed, {
-        decoderWeight: 'lm_head.decoder.weight',
-        wordEmbeddings: `${base}embeddings.word_embeddings.weight`,
-        biasNames: ['lm_head.bias', 'lm_head.decoder.bias'],
-        tied: config.tieWordEmbeddings,
-        inFeatures: h,
-        vocabSize: config.vocabSize,
-      });
-      return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
-    }
-  }
+  // LongformerClassificationHead and LongformerLMHead are RoBERTa's heads under new names.
+  return robertaHeads(m, c, config, base, sequence, request, traced);
 }
 
 export const longformerArchitecture: Architecture = {

@@ -10,6 +10,7 @@ import {
   questionAnsweringHead,
   readBertConfig,
   tokenClassificationHead,
+  type BertConfig,
   vocabularyProjection,
 } from './bert.js';
 import {
@@ -24,6 +25,7 @@ import {
   type EncoderInputs,
   type NamedOutput,
 } from './layers.js';
+import type { Value } from '../onnx/graph-builder.js';
 
 // RobertaConfig's own defaults where they differ from BertConfig.
 const ROBERTA_DEFAULTS = { vocab_size: 50265, pad_token_id: 1 };
@@ -41,6 +43,23 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   const traced = traceOutputs(trace, h, config.numAttentionHeads, request);
   const sequence = trace.lastHiddenState;
 
+  return robertaHeads(m, c, config, base, sequence, request, traced);
+}
+
+/**
+ * RoBERTa's heads on the encoder output (Longformer uses the same ones): a pooler for the base model when the
+ * checkpoint has one, RobertaClassificationHead, token classification, QA, and RobertaLMHead.
+ */
+export function robertaHeads(
+  m: ModelGraph,
+  c: ConfigReader,
+  config: BertConfig,
+  base: string,
+  sequence: Value,
+  request: GraphRequest,
+  traced: NamedOutput[],
+): NamedOutput[] {
+  const h = config.hiddenSize;
   switch (request.task) {
     case 'base': {
       const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
