@@ -9,7 +9,6 @@ import {
   ConfigReader,
   embed,
   firstPosition,
-  firstTokenSuffices,
   firstToken,
   layerNorm,
   leadingRows,
@@ -17,6 +16,7 @@ import {
   linearActivation,
   linearResidualLayerNorm,
   ModelGraph,
+  stackLayers,
   positionIdsFromInputIds,
   selfAttention,
   splitStartEnd,
@@ -174,18 +174,9 @@ export function bertEncoder(
   mask: AttentionMask,
   request: GraphRequest,
 ): EncoderTrace {
-  const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
-  const last = config.numHiddenLayers - 1;
-  for (let i = 0; i <= last; i++) {
-    const layer = bertLayer(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, {
-      outputProbabilities: request.outputAttentions,
-      firstTokenOnly: i === last && firstTokenSuffices(request),
-    });
-    trace.lastHiddenState = layer.output;
-    trace.hiddenStates.push(layer.output);
-    if (layer.probabilities) trace.attentions.push(layer.probabilities);
-  }
-  return trace;
+  return stackLayers(x, config.numHiddenLayers, request, (hidden, i, options) =>
+    bertLayer(m, hidden, `${prefix}.layer.${i}`, config, mask, options),
+  );
 }
 
 /** BertPooler: `tanh(dense(hidden[:, 0]))`. */

@@ -12,13 +12,13 @@ import {
   embed,
   firstPosition,
   firstToken,
-  firstTokenSuffices,
   layerNorm,
   leadingRows,
   linear,
   linearActivation,
   linearResidualLayerNorm,
   ModelGraph,
+  stackLayers,
   selfAttention,
   traceOutputs,
   type ActivationName,
@@ -169,18 +169,9 @@ function transformer(
   mask: AttentionMask,
   request: GraphRequest,
 ): EncoderTrace {
-  const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
-  const last = config.nLayers - 1;
-  for (let i = 0; i <= last; i++) {
-    const block = transformerBlock(m, trace.lastHiddenState, `${prefix}.layer.${i}`, config, mask, {
-      outputProbabilities: request.outputAttentions,
-      firstTokenOnly: i === last && firstTokenSuffices(request),
-    });
-    trace.lastHiddenState = block.output;
-    trace.hiddenStates.push(block.output);
-    if (block.probabilities) trace.attentions.push(block.probabilities);
-  }
-  return trace;
+  return stackLayers(x, config.nLayers, request, (hidden, i, options) =>
+    transformerBlock(m, hidden, `${prefix}.layer.${i}`, config, mask, options),
+  );
 }
 
 // ----------------------------------------------------------------------------------------------- heads

@@ -710,6 +710,30 @@ export function firstTokenSuffices(request: {
   return request.task === 'sequence-classification' && !request.outputHiddenStates && !request.outputAttentions;
 }
 
+/**
+ * Runs `count` layers one after the other (BertEncoder, DistilBERT's Transformer): each layer reads the previous
+ * output; the trace keeps every hidden state and, when asked, every layer's attention probabilities. When the
+ * request only reads the first token, the last layer computes that token alone.
+ */
+export function stackLayers(
+  x: Value,
+  count: number,
+  request: { task: string; outputHiddenStates: boolean; outputAttentions: boolean },
+  layer: (x: Value, index: number, options: LayerRunOptions) => { output: Value; probabilities: Value | null },
+): EncoderTrace {
+  const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
+  for (let i = 0; i < count; i++) {
+    const result = layer(trace.lastHiddenState, i, {
+      outputProbabilities: request.outputAttentions,
+      firstTokenOnly: i === count - 1 && firstTokenSuffices(request),
+    });
+    trace.lastHiddenState = result.output;
+    trace.hiddenStates.push(result.output);
+    if (result.probabilities) trace.attentions.push(result.probabilities);
+  }
+  return trace;
+}
+
 /** `hidden_states.<i>` and `attentions.<i>` outputs, in HF's order, as requested. */
 export function traceOutputs(
   trace: EncoderTrace,
