@@ -2,7 +2,7 @@
  * HTTP serving throughput against the offline pipeline on the same texts (issue 5), one command:
  *
  *   npx tsx bench/server.ts [--rounds 3] [--duration 20] [--warmup 3] [--connections 64] [--model DIR]
- *                           [--threads 2] [--limit N]
+ *                           [--threads 2] [--limit N] [--serve-flags '{"maxBatchSize":"32"}']
  *
  * Each round: (1) the offline baseline, seqbatch's text-classification pipeline on the SST-2 dev sentences in a
  * fresh process; (2) seqbatch's server in a fresh process (bench/workers/serve-demo.ts: the production pipeline
@@ -36,6 +36,7 @@ const { values: opts } = parseArgs({
     model: { type: 'string' },
     threads: { type: 'string', default: '2' },
     limit: { type: 'string' },
+    'serve-flags': { type: 'string', default: '{}' },
   },
 });
 const rounds = Number(opts.rounds);
@@ -55,7 +56,10 @@ interface Server {
 async function startServer(): Promise<Server> {
   const child = spawn(
     process.execPath,
-    [...workerCommand('serve-demo.ts'), '--model', modelDir, '--threads', opts.threads!],
+    [
+      ...workerCommand('serve-demo.ts'),
+      ...['--model', modelDir, '--threads', opts.threads!, '--flags', opts['serve-flags']!],
+    ],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, SEQBATCH_REPO_ROOT: REPO_ROOT },
