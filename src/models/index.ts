@@ -59,6 +59,15 @@ export interface BuildModelGraphOptions {
    * and not with `outputAttentions`.
    */
   packed?: boolean;
+  /**
+   * Default true: when every output reads the last layer's first token only (sequence classification without
+   * hidden states or attentions), the last layer computes that token alone, and its attention never projects the
+   * keys and values of every position (softmax(q·Kᵀ)·V is re-associated per head, see `fewQueryAttention` in
+   * layers.ts). The logits equal the full computation's up to float rounding (tested within 1e-5). False computes
+   * every position of every layer, as HF's PyTorch model (and a PyTorch ONNX export) does: for benchmarks against
+   * the full computation, and for tests of the shortcut. Other requests ignore it.
+   */
+  firstTokenOnly?: boolean;
 }
 
 /**
@@ -96,6 +105,8 @@ export interface GraphRequest {
   task: ModelTask;
   outputHiddenStates: boolean;
   outputAttentions: boolean;
+  /** `BuildModelGraphOptions.firstTokenOnly` (default true). */
+  firstTokenOnly: boolean;
 }
 
 /** One model family (one file in this folder). */
@@ -223,6 +234,7 @@ export function buildModelGraph(
     task: options.task,
     outputHiddenStates: options.outputHiddenStates ?? false,
     outputAttentions: options.outputAttentions ?? false,
+    firstTokenOnly: options.firstTokenOnly ?? true,
   };
   let inputs: EncoderInputs;
   if (options.packed) {

@@ -366,8 +366,10 @@ export interface SelfAttentionSpec {
   /** Emit the post-softmax probabilities [batch, heads, seq, seq] (forces the standard-op lowering). */
   outputProbabilities: boolean;
   /**
-   * Compute outputs for these query positions only (e.g. the first token, [batch, 1, hidden]) while keys and
-   * values still come from every position of `x`. The selected rows are exactly those of the full computation.
+   * Compute outputs for these query positions only (e.g. the first token, [batch, 1, hidden]; in the packed layout
+   * each row's first token from `firstPosition`) while keys and values still come from every position of `x`.
+   * The rows equal those of the full computation up to float rounding: see `fewQueryAttention`, which never
+   * projects the keys and values of every position. Not with `outputProbabilities`.
    */
   queries?: Value;
 }
@@ -382,14 +384,85 @@ export interface SelfAttentionResult {
 export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): SelfAttentionResult {
   const { hidden, heads } = spec;
   if (hidden % heads !== 0) throw new RangeError(`selfAttention: hidden ${hidden} is not a multiple of heads ${heads}`);
+  if (spec.outputProbabilities && (m.packed || spec.queries)) {
+    throw new RangeError('selfAttention: attention probabilities need the padded layout and every query position');
+  }
+  if (spec.queries) {
+    // Keys and values come from every position of each sequence: the attention layout when packed.
+    const keysFrom = m.packed ? m.packed.toAttentionLayout(x) : x;
+    return { context: fewQueryAttention(m, keysFrom, spec.queries, mask, spec), probabilities: null };
+  }
   if (m.packed) return packedSelfAttention(m, m.packed, x, mask, spec);
-  // com.microsoft Attention is self-attention over one input, so a query subset takes the standard path (its
-  // score matrix is then [batch, heads, 1, seq], which costs next to nothing).
-  if (m.options.contribOps && !spec.outputProbabilities && !spec.queries) {
+  if (m.options.contribOps && !spec.outputProbabilities) {
     return { context: fusedAttention(m, x, mask, spec), probabilities: null };
   }
   const project = (input: Value, prefix: string): Value => linear(m, input, prefix, hidden, hidden);
-  return attendProjected(m, project(spec.queries ?? x, spec.query), project(x, spec.key), project(x, spec.value), mask, spec);
+  return attendProjected(m, project(x, spec.query), project(x, spec.key), project(x, spec.value), mask, spec);
+}
+
+/**
+ * Attention of a few query positions (`queries` [batch, q, hidden], e.g. the first token) over every position of
+ * `x` [batch, seq, hidden], without projecting keys and values for every position. Per head h (size k), with
+ * W_K,h / W_V,h the head's rows of the torch weights and p_h the probabilities:
+ * - scores: q_h·(x W_K,hᵀ + b_K,h) = x·(W_K,hᵀ q_h) + q_h·b_K,h. The last term is the same for every key of a
+ *   query, and softmax is unchanged by adding a constant to a row, so it is left out (masked keys still get
+ *   exactly 0: finfo.min absorbs any finite score).
+ * - context: p_hᵀ(x W_V,hᵀ + b_V,h) = (p_hᵀ x) W_V,hᵀ + b_V,h, because p_h sums to 1.
+ * So a sequence costs O(heads·q·seq·hidden + q·hidden²) instead of O(seq·hidden²) for the two projections. The
+ * scaling and the masking are those of `attendProjected`. Both lowerings use these standard ops (ONNX Runtime has
+ * no fused kernel for this form; its cost is small either way).
+ */
+function fewQueryAttention(m: ModelGraph, x: Value, queries: Value, mask: AttentionMask, spec: SelfAttentionSpec): Value {
+  const g = m.g;
+  const { hidden, heads } = spec;
+  const headSize = hidden / heads;
+  const scale = Math.sqrt(headSize);
+  // The torch key weight [out, in] is already [heads, headSize, hidden] row-major: W_K,h for each head.
+  const keyHeads = m.derived(`${spec.key}.weight:heads`, [heads, headSize, hidden], () =>
+    m.read(`${spec.key}.weight`, [hidden, hidden]),
+  );
+  // W_V,hᵀ for each head: [heads, hidden, headSize].
+  const valueHeadsT = m.derived(`${spec.value}.weight:heads:T`, [heads, hidden, headSize], () => {
+    const w = m.read(`${spec.value}.weight`, [hidden, hidden]);
+    const out = new Float32Array(hidden * hidden);
+    for (let h = 0; h < heads; h++) {
+      for (let j = 0; j < headSize; j++) {
+        const row = (h * headSize + j) * hidden;
+        for (let i = 0; i < hidden; i++) out[(h * hidden + i) * headSize + j] = w[row + i]!;
+      }
+    }
+    return out;
+  });
+
+  let query = linear(m, queries, spec.query, hidden, hidden); // [batch, q, hidden]
+  if (spec.scaleQueryFirst) query = g.op('Div', [query, g.scalar(scale)]);
+  const queryHeads = g.op('Transpose', [g.op('Reshape', [query, g.int64s([0, 0, heads, headSize])])], {
+    perm: [0, 2, 1, 3],
+  }); // [batch, heads, q, headSize]
+  // u = W_K,hᵀ q_h per head and query, as rows [batch, heads·q, hidden] (head-major), then columns for the product.
+  const keyDirections = g.op('Reshape', [g.op('MatMul', [queryHeads, keyHeads]), g.int64s([0, -1, hidden])]);
+  const columns = g.op('Transpose', [keyDirections], { perm: [0, 2, 1] }); // [batch, hidden, heads·q]
+  // One [seq, hidden] × [hidden, heads·q] product per sequence, turned to [batch, heads·q, seq].
+  let scores = g.op('Transpose', [g.op('MatMul', [x, columns])], { perm: [0, 2, 1] }, { name: 'few_query_scores' });
+  if (!spec.scaleQueryFirst) scores = g.op('Div', [scores, g.scalar(scale)]);
+  // The masks are [batch, 1, 1, seq]; these scores have no separate head axis, so [batch, 1, seq] broadcasts.
+  const dropHeadAxis = (v: Value): Value => g.op('Squeeze', [v, g.int64s([1])]);
+  if (spec.maskStyle === 'add') {
+    const bias = mask.additiveBias();
+    if (bias) scores = g.op('Add', [scores, dropHeadAxis(bias)]);
+  } else {
+    const keep = mask.keepMask();
+    if (keep) scores = g.op('Where', [dropHeadAxis(keep), scores, g.scalar(FLOAT32_MIN)]);
+  }
+  const probabilities = g.op('Softmax', [scores], { axis: -1 });
+  // p_hᵀ x: [batch, heads·q, hidden] → [batch, heads, q, hidden] → times W_V,hᵀ → [batch, heads, q, headSize].
+  const mixed = g.op('Reshape', [g.op('MatMul', [probabilities, x]), g.int64s([0, heads, -1, hidden])]);
+  const contextHeads = g.op('MatMul', [mixed, valueHeadsT]);
+  const merged = g.op('Reshape', [
+    g.op('Transpose', [contextHeads], { perm: [0, 2, 1, 3] }),
+    g.int64s([0, 0, hidden], 'merge_heads_shape'),
+  ]);
+  return g.op('Add', [merged, m.tensor(`${spec.value}.bias`, [hidden])], {}, { name: 'few_query_context' });
 }
 
 /** The query, key and value projections side by side (weights [hidden, 3·hidden], bias [3·hidden]), built once. */
@@ -426,9 +499,8 @@ function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: Self
 
 /**
  * Attention on packed tokens: the projections run on the T real tokens, then Q, K and V are gathered into the
- * attention layout [batch, max_length, hidden] and attended there under `mask` (the attention-layout mask). With
- * `spec.queries` (first positions) the query is each row's slot 0, which holds the row's first token, and the
- * context stays [batch, 1, hidden]; otherwise it is gathered back to packed [1, T, hidden].
+ * attention layout [batch, max_length, hidden] and attended there under `mask` (the attention-layout mask); the
+ * context is gathered back to packed [1, T, hidden]. (Query subsets take `fewQueryAttention`.)
  */
 function packedSelfAttention(
   m: ModelGraph,
@@ -439,30 +511,22 @@ function packedSelfAttention(
 ): SelfAttentionResult {
   const g = m.g;
   const { hidden } = spec;
-  if (spec.outputProbabilities) throw new RangeError('selfAttention: the packed layout has no attention probabilities');
-  const finish = (context: Value): SelfAttentionResult => ({
-    context: spec.queries ? context : layout.toPacked(context, hidden),
-    probabilities: null,
-  });
   if (m.options.contribOps) {
     const { weight, bias } = packedProjection(m, spec);
     const qkv = layout.toAttentionLayout(g.op('MatMul', [x, weight]));
     const [q, k, v] = g.opMulti('Split', [qkv, g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
-    const query = spec.queries ? g.op('Slice', [q!, g.int64s([0]), g.int64s([1]), g.int64s([1])]) : q!;
     // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask).
     const context = g.op(
       'MultiHeadAttention',
-      [query, k!, v!, bias, mask.maskIndex()],
+      [q!, k!, v!, bias, mask.maskIndex()],
       { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
       MS,
     );
-    return finish(context);
+    return { context: layout.toPacked(context, hidden), probabilities: null };
   }
-  const project = (input: Value, prefix: string): Value => linear(m, input, prefix, hidden, hidden);
-  const query = spec.queries ? project(spec.queries, spec.query) : layout.toAttentionLayout(project(x, spec.query));
-  const key = layout.toAttentionLayout(project(x, spec.key));
-  const value = layout.toAttentionLayout(project(x, spec.value));
-  return finish(attendProjected(m, query, key, value, mask, spec).context);
+  const project = (input: Value, prefix: string): Value => layout.toAttentionLayout(linear(m, input, prefix, hidden, hidden));
+  const { context } = attendProjected(m, project(x, spec.query), project(x, spec.key), project(x, spec.value), mask, spec);
+  return { context: layout.toPacked(context, hidden), probabilities: null };
 }
 
 /** Standard-op attention on projected query [batch, q, hidden] and key/value [batch, seq, hidden]. */
@@ -697,17 +761,28 @@ export interface LayerRunOptions {
   firstTokenOnly: boolean;
 }
 
-/**
- * Whether every requested output depends on the last layer's first token only: sequence classification reads
- * `hidden[:, 0]` (through a pooler or directly), so the last layer's other positions would be computed for
- * nothing. Saves most of one layer's work; requested hidden states or attentions need every position.
- */
-export function firstTokenSuffices(request: {
+/** What decides whether the last layer may compute the first token alone (a subset of `GraphRequest`). */
+export interface FirstTokenRequest {
   task: string;
   outputHiddenStates: boolean;
   outputAttentions: boolean;
-}): boolean {
-  return request.task === 'sequence-classification' && !request.outputHiddenStates && !request.outputAttentions;
+  /** The build option `firstTokenOnly` (default true): false computes every position of every layer, as HF does. */
+  firstTokenOnly?: boolean;
+}
+
+/**
+ * Whether every requested output depends on the last layer's first token only: sequence classification reads
+ * `hidden[:, 0]` (through a pooler or directly), so the last layer's other positions would be computed for
+ * nothing. Saves most of one layer's work; requested hidden states or attentions need every position, and
+ * `firstTokenOnly: false` asks for the full computation.
+ */
+export function firstTokenSuffices(request: FirstTokenRequest): boolean {
+  return (
+    request.firstTokenOnly !== false &&
+    request.task === 'sequence-classification' &&
+    !request.outputHiddenStates &&
+    !request.outputAttentions
+  );
 }
 
 /**
@@ -718,7 +793,7 @@ export function firstTokenSuffices(request: {
 export function stackLayers(
   x: Value,
   count: number,
-  request: { task: string; outputHiddenStates: boolean; outputAttentions: boolean },
+  request: FirstTokenRequest,
   layer: (x: Value, index: number, options: LayerRunOptions) => { output: Value; probabilities: Value | null },
 ): EncoderTrace {
   const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
