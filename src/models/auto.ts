@@ -503,7 +503,8 @@ async function openGraph(
       process.emitWarning(`seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`);
     }
   }
-  const session = await OnnxSession.create(graph.bytes, options, dir);
+  // The bytes were built only to open this session: move them to the ORT thread rather than copy them.
+  const session = await OnnxSession.create(graph.bytes, options, dir, { transferBytes: true });
   return { session, fromCache: false, graphPath };
 }
 

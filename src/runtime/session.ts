@@ -2,9 +2,15 @@
  * ONNX Runtime sessions: creation from graph bytes (or a cached .onnx file) with seqbatch's thread defaults, and
  * runs with named tensors. ORT failures come back as InferenceError carrying the model folder and the input
  * shapes, so a failed batch says which model and what it was fed.
+ *
+ * By default a session lives on the process's ORT worker thread (ort-thread.ts), because onnxruntime-node runs
+ * synchronously: on the main thread every batch would freeze the event loop (a server stops reading requests, a
+ * progress bar stops moving). `runOn: 'main'` keeps the old in-thread behaviour.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { InferenceError, InputError } from '../errors.js';
+import { OrtThread } from './ort-thread.js';
+import type { WireTensor } from './ort-protocol.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 export const GRAPH_OPTIMIZATION_LEVELS: readonly GraphOptimizationLevel[] = [
@@ -21,7 +27,15 @@ export interface RuntimeOptions {
   interOpThreads?: number;
   /** ORT graph optimisation level. Default 'all'. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Where ONNX Runtime runs: 'worker' (default), the process's ORT worker thread, so the event loop stays free
+   * while a batch computes; 'main', the calling thread (each run then blocks it for the batch's duration).
+   */
+  runOn?: RunOn;
 }
+
+export type RunOn = 'worker' | 'main';
+export const RUN_ON: readonly RunOn[] = ['worker', 'main'];
 
 export const DEFAULT_INTRA_OP_THREADS = 2;
 export const DEFAULT_INTER_OP_THREADS = 1;
@@ -44,6 +58,11 @@ export function sessionOptions(options: RuntimeOptions = {}): ort.InferenceSessi
       { argument: 'graphOptimizationLevel' },
     );
   }
+  if (options.runOn !== undefined && !RUN_ON.includes(options.runOn)) {
+    throw new InputError(`runOn must be one of ${RUN_ON.join(', ')}, got ${JSON.stringify(options.runOn)}`, {
+      argument: 'runOn',
+    });
+  }
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: interOp,
@@ -62,9 +81,25 @@ function positiveInteger(value: number | undefined, fallback: number, argument: 
   return value;
 }
 
+/** What runs a session: ORT in this thread, or a session held by the ORT worker thread. */
+interface SessionBackend {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, WireTensor>, outputs?: string[]): Promise<Record<string, NamedTensor>>;
+  release(): Promise<void>;
+}
+
+export interface CreateSessionOptions {
+  /**
+   * Move `model`'s bytes to the worker thread instead of copying them (the array is detached afterwards). For a
+   * caller that built the graph only to open it; saves one copy of the weights.
+   */
+  transferBytes?: boolean;
+}
+
 export class OnnxSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly backend: SessionBackend,
     /** The model folder (or other label) named in errors. */
     readonly source: string,
   ) {}
@@ -74,14 +109,15 @@ export class OnnxSession {
     model: Uint8Array | string,
     options: RuntimeOptions = {},
     source = '<memory>',
+    createOptions: CreateSessionOptions = {},
   ): Promise<OnnxSession> {
     const opts = sessionOptions(options);
     try {
-      const session =
-        typeof model === 'string'
-          ? await ort.InferenceSession.create(model, opts)
-          : await ort.InferenceSession.create(model, opts);
-      return new OnnxSession(session, source);
+      const backend =
+        (options.runOn ?? 'worker') === 'worker'
+          ? await WorkerBackend.open(model, opts, createOptions.transferBytes ?? false)
+          : await MainThreadBackend.open(model, opts);
+      return new OnnxSession(backend, source);
     } catch (error) {
       throw new InferenceError(
         `${source}: ONNX Runtime could not load the model graph (${(error as Error).message})`,
@@ -94,11 +130,11 @@ export class OnnxSession {
   }
 
   get inputNames(): readonly string[] {
-    return this.session.inputNames;
+    return this.backend.inputNames;
   }
 
   get outputNames(): readonly string[] {
-    return this.session.outputNames;
+    return this.backend.outputNames;
   }
 
   /** Runs the graph. Feeds must cover the graph's inputs; returns every requested output (default: all). */
@@ -106,7 +142,7 @@ export class OnnxSession {
     const shapes = Object.entries(feeds)
       .map(([name, t]) => `${name} [${t.dims.join(', ')}]`)
       .join(', ');
-    const missing = this.session.inputNames.filter((name) => !(name in feeds));
+    const missing = this.backend.inputNames.filter((name) => !(name in feeds));
     if (missing.length > 0) {
       throw new InferenceError(
         `${this.source}: the graph needs inputs ${missing.join(', ')} (given: ${shapes})`,
@@ -115,14 +151,10 @@ export class OnnxSession {
         },
       );
     }
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const name of this.session.inputNames) {
-      const t = feeds[name]!;
-      ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    }
-    let results: ort.InferenceSession.ReturnType;
+    const graphFeeds: Record<string, WireTensor> = {};
+    for (const name of this.backend.inputNames) graphFeeds[name] = feeds[name]! as WireTensor;
     try {
-      results = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
+      return await this.backend.run(graphFeeds, outputs);
     } catch (error) {
       throw new InferenceError(
         `${this.source}: inference failed for inputs ${shapes} (${(error as Error).message})`,
@@ -132,12 +164,80 @@ export class OnnxSession {
         },
       );
     }
+  }
+
+  async release(): Promise<void> {
+    await this.backend.release();
+  }
+}
+
+class WorkerBackend implements SessionBackend {
+  private constructor(
+    private readonly thread: OrtThread,
+    private readonly sessionId: number,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async open(
+    model: Uint8Array | string,
+    options: ort.InferenceSession.SessionOptions,
+    transferBytes: boolean,
+  ): Promise<WorkerBackend> {
+    const thread = OrtThread.shared();
+    const opened = await thread.open(model, options, transferBytes);
+    return new WorkerBackend(thread, opened.sessionId, opened.inputNames, opened.outputNames);
+  }
+
+  async run(feeds: Record<string, WireTensor>, outputs?: string[]): Promise<Record<string, NamedTensor>> {
+    return (await this.thread.request({ kind: 'run', sessionId: this.sessionId, feeds, outputs })) as Record<
+      string,
+      NamedTensor
+    >;
+  }
+
+  async release(): Promise<void> {
+    // A stopped thread took its sessions with it: nothing is left to free.
+    if (this.thread.alive) await this.thread.request({ kind: 'release', sessionId: this.sessionId });
+  }
+}
+
+class MainThreadBackend implements SessionBackend {
+  private constructor(
+    private readonly runtime: typeof ort,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  static async open(
+    model: Uint8Array | string,
+    options: ort.InferenceSession.SessionOptions,
+  ): Promise<MainThreadBackend> {
+    // Loaded on demand: with the default worker backend the main thread never needs the native addon.
+    const runtime = await import('onnxruntime-node');
+    const session =
+      typeof model === 'string'
+        ? await runtime.InferenceSession.create(model, options)
+        : await runtime.InferenceSession.create(model, options);
+    return new MainThreadBackend(runtime, session);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, WireTensor>, outputs?: string[]): Promise<Record<string, NamedTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds))
+      ortFeeds[name] = new this.runtime.Tensor(t.type, t.data, t.dims);
+    const results = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
     const out: Record<string, NamedTensor> = {};
     for (const [name, tensor] of Object.entries(results)) {
       if (tensor.type !== 'float32' && tensor.type !== 'int64') {
-        throw new InferenceError(`${this.source}: output ${name} has unexpected type ${tensor.type}`, {
-          file: this.source,
-        });
+        throw new Error(`output ${name} has unexpected type ${tensor.type}`);
       }
       out[name] = {
         type: tensor.type,
