@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { batchFlops, sequenceFlops, usefulFlops } from '../bench/lib/flops.js';
+import { batchFlops, firstTokenSequenceFlops, sequenceFlops, usefulFlops } from '../bench/lib/flops.js';
 import { chunkedBatches, paddingTotals, sortedBatches } from '../bench/lib/id-batches.js';
 import { markdownTable, median, ratio } from '../bench/lib/stats.js';
 import { digestRows, loadTokenizer, TOKENIZER_PEERS } from '../bench/lib/tokenizer-peers.js';
@@ -38,7 +38,34 @@ test('FLOP count equals 2·m·k·n summed over every matrix product of the encod
     assert.equal(sequenceFlops(shape, L), shape.n_layers * layer + head);
   }
   assert.equal(batchFlops(shape, 4, 9), 4 * sequenceFlops(shape, 9));
+  assert.equal(batchFlops(shape, 4, 9, 'first-token'), 4 * firstTokenSequenceFlops(shape, 9));
   assert.equal(usefulFlops(shape, [3, 7]), sequenceFlops(shape, 3) + sequenceFlops(shape, 7));
+});
+
+test('first-token FLOP count: the full layers, then the last layer as fewQueryAttention computes it', () => {
+  const matmul = (m: number, k: number, n: number) => 2 * m * k * n;
+  const d = shape.dim;
+  const f = shape.hidden_dim;
+  const h = shape.n_heads;
+  const dh = d / h;
+  for (const L of [1, 5, 17]) {
+    let full = 0;
+    for (let p = 0; p < 4; p++) full += matmul(L, d, d);
+    for (let head = 0; head < h; head++) full += matmul(L, dh, L) + matmul(L, L, dh);
+    full += matmul(L, d, f) + matmul(L, f, d);
+    let last = matmul(1, d, d); // query of the first token
+    for (let head = 0; head < h; head++) {
+      last += matmul(1, dh, d); // u_h = W_K,hᵀ q_h
+      last += matmul(L, d, 1); // scores X·u_h
+      last += matmul(1, L, d); // p_hᵀ X
+      last += matmul(1, d, dh); // (p_hᵀ X)·W_V,hᵀ
+    }
+    last += matmul(1, d, d) + matmul(1, d, f) + matmul(1, f, d); // output projection, FFN
+    const head = matmul(1, d, d) + matmul(1, d, 2);
+    assert.equal(firstTokenSequenceFlops(shape, L), (shape.n_layers - 1) * full + last + head);
+    // Cheaper as soon as a sequence has more positions than heads (the u_h directions cost one per head).
+    if (L > h) assert.ok(firstTokenSequenceFlops(shape, L) < sequenceFlops(shape, L));
+  }
 });
 
 test('padded id batches: every row once, ids then pad, mask marks the real tokens', () => {

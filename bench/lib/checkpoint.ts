@@ -4,10 +4,12 @@
  * transformers.js-layout export (`seqbatch export`), both under .cache/bench. `--small` variants shrink the
  * model for quick validation runs and the smoke test.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeRandomCheckpoint } from '../../scripts/make-random-checkpoint.js';
 import { exportModel } from '../../src/cli/commands/export.js';
+import { buildModelGraph } from '../../src/models/index.js';
+import { loadWeights } from '../../src/weights/index.js';
 import { BENCH_CACHE_DIR } from './data.js';
 import { log } from './output.js';
 
@@ -16,6 +18,11 @@ export interface BenchModel {
   checkpointDir: string;
   /** The export folder: onnx/model.onnx beside config.json and the tokenizer files. */
   exportDir: string;
+  /**
+   * The same model built with `firstTokenOnly: false`: every position of every layer, the computation of HF's
+   * PyTorch model (and of an ONNX export of it). The "raw ORT, full computation" peer runs it.
+   */
+  fullGraphPath: string;
   config: DistilBertShape;
 }
 
@@ -42,6 +49,16 @@ export async function ensureBenchModel(small = false): Promise<BenchModel> {
   // Always re-export: the export must come from the graph builder as it is now, not from an older build.
   log(`exporting ${checkpointDir} → ${exportDir}/onnx/model.onnx`);
   await exportModel(checkpointDir, exportDir);
-  const config = JSON.parse(readFileSync(join(checkpointDir, 'config.json'), 'utf8')) as DistilBertShape;
-  return { checkpointDir, exportDir, config };
+  const configJson = JSON.parse(readFileSync(join(checkpointDir, 'config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const fullGraphPath = join(exportDir, 'onnx', 'model-full.onnx');
+  log(`building the full-computation graph → ${fullGraphPath}`);
+  const full = buildModelGraph(configJson, await loadWeights(checkpointDir), {
+    task: 'sequence-classification',
+    firstTokenOnly: false,
+  });
+  writeFileSync(fullGraphPath, full.bytes);
+  return { checkpointDir, exportDir, fullGraphPath, config: configJson as unknown as DistilBertShape };
 }

@@ -8,6 +8,10 @@
  * plus the classification head on the first token: pre_classifier 2·d² and classifier 2·d·labels.
  * "Computed" FLOPs use each batch's padded length for every row (what the CPU does); "useful" FLOPs use each
  * sequence's own length (what an ideal batcher with zero padding would do).
+ *
+ * These count the work of Hugging Face's model, which computes every position of every layer. seqbatch's
+ * sequence-classification graphs compute the last layer for the first token only, without key and value
+ * projections (src/models/layers.ts, `fewQueryAttention`), so they execute less: see `firstTokenSequenceFlops`.
  */
 import type { DistilBertShape } from './checkpoint.js';
 
@@ -19,9 +23,37 @@ export function sequenceFlops(shape: DistilBertShape, length: number, labels = 2
   return shape.n_layers * perLayer + 2 * d * d + 2 * d * labels;
 }
 
+/**
+ * FLOPs seqbatch's first-token graph executes for one sequence: every layer but the last as above; the last layer
+ * for the first token only, with h heads:
+ *   query and output projections of one token   2 · 2·d²
+ *   u_h = W_K,hᵀ q_h and (pᵀX)·W_V,hᵀ            2 · 2·d²   (summed over heads: h · d · d/h)
+ *   scores X·u_h and pᵀX over L positions       2 · 2·L·d·h
+ *   FFN of one token                            2 · 2·d·f
+ */
+export function firstTokenSequenceFlops(shape: DistilBertShape, length: number, labels = 2): number {
+  const d = shape.dim;
+  const f = shape.hidden_dim;
+  const L = length;
+  const lastLayer = 8 * d * d + 4 * L * d * shape.n_heads + 4 * d * f;
+  const full = sequenceFlops(shape, length, labels);
+  const fullLayer = 8 * L * d * d + 4 * L * L * d + 4 * L * d * f;
+  return full - fullLayer + lastLayer;
+}
+
+/** Which computation a peer's graph performs: HF's full one, or seqbatch's first-token last layer. */
+export type GraphWork = 'full' | 'first-token';
+
 /** FLOPs of one batch: every row costs its padded length. */
-export function batchFlops(shape: DistilBertShape, rows: number, paddedLength: number): number {
-  return rows * sequenceFlops(shape, paddedLength);
+export function batchFlops(
+  shape: DistilBertShape,
+  rows: number,
+  paddedLength: number,
+  work: GraphWork = 'full',
+): number {
+  const perRow =
+    work === 'full' ? sequenceFlops(shape, paddedLength) : firstTokenSequenceFlops(shape, paddedLength);
+  return rows * perRow;
 }
 
 export function usefulFlops(shape: DistilBertShape, lengths: readonly number[]): number {

@@ -1,9 +1,11 @@
 /**
  * One model peer, timed in its own process (spawned by bench/model.ts) on pre-tokenized ids:
- *   --peer seqbatch|ort|transformersjs|transformersjs-sorted --checkpoint DIR --export DIR
- *   [--limit N] [--passes 1] [--threads 2] [--chunk 32]
+ *   --peer seqbatch|ort|ort-full|transformersjs|transformersjs-sorted --checkpoint DIR --export DIR
+ *   [--full-graph FILE] [--limit N] [--passes 1] [--threads 2] [--chunk 32]
  * seqbatch: AutoModelForSequenceClassification on the length-sorted plan (src/batching defaults).
  * ort: a raw onnxruntime-node session on the exported graph, same sorted batches.
+ * ort-full: a raw session on the full-computation graph (--full-graph FILE: every position of every layer, as HF's
+ * PyTorch model and an ONNX export of it compute), same sorted batches.
  * transformersjs: transformers.js' AutoModelForSequenceClassification on the exported graph, consecutive chunks of
  * 32 in input order (what its users do); transformersjs-sorted: the same model on the sorted batches.
  * Batches are padded before the clock starts: tokenization and padding are not part of this benchmark.
@@ -16,13 +18,14 @@ import { BENCH_CACHE_DIR } from '../lib/data.js';
 import { chunkedBatches, sortedBatches, type IdBatch } from '../lib/id-batches.js';
 import { secondsSince, sendResult, workerArgs } from '../lib/worker.js';
 
-const PEERS = ['seqbatch', 'ort', 'transformersjs', 'transformersjs-sorted'] as const;
+const PEERS = ['seqbatch', 'ort', 'ort-full', 'transformersjs', 'transformersjs-sorted'] as const;
 type ModelPeer = (typeof PEERS)[number];
 
 const args = workerArgs({
   peer: { type: 'string' },
   checkpoint: { type: 'string' },
   export: { type: 'string' },
+  'full-graph': { type: 'string' },
   limit: { type: 'string' },
   passes: { type: 'string', default: '1' },
   threads: { type: 'string', default: '2' },
@@ -61,8 +64,11 @@ async function load(): Promise<{ run: RunBatch; dispose: () => Promise<void> }> 
         dispose: () => model.dispose(),
       };
     }
-    case 'ort': {
-      const session = await ort.InferenceSession.create(join(args.export!, 'onnx', 'model.onnx'), {
+    case 'ort':
+    case 'ort-full': {
+      const graph = peer === 'ort' ? join(args.export!, 'onnx', 'model.onnx') : args['full-graph'];
+      if (!graph) throw new Error('--full-graph FILE is required for ort-full');
+      const session = await ort.InferenceSession.create(graph, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
