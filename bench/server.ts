@@ -10,16 +10,18 @@
  * connections, each request `POST /classify {"inputs": "<one sentence>"}` cycling through the same sentences;
  * then SIGTERM and a wait for a clean exit. autocannon runs in this process, on the same 2 cores as the server,
  * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
- * and the server's peak RSS (VmHWM). Default model: models/seqbatch-demo-sst2.
+ * and the server's peak RSS (VmHWM). Default model: the DistilBERT-base-shaped random checkpoint the model and
+ * pipeline benchmarks use (.cache/bench, written on first use; --small for the 2-layer variant); --model DIR runs
+ * another folder, e.g. models/seqbatch-demo-sst2, whose tiny encoder leaves HTTP as the main cost.
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/server.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { REPO_ROOT, runWorker, workerCommand } from './lib/child.js';
+import { ensureBenchCheckpoint } from './lib/checkpoint.js';
 import { readSst2Sentences } from './lib/data.js';
 import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
@@ -36,12 +38,13 @@ const { values: opts } = parseArgs({
     model: { type: 'string' },
     threads: { type: 'string', default: '2' },
     limit: { type: 'string' },
+    small: { type: 'boolean', default: false },
     'serve-flags': { type: 'string', default: '{}' },
   },
 });
 const rounds = Number(opts.rounds);
 const connections = Number(opts.connections);
-const modelDir = opts.model ?? join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+const modelDir = opts.model ?? (await ensureBenchCheckpoint(opts.small));
 const texts = readSst2Sentences('dev').slice(0, opts.limit ? Number(opts.limit) : undefined);
 const machine = machineInfo(['onnxruntime-node', 'fastify', 'autocannon', 'tsx']);
 log(machineMarkdown(machine));
@@ -237,11 +240,17 @@ const report = [
   '',
   `Model ${modelDir.replace(`${REPO_ROOT}/`, '')}; ${texts.length} SST-2 dev sentences; ${opts.threads} intra-op ` +
     `threads; autocannon, ${connections} connections on loopback, one sentence per \`POST /classify\`, ` +
-    `${opts.warmup} s warm-up then ${opts.duration} s measured; server flags at their defaults; medians of ` +
+    `${opts.warmup} s warm-up then ${opts.duration} s measured; server flags ${serveFlagsText()}; medians of ` +
     `${rounds} rounds (offline and server each in a fresh process per round). Errors are summed over rounds.`,
   '',
   table,
   '',
 ].join('\n');
 process.stdout.write(report);
+
+function serveFlagsText(): string {
+  const flags = JSON.parse(opts['serve-flags']!) as Record<string, string>;
+  const set = Object.entries(flags).map(([k, v]) => `${k} ${v}`);
+  return set.length === 0 ? 'at their defaults' : `at their defaults except ${set.join(', ')}`;
+}
 log(`wrote ${writeJsonResult('server', { machine, options: opts, modelDir, results })}`);

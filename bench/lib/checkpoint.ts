@@ -38,14 +38,19 @@ export interface DistilBertShape {
 /** Shape overrides of the small variant: same vocabulary and tokenizer, a fraction of the compute. */
 const SMALL = { layers: 2, hidden: 128, heads: 2, intermediate: 512 };
 
-export async function ensureBenchModel(small = false): Promise<BenchModel> {
-  const name = small ? 'distilbert-small-random' : 'distilbert-base-random';
-  const checkpointDir = join(BENCH_CACHE_DIR, name);
-  const exportDir = join(BENCH_CACHE_DIR, `${name}-export`);
+/** The random checkpoint folder, written on first use. */
+export async function ensureBenchCheckpoint(small = false): Promise<string> {
+  const checkpointDir = join(BENCH_CACHE_DIR, small ? 'distilbert-small-random' : 'distilbert-base-random');
   if (!existsSync(join(checkpointDir, 'model.safetensors'))) {
     log(`writing the random checkpoint ${checkpointDir}`);
     await makeRandomCheckpoint(checkpointDir, small ? SMALL : {});
   }
+  return checkpointDir;
+}
+
+export async function ensureBenchModel(small = false): Promise<BenchModel> {
+  const checkpointDir = await ensureBenchCheckpoint(small);
+  const exportDir = `${checkpointDir}-export`;
   // Always re-export: the export must come from the graph builder as it is now, not from an older build.
   log(`exporting ${checkpointDir} → ${exportDir}/onnx/model.onnx`);
   await exportModel(checkpointDir, exportDir);
