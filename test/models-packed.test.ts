@@ -213,6 +213,26 @@ describe('packed execution on the fixture checkpoints', { skip: skipUnlessShared
       }
     }
   });
+
+  test("a model loaded packed names the padded graph's inputs and outputs; true never opens the padded graph", async () => {
+    for (const name of PACKABLE) {
+      const dir = sharedPath(MODELS, name);
+      const task = taskFromConfig(
+        JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>,
+      );
+      const padded = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false });
+      const packed = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, packed: true });
+      try {
+        assert.deepEqual(packed.inputNames, padded.inputNames, `${name}: input names`);
+        assert.deepEqual(packed.outputNames, padded.outputNames, `${name}: output names`);
+        await packed.forward({ input_ids: [[2, 5, 6, 3]], attention_mask: [[1, 1, 1, 1]] });
+        assert.deepEqual(packed.openLayouts, ['packed'], name);
+      } finally {
+        await padded.dispose();
+        await packed.dispose();
+      }
+    }
+  });
 });
 
 function matrix(rows: number[][]): IntMatrix {
@@ -260,25 +280,39 @@ describe('packed execution on the demo model', () => {
     });
   }
 
-  test("'auto' packs only batches above the threshold and falls back on left padding", async () => {
+  test("'auto' runs every batch it can packed, on one session, and opens the padded graph for left padding", async () => {
     const model = await PreTrainedModel.fromPretrained(DEMO, 'base', { cacheDir: false, packed: 'auto' });
+    const reference = await PreTrainedModel.fromPretrained(DEMO, 'base', { cacheDir: false, packed: false });
     try {
-      // One long row and one short one: mostly padding, so 'auto' packs and padding comes back as exact zeros.
+      assert.equal(model.loadLayout, 'packed');
+      assert.deepEqual(model.openLayouts, ['packed']);
+      assert.deepEqual(reference.openLayouts, ['padded']);
+      // One long row and one short one: mostly padding, so padding comes back as exact zeros.
       const uneven = {
         input_ids: [Array.from({ length: 40 }, (_, j) => 1000 + j), [101, 2000, 102, ...Array(37).fill(0)]],
         attention_mask: [Array(40).fill(1), [1, 1, 1, ...Array(37).fill(0)]],
       };
       const out = await model.forward(uneven);
-      assert.equal(model.packedRuns, 1);
       assert.ok(out.last_hidden_state!.data.subarray(43 * 128, 44 * 128).every((v) => v === 0));
-      // Equal lengths: no padding, the padded graph runs and returns HF's values bit for bit.
+      assertPackedEqual(await reference.forward(uneven), out, uneven.attention_mask, 'uneven');
+      // No padding (and no mask): still the packed graph, no second session, the padded values within 1e-5.
       const even = { input_ids: [[101, 2000, 102]], attention_mask: [[1, 1, 1]] };
-      assert.deepEqual(
-        (await model.forward(even)).last_hidden_state!.data,
-        (await model.forward(even, { packed: false })).last_hidden_state!.data,
+      assertPackedEqual(
+        await reference.forward(even),
+        await model.forward(even),
+        even.attention_mask,
+        'even',
       );
-      assert.equal(model.packedRuns, 1, 'the unpadded batch ran padded');
-      // Left padding cannot pack (position 0 is padding): 'auto' runs padded, equal to packed: false exactly.
+      const unmasked = { input_ids: [[101, 2000, 2001, 102]] };
+      assertPackedEqual(
+        await reference.forward(unmasked),
+        await model.forward(unmasked),
+        [[1, 1, 1, 1]],
+        'no mask',
+      );
+      assert.equal(model.packedRuns, 3);
+      assert.deepEqual(model.openLayouts, ['packed'], 'batches the packed graph runs open no padded session');
+      // Left padding cannot pack (position 0 is padding): 'auto' opens the padded graph, equal to packed: false.
       const left = {
         input_ids: [
           [0, 0, 101, 2000, 102],
@@ -291,14 +325,17 @@ describe('packed execution on the demo model', () => {
       };
       assert.deepEqual(
         (await model.forward(left)).last_hidden_state!.data,
-        (await model.forward(left, { packed: false })).last_hidden_state!.data,
+        (await reference.forward(left)).last_hidden_state!.data,
       );
+      assert.equal(model.packedRuns, 3);
+      assert.deepEqual(model.openLayouts, ['packed', 'padded']);
       await assert.rejects(
         model.forward(left, { packed: true }),
         (e: unknown) => e instanceof InputError && e.argument === 'attention_mask',
       );
     } finally {
       await model.dispose();
+      await reference.dispose();
     }
   });
 });

@@ -26,7 +26,7 @@ import {
   tokenLoss,
 } from '../runtime/losses.js';
 import { OnnxSession, sessionOptions, type NamedTensor, type RuntimeOptions } from '../runtime/session.js';
-import { packBatch, shouldPack, unpackTokens, type PackedBatch, type PackedMode } from '../runtime/packed.js';
+import { packBatch, packingBlocker, unpackTokens, type PackedBatch, type PackedMode } from '../runtime/packed.js';
 import { FloatTensor } from '../runtime/tensor.js';
 import { loadWeights } from '../weights/load.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
@@ -43,18 +43,27 @@ export interface FromPretrainedOptions extends RuntimeOptions {
   /** Where built graphs are cached (default `SEQBATCH_CACHE` or `~/.cache/seqbatch`); false disables the cache. */
   cacheDir?: string | false;
   /**
-   * Padding-free execution (see "Packed execution" in docs/models.md): `true` runs every batch on a packed graph,
-   * `'auto'` only batches whose padding share exceeds the measured threshold, `false` (default) never. Padding
-   * positions of per-token outputs are then 0. Not for Longformer or `outputAttentions`.
+   * Padding-free execution (see "Packed execution" in docs/models.md). `false` (default): the padded graph runs
+   * every batch. `true`: the packed graph runs every batch (an InputError for a batch it cannot run). `'auto'`:
+   * the packed graph runs every batch it can, and the padded graph only batches that need it (left padding, the
+   * QA loss); models without a packed graph (Longformer, `outputAttentions`) run padded. The graph this option
+   * prefers is the one opened at load, so a run holds one copy of the weights. Padding positions of per-token
+   * outputs are 0 in packed results.
    */
   packed?: PackedMode;
 }
 
 /** Per-call options of `forward`. */
 export interface ForwardOptions {
-  /** Overrides the model's `packed` option for this batch. */
+  /** Overrides the model's `packed` option for this batch; the other graph's session opens if it must. */
   packed?: PackedMode;
 }
+
+/**
+ * The two graphs of a model: `padded` takes [batch, seq] inputs, `packed` the batch's real tokens only (see
+ * "Packed execution" in docs/models.md). Each has its own ONNX Runtime session and its own copy of the weights.
+ */
+export type GraphLayout = 'padded' | 'packed';
 
 type BuildOptions = {
   task: ModelTask;
@@ -200,7 +209,15 @@ export function graphBuilderVersion(): string {
 }
 
 export class PreTrainedModel {
-  private packedSession: Promise<OnnxSession> | null = null;
+  /**
+   * Open (or opening) sessions by layout: the one of `loadLayout`, and the other only once a batch has needed it,
+   * since each session holds a full copy of the weights.
+   */
+  private readonly sessions = new Map<GraphLayout, Promise<OnnxSession>>();
+  /** The padded graph's inputs (what callers build feeds for), known even while only the packed graph is open. */
+  readonly inputNames: readonly string[];
+  /** The graph outputs (both layouts have the same). */
+  readonly outputNames: readonly string[];
   /** How many `forward` calls ran the packed graph (see the `packed` option). */
   packedRuns = 0;
 
@@ -208,14 +225,23 @@ export class PreTrainedModel {
     readonly config: PretrainedConfig,
     readonly task: ModelTask,
     readonly modelDir: string,
-    private readonly session: OnnxSession,
-    /** Whether the graph came from the on-disk cache (no weights were read, no graph was built). */
+    /** The graph opened at load: packed when the `packed` option is true or 'auto' and the model has one. */
+    readonly loadLayout: GraphLayout,
+    session: OnnxSession,
+    /** Whether the graph opened at load came from the on-disk cache (no weights were read, no graph was built). */
     readonly loadedFromCache: boolean,
-    /** Path of the cached graph, when the cache is enabled. */
+    /** Path of the cached graph opened at load, when the cache is enabled. */
     readonly graphPath: string | undefined,
     private readonly buildOptions: BuildOptions,
     private readonly options: FromPretrainedOptions,
-  ) {}
+  ) {
+    this.sessions.set(loadLayout, Promise.resolve(session));
+    // Longformer adds global_attention_mask inside its builder, but it never loads packed: its names come from its
+    // padded session. The packable architectures take exactly the inputs graphInputNames declares.
+    this.inputNames =
+      loadLayout === 'padded' ? session.inputNames : graphInputNames(config.toJSON(), buildOptions.inputs);
+    this.outputNames = session.outputNames;
+  }
 
   /** Loads `dir` for `task`; the AutoModel* classes below call this with their task. */
   static async fromPretrained(dir: string, task: ModelTask, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
@@ -234,20 +260,28 @@ export class PreTrainedModel {
       inputs: selection,
     };
     if (packed === true) checkPackable(config, buildOptions);
-    const opened = await openGraph(dir, config, buildOptions, options);
-    return new PreTrainedModel(config, task, dir, opened.session, opened.fromCache, opened.graphPath, buildOptions, options);
+    const layout: GraphLayout = packed !== false && packable(config, buildOptions) ? 'packed' : 'padded';
+    const opened = await openGraph(dir, config, layoutBuild(buildOptions, layout), options);
+    return new PreTrainedModel(
+      config,
+      task,
+      dir,
+      layout,
+      opened.session,
+      opened.fromCache,
+      opened.graphPath,
+      buildOptions,
+      options,
+    );
   }
 
   get id2label(): Readonly<Record<number, string>> {
     return this.config.id2label;
   }
 
-  get inputNames(): readonly string[] {
-    return this.session.inputNames;
-  }
-
-  get outputNames(): readonly string[] {
-    return this.session.outputNames;
+  /** The layouts whose sessions are open or opening: one unless batches needed both graphs. */
+  get openLayouts(): GraphLayout[] {
+    return [...this.sessions.keys()];
   }
 
   /** Runs the model on a batch. Labels (or start/end positions for QA) add `loss`. */
@@ -289,15 +323,7 @@ export class PreTrainedModel {
     );
     this.checkLabels(inputs);
 
-    if (mode === true) checkPackable(this.config, this.buildOptions);
-    // The QA loss is a softmax over every position, padding included, so it needs the padded graph's pad logits.
-    const qaLoss = inputs.start_positions !== undefined;
-    if (mode === true && qaLoss) {
-      throw new InputError('start_positions: the question-answering loss needs the padded graph (use packed: false)', {
-        argument: 'start_positions',
-      });
-    }
-    if (mode !== false && !qaLoss && packable(this.config, this.buildOptions) && shouldPack(mode, matrices.attention_mask)) {
+    if (this.layoutFor(mode, matrices.attention_mask, inputs.start_positions !== undefined) === 'packed') {
       const packed = packBatch(
         matrices.input_ids,
         matrices.attention_mask ?? this.defaultInput('attention_mask', matrices.input_ids),
@@ -306,7 +332,7 @@ export class PreTrainedModel {
           ? null
           : (matrices.token_type_ids ?? this.defaultInput('token_type_ids', matrices.input_ids)),
       );
-      const session = await this.openPackedSession();
+      const session = await this.sessionFor('packed');
       const results = await session.run(packed.feeds);
       this.packedRuns++;
       return this.collectOutputs(this.unpackResults(results, packed), inputs);
@@ -319,16 +345,51 @@ export class PreTrainedModel {
       const matrix = given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
       feeds[name] = { type: 'int64', data: matrix.data, dims: [batch, seq] };
     }
-    const results = await this.session.run(feeds);
+    const results = await (await this.sessionFor('padded')).run(feeds);
     return this.collectOutputs(results, inputs);
   }
 
-  /** The packed graph's session, built (or read from the cache) the first time a batch runs packed. */
-  private openPackedSession(): Promise<OnnxSession> {
-    this.packedSession ??= openGraph(this.modelDir, this.config, { ...this.buildOptions, packed: true }, this.options).then(
-      (opened) => opened.session,
-    );
-    return this.packedSession;
+  /**
+   * The graph that runs a batch. `false`: padded. `true`: packed, or an InputError saying why it cannot. `'auto'`:
+   * packed whenever the model has a packed graph and the batch fits it, whatever its padding share: on batches
+   * with little padding the packed graph costs the same as the padded one (measured in docs/models.md), and one
+   * graph for every batch keeps one session, so one copy of the weights, in memory.
+   */
+  private layoutFor(mode: PackedMode, mask: IntMatrix | undefined, qaLoss: boolean): GraphLayout {
+    if (mode === false) return 'padded';
+    // The QA loss is a softmax over every position, padding included, so it needs the padded graph's pad logits.
+    if (mode === true) {
+      checkPackable(this.config, this.buildOptions);
+      if (qaLoss) {
+        throw new InputError('start_positions: the question-answering loss needs the padded graph (use packed: false)', {
+          argument: 'start_positions',
+        });
+      }
+    } else if (qaLoss || !packable(this.config, this.buildOptions)) {
+      return 'padded';
+    }
+    // Poolers and first-token heads read position 0: a row starting with padding needs the padded graph.
+    const blocker = mask ? packingBlocker(mask) : null;
+    if (blocker === null) return 'packed';
+    if (mode === 'auto') return 'padded';
+    throw new InputError(`attention_mask: cannot run packed: ${blocker}`, { argument: 'attention_mask' });
+  }
+
+  /** The session of `layout`: the one opened at load, or the other, built (or read from the cache) on first use. */
+  private sessionFor(layout: GraphLayout): Promise<OnnxSession> {
+    let session = this.sessions.get(layout);
+    if (!session) {
+      const opening = openGraph(this.modelDir, this.config, layoutBuild(this.buildOptions, layout), this.options).then(
+        (opened) => opened.session,
+      );
+      // A failed open is not remembered: the next batch that needs this graph tries again.
+      opening.catch(() => {
+        if (this.sessions.get(layout) === opening) this.sessions.delete(layout);
+      });
+      this.sessions.set(layout, opening);
+      session = opening;
+    }
+    return session;
   }
 
   /** Per-token outputs of a packed run back in the padded [batch, seq, …] layout. */
@@ -438,9 +499,15 @@ export class PreTrainedModel {
 
   /** Frees the ONNX Runtime session(s). */
   async dispose(): Promise<void> {
-    await this.session.release();
-    if (this.packedSession) await (await this.packedSession).release();
+    const opened = await Promise.allSettled(this.sessions.values());
+    this.sessions.clear();
+    for (const result of opened) if (result.status === 'fulfilled') await result.value.release();
   }
+}
+
+/** The build options of a layout's graph (the padded build is the model's own, so its cache key is unchanged). */
+function layoutBuild(build: BuildOptions, layout: GraphLayout): BuildOptions {
+  return layout === 'packed' ? { ...build, packed: true } : build;
 }
 
 /** Whether this model and build have a packed graph (not Longformer, not with attention probabilities). */

@@ -72,9 +72,10 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
   /** How a Hub id is resolved (cache, revision, offline…). */
   hub?: ResolveModelOptions;
   /**
-   * Packed (padding-free) execution per batch, as in the model API (default false). Pipelines read real positions
-   * only, so 'auto' changes what they return by float rounding alone (about 1e-7), and pays off on batches that
-   * are not length-sorted (`sortByLength: false`).
+   * Packed (padding-free) execution, as in the model API, but 'auto' by default: every batch runs on the packed
+   * graph when the model has one (one ONNX Runtime session, one copy of the weights), else on the padded graph.
+   * Pipelines read real positions only, so this changes what they return by float rounding alone (about 1e-7); it
+   * pays off on batches that are not length-sorted (`sortByLength: false`) and costs nothing on sorted ones.
    */
   packed?: FromPretrainedOptions['packed'];
 }
@@ -174,7 +175,7 @@ export async function pipeline(
     outputHiddenStates,
     outputAttentions,
     cacheDir,
-    // Batches with more than PACKED_AUTO_PADDING_SHARE padding run padding-free; sorted batches rarely qualify.
+    // One graph for the whole run: the packed one when the model has it (see FromPretrainedOptions.packed).
     packed: packed ?? 'auto',
   });
   switch (resolved) {

@@ -1,0 +1,161 @@
+/**
+ * One model, one ONNX Runtime session: each session holds a full copy of the weights, so a pipeline run must open
+ * only the graph its `packed` option prefers, whether its batches are length-sorted or not. And the packed graph,
+ * which the default runs, must give every task what the padded graph gives (tiny fixture checkpoints, ≤ 1e-5).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { BatchEvent } from '../src/batching/index.js';
+import { pipeline, type PipelineOptions } from '../src/pipelines/index.js';
+import {
+  fixtureCheckpoint,
+  fixtureTokenizer,
+  labelConfig,
+  NER_LABELS,
+} from './helpers/fixture-checkpoints.js';
+import { deepCloseAsserter } from './helpers/assert-close.js';
+import { skipUnlessShared } from './helpers/shared.js';
+
+const skip = skipUnlessShared('fixtures', 'models');
+const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-pipelines-memory-'));
+after(() => rmSync(WORK, { recursive: true, force: true }));
+
+const OPTIONS = { tokenizer: fixtureTokenizer(), cacheDir: false as const };
+const assertClose = deepCloseAsserter(1e-5, 'result');
+
+/** Mixed lengths, in pairs of equal length so that length-sorted batches of two have no padding at all. */
+const TEXTS = [
+  'the cat sat on the mat .',
+  'where is paris ?',
+  'the old red car was on the road and the big green tree was in the sun .',
+  'who is john ?',
+  'zebra',
+  'the dog sat on the mat .',
+  'fish',
+  'john lives in new york',
+  'the old blue car was on the road and the big green tree was in the sun .',
+  'bird',
+];
+
+/** Runs `texts` and returns the results and the batches the scheduler formed. */
+async function runWithBatches(
+  run: (texts: string[], options: Record<string, unknown>) => Promise<unknown>,
+  options: Record<string, unknown>,
+): Promise<{ results: unknown; batches: BatchEvent[] }> {
+  const batches: BatchEvent[] = [];
+  const results = await run(TEXTS, { ...options, onBatch: (e: BatchEvent) => batches.push(e) });
+  return { results, batches };
+}
+
+const unpadded = (e: BatchEvent): boolean => e.realTokens === e.indices.length * e.paddedLength;
+
+test(
+  'the default packed option keeps one session through sorted and input-order runs',
+  { skip },
+  async () => {
+    const classify = await pipeline('text-classification', fixtureCheckpoint(WORK, 'bert-seqcls'), OPTIONS);
+    try {
+      const run = (t: string[], o: Record<string, unknown>) => classify.run(t, o);
+      const sorted = await runWithBatches(run, { batchSize: 2 });
+      const inputOrder = await runWithBatches(run, { batchSize: 3, sortByLength: false });
+      // The runs met both kinds of batch: unpadded ones (sorted pairs) and mostly padded ones.
+      assert.ok(sorted.batches.some(unpadded), 'a sorted batch without padding');
+      assert.ok(
+        inputOrder.batches.some((e) => !unpadded(e)),
+        'an input-order batch with padding',
+      );
+      assert.equal(classify.model.loadLayout, 'packed');
+      assert.deepEqual(
+        classify.model.openLayouts,
+        ['packed'],
+        'every batch ran on the session opened at load',
+      );
+      assert.equal(classify.model.packedRuns, sorted.batches.length + inputOrder.batches.length);
+    } finally {
+      await classify.dispose();
+    }
+  },
+);
+
+test('packed: false and true open only their own graph', { skip }, async () => {
+  const dir = fixtureCheckpoint(WORK, 'distilbert-seqcls');
+  for (const packed of [false, true]) {
+    const classify = await pipeline('text-classification', dir, { ...OPTIONS, packed });
+    try {
+      const { batches } = await runWithBatches((t, o) => classify.run(t, o), {
+        sortByLength: false,
+        batchSize: 4,
+      });
+      const layout = packed ? 'packed' : 'padded';
+      assert.deepEqual(classify.model.openLayouts, [layout], `packed: ${packed}`);
+      assert.equal(classify.model.packedRuns, packed ? batches.length : 0);
+    } finally {
+      await classify.dispose();
+    }
+  }
+});
+
+test('models without a packed graph run padded on one session under the default', { skip }, async () => {
+  // Attention probabilities only come from the padded graph; Longformer has no packed graph at all.
+  const cases: [string, PipelineOptions][] = [
+    ['bert-model', { outputAttentions: true }],
+    ['longformer-model', {}],
+  ];
+  for (const [name, options] of cases) {
+    const embed = await pipeline('feature-extraction', fixtureCheckpoint(WORK, name), {
+      ...OPTIONS,
+      ...options,
+    });
+    try {
+      const vectors = (await embed.run(TEXTS.slice(0, 4), { batchSize: 4 })) as number[][][];
+      assert.equal(vectors.length, 4);
+      assert.equal(embed.model.loadLayout, 'padded', name);
+      assert.deepEqual(embed.model.openLayouts, ['padded'], name);
+      assert.equal(embed.model.packedRuns, 0, name);
+    } finally {
+      await embed.dispose();
+    }
+  }
+});
+
+test('every task gives on the packed graph what the padded graph gives (≤ 1e-5)', { skip }, async () => {
+  const ner = labelConfig(NER_LABELS);
+  const tasks: [string, string, Record<string, unknown>, unknown[]][] = [
+    ['text-classification', 'roberta-seqcls', { topK: null }, TEXTS],
+    ['feature-extraction', 'electra-model', {}, TEXTS],
+    ['token-classification', 'bert-tokcls', { config: ner, ignoreLabels: [] }, TEXTS],
+    ['fill-mask', 'bert-mlm', { topK: 3 }, TEXTS.slice(0, 4).map((t) => `${t} [MASK]`)],
+    [
+      'question-answering',
+      'distilbert-qa',
+      {},
+      TEXTS.slice(0, 4).map((context) => ({ question: 'where is the cat ?', context })),
+    ],
+  ];
+  for (const [task, name, { config, ...callOptions }, inputs] of tasks) {
+    const dir = fixtureCheckpoint(WORK, name, { config: config as Record<string, unknown> | undefined });
+    const load = (packed: boolean | 'auto') =>
+      pipeline(task as 'feature-extraction', dir, { ...OPTIONS, packed }) as Promise<{
+        run(i: unknown[], o: Record<string, unknown>): Promise<unknown>;
+        model: { openLayouts: string[]; packedRuns: number };
+        dispose(): Promise<void>;
+      }>;
+    const padded = await load(false);
+    const byDefault = await load('auto');
+    try {
+      // Input order, so most batches carry padding that the packed graph leaves out.
+      const options = { ...callOptions, sortByLength: false, batchSize: 3 };
+      const want = await padded.run(inputs, options);
+      const got = await byDefault.run(inputs, options);
+      assertClose(got, want, task);
+      assert.ok(byDefault.model.packedRuns > 0, `${task}: ran packed`);
+      assert.deepEqual(byDefault.model.openLayouts, ['packed'], task);
+    } finally {
+      await padded.dispose();
+      await byDefault.dispose();
+    }
+  }
+});
