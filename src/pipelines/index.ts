@@ -75,7 +75,8 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
    * Packed (padding-free) execution, as in the model API, but 'auto' by default: every batch runs on the packed
    * graph when the model has one (one ONNX Runtime session, one copy of the weights), else on the padded graph.
    * Pipelines read real positions only, so this changes what they return by float rounding alone (about 1e-7); it
-   * pays off on batches that are not length-sorted (`sortByLength: false`) and costs nothing on sorted ones.
+   * pays off on batches that are not length-sorted (`sortByLength: false`) and costs about the same on sorted
+   * ones.
    */
   packed?: FromPretrainedOptions['packed'];
 }
