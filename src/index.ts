@@ -31,6 +31,7 @@ export {
   type ModelOutput,
   type ForwardInput,
   type ForwardOptions,
+  type GraphLayout,
 } from './models/auto.js';
 export { AutoConfig, PretrainedConfig, SUPPORTED_MODEL_TYPES } from './models/config.js';
 export { FloatTensor } from './runtime/tensor.js';
