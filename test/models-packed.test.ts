@@ -11,14 +11,7 @@ import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
 import { pipeline } from '../src/pipelines/index.js';
 import type { IntMatrix } from '../src/runtime/inputs.js';
-import {
-  packBatch,
-  packingBlocker,
-  paddingShare,
-  PACKED_AUTO_PADDING_SHARE,
-  shouldPack,
-  unpackTokens,
-} from '../src/runtime/packed.js';
+import { packBatch, packingBlocker, paddingShare, unpackTokens } from '../src/runtime/packed.js';
 import { OnnxSession, type NamedTensor } from '../src/runtime/session.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
@@ -411,21 +404,6 @@ describe('packed execution errors and helpers', () => {
       )!,
       /row 1 starts with padding/,
     );
-    assert.equal(shouldPack('auto', mask), 3 / 8 > PACKED_AUTO_PADDING_SHARE);
-    assert.equal(
-      shouldPack(
-        'auto',
-        matrix([
-          [1, 1],
-          [1, 1],
-        ]),
-      ),
-      false,
-    );
-    assert.equal(shouldPack(false, mask), false);
-    assert.equal(shouldPack(true, undefined), true);
-    assert.equal(shouldPack('auto', undefined), false);
-    assert.throws(() => shouldPack(true, matrix([[0, 1]])), InputError);
   });
 
   test('packBatch lays out tokens, attention slots and indices; unpackTokens inverts it', () => {

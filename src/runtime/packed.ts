@@ -1,7 +1,7 @@
 /**
  * The TypeScript side of packed execution (src/models/packed-layout.ts): turns a padded batch into the packed
- * graph's inputs, maps per-token outputs back to the padded [batch, seq, …] shape, and decides per batch whether
- * packing pays off.
+ * graph's inputs, maps per-token outputs back to the padded [batch, seq, …] shape, and says when a batch cannot be
+ * packed.
  *
  * A token is real when its attention mask is 1. Packed tokens are the real tokens in row order; each row's real
  * tokens keep their own position ids, type ids and relative order, so every real position sees exactly what it
@@ -13,13 +13,9 @@ import type { IntMatrix } from './inputs.js';
 import type { NamedTensor } from './session.js';
 
 /**
- * Padding share above which `packed: 'auto'` runs the packed graph. Measured on this repository's 2-core machine
- * with the DistilBERT-base-shaped random checkpoint (see "Packed execution" in docs/models.md): below it the
- * gathers cost more than the padding they save.
+ * The `packed` option: true runs every batch on the packed graph, false on the padded one, and 'auto' every batch
+ * the packed graph can run (see "Packed execution" in docs/models.md; src/models/auto.ts decides).
  */
-export const PACKED_AUTO_PADDING_SHARE = 0.05;
-
-/** Whether to pack a batch: always, never, or when its padding share exceeds `PACKED_AUTO_PADDING_SHARE`. */
 export type PackedMode = 'auto' | boolean;
 
 export interface PackedBatch {
@@ -53,20 +49,6 @@ export function packingBlocker(mask: IntMatrix): string | null {
     if (mask.data[b * seq] !== 1n) return `row ${b} starts with padding (attention_mask[${b}][0] is 0)`;
   }
   return null;
-}
-
-/** Whether `mode` packs a batch with this mask (an explicit true on a blocked mask is an InputError). */
-export function shouldPack(mode: PackedMode, mask: IntMatrix | undefined): boolean {
-  if (mode === false) return false;
-  if (!mask) return mode === true; // no mask: nothing is padding, packing only adds gathers
-  const blocker = packingBlocker(mask);
-  if (blocker) {
-    if (mode === true) {
-      throw new InputError(`attention_mask: cannot run packed: ${blocker}`, { argument: 'attention_mask' });
-    }
-    return false;
-  }
-  return mode === true || paddingShare(mask) > PACKED_AUTO_PADDING_SHARE;
 }
 
 /**

@@ -47,7 +47,7 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
     .addOption(
       new Option(
         '--packed <mode>',
-        'padding-free execution: auto (batches with over 5% padding), true or false',
+        'padding-free execution: auto (every batch the packed graph can run), true or false',
       )
         .choices(['auto', 'true', 'false'])
         .default('auto'),
