@@ -49,7 +49,7 @@ export interface BuildModelGraphOptions {
   outputAttentions?: boolean;
   inputs?: GraphInputSelection;
   /**
-   * Use ONNX Runtime's com.microsoft fused kernels (Attention, SkipLayerNormalization, BiasGelu, FastGelu).
+   * Use ONNX Runtime's com.microsoft fused kernels (Attention, MultiHeadAttention, BiasGelu, FastGelu).
    * Default true. False gives a graph of standard ONNX ops only (for other runtimes, or to compare).
    */
   contribOps?: boolean;
