@@ -35,7 +35,12 @@ export {
 } from './models/auto.js';
 export { AutoConfig, PretrainedConfig, SUPPORTED_MODEL_TYPES } from './models/config.js';
 export { FloatTensor } from './runtime/tensor.js';
-export { paddingShare, type PackedMode } from './runtime/packed.js';
+export {
+  PACKED_AUTO_OPEN_PADDING,
+  PACKED_AUTO_PADDING_SHARE,
+  paddingShare,
+  type PackedMode,
+} from './runtime/packed.js';
 export type { RuntimeOptions, GraphOptimizationLevel } from './runtime/session.js';
 export { loadWeights, type WeightStore } from './weights/index.js';
 export * from './pipelines/index.js';

@@ -10,8 +10,15 @@ import { InputError } from '../src/errors.js';
 import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
 import { pipeline } from '../src/pipelines/index.js';
-import type { IntMatrix } from '../src/runtime/inputs.js';
-import { packBatch, packingBlocker, paddingShare, unpackTokens } from '../src/runtime/packed.js';
+import { toIntMatrix, type IntMatrix } from '../src/runtime/inputs.js';
+import {
+  PACKED_AUTO_OPEN_PADDING,
+  PACKED_AUTO_PADDING_SHARE,
+  packBatch,
+  packingBlocker,
+  paddingShare,
+  unpackTokens,
+} from '../src/runtime/packed.js';
 import { OnnxSession, type NamedTensor } from '../src/runtime/session.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
@@ -273,39 +280,59 @@ describe('packed execution on the demo model', () => {
     });
   }
 
-  test("'auto' runs every batch it can packed, on one session, and opens the padded graph for left padding", async () => {
+  test("'auto' chooses per batch: padded for little padding, packed above the share once worth opening", async () => {
     const model = await PreTrainedModel.fromPretrained(DEMO, 'base', { cacheDir: false, packed: 'auto' });
     const reference = await PreTrainedModel.fromPretrained(DEMO, 'base', { cacheDir: false, packed: false });
+    /** `rows - 1` short rows of 3 tokens beside one row of `long` tokens. */
+    const uneven = (rows: number, long: number) => ({
+      input_ids: [
+        Array.from({ length: long }, (_, j) => 1000 + j),
+        ...Array.from({ length: rows - 1 }, () => [101, 2000, 102, ...Array(long - 3).fill(0)]),
+      ],
+      attention_mask: [
+        Array(long).fill(1),
+        ...Array.from({ length: rows - 1 }, () => [1, 1, 1, ...Array(long - 3).fill(0)]),
+      ],
+    });
     try {
-      assert.equal(model.loadLayout, 'packed');
-      assert.deepEqual(model.openLayouts, ['packed']);
-      assert.deepEqual(reference.openLayouts, ['padded']);
-      // One long row and one short one: mostly padding, so padding comes back as exact zeros.
-      const uneven = {
-        input_ids: [Array.from({ length: 40 }, (_, j) => 1000 + j), [101, 2000, 102, ...Array(37).fill(0)]],
-        attention_mask: [Array(40).fill(1), [1, 1, 1, ...Array(37).fill(0)]],
-      };
-      const out = await model.forward(uneven);
-      assert.ok(out.last_hidden_state!.data.subarray(43 * 128, 44 * 128).every((v) => v === 0));
-      assertPackedEqual(await reference.forward(uneven), out, uneven.attention_mask, 'uneven');
-      // No padding (and no mask): still the packed graph, no second session, the padded values within 1e-5.
+      assert.equal(
+        model.loadLayout,
+        'padded',
+        "'auto' loads the padded graph: sorted batches run fastest there",
+      );
+      assert.deepEqual(model.openLayouts, ['padded']);
+      // No padding, or no mask: the padded graph.
       const even = { input_ids: [[101, 2000, 102]], attention_mask: [[1, 1, 1]] };
-      assertPackedEqual(
-        await reference.forward(even),
-        await model.forward(even),
-        even.attention_mask,
-        'even',
+      assert.deepEqual(
+        (await model.forward(even)).last_hidden_state!.data,
+        (await reference.forward(even)).last_hidden_state!.data,
       );
-      const unmasked = { input_ids: [[101, 2000, 2001, 102]] };
+      await model.forward({ input_ids: [[101, 2000, 2001, 102]] });
+      // Mostly padding but only 37 wasted positions (< PACKED_AUTO_OPEN_PADDING): not worth a second session.
+      const small = uneven(2, 40);
+      assert.ok(paddingShare(toIntMatrix(small.attention_mask, 'm')) > PACKED_AUTO_PADDING_SHARE);
+      await model.forward(small);
+      assert.equal(model.packedRuns, 0);
+      assert.deepEqual(model.openLayouts, ['padded']);
+      // 7 × 57 = 399 wasted positions: the packed graph opens, and padding comes back as exact zeros.
+      const large = uneven(8, 60);
+      assert.ok(7 * 57 >= PACKED_AUTO_OPEN_PADDING);
+      const out = await model.forward(large);
+      assert.equal(model.packedRuns, 1);
+      assert.deepEqual(model.openLayouts, ['padded', 'packed']);
+      assert.ok(out.last_hidden_state!.data.subarray(63 * 128, 64 * 128).every((v) => v === 0));
+      assertPackedEqual(await reference.forward(large), out, large.attention_mask, 'large');
+      // Once open, any batch above the share runs packed; one below it still runs padded.
       assertPackedEqual(
-        await reference.forward(unmasked),
-        await model.forward(unmasked),
-        [[1, 1, 1, 1]],
-        'no mask',
+        await reference.forward(small),
+        await model.forward(small),
+        small.attention_mask,
+        'small',
       );
-      assert.equal(model.packedRuns, 3);
-      assert.deepEqual(model.openLayouts, ['packed'], 'batches the packed graph runs open no padded session');
-      // Left padding cannot pack (position 0 is padding): 'auto' opens the padded graph, equal to packed: false.
+      assert.equal(model.packedRuns, 2);
+      await model.forward(even);
+      assert.equal(model.packedRuns, 2);
+      // Left padding cannot pack (position 0 is padding): 'auto' runs it padded, equal to packed: false.
       const left = {
         input_ids: [
           [0, 0, 101, 2000, 102],
@@ -320,8 +347,7 @@ describe('packed execution on the demo model', () => {
         (await model.forward(left)).last_hidden_state!.data,
         (await reference.forward(left)).last_hidden_state!.data,
       );
-      assert.equal(model.packedRuns, 3);
-      assert.deepEqual(model.openLayouts, ['packed', 'padded']);
+      assert.equal(model.packedRuns, 2);
       await assert.rejects(
         model.forward(left, { packed: true }),
         (e: unknown) => e instanceof InputError && e.argument === 'attention_mask',
@@ -341,7 +367,9 @@ test("pipelines pass packed: 'auto' through: input-order batches give the padded
     'fine',
     'it is a charming and often affecting journey .',
   ];
-  const batching = { sortByLength: false, batchSize: 5, functionToApply: 'none' } as const;
+  // Input order, one batch: mostly padding, and enough of it (≥ PACKED_AUTO_OPEN_PADDING) to open the packed graph.
+  texts.push(...Array.from({ length: 20 }, () => 'ok'));
+  const batching = { sortByLength: false, batchSize: texts.length, functionToApply: 'none' } as const;
   const padded = await pipeline('sentiment-analysis', DEMO, { cacheDir: false, packed: false });
   const packed = await pipeline('sentiment-analysis', DEMO, { cacheDir: false, packed: 'auto' });
   try {

@@ -1,7 +1,8 @@
 /**
- * One model, one ONNX Runtime session: each session holds a full copy of the weights, so a pipeline run must open
- * only the graph its `packed` option prefers, whether its batches are length-sorted or not. And the packed graph,
- * which the default runs, must give every task what the padded graph gives (tiny fixture checkpoints, ≤ 1e-5).
+ * Each ONNX Runtime session holds a full copy of the weights, so a pipeline run opens a second graph only when it
+ * pays: under the default `packed: 'auto'` a length-sorted run stays on the padded graph opened at load, and the
+ * packed graph opens for a batch that wastes enough padding. `false` and `true` open only their own graph. And the
+ * packed graph must give every task what the padded graph gives (tiny fixture checkpoints, ≤ 1e-5).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -52,30 +53,39 @@ async function runWithBatches(
 
 const unpadded = (e: BatchEvent): boolean => e.realTokens === e.indices.length * e.paddedLength;
 
+/** About 58 tokens with [CLS] and [SEP]: beside single words, a batch wastes hundreds of padding positions. */
+const LONG = Array(8).fill('the cat sat on the mat .').join(' ');
+
 test(
-  'the default packed option keeps one session through sorted and input-order runs',
+  "the default 'auto' keeps a sorted run on one session and opens the packed graph only for heavy padding",
   { skip },
   async () => {
-    const classify = await pipeline('text-classification', fixtureCheckpoint(WORK, 'bert-seqcls'), OPTIONS);
+    const dir = fixtureCheckpoint(WORK, 'bert-seqcls');
+    const classify = await pipeline('text-classification', dir, OPTIONS);
+    const reference = await pipeline('text-classification', dir, { ...OPTIONS, packed: false });
     try {
       const run = (t: string[], o: Record<string, unknown>) => classify.run(t, o);
       const sorted = await runWithBatches(run, { batchSize: 2 });
-      const inputOrder = await runWithBatches(run, { batchSize: 3, sortByLength: false });
-      // The runs met both kinds of batch: unpadded ones (sorted pairs) and mostly padded ones.
       assert.ok(sorted.batches.some(unpadded), 'a sorted batch without padding');
+      assert.equal(classify.model.loadLayout, 'padded');
+      // Input-order batches of three short texts carry padding, but too little to be worth a second session.
+      const inputOrder = await runWithBatches(run, { batchSize: 3, sortByLength: false });
       assert.ok(
         inputOrder.batches.some((e) => !unpadded(e)),
         'an input-order batch with padding',
       );
-      assert.equal(classify.model.loadLayout, 'packed');
-      assert.deepEqual(
-        classify.model.openLayouts,
-        ['packed'],
-        'every batch ran on the session opened at load',
-      );
-      assert.equal(classify.model.packedRuns, sorted.batches.length + inputOrder.batches.length);
+      assert.deepEqual(classify.model.openLayouts, ['padded'], 'one session so far');
+      assert.equal(classify.model.packedRuns, 0);
+      // One long text among single words: mostly padding, hundreds of positions: the packed graph opens and runs it.
+      const heavy = [LONG, 'fish', 'bird', 'zebra', 'cat', 'dog', 'mat', 'sun'];
+      const options = { batchSize: heavy.length, sortByLength: false, topK: null };
+      const got = await classify.run(heavy, options);
+      assert.deepEqual(classify.model.openLayouts, ['padded', 'packed']);
+      assert.equal(classify.model.packedRuns, 1);
+      assertClose(got, await reference.run(heavy, options), 'heavy batch');
     } finally {
       await classify.dispose();
+      await reference.dispose();
     }
   },
 );
@@ -122,6 +132,7 @@ test('models without a packed graph run padded on one session under the default'
 });
 
 test('every task gives on the packed graph what the padded graph gives (≤ 1e-5)', { skip }, async () => {
+  // packed: true runs every batch packed; 'auto' would keep these small batches padded.
   const ner = labelConfig(NER_LABELS);
   const tasks: [string, string, Record<string, unknown>, unknown[]][] = [
     ['text-classification', 'roberta-seqcls', { topK: null }, TEXTS],
@@ -144,18 +155,18 @@ test('every task gives on the packed graph what the padded graph gives (≤ 1e-5
         dispose(): Promise<void>;
       }>;
     const padded = await load(false);
-    const byDefault = await load('auto');
+    const packedRun = await load(true);
     try {
       // Input order, so most batches carry padding that the packed graph leaves out.
       const options = { ...callOptions, sortByLength: false, batchSize: 3 };
       const want = await padded.run(inputs, options);
-      const got = await byDefault.run(inputs, options);
+      const got = await packedRun.run(inputs, options);
       assertClose(got, want, task);
-      assert.ok(byDefault.model.packedRuns > 0, `${task}: ran packed`);
-      assert.deepEqual(byDefault.model.openLayouts, ['packed'], task);
+      assert.ok(packedRun.model.packedRuns > 0, `${task}: ran packed`);
+      assert.deepEqual(packedRun.model.openLayouts, ['packed'], task);
     } finally {
       await padded.dispose();
-      await byDefault.dispose();
+      await packedRun.dispose();
     }
   }
 });

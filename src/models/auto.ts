@@ -26,7 +26,16 @@ import {
   tokenLoss,
 } from '../runtime/losses.js';
 import { OnnxSession, sessionOptions, type NamedTensor, type RuntimeOptions } from '../runtime/session.js';
-import { packBatch, packingBlocker, unpackTokens, type PackedBatch, type PackedMode } from '../runtime/packed.js';
+import {
+  PACKED_AUTO_OPEN_PADDING,
+  PACKED_AUTO_PADDING_SHARE,
+  packBatch,
+  packingBlocker,
+  paddingShare,
+  unpackTokens,
+  type PackedBatch,
+  type PackedMode,
+} from '../runtime/packed.js';
 import { FloatTensor } from '../runtime/tensor.js';
 import { loadWeights } from '../weights/load.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
@@ -45,9 +54,11 @@ export interface FromPretrainedOptions extends RuntimeOptions {
   /**
    * Padding-free execution (see "Packed execution" in docs/models.md). `false` (default): the padded graph runs
    * every batch. `true`: the packed graph runs every batch (an InputError for a batch it cannot run). `'auto'`:
-   * the packed graph runs every batch it can, and the padded graph only batches that need it (left padding, the
-   * QA loss); models without a packed graph (Longformer, `outputAttentions`) run padded. The graph this option
-   * prefers is the one opened at load, so a run holds one copy of the weights. Padding positions of per-token
+   * per batch, the packed graph when more than `PACKED_AUTO_PADDING_SHARE` (5%) of its positions are padding,
+   * else the padded graph, which is faster on well-sorted batches. The padded graph opens at load; the packed
+   * one (a second copy of the weights) only for a batch wasting at least `PACKED_AUTO_OPEN_PADDING` positions, so
+   * a length-sorted run usually holds one session. Batches the packed graph cannot run (left padding, the QA
+   * loss), and models without one (Longformer, `outputAttentions`), run padded. Padding positions of per-token
    * outputs are 0 in packed results.
    */
   packed?: PackedMode;
@@ -225,7 +236,7 @@ export class PreTrainedModel {
     readonly config: PretrainedConfig,
     readonly task: ModelTask,
     readonly modelDir: string,
-    /** The graph opened at load: packed when the `packed` option is true or 'auto' and the model has one. */
+    /** The graph opened at load: packed when the `packed` option is true, else padded. */
     readonly loadLayout: GraphLayout,
     session: OnnxSession,
     /** Whether the graph opened at load came from the on-disk cache (no weights were read, no graph was built). */
@@ -260,7 +271,8 @@ export class PreTrainedModel {
       inputs: selection,
     };
     if (packed === true) checkPackable(config, buildOptions);
-    const layout: GraphLayout = packed !== false && packable(config, buildOptions) ? 'packed' : 'padded';
+    // 'auto' starts padded: length-sorted batches, the scheduler's usual output, run fastest there.
+    const layout: GraphLayout = packed === true ? 'packed' : 'padded';
     const opened = await openGraph(dir, config, layoutBuild(buildOptions, layout), options);
     return new PreTrainedModel(
       config,
@@ -351,9 +363,9 @@ export class PreTrainedModel {
 
   /**
    * The graph that runs a batch. `false`: padded. `true`: packed, or an InputError saying why it cannot. `'auto'`:
-   * packed whenever the model has a packed graph and the batch fits it, whatever its padding share: on batches
-   * with little padding the packed graph costs the same as the padded one (measured in docs/models.md), and one
-   * graph for every batch keeps one session, so one copy of the weights, in memory.
+   * packed when the model has a packed graph, the batch fits it and more than `PACKED_AUTO_PADDING_SHARE` of its
+   * positions are padding, provided the packed session is open or the batch wastes enough
+   * (`PACKED_AUTO_OPEN_PADDING`) to be worth opening it; padded otherwise.
    */
   private layoutFor(mode: PackedMode, mask: IntMatrix | undefined, qaLoss: boolean): GraphLayout {
     if (mode === false) return 'padded';
@@ -365,14 +377,20 @@ export class PreTrainedModel {
           argument: 'start_positions',
         });
       }
-    } else if (qaLoss || !packable(this.config, this.buildOptions)) {
+    } else if (qaLoss || !packable(this.config, this.buildOptions) || !mask) {
       return 'padded';
     }
     // Poolers and first-token heads read position 0: a row starting with padding needs the padded graph.
     const blocker = mask ? packingBlocker(mask) : null;
-    if (blocker === null) return 'packed';
-    if (mode === 'auto') return 'padded';
-    throw new InputError(`attention_mask: cannot run packed: ${blocker}`, { argument: 'attention_mask' });
+    if (blocker !== null) {
+      if (mode === 'auto') return 'padded';
+      throw new InputError(`attention_mask: cannot run packed: ${blocker}`, { argument: 'attention_mask' });
+    }
+    if (mode === true) return 'packed';
+    const share = paddingShare(mask!);
+    if (share <= PACKED_AUTO_PADDING_SHARE) return 'padded';
+    if (this.sessions.has('packed')) return 'packed';
+    return share * mask!.data.length >= PACKED_AUTO_OPEN_PADDING ? 'packed' : 'padded';
   }
 
   /** The session of `layout`: the one opened at load, or the other, built (or read from the cache) on first use. */

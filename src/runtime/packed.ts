@@ -13,10 +13,25 @@ import type { IntMatrix } from './inputs.js';
 import type { NamedTensor } from './session.js';
 
 /**
- * The `packed` option: true runs every batch on the packed graph, false on the padded one, and 'auto' every batch
- * the packed graph can run (see "Packed execution" in docs/models.md; src/models/auto.ts decides).
+ * The `packed` option: true runs every batch on the packed graph, false on the padded one, and 'auto' chooses per
+ * batch (see "Packed execution" in docs/models.md; src/models/auto.ts decides).
  */
 export type PackedMode = 'auto' | boolean;
+
+/**
+ * Padding share above which `packed: 'auto'` runs a batch packed. On batches with (almost) no padding the packed
+ * graph measured about 4% slower than the padded one (its gathers, and MultiHeadAttention instead of the fused
+ * Attention kernel; docs/models.md), so packing pays once padding costs more than that.
+ */
+export const PACKED_AUTO_PADDING_SHARE = 0.05;
+
+/**
+ * Padding positions a batch must waste before `packed: 'auto'` opens the packed graph for it. Opening it loads a
+ * second copy of the weights (a second ONNX Runtime session) and takes seconds; a batch that wastes a few dozen
+ * positions (the last, shortest batch of a sorted run) would save a few milliseconds for that. Once the packed
+ * graph is open, every batch above `PACKED_AUTO_PADDING_SHARE` uses it.
+ */
+export const PACKED_AUTO_OPEN_PADDING = 256;
 
 export interface PackedBatch {
   feeds: Record<string, NamedTensor>;

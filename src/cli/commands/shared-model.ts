@@ -45,10 +45,7 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
     .option('--threads <n>', 'ONNX Runtime threads for one model run (default: ONNX Runtime decides)')
     .option('--no-graph-cache', 'build the ONNX graph afresh instead of reusing the cached one')
     .addOption(
-      new Option(
-        '--packed <mode>',
-        'padding-free execution: auto (every batch the packed graph can run), true or false',
-      )
+      new Option('--packed <mode>', 'padding-free execution: auto (batches over 5% padding), true or false')
         .choices(['auto', 'true', 'false'])
         .default('auto'),
     );
