@@ -170,3 +170,33 @@ test('every task gives on the packed graph what the padded graph gives (≤ 1e-5
     }
   }
 });
+
+test(
+  'openLayout opens the packed graph ahead of need (the server does at load), and nothing for a model without one',
+  { skip },
+  async () => {
+    const classify = await pipeline('text-classification', fixtureCheckpoint(WORK, 'electra-seqcls'), OPTIONS);
+    const longformer = await pipeline(
+      'feature-extraction',
+      fixtureCheckpoint(WORK, 'longformer-seqcls'),
+      OPTIONS,
+    );
+    try {
+      assert.deepEqual(
+        classify.model.openLayouts,
+        ['padded'],
+        'a pipeline opens only the padded graph at load',
+      );
+      assert.equal(await classify.model.openLayout('packed'), true);
+      assert.deepEqual(classify.model.openLayouts, ['padded', 'packed']);
+      // With the packed graph open, a batch over 5% padding runs packed however little it wastes.
+      await classify.run(['the cat sat on the mat .', 'fish'], { batchSize: 2, sortByLength: false });
+      assert.equal(classify.model.packedRuns, 1);
+      assert.equal(await longformer.model.openLayout('packed'), false);
+      assert.deepEqual(longformer.model.openLayouts, ['padded']);
+    } finally {
+      await classify.dispose();
+      await longformer.dispose();
+    }
+  },
+);

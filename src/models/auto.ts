@@ -296,6 +296,16 @@ export class PreTrainedModel {
     return [...this.sessions.keys()];
   }
 
+  /**
+   * Opens the graph of `layout` now rather than when a batch first needs it (a server does this at start, so no
+   * request waits for a graph to load). Resolves false, opening nothing, when the model has no packed graph.
+   */
+  async openLayout(layout: GraphLayout): Promise<boolean> {
+    if (layout === 'packed' && !packable(this.config, this.buildOptions)) return false;
+    await this.sessionFor(layout);
+    return true;
+  }
+
   /** Runs the model on a batch. Labels (or start/end positions for QA) add `loss`. */
   async forward(input: ForwardInput, callOptions: ForwardOptions = {}): Promise<ModelOutput> {
     const mode = callOptions.packed ?? this.options.packed ?? false;

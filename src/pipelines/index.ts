@@ -72,11 +72,11 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
   /** How a Hub id is resolved (cache, revision, offline…). */
   hub?: ResolveModelOptions;
   /**
-   * Packed (padding-free) execution, as in the model API, but 'auto' by default: every batch runs on the packed
-   * graph when the model has one (one ONNX Runtime session, one copy of the weights), else on the padded graph.
-   * Pipelines read real positions only, so this changes what they return by float rounding alone (about 1e-7); it
-   * pays off on batches that are not length-sorted (`sortByLength: false`) and costs about the same on sorted
-   * ones.
+   * Packed (padding-free) execution, as in the model API, but 'auto' by default: a batch over 5% padding runs on
+   * the packed graph, others on the padded graph, which is faster on length-sorted batches; the packed graph (a
+   * second session) opens only for a batch wasting at least 256 positions. Pipelines read real positions only, so
+   * this changes what they return by float rounding alone (about 1e-7); it pays off on batches that are not
+   * length-sorted (`sortByLength: false`, a server's batches).
    */
   packed?: FromPretrainedOptions['packed'];
 }
@@ -176,7 +176,7 @@ export async function pipeline(
     outputHiddenStates,
     outputAttentions,
     cacheDir,
-    // One graph for the whole run: the packed one when the model has it (see FromPretrainedOptions.packed).
+    // Per batch, padded or packed (see FromPretrainedOptions.packed).
     packed: packed ?? 'auto',
   });
   switch (resolved) {

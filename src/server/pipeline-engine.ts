@@ -117,5 +117,11 @@ export async function loadPipelineEngine(
         tokenizer: classifier?.tokenizer,
       })
     : undefined;
+  // A server's batches hold whatever arrived together, so under packed: 'auto' they often carry padding worth
+  // packing: open the packed graph now, before the server says it is ready, rather than on a live request.
+  if ((pipelineOptions.packed ?? 'auto') === 'auto') {
+    await classifier?.model.openLayout('packed');
+    if (embedder && embedder.model !== classifier?.model) await embedder.model.openLayout('packed');
+  }
   return createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling });
 }
