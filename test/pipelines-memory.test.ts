@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { BatchEvent } from '../src/batching/index.js';
 import { pipeline, type PipelineOptions } from '../src/pipelines/index.js';
+import { loadPipelineEngine } from '../src/server/pipeline-engine.js';
 import {
   fixtureCheckpoint,
   fixtureTokenizer,
@@ -172,10 +173,14 @@ test('every task gives on the packed graph what the padded graph gives (≤ 1e-5
 });
 
 test(
-  'openLayout opens the packed graph ahead of need (the server does at load), and nothing for a model without one',
+  'openLayout opens the packed graph ahead of need, and nothing for a model without one',
   { skip },
   async () => {
-    const classify = await pipeline('text-classification', fixtureCheckpoint(WORK, 'electra-seqcls'), OPTIONS);
+    const classify = await pipeline(
+      'text-classification',
+      fixtureCheckpoint(WORK, 'electra-seqcls'),
+      OPTIONS,
+    );
     const longformer = await pipeline(
       'feature-extraction',
       fixtureCheckpoint(WORK, 'longformer-seqcls'),
@@ -197,6 +202,26 @@ test(
     } finally {
       await classify.dispose();
       await longformer.dispose();
+    }
+  },
+);
+
+test(
+  'a server engine loads packed-only models and falls back to auto for Longformer, with the same answers',
+  { skip },
+  async () => {
+    const items = [{ text: 'the cat sat on the mat .' }, { text: 'fish' }];
+    const CLASSIFY = { truncate: false, rawScores: false };
+    for (const name of ['roberta-seqcls', 'longformer-seqcls']) {
+      const dir = fixtureCheckpoint(WORK, name, { withTokenizer: true }); // a folder of its own
+      const engine = await loadPipelineEngine(dir, ['classify'], OPTIONS);
+      const padded = await loadPipelineEngine(dir, ['classify'], { ...OPTIONS, packed: false });
+      try {
+        assertClose(await engine.classify(items, CLASSIFY), await padded.classify(items, CLASSIFY), name);
+      } finally {
+        await engine.close!();
+        await padded.close!();
+      }
     }
   },
 );

@@ -2,7 +2,7 @@
  * Starts seqbatch's HTTP server on a model for bench/server.ts, with the production engine (seqbatch's
  * text-classification pipeline, src/server/pipeline-engine.ts) and the `seqbatch serve` flag handling
  * (src/server/serve-options.ts): what the serve command does, without depending on how its CLI module is named.
- *   --model DIR [--port 0] [--threads 2] [serve flags as JSON in --flags]
+ *   --model DIR [--port 0] [--threads 2] [--packed auto|true|false] [serve flags as JSON in --flags]
  * Prints "seqbatch: serving … on http://host:port" on stderr; SIGTERM closes it gracefully.
  */
 import { join } from 'node:path';
@@ -16,10 +16,12 @@ const args = workerArgs({
   port: { type: 'string', default: '0' },
   threads: { type: 'string', default: '2' },
   flags: { type: 'string', default: '{}' },
+  packed: { type: 'string', default: 'auto' },
 });
 if (!args.model) throw new Error('--model DIR is required');
 const engine = await loadPipelineEngine(args.model, ['classify'], {
   threads: Number(args.threads),
+  packed: args.packed === 'auto' ? 'auto' : args.packed === 'true',
   cacheDir: join(BENCH_CACHE_DIR, 'graph-cache'),
 });
 const flags = JSON.parse(args.flags!) as ServeCliOptions;

@@ -109,19 +109,33 @@ export async function loadPipelineEngine(
     throw new InputError('tasks: name at least one of classify, embed', { argument: 'tasks' });
   const { defaultPooling, ...pipelineOptions } = options;
   const classifier = tasks.includes('classify')
-    ? await pipeline('text-classification', modelDirOrId, pipelineOptions)
+    ? await packedIfPossible(pipelineOptions, (o) => pipeline('text-classification', modelDirOrId, o))
     : undefined;
   const embedder = tasks.includes('embed')
-    ? await pipeline('feature-extraction', modelDirOrId, {
-        ...pipelineOptions,
-        tokenizer: classifier?.tokenizer,
-      })
+    ? await packedIfPossible({ ...pipelineOptions, tokenizer: classifier?.tokenizer }, (o) =>
+        pipeline('feature-extraction', modelDirOrId, o),
+      )
     : undefined;
-  // A server's batches hold whatever arrived together, so under packed: 'auto' they often carry padding worth
-  // packing: open the packed graph now, before the server says it is ready, rather than on a live request.
-  if ((pipelineOptions.packed ?? 'auto') === 'auto') {
-    await classifier?.model.openLayout('packed');
-    if (embedder && embedder.model !== classifier?.model) await embedder.model.openLayout('packed');
-  }
   return createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling });
+}
+
+/**
+ * Loads a pipeline for serving. Unless the caller chose `packed`, every batch runs on the packed graph when the
+ * model has one: a server's batches hold whatever arrived together, so most carry padding, and with 64 concurrent
+ * clients on the DistilBERT-base-shaped checkpoint packing everything served 63.7–67.4 texts/s against 60.1–63.7
+ * for 'auto' (3 alternating runs each). Models without a packed graph (Longformer) load with 'auto'.
+ */
+async function packedIfPossible<P>(
+  options: PipelineOptions,
+  load: (options: PipelineOptions) => Promise<P>,
+): Promise<P> {
+  if (options.packed !== undefined) return load(options);
+  try {
+    return await load({ ...options, packed: true });
+  } catch (error) {
+    // packed: true is refused (InputError naming `packed`) before any graph is built for a model without one.
+    if (error instanceof InputError && error.argument === 'packed')
+      return load({ ...options, packed: 'auto' });
+    throw error;
+  }
 }

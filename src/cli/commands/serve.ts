@@ -36,7 +36,9 @@ export function register(program: Command): void {
       'pooling for /embed without a sentence-transformers folder: cls, mean, max, mean_sqrt_len',
       'mean',
     )
-    .action(async (options: ServeCommandOptions) => {
+    .action(async (options: ServeCommandOptions, cmd: Command) => {
+      // Without an explicit --packed the server picks its own default (every batch packed when the model can).
+      if (cmd.getOptionValueSource('packed') !== 'cli') delete options.packed;
       await runServe(options);
     });
 }
@@ -66,6 +68,9 @@ export async function runServe(options: ServeCommandOptions): Promise<SeqbatchSe
     defaultPooling: pooling as (typeof POOLINGS)[number],
     ...(threads === undefined ? {} : { threads }),
     ...(options.graphCache === false ? { cacheDir: false as const } : {}),
+    ...(options.packed === undefined
+      ? {}
+      : { packed: options.packed === 'auto' ? ('auto' as const) : options.packed === 'true' }),
     ...(options.tokenizer === undefined
       ? {}
       : { tokenizer: await Tokenizer.fromPretrained(options.tokenizer) }),
