@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mulberry32 } from '../src/util/random.js';
 import { writeSafetensorsFile, type LazyTensorToWrite } from '../src/weights/write.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,18 +34,6 @@ export interface RandomCheckpointOptions {
   intermediate?: number;
   /** Folder holding the reference config.json and tokenizer files. */
   referenceDir?: string;
-}
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Normal samples by Box–Muller, two per pair of uniforms. */
@@ -90,7 +79,7 @@ export async function makeRandomCheckpoint(
   if (dim % (config.n_heads as number) !== 0)
     throw new Error(`dim ${dim} is not a multiple of n_heads ${config.n_heads}`);
 
-  const random = uniform(options.seed ?? 42);
+  const random = mulberry32(options.seed ?? 42);
   const std = (config.initializer_range as number | undefined) ?? 0.02;
   const tensors: LazyTensorToWrite[] = [];
   const add = (name: string, shape: number[], make: () => Float32Array) =>
