@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import test from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import tk from 'tokenizers';
+import type { Encoding } from '../src/encoding/encoding.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 import { mulberry32 } from './helpers/random.js';
 import { codePointOffsetsToUtf16, sharedPath, skipUnlessShared } from './helpers/shared.js';
@@ -81,6 +82,12 @@ interface Row {
   offsets: [number, number][];
 }
 
+/** The fields compared, from one of our encodings. */
+function rowOf(e: Encoding): Row {
+  const { ids, typeIds, tokens, specialTokensMask, words, offsets } = e;
+  return { ids, typeIds, tokens, specialTokensMask, words, offsets };
+}
+
 /** The binding's offsets count code points of the text the token came from (first or second sequence). */
 function referenceRow(encoding: tk.Encoding, text: string, pair: string | null): Row {
   const sequenceIds = encoding.getSequenceIds();
@@ -131,15 +138,7 @@ for (const name of tokenizerFolders()) {
       }
     };
     texts.forEach((text, i) => {
-      const e = ours.encode(text, null, { verbose: false });
-      const got: Row = {
-        ids: e.ids,
-        typeIds: e.typeIds,
-        tokens: e.tokens,
-        specialTokensMask: e.specialTokensMask,
-        words: e.words,
-        offsets: e.offsets,
-      };
+      const got = rowOf(ours.encode(text, null, { verbose: false }));
       check(
         got,
         referenceRow(singles[i]!, text, null),
@@ -148,15 +147,7 @@ for (const name of tokenizerFolders()) {
       );
     });
     pairIndices.forEach((i, k) => {
-      const e = ours.encode(texts[i]!, pairs[i]!, { verbose: false });
-      const got: Row = {
-        ids: e.ids,
-        typeIds: e.typeIds,
-        tokens: e.tokens,
-        specialTokensMask: e.specialTokensMask,
-        words: e.words,
-        offsets: e.offsets,
-      };
+      const got = rowOf(ours.encode(texts[i]!, pairs[i]!, { verbose: false }));
       const where = `${name} pair ${i}: ${JSON.stringify([texts[i], pairs[i]])}`;
       check(
         got,

@@ -16,12 +16,15 @@ const args = workerArgs({
   port: { type: 'string', default: '0' },
   threads: { type: 'string', default: '2' },
   flags: { type: 'string', default: '{}' },
-  packed: { type: 'string', default: 'auto' },
+  packed: { type: 'string' },
 });
 if (!args.model) throw new Error('--model DIR is required');
 const engine = await loadPipelineEngine(args.model, ['classify'], {
   threads: Number(args.threads),
-  packed: args.packed === 'auto' ? 'auto' : args.packed === 'true',
+  // Without --packed the engine picks the server's own default, as `seqbatch serve` does.
+  ...(args.packed === undefined
+    ? {}
+    : { packed: args.packed === 'auto' ? ('auto' as const) : args.packed === 'true' }),
   cacheDir: join(BENCH_CACHE_DIR, 'graph-cache'),
 });
 const flags = JSON.parse(args.flags!) as ServeCliOptions;

@@ -538,9 +538,14 @@ function layoutBuild(build: BuildOptions, layout: GraphLayout): BuildOptions {
   return layout === 'packed' ? { ...build, packed: true } : build;
 }
 
-/** Whether this model and build have a packed graph (not Longformer, not with attention probabilities). */
+/** Whether a model of this config, loaded with these options, has a packed graph (not Longformer, not with
+ * attention probabilities). */
+export function hasPackedGraph(config: PretrainedConfig, options: { outputAttentions?: boolean } = {}): boolean {
+  return config.modelType !== 'longformer' && !options.outputAttentions;
+}
+
 function packable(config: PretrainedConfig, build: BuildOptions): boolean {
-  return config.modelType !== 'longformer' && !build.outputAttentions;
+  return hasPackedGraph(config, build);
 }
 
 function checkPackable(config: PretrainedConfig, build: BuildOptions): void {

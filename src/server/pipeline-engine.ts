@@ -4,6 +4,10 @@
  * every call hands the whole batch to the pipeline, which may still split it by its own token budget.
  */
 import { InputError } from '../errors.js';
+import { resolveModel } from '../hub/index.js';
+import { hasPackedGraph } from '../models/auto.js';
+import { AutoConfig } from '../models/config.js';
+import type { PackedMode } from '../runtime/packed.js';
 import {
   pipeline,
   type FeatureExtractionPipeline,
@@ -107,35 +111,28 @@ export async function loadPipelineEngine(
 ): Promise<Engine> {
   if (tasks.length === 0)
     throw new InputError('tasks: name at least one of classify, embed', { argument: 'tasks' });
-  const { defaultPooling, ...pipelineOptions } = options;
+  const { defaultPooling, ...requested } = options;
+  // Resolved once here, so the config can be read before loading and both pipelines load the same folder.
+  const dir = await resolveModel(modelDirOrId, requested.hub);
+  const pipelineOptions: PipelineOptions = {
+    ...requested,
+    packed: requested.packed ?? serverPackedMode(dir, requested),
+  };
   const classifier = tasks.includes('classify')
-    ? await packedIfPossible(pipelineOptions, (o) => pipeline('text-classification', modelDirOrId, o))
+    ? await pipeline('text-classification', dir, pipelineOptions)
     : undefined;
   const embedder = tasks.includes('embed')
-    ? await packedIfPossible({ ...pipelineOptions, tokenizer: classifier?.tokenizer }, (o) =>
-        pipeline('feature-extraction', modelDirOrId, o),
-      )
+    ? await pipeline('feature-extraction', dir, { ...pipelineOptions, tokenizer: classifier?.tokenizer })
     : undefined;
   return createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling });
 }
 
 /**
- * Loads a pipeline for serving. Unless the caller chose `packed`, every batch runs on the packed graph when the
- * model has one: a server's batches hold whatever arrived together, so most carry padding, and with 64 concurrent
- * clients on the DistilBERT-base-shaped checkpoint packing everything served 63.7–67.4 texts/s against 60.1–63.7
- * for 'auto' (3 alternating runs each). Models without a packed graph (Longformer) load with 'auto'.
+ * The server's default `packed`: every batch on the packed graph when the model has one. A server's batches hold
+ * whatever arrived together, so most carry padding, and with 64 concurrent clients on the DistilBERT-base-shaped
+ * checkpoint packing everything served 63.7–67.4 texts/s against 60.1–63.7 for 'auto' (3 alternating runs each,
+ * docs/server.md). Models without a packed graph (Longformer) get 'auto', which runs them padded.
  */
-async function packedIfPossible<P>(
-  options: PipelineOptions,
-  load: (options: PipelineOptions) => Promise<P>,
-): Promise<P> {
-  if (options.packed !== undefined) return load(options);
-  try {
-    return await load({ ...options, packed: true });
-  } catch (error) {
-    // packed: true is refused (InputError naming `packed`) before any graph is built for a model without one.
-    if (error instanceof InputError && error.argument === 'packed')
-      return load({ ...options, packed: 'auto' });
-    throw error;
-  }
+function serverPackedMode(dir: string, options: PipelineOptions): PackedMode {
+  return hasPackedGraph(AutoConfig.fromPretrained(dir), options) ? true : 'auto';
 }
