@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import { InferenceError, InputError } from '../src/errors.js';
 import { GraphBuilder } from '../src/onnx/graph-builder.js';
 import { toIntMatrix, toNumericTensor, validateModelInputs } from '../src/runtime/inputs.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { OnnxSession, sessionOptions } from '../src/runtime/session.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 
@@ -21,6 +25,7 @@ test('session options: defaults 2 intra-op / 1 inter-op threads, level all; bad 
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    extra: { optimization: { disable_specified_optimizers: 'SkipLayerNormFusion' } },
   });
   assert.equal(
     sessionOptions({ threads: 1, graphOptimizationLevel: 'basic' }).graphOptimizationLevel,
@@ -37,6 +42,48 @@ test('session options: defaults 2 intra-op / 1 inter-op threads, level all; bad 
       (e: unknown) => e instanceof InputError && e.argument === argument,
     );
   }
+});
+
+/** The op types ORT ran for one call of `LayerNorm(x + residual)` on [1, tokens, 8], read from its profile. */
+async function kernelsRunForResidualNorm(options: ort.InferenceSession.SessionOptions): Promise<Set<string>> {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float32', [1, 'tokens', 8]);
+  const residual = g.input('residual', 'float32', [1, 'tokens', 8]);
+  const gamma = g.initializer('gamma', new Float32Array(8).fill(1), [8]);
+  const beta = g.initializer('beta', new Float32Array(8), [8]);
+  const sum = g.op('Add', [x, residual]);
+  g.output(g.op('LayerNormalization', [sum, gamma, beta], { axis: -1 }), 'y', 'float32', [1, 'tokens', 8]);
+  const dir = mkdtempSync(join(tmpdir(), 'seqbatch-prof-'));
+  try {
+    const session = await ort.InferenceSession.create(g.toBytes(), {
+      ...options,
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'run'),
+    });
+    const feed = new ort.Tensor('float32', Float32Array.from({ length: 24 }, (_, i) => i), [1, 3, 8]);
+    await session.run({ x: feed, residual: feed });
+    session.endProfiling();
+    await session.release();
+    const events = JSON.parse(readFileSync(join(dir, readdirFirst(dir)), 'utf8')) as { cat: string; args?: { op_name?: string } }[];
+    return new Set(events.filter((e) => e.cat === 'Node' && e.args?.op_name).map((e) => e.args!.op_name!));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function readdirFirst(dir: string): string {
+  const [name] = readdirSync(dir);
+  assert.ok(name, `no profile written in ${dir}`);
+  return name;
+}
+
+test('session options keep residual Add + LayerNormalization unfused (SkipLayerNormalization is slower on CPU)', async () => {
+  const ours = await kernelsRunForResidualNorm(sessionOptions());
+  assert.ok(ours.has('LayerNormalization') && ours.has('Add'), [...ours].join(', '));
+  assert.ok(!ours.has('SkipLayerNormalization'), [...ours].join(', '));
+  // Without the setting, ORT does fuse this shape: the check above is not vacuous.
+  const { extra: _, ...stock } = sessionOptions();
+  assert.ok((await kernelsRunForResidualNorm(stock)).has('SkipLayerNormalization'));
 });
 
 test('a session runs named tensors and returns named outputs', async () => {

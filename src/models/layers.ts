@@ -222,7 +222,8 @@ export function layerNorm(m: ModelGraph, x: Value, prefix: string, size: number,
  * `LayerNorm(Linear(x) + residual)`, the post-norm residual block of BERT-family layers. Both lowerings use two
  * Adds and the standard LayerNormalization: ONNX Runtime 1.30's fused com.microsoft SkipLayerNormalization CPU
  * kernel measured about 4× slower than that trio on [700, 768] (and 2.6% of a DistilBERT-base forward pass with
- * one thread), so fusing here cost time.
+ * one thread), so fusing here cost time. ORT's optimiser would fuse the packed layout's trio back; sessions turn
+ * that rewrite off (DISABLED_ORT_OPTIMIZERS in src/runtime/session.ts).
  */
 export function linearResidualLayerNorm(
   m: ModelGraph,

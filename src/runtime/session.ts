@@ -38,6 +38,14 @@ export type RunOn = 'worker' | 'main';
 export const RUN_ON: readonly RunOn[] = ['worker', 'main'];
 
 export const DEFAULT_INTRA_OP_THREADS = 2;
+
+/**
+ * ORT graph rewrites seqbatch turns off. SkipLayerNormFusion folds a residual Add + LayerNormalization into the
+ * com.microsoft SkipLayerNormalization kernel, which on CPU (ORT 1.30) measured about 4× slower than the pair it
+ * replaces: 5.4% of the packed DistilBERT-base graph's kernel time against 1.2% unfused (docs/models.md). The
+ * padded graphs' residual blocks escape the fusion by their shape; packed ones ([1, tokens, hidden]) do not.
+ */
+export const DISABLED_ORT_OPTIMIZERS: readonly string[] = ['SkipLayerNormFusion'];
 export const DEFAULT_INTER_OP_THREADS = 1;
 
 /** What a session is fed and returns: a flat typed array in row-major order with its dims. */
@@ -68,6 +76,8 @@ export function sessionOptions(options: RuntimeOptions = {}): ort.InferenceSessi
     interOpNumThreads: interOp,
     graphOptimizationLevel: level,
     executionMode: 'sequential',
+    // Session config entry "optimization.disable_specified_optimizers" (a comma-separated list).
+    extra: { optimization: { disable_specified_optimizers: DISABLED_ORT_OPTIMIZERS.join(',') } },
   };
 }
 
