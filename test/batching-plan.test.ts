@@ -97,6 +97,29 @@ test('sorted plans are optimal: they match a brute force over all groupings (n �
   }
 });
 
+/** Fewest batches of any set partition that respects the caps (brute force, n ≤ 7). */
+function bruteForceFewestBatches(lengths: number[], options: Required<PlanOptions>): number {
+  // With a per-batch cost far above any padding, the cheapest partition is one with the fewest batches.
+  const huge = 1e6;
+  return Math.floor(bruteForceMinimum(lengths, { ...options, batchOverheadTokens: huge }) / huge);
+}
+
+test('batchOverheadTokens: Infinity plans the fewest batches the caps allow (brute force, n ≤ 7)', () => {
+  const next = random(11);
+  for (let trial = 0; trial < 150; trial++) {
+    const options = { ...randomOptions(next), batchOverheadTokens: Number.POSITIVE_INFINITY };
+    const n = 1 + Math.floor(next() * 7);
+    const lengths = Array.from({ length: n }, () => Math.floor(next() * 40));
+    const plan = planBatches(lengths, options);
+    assertValidPlan(lengths, plan, options);
+    assert.equal(plan.length, bruteForceFewestBatches(lengths, options), JSON.stringify({ lengths, options }));
+  }
+  // Where padding is free, a batch of mixed lengths stays whole: the default cost would cut it by length.
+  const mixed = [3, 40, 5, 38, 4, 41, 6, 39];
+  assert.equal(planBatches(mixed, { batchOverheadTokens: Number.POSITIVE_INFINITY }).length, 1);
+  assert.ok(planBatches(mixed).length > 1);
+});
+
 test('every batch respects both caps, for random inputs and both orders', () => {
   const next = random(42);
   for (let trial = 0; trial < 200; trial++) {
@@ -193,7 +216,8 @@ test('bad lengths and options are InputErrors naming the argument', () => {
     [[1], { padToMultipleOf: 0 }, 'padToMultipleOf', /positive integer, got number 0/],
     [[1], { oversize: 'split' as never }, 'oversize', /'error' or 'alone', got string "split"/],
     [[1], { sortByLength: 'yes' as never }, 'sortByLength', /expected a boolean/],
-    [[1], { batchOverheadTokens: -1 }, 'batchOverheadTokens', /finite number ≥ 0/],
+    [[1], { batchOverheadTokens: -1 }, 'batchOverheadTokens', /finite number ≥ 0 or Infinity/],
+    [[1], { batchOverheadTokens: Number.NaN }, 'batchOverheadTokens', /finite number ≥ 0 or Infinity, got number NaN/],
   ];
   for (const [lengths, options, argument, message] of cases) {
     assert.throws(

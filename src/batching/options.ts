@@ -36,7 +36,9 @@ export interface PlanOptions {
   /**
    * The fixed cost of running one more batch, in tokens' worth of compute (call overhead, small-matrix
    * inefficiency). The sorted planner minimises padded tokens + this × batches: 0 favours many tiny batches
-   * with no padding, a large value favours the fewest batches. Default {@link DEFAULT_BATCH_OVERHEAD_TOKENS}.
+   * with no padding, a large value favours the fewest batches, and `Infinity` asks for the fewest batches outright
+   * (padding then costs nothing, as when every batch runs on the packed graph: pipelines loaded with
+   * `packed: true` default to it). Default {@link DEFAULT_BATCH_OVERHEAD_TOKENS}.
    */
   batchOverheadTokens?: number;
 }
@@ -57,11 +59,10 @@ export function resolvePlanOptions(options: PlanOptions = {}): ResolvedPlanOptio
     padToMultipleOf: count(options.padToMultipleOf, 'padToMultipleOf', 1),
     oversize: oversizePolicy(options.oversize),
     sortByLength: flag(options.sortByLength, 'sortByLength', true),
-    batchOverheadTokens: nonNegative(
-      options.batchOverheadTokens,
-      'batchOverheadTokens',
-      DEFAULT_BATCH_OVERHEAD_TOKENS,
-    ),
+    batchOverheadTokens:
+      options.batchOverheadTokens === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : nonNegative(options.batchOverheadTokens, 'batchOverheadTokens', DEFAULT_BATCH_OVERHEAD_TOKENS),
   };
 }
 
@@ -77,7 +78,9 @@ export function count(value: unknown, argument: string, fallback: number): numbe
 function nonNegative(value: unknown, argument: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InputError(`${argument}: expected a finite number ≥ 0, got ${describe(value)}`, { argument });
+    throw new InputError(`${argument}: expected a finite number ≥ 0 or Infinity, got ${describe(value)}`, {
+      argument,
+    });
   }
   return value;
 }
