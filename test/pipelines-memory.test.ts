@@ -92,7 +92,7 @@ test(
 );
 
 test('packed: true keeps a batch of mixed lengths whole (padding costs nothing there); the default cuts it', { skip }, async () => {
-  const dir = fixtureCheckpoint(mkdtempSync(join(WORK, 'whole-')), 'distilbert-seqcls');
+  const dir = fixtureCheckpoint(WORK, 'distilbert-seqcls');
   const packed = await pipeline('text-classification', dir, { ...OPTIONS, packed: true });
   const padded = await pipeline('text-classification', dir, { ...OPTIONS, packed: false });
   try {

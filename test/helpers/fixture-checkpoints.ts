@@ -3,7 +3,8 @@
  * lowercasing WordPiece tokenizer built here, whose ids fit their 99-token vocabulary (special tokens at the ids
  * the fixtures use), either as a Tokenizer object or as tokenizer files written beside a copy of the checkpoint.
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { sharedPath } from './shared.js';
@@ -119,7 +120,8 @@ export interface FixtureCheckpointOptions {
 
 /**
  * A copy of the fixture checkpoint `name` under `workDir` (weights linked, not copied) with config.json fields
- * replaced and extra files added. Each distinct set of changes gets its own folder.
+ * replaced and extra files added. Each distinct set of changes gets its own folder (named by a digest of the
+ * changes), and asking again for the same changes returns the same folder.
  */
 export function fixtureCheckpoint(
   workDir: string,
@@ -128,10 +130,12 @@ export function fixtureCheckpoint(
 ): string {
   const { config: configChanges = {}, files = {}, withTokenizer = false } = options;
   const source = sharedPath('fixtures', 'models', name);
-  const dir = join(
-    workDir,
-    `${name}-${Object.keys(files).length}-${Object.keys(configChanges).join('-')}${withTokenizer ? '-tok' : ''}`,
-  );
+  const digest = createHash('sha256')
+    .update(JSON.stringify([configChanges, files, withTokenizer]))
+    .digest('hex')
+    .slice(0, 12);
+  const dir = join(workDir, `${name}-${digest}`);
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
   mkdirSync(dir, { recursive: true });
   const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...configChanges }));
