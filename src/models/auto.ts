@@ -55,7 +55,7 @@ export interface FromPretrainedOptions extends RuntimeOptions {
    * Padding-free execution (see "Packed execution" in docs/models.md). `false` (default): the padded graph runs
    * every batch. `true`: the packed graph runs every batch (an InputError for a batch it cannot run). `'auto'`:
    * per batch, the packed graph when more than `PACKED_AUTO_PADDING_SHARE` (5%) of its positions are padding,
-   * else the padded graph, which is faster on well-sorted batches. The padded graph opens at load; the packed
+   * else the padded graph, as fast on well-sorted batches (docs/models.md). The padded graph opens at load; the packed
    * one (a second copy of the weights) only for a batch wasting at least `PACKED_AUTO_OPEN_PADDING` positions, so
    * a length-sorted run usually holds one session. Batches the packed graph cannot run (left padding, the QA
    * loss), and models without one (Longformer, `outputAttentions`), run padded. Padding positions of per-token
@@ -271,7 +271,7 @@ export class PreTrainedModel {
       inputs: selection,
     };
     if (packed === true) checkPackable(config, buildOptions);
-    // 'auto' starts padded: length-sorted batches, the scheduler's usual output, run fastest there.
+    // 'auto' starts padded: length-sorted batches, the scheduler's usual output, need nothing else.
     const layout: GraphLayout = packed === true ? 'packed' : 'padded';
     const opened = await openGraph(dir, config, layoutBuild(buildOptions, layout), options);
     return new PreTrainedModel(

@@ -73,7 +73,7 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
   hub?: ResolveModelOptions;
   /**
    * Packed (padding-free) execution, as in the model API, but 'auto' by default: a batch over 5% padding runs on
-   * the packed graph, others on the padded graph, which is faster on length-sorted batches; the packed graph (a
+   * the packed graph, others on the padded graph, as fast on length-sorted batches; the packed graph (a
    * second session) opens only for a batch wasting at least 256 positions. Pipelines read real positions only, so
    * this changes what they return by float rounding alone (about 1e-7); it pays off on batches that are not
    * length-sorted (`sortByLength: false`, a server's batches).
