@@ -161,3 +161,94 @@ test('drain runs queued work without waiting for maxWaitMs and resolves when idl
   assert.deepEqual(await pending, [10, 20]);
   assert.equal(batcher.depth, 0);
 });
+
+/**
+ * An engine like the ONNX Runtime thread: batches handed over while another computes wait for it, then compute
+ * for `msPerItem` per input. Records when each batch was handed over and when it computed.
+ */
+function serialEngine(msPerItem: number, fixedMs = 0) {
+  const log: { inputs: number[]; handed: number; start: number; end: number }[] = [];
+  let busyUntil = Promise.resolve();
+  const run = (inputs: number[]) => {
+    const entry = { inputs: [...inputs], handed: performance.now(), start: 0, end: 0 };
+    log.push(entry);
+    const done = busyUntil.then(async () => {
+      entry.start = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, fixedMs + msPerItem * inputs.length));
+      entry.end = performance.now();
+      return inputs.map((x) => x * 10);
+    });
+    busyUntil = done.then(() => undefined);
+    return done;
+  };
+  return { log, run };
+}
+
+test('prepareAheadMs hands the next batch over before the running one ends, so the engine never waits for it', async () => {
+  for (const prepareAheadMs of [30, 0]) {
+    const stats: BatchStats[] = [];
+    const batcher = new DynamicBatcher({ ...defaults, prepareAheadMs }, (s) => stats.push(s));
+    const engine = serialEngine(25);
+    await batcher.submit('k', items([1, 2, 3, 4]), engine.run); // measures the time per token: 100 ms / 40
+    const running = batcher.submit('k', items([5, 6, 7, 8]), engine.run);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const next = await batcher.submit('k', items([9, 10, 11, 12]), engine.run);
+    await running;
+    assert.deepEqual(next, [90, 100, 110, 120]);
+    const [, second, third] = engine.log;
+    assert.deepEqual(third!.inputs, [9, 10, 11, 12]);
+    if (prepareAheadMs > 0) {
+      // Due at 90% of the 100 ms estimate less 30 ms: about 60 ms into the second batch.
+      assert.ok(
+        third!.handed < second!.end - 15,
+        `handed ${(second!.end - third!.handed).toFixed(1)} ms before the end`,
+      );
+      assert.ok(third!.handed > second!.start + 30, 'not handed over before it was due');
+      // Its time is counted from when it took the slot, not from when it was handed over.
+      assert.ok(stats[2]!.seconds < 0.16, `third batch took ${stats[2]!.seconds} s`);
+    } else {
+      assert.ok(third!.handed >= second!.end, 'without prepareAheadMs the next batch waits for a free slot');
+    }
+  }
+});
+
+test('prepareAheadMs does not hand over a batch much smaller than the running one', async () => {
+  const batcher = new DynamicBatcher({ ...defaults, prepareAheadMs: 1000 });
+  const engine = serialEngine(10);
+  await batcher.submit('k', items([1, 2, 3, 4, 5, 6, 7, 8]), engine.run);
+  const running = batcher.submit('k', items([1, 2, 3, 4, 5, 6, 7, 8]), engine.run);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const small = batcher.submit('k', items([9]), engine.run);
+  await Promise.all([running, small]);
+  const [, second, third] = engine.log;
+  assert.deepEqual(third!.inputs, [9]);
+  assert.ok(third!.handed >= second!.end, 'the one-input batch waited for the batch of 8 to end');
+});
+
+test('closed-loop clients that start unevenly settle into batches of similar size', async () => {
+  // 16 clients, each sending its next input 1 ms after its answer. The first arrives alone; with each batch
+  // taking everything queued, sizes would alternate 1 and 15 for ever.
+  const batcher = new DynamicBatcher({ ...defaults, maxBatchSize: 64, maxWaitMs: 2, prepareAheadMs: 5 });
+  const engine = serialEngine(2, 5);
+  let stop = false;
+  const client = async () => {
+    while (!stop) {
+      await batcher.submit('k', items([1]), engine.run);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
+  const clients = [client()];
+  while (engine.log.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  for (let i = 1; i < 16; i++) clients.push(client());
+  while (engine.log.length < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+  stop = true;
+  await Promise.all(clients);
+  const sizes = engine.log.map((batch) => batch.inputs.length);
+  assert.equal(sizes[0], 1, `the first input ran alone (sizes ${sizes.join(' ')})`);
+  for (let i = 10; i < 20; i++) {
+    assert.ok(
+      sizes[i]! >= 0.8 * sizes[i - 1]! - 1,
+      `batch ${i} of ${sizes[i]} after ${sizes[i - 1]} (sizes ${sizes.join(' ')})`,
+    );
+  }
+});

@@ -30,6 +30,8 @@ test('serve flags: defaults, values, and errors naming the flag', () => {
   assert.equal(defaults.port, 8080);
   assert.equal(defaults.server.maxBatchTokens, 16384);
   assert.equal(defaults.server.autoTruncate, false);
+  assert.equal(defaults.server.prepareAheadMs, 20);
+  assert.equal(serveOptionsFrom(parse(['--prepare-ahead-ms', '0'])).server.prepareAheadMs, 0);
   const custom = serveOptionsFrom(
     parse(['--port', '0', '--max-batch-size', '8', '--max-wait-ms', '0', '--auto-truncate']),
   );
@@ -45,6 +47,7 @@ test('serve flags: defaults, values, and errors naming the flag', () => {
   flagError(['--port', 'http'], '--port');
   flagError(['--port', '70000'], '--port');
   flagError(['--max-batch-size', '0'], '--max-batch-size');
+  flagError(['--prepare-ahead-ms', '-5'], '--prepare-ahead-ms');
   flagError(['--max-queue', '10', '--max-inputs-per-request', '20'], '--max-inputs-per-request');
 });
 

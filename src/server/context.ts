@@ -12,6 +12,7 @@ export interface ResolvedServerOptions {
   maxInputsPerRequest: number;
   bodyLimit: number;
   concurrency: number;
+  prepareAheadMs: number;
   autoTruncate: boolean;
 }
 

@@ -8,6 +8,7 @@ import type { Engine } from './engine.js';
 import {
   closeOnSignals,
   createServer,
+  DEFAULT_PREPARE_AHEAD_MS,
   resolveServerOptions,
   type SeqbatchServer,
   type ServerOptions,
@@ -23,6 +24,7 @@ export interface ServeCliOptions {
   maxInputsPerRequest?: string;
   bodyLimit?: string;
   concurrency?: string;
+  prepareAheadMs?: string;
   autoTruncate?: boolean;
 }
 
@@ -46,6 +48,11 @@ export function addServeOptions(command: Command): Command {
     )
     .option('--body-limit <bytes>', 'largest request body; beyond that 413', String(2 * 1024 * 1024))
     .option('--concurrency <n>', 'batches run at once', '1')
+    .option(
+      '--prepare-ahead-ms <n>',
+      'hand the next batch to the engine this long before the running one should end (0: off)',
+      String(DEFAULT_PREPARE_AHEAD_MS),
+    )
     .option(
       '--auto-truncate',
       'truncate over-long inputs unless a request says otherwise (default: answer 413)',
@@ -73,6 +80,7 @@ export function serveOptionsFrom(options: ServeCliOptions): ServeOptions {
     maxInputsPerRequest: integer(options.maxInputsPerRequest, '--max-inputs-per-request'),
     bodyLimit: integer(options.bodyLimit, '--body-limit'),
     concurrency: integer(options.concurrency, '--concurrency'),
+    prepareAheadMs: integer(options.prepareAheadMs, '--prepare-ahead-ms'),
     autoTruncate: options.autoTruncate ?? false,
   };
   try {
