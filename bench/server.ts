@@ -10,7 +10,8 @@
  * connections, each request `POST /classify {"inputs": "<one sentence>"}` cycling through the same sentences;
  * then SIGTERM and a wait for a clean exit. autocannon runs in this process, on the same 2 cores as the server,
  * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
- * and the server's peak RSS (VmHWM). Default model: the DistilBERT-base-shaped random checkpoint the model and
+ * the server's peak RSS (VmHWM), and from its /metrics read before and after the measured load: the batches' mean
+ * size, the share of batches of 16 inputs or fewer, and the engine's busy share of the wall time. Default model: the DistilBERT-base-shaped random checkpoint the model and
  * pipeline benchmarks use (.cache/bench, written on first use; --small for the 2-layer variant); --model DIR runs
  * another folder, e.g. models/seqbatch-demo-sst2, whose tiny encoder leaves HTTP as the main cost.
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
@@ -151,6 +152,32 @@ interface RoundResult {
   serverPeakRssMiB: number | null;
   exitCode: number | null;
   labelMismatches: number;
+  /** Batches run during the measured load, from the server's /metrics. */
+  batches: number;
+  meanBatchSize: number;
+  /** Share of those batches holding 16 inputs or fewer. */
+  smallBatchShare: number;
+  /** Engine time (seqbatch_batch_duration_seconds) over the measured wall time. */
+  engineBusyShare: number;
+}
+
+interface BatchMetrics {
+  count: number;
+  sizeSum: number;
+  upTo16: number;
+  secondsSum: number;
+}
+
+/** The classify batches' counters from /metrics (differences of two readings bracket the measured load). */
+async function batchMetrics(url: string): Promise<BatchMetrics> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
+  return {
+    count: value(/^seqbatch_batch_size_count\{task="classify"\} (\S+)$/m),
+    sizeSum: value(/^seqbatch_batch_size_sum\{task="classify"\} (\S+)$/m),
+    upTo16: value(/^seqbatch_batch_size_bucket\{task="classify",le="16"\} (\S+)$/m),
+    secondsSum: value(/^seqbatch_batch_duration_seconds_sum\{task="classify"\} (\S+)$/m),
+  };
 }
 
 const results: RoundResult[] = [];
@@ -176,7 +203,9 @@ for (let round = 1; round <= rounds; round++) {
   const labelMismatches = sample.filter((_, i) => answer[i]?.[0]?.label !== offline.labels[i]).length;
 
   await load(server.url, Number(opts.warmup));
+  const before = await batchMetrics(server.url);
   const measured = await load(server.url, Number(opts.duration));
+  const after = await batchMetrics(server.url);
   const serverPeakRssMiB = peakRssOf(server.child.pid!);
   const exitCode = await stopServer(server);
   const result: RoundResult = {
@@ -192,11 +221,17 @@ for (let round = 1; round <= rounds; round++) {
     serverPeakRssMiB,
     exitCode,
     labelMismatches,
+    batches: after.count - before.count,
+    meanBatchSize: (after.sizeSum - before.sizeSum) / (after.count - before.count),
+    smallBatchShare: (after.upTo16 - before.upTo16) / (after.count - before.count),
+    engineBusyShare: (after.secondsSum - before.secondsSum) / measured.duration,
   };
   results.push(result);
   log(
     `  round ${round}/${rounds}: offline ${sig(offlineSeqPerSecond)} seq/s, served ${sig(result.requestsPerSecond)} ` +
-      `req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors + result.non2xx}`,
+      `req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors + result.non2xx}, ` +
+      `${result.batches} batches of ${sig(result.meanBatchSize)} on average (${percent(result.smallBatchShare, 0)} ` +
+      `of ≤ 16), engine busy ${percent(result.engineBusyShare, 1)}`,
   );
 }
 
@@ -214,6 +249,9 @@ const table = markdownTable(
     'server peak RSS (MiB)',
     'clean exit on SIGTERM',
     'labels ≠ offline (16 checked)',
+    'mean batch size',
+    'batches of ≤ 16',
+    'engine busy',
   ],
   [
     [
@@ -230,6 +268,15 @@ const table = markdownTable(
       sig(pick((r) => r.serverPeakRssMiB ?? NaN)),
       results.every((r) => r.exitCode === 0) ? 'yes' : `no (${results.map((r) => r.exitCode).join(', ')})`,
       String(results.reduce((s, r) => s + r.labelMismatches, 0)),
+      sig(pick((r) => r.meanBatchSize)),
+      percent(
+        pick((r) => r.smallBatchShare),
+        0,
+      ),
+      percent(
+        pick((r) => r.engineBusyShare),
+        1,
+      ),
     ],
   ],
 );
