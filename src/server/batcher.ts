@@ -104,7 +104,7 @@ export class DynamicBatcher {
    * Size and end time of the last batch to finish. A server's clients send again as soon as they are answered,
    * so with concurrency 1 and N busy clients, batch sizes alternate a, N - a, a, ... for as long as each batch
    * takes everything queued. Started unevenly (the first request arrives alone), 64 clients locked into 8 and 56
-   * on the DistilBERT-base checkpoint, and a batch of 8 cost about a quarter more per input than one of 32. A
+   * on the DistilBERT-base checkpoint, and a batch of 7 or 8 cost about a third more per input than one of 32. A
    * batch smaller than BALANCE × the one that just ended therefore waits for companions up to 2 × maxWaitMs from
    * that end (twice, because the window also covers sending the responses that prompt those inputs), so the
    * answered clients' next inputs can join it; the sizes even out within a few batches.
@@ -312,9 +312,6 @@ export class DynamicBatcher {
       const { outputs, failure } = await runChecked(batch[0]!.run, inputs);
       const now = performance.now();
       this.lastEnded = { size: batch.length, at: now };
-      process.stderr.write(
-        `done ahead=${record.ahead} size=${batch.length} tok=${realTokens} dur=${(now - record.started).toFixed(1)} est=${(realTokens * this.secondsPerToken * 1000).toFixed(1)}\n`,
-      );
       this.inFlight.delete(record);
       if (!record.ahead) {
         // Its slot passes to the batch prepared ahead, which has been waiting behind it in the engine.
