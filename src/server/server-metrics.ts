@@ -35,7 +35,11 @@ export function createServerMetrics(read: {
   );
   registry.register(new Gauge('seqbatch_queue_depth', 'Inputs waiting to be batched.', read.queueDepth));
   registry.register(
-    new Gauge('seqbatch_running_batches', 'Batches running on the engine now.', read.runningBatches),
+    new Gauge(
+      'seqbatch_running_batches',
+      'Batches handed to the engine and not finished (one prepared ahead counts).',
+      read.runningBatches,
+    ),
   );
   const queueRejections = registry.register(
     new Counter('seqbatch_queue_rejections_total', 'Requests refused with 429 because the queue was full.'),
@@ -59,7 +63,7 @@ export function createServerMetrics(read: {
   const batchDuration = registry.register(
     new Histogram(
       'seqbatch_batch_duration_seconds',
-      'Engine time per batch, by task.',
+      'Engine time per batch, by task (a batch prepared ahead counts from the end of the one before it).',
       [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       ['task'],
     ),
