@@ -513,8 +513,13 @@ function packedSelfAttention(
   const { hidden } = spec;
   if (m.options.contribOps) {
     const { weight, bias } = packedProjection(m, spec);
-    const qkv = layout.toAttentionLayout(g.op('MatMul', [x, weight]));
-    const [q, k, v] = g.opMulti('Split', [qkv, g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
+    // Split on the T packed tokens, then gather each part: splitting after the gather would copy the filler slots
+    // of the attention layout too (about half of it for a server's mixed batch). ORT's CPU MultiHeadAttention does
+    // not take packed QKV ([batch, length, heads, 3, head]), so the split itself cannot be avoided.
+    const packedQkv = g.opMulti('Split', [g.op('MatMul', [x, weight]), g.int64s([hidden, hidden, hidden])], 3, {
+      axis: 2,
+    });
+    const [q, k, v] = packedQkv.map((part) => layout.toAttentionLayout(part));
     // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask).
     const context = g.op(
       'MultiHeadAttention',
