@@ -11,9 +11,10 @@
  * then SIGTERM and a wait for a clean exit. autocannon runs in this process, on the same 2 cores as the server,
  * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
  * the server's peak RSS (VmHWM), and from its /metrics read before and after the measured load: the batches' mean
- * size, the share of batches of 16 inputs or fewer, and the engine's busy share of the wall time. Default model: the DistilBERT-base-shaped random checkpoint the model and
- * pipeline benchmarks use (.cache/bench, written on first use; --small for the 2-layer variant); --model DIR runs
- * another folder, e.g. models/seqbatch-demo-sst2, whose tiny encoder leaves HTTP as the main cost.
+ * size, the share of batches of 16 inputs or fewer, and the engine's busy share of the wall time. Default model:
+ * the DistilBERT-base-shaped random checkpoint the model and pipeline benchmarks use (.cache/bench, written on
+ * first use; --small for the 2-layer variant); --model DIR runs another folder, e.g. models/seqbatch-demo-sst2,
+ * whose tiny encoder leaves HTTP as the main cost.
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/server.json.
  */
