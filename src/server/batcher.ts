@@ -104,7 +104,7 @@ export class DynamicBatcher {
    * Size and end time of the last batch to finish. A server's clients send again as soon as they are answered,
    * so with concurrency 1 and N busy clients, batch sizes alternate a, N - a, a, ... for as long as each batch
    * takes everything queued. Started unevenly (the first request arrives alone), 64 clients locked into 8 and 56
-   * on the DistilBERT-base checkpoint, and a batch of 7 or 8 cost about a third more per input than one of 32. A
+   * on the DistilBERT-base checkpoint, and a batch of 7 or 8 cost about 30% more per input than one of 32. A
    * batch smaller than BALANCE × the one that just ended therefore waits for companions up to 2 × maxWaitMs from
    * that end (twice, because the window also covers sending the responses that prompt those inputs), so the
    * answered clients' next inputs can join it; the sizes even out within a few batches.
