@@ -63,8 +63,8 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
 }
 
 /**
- * Long enough to cover preparing a batch on the main thread (tokenising, packing: about 5 ms for 32 SST-2
- * sentences) and handing it to the ORT thread (about 2 ms), with room for the error of the end-time estimate.
+ * Long enough to cover preparing a batch on the main thread (tokenising, packing: 4–6 ms per batch in the server
+ * benchmark) and handing it to the ORT thread (about 2 ms), with room for the error of the end-time estimate.
  */
 export const DEFAULT_PREPARE_AHEAD_MS = 20;
 
