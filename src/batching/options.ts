@@ -59,10 +59,11 @@ export function resolvePlanOptions(options: PlanOptions = {}): ResolvedPlanOptio
     padToMultipleOf: count(options.padToMultipleOf, 'padToMultipleOf', 1),
     oversize: oversizePolicy(options.oversize),
     sortByLength: flag(options.sortByLength, 'sortByLength', true),
-    batchOverheadTokens:
-      options.batchOverheadTokens === Number.POSITIVE_INFINITY
-        ? Number.POSITIVE_INFINITY
-        : nonNegative(options.batchOverheadTokens, 'batchOverheadTokens', DEFAULT_BATCH_OVERHEAD_TOKENS),
+    batchOverheadTokens: nonNegativeOrInfinity(
+      options.batchOverheadTokens,
+      'batchOverheadTokens',
+      DEFAULT_BATCH_OVERHEAD_TOKENS,
+    ),
   };
 }
 
@@ -75,9 +76,9 @@ export function count(value: unknown, argument: string, fallback: number): numbe
   return value;
 }
 
-function nonNegative(value: unknown, argument: string, fallback: number): number {
+function nonNegativeOrInfinity(value: unknown, argument: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
     throw new InputError(`${argument}: expected a finite number ≥ 0 or Infinity, got ${describe(value)}`, {
       argument,
     });

@@ -33,8 +33,8 @@ export interface PlanSummary {
  *
  * With `sortByLength` (the default) the sequences are ordered longest first (ties in input order) and cut into
  * consecutive runs chosen to minimise padded tokens + `batchOverheadTokens` × batches (see `docs/batching.md`;
- * `Infinity` gives the fewest batches). Batches come back longest first. With `sortByLength: false` the caps cut the input order greedily: the naive
- * baseline.
+ * `Infinity` gives the fewest batches). Batches come back longest first. With `sortByLength: false` the caps cut
+ * the input order greedily: the naive baseline.
  *
  * Throws InputError naming `lengths` for a length that is not a non-negative integer, and naming
  * `maxBatchTokens` for a sequence that alone does not fit the budget unless `oversize: 'alone'`.
@@ -87,7 +87,8 @@ export function planWindow(
   // With an infinite batch cost only the number of batches counts, and filling each batch in turn along the
   // longest-first order gives the fewest: every cap is looser for shorter rows.
   const fewestBatches = options.batchOverheadTokens === Number.POSITIVE_INFINITY;
-  const cut = !fewestBatches && searchCost(rest, lengths, options) <= MAX_SEARCH_STEPS ? cutOptimally : cutGreedily;
+  const cut =
+    !fewestBatches && searchCost(rest, lengths, options) <= MAX_SEARCH_STEPS ? cutOptimally : cutGreedily;
   batches.push(...cut(rest, lengths, options, firstIndex));
   // Ascending indices within a batch make plans deterministic and reads of the caller's items sequential.
   for (const batch of batches) batch.indices.sort((a, b) => a - b);

@@ -38,6 +38,7 @@ export type RunOn = 'worker' | 'main';
 export const RUN_ON: readonly RunOn[] = ['worker', 'main'];
 
 export const DEFAULT_INTRA_OP_THREADS = 2;
+export const DEFAULT_INTER_OP_THREADS = 1;
 
 /**
  * ORT graph rewrites seqbatch turns off. SkipLayerNormFusion folds a residual Add + LayerNormalization into the
@@ -46,7 +47,6 @@ export const DEFAULT_INTRA_OP_THREADS = 2;
  * padded graphs' residual blocks escape the fusion by their shape; packed ones ([1, tokens, hidden]) do not.
  */
 export const DISABLED_ORT_OPTIMIZERS: readonly string[] = ['SkipLayerNormFusion'];
-export const DEFAULT_INTER_OP_THREADS = 1;
 
 /** What a session is fed and returns: a flat typed array in row-major order with its dims. */
 export interface NamedTensor {
