@@ -4,7 +4,10 @@ import { InferenceError, InputError } from '../src/errors.js';
 import { GraphBuilder } from '../src/onnx/graph-builder.js';
 import { OrtThread } from '../src/runtime/ort-thread.js';
 import { OnnxSession, sessionOptions, type RunOn } from '../src/runtime/session.js';
+import { join } from 'node:path';
+import { pipeline } from '../src/pipelines/index.js';
 import { mulberry32 } from './helpers/random.js';
+import { REPO_ROOT } from './helpers/shared.js';
 
 /** Seeded values uniform in [-1, 1). */
 function randomValues(count: number, seed: number): Float32Array {
@@ -81,7 +84,8 @@ test('on the worker thread a run leaves the event loop free; on the main thread 
 test('runOn is validated and named', () => {
   assert.throws(
     () => sessionOptions({ runOn: 'gpu' as never }),
-    (e: unknown) => e instanceof InputError && e.argument === 'runOn' && /worker, main/.test(e.message),
+    (e: unknown) =>
+      e instanceof InputError && e.argument === 'runOn' && /worker, own-worker, main/.test(e.message),
   );
 });
 
@@ -138,4 +142,58 @@ test('transferBytes moves the graph bytes to the worker; without it the caller k
     assert.deepEqual([...out.y!.data], [2]);
     await session.release();
   }
+});
+
+test("sessions on threads of their own ('own-worker') run side by side; releasing one stops only its thread", async () => {
+  const weight = weights();
+  const bytes = chainGraph(weight);
+  const big = { x: { type: 'float32' as const, data: randomValues(4096 * SIZE, 5), dims: [4096, SIZE] } };
+  const small = { x: { type: 'float32' as const, data: randomValues(SIZE, 6), dims: [1, SIZE] } };
+
+  /** Which of a long run on one session and a short run on another, asked for just after it, settles first. */
+  async function order(runOn: RunOn): Promise<string[]> {
+    const slow = await OnnxSession.create(bytes, { threads: 1, runOn }, 'slow');
+    const quick = await OnnxSession.create(bytes, { threads: 1, runOn }, 'quick');
+    const settled: string[] = [];
+    await Promise.all([
+      slow.run(big).then(() => settled.push('slow')),
+      quick.run(small).then(() => settled.push('quick')),
+    ]);
+    await slow.release();
+    await quick.release();
+    return settled;
+  }
+  // The shared thread runs them in request order; threads of their own let the short run finish first.
+  assert.deepEqual(await order('worker'), ['slow', 'quick']);
+  assert.deepEqual(await order('own-worker'), ['quick', 'slow']);
+
+  const own = await OnnxSession.create(bytes, { threads: 1, runOn: 'own-worker' }, 'own');
+  const shared = await OnnxSession.create(bytes, { threads: 1 }, 'shared');
+  const [a, b] = await Promise.all([own.run(small), shared.run(small)]);
+  assert.deepEqual(a.y!.data, b.y!.data, 'the same numbers on either thread');
+  await own.release();
+  await assert.rejects(
+    own.run(small),
+    (e: unknown) => e instanceof InferenceError && /own: .*worker thread stopped/.test(e.message),
+  );
+  assert.equal(OrtThread.shared().alive, true, 'the shared thread is not stopped with it');
+  assert.deepEqual((await shared.run(small)).y!.data, b.y!.data);
+  await shared.release();
+});
+
+test("pipelines pass runOn to their sessions: an 'own-worker' pipeline outlives the shared thread", async () => {
+  const model = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+  const own = await pipeline('text-classification', model, {
+    cacheDir: false,
+    threads: 1,
+    runOn: 'own-worker',
+  });
+  const shared = await pipeline('text-classification', model, { cacheDir: false, threads: 1 });
+  const text = 'A charming, funny and deeply moving film.';
+  const before = await own.run(text);
+  await OrtThread.shared().terminate();
+  await assert.rejects(shared.run(text), /worker thread stopped/);
+  assert.deepEqual(await own.run(text), before);
+  await own.dispose();
+  await shared.dispose();
 });

@@ -1,6 +1,7 @@
 /**
  * One worker thread per process that owns every ONNX Runtime session opened with `runOn: 'worker'` (the default)
- * and runs them in request order (see ort-worker.ts for why runs must leave the main thread).
+ * and runs them in request order (see ort-worker.ts for why runs must leave the main thread). A session opened
+ * with `runOn: 'own-worker'` gets a thread of its own instead, which stops when the session is released.
  *
  * The worker does not keep the process alive while nothing is pending: it is unref'd when idle and ref'd while
  * a request waits. If the thread dies (an uncaught error, `terminate`), every waiting request is rejected, the
@@ -40,6 +41,11 @@ export class OrtThread {
     return OrtThread.current;
   }
 
+  /** A thread for one session alone (`runOn: 'own-worker'`), so its runs never wait behind another session's. */
+  static dedicated(): OrtThread {
+    return new OrtThread();
+  }
+
   private constructor() {
     this.worker = startWorker();
     this.worker.unref();
@@ -74,7 +80,7 @@ export class OrtThread {
     });
   }
 
-  /** Stops the thread (tests; sessions it held are lost). */
+  /** Stops the thread (a session's own thread when it is released; tests). Sessions it held are lost. */
   async terminate(): Promise<void> {
     await this.worker.terminate();
   }

@@ -29,13 +29,15 @@ export interface RuntimeOptions {
   graphOptimizationLevel?: GraphOptimizationLevel;
   /**
    * Where ONNX Runtime runs: 'worker' (default), the process's ORT worker thread, so the event loop stays free
-   * while a batch computes; 'main', the calling thread (each run then blocks it for the batch's duration).
+   * while a batch computes; 'own-worker', a worker thread for this session alone, so its runs can overlap other
+   * sessions' (model replicas in the server); 'main', the calling thread (each run then blocks it for the batch's
+   * duration).
    */
   runOn?: RunOn;
 }
 
-export type RunOn = 'worker' | 'main';
-export const RUN_ON: readonly RunOn[] = ['worker', 'main'];
+export type RunOn = 'worker' | 'own-worker' | 'main';
+export const RUN_ON: readonly RunOn[] = ['worker', 'own-worker', 'main'];
 
 export const DEFAULT_INTRA_OP_THREADS = 2;
 export const DEFAULT_INTER_OP_THREADS = 1;
@@ -123,10 +125,16 @@ export class OnnxSession {
   ): Promise<OnnxSession> {
     const opts = sessionOptions(options);
     try {
+      const runOn = options.runOn ?? 'worker';
       const backend =
-        (options.runOn ?? 'worker') === 'worker'
-          ? await WorkerBackend.open(model, opts, createOptions.transferBytes ?? false)
-          : await MainThreadBackend.open(model, opts);
+        runOn === 'main'
+          ? await MainThreadBackend.open(model, opts)
+          : await WorkerBackend.open(
+              model,
+              opts,
+              createOptions.transferBytes ?? false,
+              runOn === 'own-worker',
+            );
       return new OnnxSession(backend, source);
     } catch (error) {
       throw new InferenceError(
@@ -184,6 +192,8 @@ export class OnnxSession {
 class WorkerBackend implements SessionBackend {
   private constructor(
     private readonly thread: OrtThread,
+    /** The thread was started for this session alone and stops with it. */
+    private readonly ownThread: boolean,
     private readonly sessionId: number,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
@@ -193,10 +203,16 @@ class WorkerBackend implements SessionBackend {
     model: Uint8Array | string,
     options: ort.InferenceSession.SessionOptions,
     transferBytes: boolean,
+    ownThread: boolean,
   ): Promise<WorkerBackend> {
-    const thread = OrtThread.shared();
-    const opened = await thread.open(model, options, transferBytes);
-    return new WorkerBackend(thread, opened.sessionId, opened.inputNames, opened.outputNames);
+    const thread = ownThread ? OrtThread.dedicated() : OrtThread.shared();
+    try {
+      const opened = await thread.open(model, options, transferBytes);
+      return new WorkerBackend(thread, ownThread, opened.sessionId, opened.inputNames, opened.outputNames);
+    } catch (error) {
+      if (ownThread) await thread.terminate();
+      throw error;
+    }
   }
 
   async run(feeds: Record<string, WireTensor>, outputs?: string[]): Promise<Record<string, NamedTensor>> {
@@ -208,7 +224,9 @@ class WorkerBackend implements SessionBackend {
 
   async release(): Promise<void> {
     // A stopped thread took its sessions with it: nothing is left to free.
-    if (this.thread.alive) await this.thread.request({ kind: 'release', sessionId: this.sessionId });
+    if (!this.thread.alive) return;
+    await this.thread.request({ kind: 'release', sessionId: this.sessionId });
+    if (this.ownThread) await this.thread.terminate();
   }
 }
 
