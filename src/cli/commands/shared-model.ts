@@ -42,7 +42,7 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
     .option('--revision <rev>', 'Hub branch, tag or commit (default: main)')
     .option('--offline', 'never contact the Hub: use only the local cache (as HF_HUB_OFFLINE=1)')
     .option('--tokenizer <dir>', "use this tokenizer folder instead of the model's")
-    .option('--threads <n>', 'ONNX Runtime threads for one model run (default: ONNX Runtime decides)')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads for one model run (default 2)')
     .option('--no-graph-cache', 'build the ONNX graph afresh instead of reusing the cached one')
     .addOption(
       new Option('--packed <mode>', 'padding-free execution: auto (batches over 5% padding), true or false')
