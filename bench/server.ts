@@ -2,7 +2,7 @@
  * HTTP serving throughput against the offline pipeline on the same texts (issue 5), one command:
  *
  *   npx tsx bench/server.ts [--rounds 3] [--duration 20] [--warmup 3] [--connections 64] [--model DIR]
- *                           [--threads 2] [--limit N] [--serve-flags '{"maxBatchSize":"32"}']
+ *                           [--threads 2] [--replicas 1] [--limit N] [--serve-flags '{"maxBatchSize":"32"}']
  *
  * Each round: (1) the offline baseline, seqbatch's text-classification pipeline on the SST-2 dev sentences in a
  * fresh process; (2) seqbatch's server in a fresh process (bench/workers/serve-demo.ts: the production pipeline
@@ -15,6 +15,7 @@
  * the DistilBERT-base-shaped random checkpoint the model and pipeline benchmarks use (.cache/bench, written on
  * first use; --small for the 2-layer variant); --model DIR runs another folder, e.g. models/seqbatch-demo-sst2,
  * whose tiny encoder leaves HTTP as the main cost.
+ * --threads is the intra-op threads of the offline pipeline and, divided among them, of the server's --replicas.
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * Prints Markdown; writes bench/out/server.json.
  */
@@ -39,12 +40,15 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '64' },
     model: { type: 'string' },
     threads: { type: 'string', default: '2' },
+    replicas: { type: 'string', default: '1' },
     limit: { type: 'string' },
     small: { type: 'boolean', default: false },
     'serve-flags': { type: 'string', default: '{}' },
   },
 });
 const rounds = Number(opts.rounds);
+const replicas = Number(opts.replicas);
+const serverThreads = Math.max(1, Math.floor(Number(opts.threads) / replicas));
 const connections = Number(opts.connections);
 const modelDir = opts.model ?? (await ensureBenchCheckpoint(opts.small));
 const texts = readSst2Sentences('dev').slice(0, opts.limit ? Number(opts.limit) : undefined);
@@ -63,7 +67,8 @@ async function startServer(): Promise<Server> {
     process.execPath,
     [
       ...workerCommand('serve-demo.ts'),
-      ...['--model', modelDir, '--threads', opts.threads!, '--flags', opts['serve-flags']!],
+      ...['--model', modelDir, '--threads', String(serverThreads), '--replicas', String(replicas)],
+      ...['--flags', opts['serve-flags']!],
     ],
     {
       cwd: REPO_ROOT,
@@ -287,7 +292,7 @@ const report = [
   machineMarkdown(machine),
   '',
   `Model ${modelDir.replace(`${REPO_ROOT}/`, '')}; ${texts.length} SST-2 dev sentences; ${opts.threads} intra-op ` +
-    `threads; autocannon, ${connections} connections on loopback, one sentence per \`POST /classify\`, ` +
+    `threads${replicas > 1 ? ` (the server: ${replicas} replicas of ${serverThreads})` : ''}; autocannon, ${connections} connections on loopback, one sentence per \`POST /classify\`, ` +
     `${opts.warmup} s warm-up then ${opts.duration} s measured; server flags ${serveFlagsText()}; medians of ` +
     `${rounds} rounds (offline and server each in a fresh process per round). Errors are summed over rounds.`,
   '',

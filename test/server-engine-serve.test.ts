@@ -133,12 +133,69 @@ test(
   },
 );
 
-test('serve flags: --tasks, --pooling and --port errors name the flag', async () => {
+test(
+  'serve --replicas 2: concurrent answers equal the offline pipeline, batches overlap, /health says 2',
+  { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv'), timeout: 120_000 },
+  async () => {
+    const sentences = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
+      .split('\n')
+      .slice(1, 33)
+      .map((line) => line.split('\t')[0]!);
+    const classifier = await pipeline('text-classification', DEMO, { cacheDir: false });
+    const expected = (await classifier.run(sentences, { topK: null })) as Scores[];
+    await classifier.dispose();
+
+    // maxBatchSize 4 cuts the 32 requests into 8 batches, so both replicas get work. Without preparing ahead,
+    // batches can only overlap by running on both replicas at once.
+    const server = await runServe({
+      port: '0',
+      replicas: '2',
+      maxBatchSize: '4',
+      prepareAheadMs: '0',
+      graphCache: false,
+    });
+    try {
+      assert.equal(server.batcher.concurrency, 2, 'the default concurrency follows the replicas');
+      const address = server.app.server.address();
+      assert.ok(address && typeof address === 'object');
+      const url = `http://127.0.0.1:${address.port}`;
+      const health = (await (await fetch(`${url}/health`)).json()) as { model: { replicas: number } };
+      assert.equal(health.model.replicas, 2);
+
+      // Count the engine calls in progress at once, by wrapping each batch's runner.
+      let running = 0;
+      let mostRunning = 0;
+      const submit = server.batcher.submit.bind(server.batcher);
+      server.batcher.submit = (key, items, run) =>
+        submit(key, items, async (inputs) => {
+          mostRunning = Math.max(mostRunning, ++running);
+          try {
+            return await run(inputs);
+          } finally {
+            running--;
+          }
+        });
+      const results = await Promise.all(
+        sentences.map((sentence) => postJson(`${url}/classify`, { inputs: sentence })),
+      );
+      results.forEach((result, i) => {
+        assert.equal(result.status, 200);
+        assertScores(result.json, expected[i]!, `sentence ${i}`);
+      });
+      assert.ok(mostRunning >= 2, `batches ran one at a time (at most ${mostRunning} at once)`);
+    } finally {
+      await server.close();
+    }
+  },
+);
+
+test('serve flags: --tasks, --pooling, --port and --replicas errors name the flag', async () => {
   for (const [options, flag] of [
     [{ tasks: 'classify,translate' }, '--tasks'],
     [{ pooling: 'median' }, '--pooling'],
     [{ port: '70000' }, '--port'],
     [{ maxBatchSize: 'lots' }, '--max-batch-size'],
+    [{ replicas: '0' }, '--replicas'],
   ] as const) {
     await assert.rejects(runServe({ ...options, graphCache: false }), (error: unknown) => {
       assert.ok(error instanceof InputError, String(error));

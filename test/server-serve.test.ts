@@ -11,7 +11,13 @@ import { pathToFileURL } from 'node:url';
 import test from 'node:test';
 import { Command } from 'commander';
 import { InputError } from '../src/errors.js';
-import { addServeOptions, serveOptionsFrom, type ServeCliOptions } from '../src/server/index.js';
+import {
+  addServeOptions,
+  resolveServerOptions,
+  serveOptionsFrom,
+  type Engine,
+  type ServeCliOptions,
+} from '../src/server/index.js';
 import { REPO_ROOT } from './helpers/shared.js';
 
 function parse(args: string[]): ServeCliOptions {
@@ -31,6 +37,14 @@ test('serve flags: defaults, values, and errors naming the flag', () => {
   assert.equal(defaults.server.maxBatchTokens, 16384);
   assert.equal(defaults.server.autoTruncate, false);
   assert.equal(defaults.server.prepareAheadMs, 20);
+  // Without --concurrency the server runs one batch per replica of the engine it serves.
+  assert.equal(defaults.server.concurrency, undefined);
+  const engineWith = (replicas?: number) =>
+    ({ info: { modelId: 'm', maxInputLength: 8, tasks: ['tokenize'], replicas } }) as unknown as Engine;
+  assert.equal(resolveServerOptions({ ...defaults.server, engine: engineWith() }).concurrency, 1);
+  assert.equal(resolveServerOptions({ ...defaults.server, engine: engineWith(3) }).concurrency, 3);
+  const explicit = serveOptionsFrom(parse(['--concurrency', '1'])).server;
+  assert.equal(resolveServerOptions({ ...explicit, engine: engineWith(3) }).concurrency, 1);
   assert.equal(serveOptionsFrom(parse(['--prepare-ahead-ms', '0'])).server.prepareAheadMs, 0);
   const custom = serveOptionsFrom(
     parse(['--port', '0', '--max-batch-size', '8', '--max-wait-ms', '0', '--auto-truncate']),
@@ -108,7 +122,10 @@ process.stdout.write('listening ' + server.app.server.address().port + '\\n');
       assert.equal(await exited, 0, stderr);
       // The address line and the shutdown line, nothing else (no per-batch chatter).
       assert.deepEqual(
-        stderr.trim().split('\n').map((line) => line.replace(/ on http\S+| received.*/, '')),
+        stderr
+          .trim()
+          .split('\n')
+          .map((line) => line.replace(/ on http\S+| received.*/, '')),
         ['seqbatch: serving fake/slow', 'seqbatch: SIGTERM'],
         stderr,
       );

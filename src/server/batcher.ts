@@ -122,6 +122,11 @@ export class DynamicBatcher {
     return this.queue.length;
   }
 
+  /** Batches allowed to run at once. */
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
   /** Batches handed to the engine and not finished (a batch prepared ahead counts). */
   get runningBatches(): number {
     return this.inFlight.size + this.retrying;

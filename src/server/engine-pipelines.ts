@@ -7,21 +7,18 @@
 import { InputError } from '../errors.js';
 import { resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { AutoConfig } from '../models/config.js';
-import type { PipelineOptions, Pooling } from '../pipelines/index.js';
 import type { Engine } from './engine.js';
-import { loadPipelineEngine } from './pipeline-engine.js';
+import { loadPipelineEngine, type PipelineEngineOptions } from './pipeline-engine.js';
 
 export type ServedTask = 'classify' | 'embed';
 
-export interface ServeEngineOptions extends Omit<PipelineOptions, 'hub'> {
+export interface ServeEngineOptions extends Omit<PipelineEngineOptions, 'hub'> {
   /** Tasks to serve (default: every task the checkpoint supports). */
   tasks?: readonly ServedTask[];
   /** How a Hub id is resolved (revision, offline, ...). */
   hub?: ResolveModelOptions;
   /** Reported as `model` by the server (default: the id or folder given). */
   modelId?: string;
-  /** Pooling for /embed when the folder has no sentence-transformers configuration. Default 'mean'. */
-  defaultPooling?: Exclude<Pooling, 'none'>;
 }
 
 /** The tasks a checkpoint folder supports, from config.json's `architectures`. */

@@ -16,6 +16,11 @@ export interface EngineInfo {
   embeddingDimension?: number;
   /** Classification labels, when known. */
   labels?: readonly string[];
+  /**
+   * Copies of the model that run batches side by side (replicas.ts). Default 1. The server's default concurrency,
+   * so that each replica has a batch to run.
+   */
+  replicas?: number;
 }
 
 /** One text to classify, optionally with a second text (sentence-pair classification). */

@@ -24,6 +24,7 @@ export {
   type BatchItem,
   type BatchStats,
 } from './batcher.js';
+export { replicatedEngine } from './replicas.js';
 export { ApiError, type ApiErrorType, type ErrorBody } from './http-errors.js';
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export { float32ToString } from '../util/float32-json.js';

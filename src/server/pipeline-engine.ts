@@ -8,6 +8,7 @@ import { resolveModel } from '../hub/index.js';
 import { hasPackedGraph } from '../models/auto.js';
 import { AutoConfig } from '../models/config.js';
 import type { PackedMode } from '../runtime/packed.js';
+import { DEFAULT_INTRA_OP_THREADS } from '../runtime/session.js';
 import {
   pipeline,
   type FeatureExtractionPipeline,
@@ -17,6 +18,7 @@ import {
 } from '../pipelines/index.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { Engine, EngineInfo, EngineTask, Prediction } from './engine.js';
+import { replicatedEngine } from './replicas.js';
 
 export interface PipelineEngineParts {
   /** Reported as `model` (OpenAI route) and by /health. */
@@ -100,6 +102,18 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
   };
 }
 
+/** What `loadPipelineEngine` takes besides the pipelines' own options. */
+export interface PipelineEngineOptions extends PipelineOptions {
+  /** Pooling for embeddings when the folder has no sentence-transformers configuration. Default 'mean'. */
+  defaultPooling?: Exclude<Pooling, 'none'>;
+  /**
+   * Copies of the model, each on a worker thread of its own, so that many batches compute side by side
+   * (replicas.ts says why that pays in a server). Each copy holds its own weights. With more than one, `threads`
+   * is per copy and defaults to the usual intra-op threads divided among them (at least 1). Default 1.
+   */
+  replicas?: number;
+}
+
 /**
  * Loads the pipelines for the given tasks from one model folder (or Hub id) and wraps them in an Engine.
  * `classify` needs a sequence-classification checkpoint; `embed` works on any encoder.
@@ -107,24 +121,42 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
 export async function loadPipelineEngine(
   modelDirOrId: string,
   tasks: readonly ('classify' | 'embed')[],
-  options: PipelineOptions & { defaultPooling?: Exclude<Pooling, 'none'> } = {},
+  options: PipelineEngineOptions = {},
 ): Promise<Engine> {
   if (tasks.length === 0)
     throw new InputError('tasks: name at least one of classify, embed', { argument: 'tasks' });
-  const { defaultPooling, ...requested } = options;
-  // Resolved once here, so the config can be read before loading and both pipelines load the same folder.
+  const { defaultPooling, replicas = 1, ...requested } = options;
+  if (!Number.isSafeInteger(replicas) || replicas < 1) {
+    throw new InputError(`replicas must be a positive integer, got ${JSON.stringify(replicas)}`, {
+      argument: 'replicas',
+    });
+  }
+  // Resolved once here, so the config can be read before loading and every pipeline loads the same folder.
   const dir = await resolveModel(modelDirOrId, requested.hub);
   const pipelineOptions: PipelineOptions = {
     ...requested,
     packed: requested.packed ?? serverPackedMode(dir, requested),
+    ...(replicas > 1
+      ? {
+          runOn: 'own-worker' as const,
+          threads: requested.threads ?? Math.max(1, Math.floor(DEFAULT_INTRA_OP_THREADS / replicas)),
+        }
+      : {}),
   };
-  const classifier = tasks.includes('classify')
-    ? await pipeline('text-classification', dir, pipelineOptions)
-    : undefined;
-  const embedder = tasks.includes('embed')
-    ? await pipeline('feature-extraction', dir, { ...pipelineOptions, tokenizer: classifier?.tokenizer })
-    : undefined;
-  return createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling });
+  const engines: Engine[] = [];
+  let tokenizer = requested.tokenizer;
+  for (let i = 0; i < replicas; i++) {
+    const classifier = tasks.includes('classify')
+      ? await pipeline('text-classification', dir, { ...pipelineOptions, tokenizer })
+      : undefined;
+    tokenizer ??= classifier?.tokenizer;
+    const embedder = tasks.includes('embed')
+      ? await pipeline('feature-extraction', dir, { ...pipelineOptions, tokenizer })
+      : undefined;
+    tokenizer ??= embedder?.tokenizer;
+    engines.push(createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling }));
+  }
+  return replicas === 1 ? engines[0]! : replicatedEngine(engines);
 }
 
 /**

@@ -47,7 +47,7 @@ export function addServeOptions(command: Command): Command {
       'inputs in one request; beyond that 413 (default: min(256, max queue))',
     )
     .option('--body-limit <bytes>', 'largest request body; beyond that 413', String(2 * 1024 * 1024))
-    .option('--concurrency <n>', 'batches run at once', '1')
+    .option('--concurrency <n>', 'batches run at once (default: one per replica)')
     .option(
       '--prepare-ahead-ms <n>',
       'hand the next batch to the engine this long before the running one should end (0: off)',

@@ -29,7 +29,10 @@ export interface ServerOptions {
   maxInputsPerRequest?: number;
   /** Largest request body in bytes; beyond that 413. Default 2 MiB. */
   bodyLimit?: number;
-  /** Batches run at once. Default 1 (one batch already uses every core). */
+  /**
+   * Batches run at once. Default: the engine's replicas (1 unless loaded with several), since one batch on one
+   * session already uses every thread it was given.
+   */
   concurrency?: number;
   /**
    * Hand the next batch to the engine this many ms before the running one is expected to end, so it is tokenised
@@ -81,7 +84,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
       'maxInputsPerRequest',
     ),
     bodyLimit: positiveInteger(options.bodyLimit, 2 * 1024 * 1024, 'bodyLimit'),
-    concurrency: positiveInteger(options.concurrency, 1, 'concurrency'),
+    concurrency: positiveInteger(options.concurrency, options.engine?.info.replicas ?? 1, 'concurrency'),
     prepareAheadMs: positiveInteger(options.prepareAheadMs, DEFAULT_PREPARE_AHEAD_MS, 'prepareAheadMs', 0),
     autoTruncate: options.autoTruncate ?? false,
   };

@@ -16,6 +16,7 @@ import { integerFlag, listFlag } from './shared-flags.js';
 export interface ServeCommandOptions extends ServeCliOptions, ModelCliOptions {
   tasks?: string;
   pooling?: string;
+  replicas?: string;
 }
 
 export function register(program: Command): void {
@@ -35,6 +36,11 @@ export function register(program: Command): void {
       '--pooling <mode>',
       'pooling for /embed without a sentence-transformers folder: cls, mean, max, mean_sqrt_len',
       'mean',
+    )
+    .option(
+      '--replicas <n>',
+      'copies of the model computing batches side by side, each with its own weights and thread; --threads is then per copy (default: 2 divided among them)',
+      '1',
     )
     .action(async (options: ServeCommandOptions, cmd: Command) => {
       // Without an explicit --packed the server picks its own default (every batch packed when the model can).
@@ -61,12 +67,14 @@ export async function runServe(options: ServeCommandOptions): Promise<SeqbatchSe
     });
   }
   const threads = integerFlag(options.threads, '--threads');
+  const replicas = integerFlag(options.replicas, '--replicas');
   const engine = await loadServeEngine(options.model ?? defaultModelDir(), {
     tasks: tasks as ServedTask[] | undefined,
     hub: { revision: options.revision, offline: options.offline || undefined },
     modelId: options.model ?? 'seqbatch-demo-sst2',
     defaultPooling: pooling as (typeof POOLINGS)[number],
     ...(threads === undefined ? {} : { threads }),
+    ...(replicas === undefined ? {} : { replicas }),
     ...(options.graphCache === false ? { cacheDir: false as const } : {}),
     ...(options.packed === undefined
       ? {}

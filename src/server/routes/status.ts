@@ -9,7 +9,7 @@ import { PROMETHEUS_CONTENT_TYPE } from '../metrics.js';
 
 export function registerStatusRoutes(app: FastifyInstance, context: ServerContext): void {
   app.get('/health', async () => {
-    const { modelId, maxInputLength, tasks, embeddingDimension, labels } = context.engine.info;
+    const { modelId, maxInputLength, tasks, embeddingDimension, labels, replicas } = context.engine.info;
     return {
       status: 'ok',
       model: {
@@ -18,6 +18,7 @@ export function registerStatusRoutes(app: FastifyInstance, context: ServerContex
         tasks,
         embedding_dimension: embeddingDimension,
         labels,
+        replicas: replicas ?? 1,
       },
     };
   });
