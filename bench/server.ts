@@ -8,7 +8,8 @@
  * fresh process; (2) seqbatch's server in a fresh process (bench/workers/serve-demo.ts: the production pipeline
  * engine and the serve flags' defaults) on a free loopback port, a warm-up, then autocannon with 64 concurrent
  * connections, each request `POST /classify {"inputs": "<one sentence>"}` cycling through the same sentences;
- * then SIGTERM and a wait for a clean exit. autocannon runs in this process, on the same 2 cores as the server,
+ * then SIGTERM and a wait for a clean exit; (3) the offline baseline again. The round's offline rate is the mean
+ * of (1) and (3), so a steady drift of the host's speed over the round cancels out. autocannon runs in this process, on the same 2 cores as the server,
  * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
  * the server's peak RSS (VmHWM), and from its /metrics read before and after the measured load: the batches' mean
  * size, the share of batches of 16 inputs or fewer, and the engine's busy share of the wall time. Default model:
@@ -146,7 +147,10 @@ function load(url: string, duration: number) {
 }
 
 interface RoundResult {
+  /** Mean of the offline runs before and after the server's. */
   offlineSeqPerSecond: number;
+  offlineBefore: number;
+  offlineAfter: number;
   served: number;
   requestsPerSecond: number;
   latencyP50: number;
@@ -186,15 +190,20 @@ async function batchMetrics(url: string): Promise<BatchMetrics> {
   };
 }
 
-const results: RoundResult[] = [];
-for (let round = 1; round <= rounds; round++) {
-  const offlineArgs = ['--peer', 'seqbatch', '--checkpoint', modelDir, '--threads', opts.threads!];
-  if (opts.limit) offlineArgs.push('--limit', opts.limit);
+/** One pass of seqbatch's offline text-classification pipeline over the texts, in a fresh process. */
+async function runOffline(): Promise<{ seqPerSecond: number; labels: string[] }> {
+  const args = ['--peer', 'seqbatch', '--checkpoint', modelDir, '--threads', opts.threads!];
+  if (opts.limit) args.push('--limit', opts.limit);
   const offline = await runWorker<{ sequences: number; seconds: number[]; labels: string[] }>({
     worker: 'pipeline-peer.ts',
-    args: offlineArgs,
+    args,
   });
-  const offlineSeqPerSecond = offline.sequences / median(offline.seconds);
+  return { seqPerSecond: offline.sequences / median(offline.seconds), labels: offline.labels };
+}
+
+const results: RoundResult[] = [];
+for (let round = 1; round <= rounds; round++) {
+  const offline = await runOffline();
 
   const server = await startServer();
   // Sanity: the served labels must be the offline pipeline's.
@@ -214,8 +223,13 @@ for (let round = 1; round <= rounds; round++) {
   const after = await batchMetrics(server.url);
   const serverPeakRssMiB = peakRssOf(server.child.pid!);
   const exitCode = await stopServer(server);
+  // The host's speed drifts by several percent over a round; the mean of the offline runs just before and just
+  // after the server's cancels a steady drift, which one run before it would fold into the ratio.
+  const offlineAfter = await runOffline();
   const result: RoundResult = {
-    offlineSeqPerSecond,
+    offlineSeqPerSecond: (offline.seqPerSecond + offlineAfter.seqPerSecond) / 2,
+    offlineBefore: offline.seqPerSecond,
+    offlineAfter: offlineAfter.seqPerSecond,
     served: measured['2xx'],
     requestsPerSecond: measured['2xx'] / measured.duration,
     latencyP50: measured.latency.p50,
@@ -234,7 +248,7 @@ for (let round = 1; round <= rounds; round++) {
   };
   results.push(result);
   log(
-    `  round ${round}/${rounds}: offline ${sig(offlineSeqPerSecond)} seq/s, served ${sig(result.requestsPerSecond)} ` +
+    `  round ${round}/${rounds}: offline ${sig(result.offlineBefore)} and ${sig(result.offlineAfter)} seq/s, served ${sig(result.requestsPerSecond)} ` +
       `req/s, p50 ${result.latencyP50} ms, p99 ${result.latencyP99} ms, errors ${result.errors + result.non2xx}, ` +
       `${result.batches} batches of ${sig(result.meanBatchSize)} on average (${percent(result.smallBatchShare, 0)} ` +
       `of ≤ 16), engine busy ${percent(result.engineBusyShare, 1)}`,
@@ -294,7 +308,11 @@ const report = [
   `Model ${modelDir.replace(`${REPO_ROOT}/`, '')}; ${texts.length} SST-2 dev sentences; ${opts.threads} intra-op ` +
     `threads${replicas > 1 ? ` (the server: ${replicas} replicas of ${serverThreads})` : ''}; autocannon, ${connections} connections on loopback, one sentence per \`POST /classify\`, ` +
     `${opts.warmup} s warm-up then ${opts.duration} s measured; server flags ${serveFlagsText()}; medians of ` +
-    `${rounds} rounds (offline and server each in a fresh process per round). Errors are summed over rounds.`,
+    `${rounds} rounds (offline and server each in a fresh process per round; the offline rate is the mean of a ` +
+    `run just before and one just after the server's). Errors are summed over rounds.`,
+  '',
+  `Per-round served ÷ offline: ${results.map((r) => percent(r.requestsPerSecond / r.offlineSeqPerSecond, 1)).join(', ')}; ` +
+    `mean ${percent(results.reduce((sum, r) => sum + r.requestsPerSecond / r.offlineSeqPerSecond, 0) / results.length, 1)}.`,
   '',
   table,
   '',
