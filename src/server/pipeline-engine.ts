@@ -144,17 +144,27 @@ export async function loadPipelineEngine(
       : {}),
   };
   const engines: Engine[] = [];
+  const loaded: { dispose(): Promise<void> }[] = [];
   let tokenizer = requested.tokenizer;
-  for (let i = 0; i < replicas; i++) {
-    const classifier = tasks.includes('classify')
-      ? await pipeline('text-classification', dir, { ...pipelineOptions, tokenizer })
-      : undefined;
-    tokenizer ??= classifier?.tokenizer;
-    const embedder = tasks.includes('embed')
-      ? await pipeline('feature-extraction', dir, { ...pipelineOptions, tokenizer })
-      : undefined;
-    tokenizer ??= embedder?.tokenizer;
-    engines.push(createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling }));
+  try {
+    for (let i = 0; i < replicas; i++) {
+      const classifier = tasks.includes('classify')
+        ? await pipeline('text-classification', dir, { ...pipelineOptions, tokenizer })
+        : undefined;
+      if (classifier) loaded.push(classifier);
+      tokenizer ??= classifier?.tokenizer;
+      const embedder = tasks.includes('embed')
+        ? await pipeline('feature-extraction', dir, { ...pipelineOptions, tokenizer })
+        : undefined;
+      if (embedder) loaded.push(embedder);
+      tokenizer ??= embedder?.tokenizer;
+      engines.push(createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling }));
+    }
+  } catch (error) {
+    // A pipeline that failed to load (out of memory, most likely) must not leave the ones before it holding
+    // their sessions.
+    for (const pipe of loaded) await pipe.dispose();
+    throw error;
   }
   return replicas === 1 ? engines[0]! : replicatedEngine(engines);
 }

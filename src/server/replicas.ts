@@ -3,9 +3,9 @@
  *
  * Why: one ONNX Runtime session splits each operator across its intra-op threads, and the threads meet at the end
  * of every operator. In a server the main thread (HTTP, JSON, tokenising) and the load's other threads keep taking
- * a core for a moment; each time, the session's other thread waits at the next meeting point, so the interruption
- * costs twice. Replicas with one thread each never wait for one another. The price is one copy of the weights per
- * replica (docs/server.md).
+ * a core for a moment; each time, the session's other thread waits at the next meeting point. Replicas with one
+ * thread each never wait for one another. The price is one copy of the weights per replica, and on the 2-core
+ * benchmark machine the gain was within the noise (docs/server.md, "Replicas").
  *
  * Each call goes to the replica with the fewest batches running; among equals, to the one whose oldest running
  * batch started first, which is the one expected to be free first (a batch the batcher prepares ahead queues there).
