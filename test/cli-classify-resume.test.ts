@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import { runClassify } from '../src/cli/commands/classify.js';
-import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { skipUnlessShared, sst2Sentences } from './helpers/shared.js';
 import { cliNodeArgs } from './helpers/cli-process.js';
 
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-classify-resume-'));
@@ -33,11 +33,7 @@ test(
   'classify killed with SIGKILL and resumed: every row once, in order, as an uninterrupted run',
   { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv'), timeout: 180_000 },
   async () => {
-    const sentences = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
-      .split('\n')
-      .slice(1)
-      .filter((line) => line.trim() !== '')
-      .map((line) => line.split('\t')[0]!.trim());
+    const sentences = sst2Sentences('dev').map((sentence) => sentence.trim());
     // Each row is tagged with its number so a duplicated or missing row cannot hide behind a repeated sentence.
     const texts = Array.from({ length: COPIES }, () => sentences)
       .flat()

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { runBench } from '../src/cli/commands/bench.js';
 import { InputError } from '../src/errors.js';
-import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared, sst2Sentences } from './helpers/shared.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 
@@ -20,10 +20,7 @@ test(
   async () => {
     const N = 96;
     const BATCH = 16;
-    const texts = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
-      .split('\n')
-      .slice(1, N + 1)
-      .map((line) => line.split('\t')[0]!);
+    const texts = sst2Sentences('dev', N);
     const stdout = new PassThrough();
     let printed = '';
     stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));

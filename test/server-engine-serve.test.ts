@@ -4,7 +4,6 @@
  * architectures; bad flags are errors naming them.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runServe } from '../src/cli/commands/serve.js';
@@ -12,7 +11,7 @@ import { InputError } from '../src/errors.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { checkpointTasks, loadServeEngine } from '../src/server/engine-pipelines.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
-import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared, sst2Sentences } from './helpers/shared.js';
 import { postJson } from './helpers/http.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
@@ -31,10 +30,7 @@ test(
   'serve: concurrent /classify, /embed and /tokenize answers equal the offline pipelines',
   { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv'), timeout: 120_000 },
   async () => {
-    const sentences = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
-      .split('\n')
-      .slice(1, 49)
-      .map((line) => line.split('\t')[0]!);
+    const sentences = sst2Sentences('dev', 48);
     const classifier = await pipeline('text-classification', DEMO, { cacheDir: false });
     const expected = (await classifier.run(sentences, { topK: null })) as Scores[];
     const pair = { text: sentences[0]!, textPair: sentences[1]! };
@@ -137,10 +133,7 @@ test(
   'serve --replicas 2: concurrent answers equal the offline pipeline, batches overlap, /health says 2',
   { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv'), timeout: 120_000 },
   async () => {
-    const sentences = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
-      .split('\n')
-      .slice(1, 33)
-      .map((line) => line.split('\t')[0]!);
+    const sentences = sst2Sentences('dev', 32);
     const classifier = await pipeline('text-classification', DEMO, { cacheDir: false });
     const expected = (await classifier.run(sentences, { topK: null })) as Scores[];
     await classifier.dispose();

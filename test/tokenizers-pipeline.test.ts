@@ -10,7 +10,13 @@ import tk from 'tokenizers';
 import { ConfigError } from '../src/errors.js';
 import { TokenizerPipeline } from '../src/tokenizers/pipeline.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
-import { codePointOffsetsToUtf16, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import {
+  codePointOffsetsToUtf16,
+  readSharedJson,
+  sharedPath,
+  skipUnlessShared,
+  sst2Sentences,
+} from './helpers/shared.js';
 import { FIXTURE_TOKENIZERS } from './helpers/tokenizer-fixture-cases.js';
 
 const TOKENIZERS = FIXTURE_TOKENIZERS;
@@ -132,11 +138,7 @@ interface FixtureCase {
 }
 
 function sst2Dev(): string[] {
-  return readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
-    .split('\n')
-    .slice(1)
-    .filter((line) => line.length > 0)
-    .map((line) => line.split('\t')[0]!);
+  return sst2Sentences('dev');
 }
 
 test(

@@ -15,7 +15,7 @@ import { InputError } from '../src/errors.js';
 import { PreTrainedModel } from '../src/models/auto.js';
 import { collectAttention } from '../src/viz/collect.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
-import { REPO_ROOT, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared, sst2Sentences } from './helpers/shared.js';
 
 const MODEL = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 const CHROMIUM = '/usr/bin/chromium';
@@ -32,13 +32,7 @@ const WINDOW = 64;
 const STRIDE = 16;
 
 function devSentences(n: number): string[] {
-  const lines = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
-    .split('\n')
-    .slice(1);
-  return lines
-    .filter((line) => line.trim() !== '')
-    .slice(0, n)
-    .map((line) => line.split('\t')[0]!);
+  return sst2Sentences('dev', n);
 }
 
 /** Padded tokens of each strategy, from the lengths alone (the arithmetic the table must show). */

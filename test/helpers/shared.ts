@@ -30,6 +30,16 @@ export function skipUnlessShared(...parts: string[]): false | string {
     : `skipped: shared data not found at ${p} (../shared beside the repo holds the fixtures)`;
 }
 
+/** The sentences (first column) of a GLUE SST-2 split in ../shared/datasets/sst2, in file order, as written. */
+export function sst2Sentences(split: 'train' | 'dev' | 'test' = 'dev', count?: number): string[] {
+  return readFileSync(sharedPath('datasets', 'sst2', `${split}.tsv`), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((line) => line.trim() !== '')
+    .slice(0, count)
+    .map((line) => line.split('\t')[0]!);
+}
+
 export function readSharedJson<T = unknown>(...parts: string[]): T {
   return JSON.parse(readFileSync(sharedPath(...parts), 'utf8')) as T;
 }
