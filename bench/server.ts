@@ -9,8 +9,8 @@
  * engine and the serve flags' defaults) on a free loopback port, a warm-up, then autocannon with 64 concurrent
  * connections, each request `POST /classify {"inputs": "<one sentence>"}` cycling through the same sentences;
  * then SIGTERM and a wait for a clean exit; (3) the offline baseline again. The round's offline rate is the mean
- * of (1) and (3), so a steady drift of the host's speed over the round cancels out. autocannon runs in this process, on the same 2 cores as the server,
- * as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
+ * of (1) and (3), so a steady drift of the host's speed over the round cancels out. autocannon runs in this
+ * process, on the same 2 cores as the server, as any loopback benchmark does. Reports texts/s served as a share of offline seq/s, p50/p99 latency, errors,
  * the server's peak RSS (VmHWM), and from its /metrics read before and after the measured load: the batches' mean
  * size, the share of batches of 16 inputs or fewer, and the engine's busy share of the wall time. Default model:
  * the DistilBERT-base-shaped random checkpoint the model and pipeline benchmarks use (.cache/bench, written on
