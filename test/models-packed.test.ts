@@ -11,7 +11,9 @@ import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { toIntMatrix, type IntMatrix } from '../src/runtime/inputs.js';
+import { ATTENTION_GROUPS, groupInputNames } from '../src/models/packed-layout.js';
 import {
+  chooseAttentionGroups,
   PACKED_AUTO_OPEN_PADDING,
   PACKED_AUTO_PADDING_SHARE,
   packBatch,
@@ -460,8 +462,21 @@ describe('packed execution errors and helpers', () => {
       list(plan.feeds.pack_index!).filter((_, i) => list(plan.feeds.attention_mask!)[i] === 1),
       [0, 1, 2, 3, 4, 5],
     );
-    assert.deepEqual(list(plan.feeds.unpad_index!), [0, 1, 2, 3, 6, 7]);
     assert.deepEqual(list(plan.feeds.first_index!), [0, 3, 4]);
+    // Self-attention layouts: lengths 3, 1, 2 make three groups, shortest first, each as wide as its sequence, so
+    // no slot is filler; unpad_index finds each token in the groups' slots laid end to end.
+    const group = (g: number) => {
+      const names = groupInputNames(g);
+      return {
+        dims: plan.feeds[names.packIndex]!.dims,
+        pack: list(plan.feeds[names.packIndex]!),
+        mask: list(plan.feeds[names.mask]!),
+      };
+    };
+    assert.deepEqual(group(0), { dims: [1, 1], pack: [3], mask: [1] });
+    assert.deepEqual(group(1), { dims: [1, 2], pack: [4, 5], mask: [1, 1] });
+    assert.deepEqual(group(2), { dims: [1, 3], pack: [0, 1, 2], mask: [1, 1, 1] });
+    assert.deepEqual(list(plan.feeds.unpad_index!), [3, 4, 5, 0, 1, 2]);
     assert.equal(plan.feeds.token_type_ids, undefined);
     const perToken = Float32Array.from([1, 2, 3, 4, 5, 6]);
     const back = unpackTokens(perToken, [1, 6], plan);
@@ -482,5 +497,65 @@ describe('packed execution errors and helpers', () => {
         ),
       InputError,
     );
+  });
+  test('chooseAttentionGroups finds the cheapest cut of the sorted lengths (brute force, 300 random batches)', () => {
+    const rand = random(5);
+    const cost = (lengths: number[], sizes: number[]): number => {
+      let start = 0;
+      let total = 0;
+      for (const rows of sizes) {
+        if (rows > 0) total += rows * lengths[start + rows - 1]! ** 2;
+        start += rows;
+      }
+      return total;
+    };
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(rand() * 14);
+      const spread = 1 + Math.floor(rand() * 40);
+      const lengths = Array.from({ length: n }, () => 1 + Math.floor(rand() * spread)).sort((a, b) => a - b);
+      const groups = 1 + Math.floor(rand() * 4);
+      const sizes = chooseAttentionGroups(lengths, groups);
+      assert.equal(sizes.length, groups);
+      assert.equal(
+        sizes.reduce((a, b) => a + b, 0),
+        n,
+      );
+      // Every way of cutting n rows into `groups` consecutive runs (empty runs allowed).
+      let best = Infinity;
+      const search = (rest: number, left: number, sizesSoFar: number[]): void => {
+        if (left === 1) {
+          best = Math.min(best, cost(lengths, [...sizesSoFar, rest]));
+          return;
+        }
+        for (let rows = 0; rows <= rest; rows++) search(rest - rows, left - 1, [...sizesSoFar, rows]);
+      };
+      search(n, groups, []);
+      assert.equal(
+        cost(lengths, sizes),
+        best,
+        `lengths ${lengths.join(',')} in ${groups} groups: ${sizes.join(',')}`,
+      );
+    }
+    // Equal lengths stay in one group; the graph's other groups then get a filler row that no token reads back.
+    assert.deepEqual(chooseAttentionGroups([4, 4, 4], 3), [3, 0, 0]);
+    const plan = packBatch(
+      matrix([
+        [1, 2],
+        [3, 4],
+      ]),
+      matrix([
+        [1, 1],
+        [1, 1],
+      ]),
+      matrix([
+        [0, 1],
+        [0, 1],
+      ]),
+      null,
+    );
+    for (let g = 1; g < ATTENTION_GROUPS; g++) {
+      assert.deepEqual(plan.feeds[groupInputNames(g).packIndex]!.dims, [1, 1]);
+    }
+    assert.deepEqual(Array.from(plan.feeds.unpad_index!.data as BigInt64Array, Number), [0, 1, 2, 3]);
   });
 });

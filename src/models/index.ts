@@ -24,7 +24,7 @@ import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
 import { longformerArchitecture } from './longformer.js';
-import { PackedLayout } from './packed-layout.js';
+import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
 import { robertaArchitecture } from './roberta.js';
 
 export const MODEL_TASKS = [
@@ -72,18 +72,20 @@ export interface BuildModelGraphOptions {
 
 /**
  * The inputs of a packed graph, in feed order (`token_type_ids` only for models with token types): int64
- * `input_ids`, `token_type_ids`, `position_ids`, `unpad_index` [tokens]; `attention_mask`, `pack_index`
- * [batch, max_length]; `first_index` [batch]. src/runtime/packed.ts computes them from a padded batch.
+ * `input_ids`, `token_type_ids`, `position_ids` [tokens]; `attention_mask`, `pack_index` [batch, max_length];
+ * per length group g `group_pack_index_g`, `group_attention_mask_g` [rows, max_length]; `unpad_index` [tokens];
+ * `first_index` [batch]. src/runtime/packed.ts computes them from a padded batch.
  */
-export const PACKED_INPUT_NAMES = [
+export const PACKED_INPUT_NAMES: readonly string[] = [
   'input_ids',
   'token_type_ids',
   'position_ids',
   'attention_mask',
   'pack_index',
+  ...Array.from({ length: ATTENTION_GROUPS }, (_, g) => Object.values(groupInputNames(g))).flat(),
   'unpad_index',
   'first_index',
-] as const;
+];
 
 export interface GraphOutputInfo {
   name: string;
@@ -290,9 +292,17 @@ function packedInputs(m: ModelGraph, tokenTypeIds: boolean): EncoderInputs {
   const positions = asRow(tokens('position_ids'));
   const mask = g.input('attention_mask', 'int64', ['batch', 'max_length']);
   const packIndex = g.input('pack_index', 'int64', ['batch', 'max_length']);
+  const groups = Array.from({ length: ATTENTION_GROUPS }, (_, i) => {
+    const names = groupInputNames(i);
+    const dims = [`group_${i}_rows`, `group_${i}_max_length`];
+    return {
+      packIndex: g.input(names.packIndex, 'int64', dims),
+      mask: new AttentionMask(m, g.input(names.mask, 'int64', dims)),
+    };
+  });
   const unpadIndex = tokens('unpad_index');
   const firstIndex = g.input('first_index', 'int64', ['batch']);
-  m.packed = new PackedLayout(g, packIndex, unpadIndex, firstIndex);
+  m.packed = new PackedLayout(g, packIndex, groups, unpadIndex, firstIndex);
   return { inputIds, mask: new AttentionMask(m, mask), tokenTypeIds: types, positionIds: positions };
 }
 

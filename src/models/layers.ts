@@ -392,7 +392,7 @@ export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec
     const keysFrom = m.packed ? m.packed.toAttentionLayout(x) : x;
     return { context: fewQueryAttention(m, keysFrom, spec.queries, mask, spec), probabilities: null };
   }
-  if (m.packed) return packedSelfAttention(m, m.packed, x, mask, spec);
+  if (m.packed) return packedSelfAttention(m, m.packed, x, spec);
   if (m.options.contribOps && !spec.outputProbabilities) {
     return { context: fusedAttention(m, x, mask, spec), probabilities: null };
   }
@@ -498,40 +498,40 @@ function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: Self
 }
 
 /**
- * Attention on packed tokens: the projections run on the T real tokens, then Q, K and V are gathered into the
- * attention layout [batch, max_length, hidden] and attended there under `mask` (the attention-layout mask); the
- * context is gathered back to packed [1, T, hidden]. (Query subsets take `fewQueryAttention`.)
+ * Attention on packed tokens: the projections run on the T real tokens, then for each length group Q, K and V are
+ * gathered into the group's attention layout [rows, max_length, hidden] and attended there under the group's mask;
+ * the groups' context vectors are gathered back to packed [1, T, hidden]. (Query subsets take
+ * `fewQueryAttention`, over the whole batch's layout.)
  */
-function packedSelfAttention(
-  m: ModelGraph,
-  layout: PackedLayout,
-  x: Value,
-  mask: AttentionMask,
-  spec: SelfAttentionSpec,
-): SelfAttentionResult {
+function packedSelfAttention(m: ModelGraph, layout: PackedLayout, x: Value, spec: SelfAttentionSpec): SelfAttentionResult {
   const g = m.g;
   const { hidden } = spec;
   if (m.options.contribOps) {
     const { weight, bias } = packedProjection(m, spec);
     // Split on the T packed tokens, then gather each part: splitting after the gather would copy the filler slots
-    // of the attention layout too (about half of it for a server's mixed batch). ORT's CPU MultiHeadAttention does
-    // not take packed QKV ([batch, length, heads, 3, head]), so the split itself cannot be avoided.
+    // of the attention layouts too. ORT's CPU MultiHeadAttention does not take packed QKV
+    // ([batch, length, heads, 3, head]), so the split itself cannot be avoided.
     const packedQkv = g.opMulti('Split', [g.op('MatMul', [x, weight]), g.int64s([hidden, hidden, hidden])], 3, {
       axis: 2,
     });
-    const [q, k, v] = packedQkv.map((part) => layout.toAttentionLayout(part));
-    // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask).
-    const context = g.op(
-      'MultiHeadAttention',
-      [q!, k!, v!, bias, mask.maskIndex()],
-      { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
-      MS,
-    );
-    return { context: layout.toPacked(context, hidden), probabilities: null };
+    const contexts = layout.groups.map((group) => {
+      const [q, k, v] = packedQkv.map((part) => layout.toGroupLayout(part, group));
+      // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask).
+      return g.op(
+        'MultiHeadAttention',
+        [q!, k!, v!, bias, group.mask.maskIndex()],
+        { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
+        MS,
+      );
+    });
+    return { context: layout.toPacked(contexts, hidden), probabilities: null };
   }
-  const project = (input: Value, prefix: string): Value => layout.toAttentionLayout(linear(m, input, prefix, hidden, hidden));
-  const { context } = attendProjected(m, project(x, spec.query), project(x, spec.key), project(x, spec.value), mask, spec);
-  return { context: layout.toPacked(context, hidden), probabilities: null };
+  const [query, key, value] = [spec.query, spec.key, spec.value].map((prefix) => linear(m, x, prefix, hidden, hidden));
+  const contexts = layout.groups.map((group) => {
+    const [q, k, v] = [query!, key!, value!].map((states) => layout.toGroupLayout(states, group));
+    return attendProjected(m, q!, k!, v!, group.mask, spec).context;
+  });
+  return { context: layout.toPacked(contexts, hidden), probabilities: null };
 }
 
 /** Standard-op attention on projected query [batch, q, hidden] and key/value [batch, seq, hidden]. */
