@@ -194,6 +194,43 @@ test('text pairs run as the tokenizer encodes them', async () => {
   logitsOf(result).forEach((v, k) => assert.ok(Math.abs(v - expected[k]) <= 1e-5));
 });
 
+test("an Encoding of the pipeline's tokenizer runs as it is: the results of its text, alone or mixed with texts", async () => {
+  const texts = [
+    'a gorgeous , witty film',
+    'flat',
+    { text: 'the plot', textPair: 'was thin but the acting saved it' },
+  ];
+  const encodings = texts.map((t) =>
+    typeof t === 'string' ? classify.tokenizer.encode(t) : classify.tokenizer.encode(t.text, t.textPair),
+  );
+  const options = { functionToApply: 'none' as const, topK: null };
+  const fromText = await classify.run(texts, options);
+  // The same rows in the same batch: bit for bit.
+  assert.deepEqual(await classify.run(encodings, options), fromText);
+  // Mixed with texts, in another order and batch.
+  const mixed = await classify.run([encodings[2]!, 'flat', encodings[0]!, encodings[1]!], options);
+  assertDeepClose(mixed, [fromText[2], fromText[1], fromText[0], fromText[1]], 1e-5, 'mixed');
+  assertDeepClose(await classify.run(encodings[0]!, options), fromText[0], 1e-5, 'single');
+});
+
+test('an Encoding that does not fit, or is padded, is an InputError naming the input', async () => {
+  const long = classify.tokenizer.encode('a very long review . '.repeat(40));
+  assert.ok(long.length > 128);
+  for (const options of [{}, { truncation: true }, { longInputs: 'sliding-window' as const }]) {
+    await assert.rejects(
+      classify.run(['fine', long], options),
+      (e: unknown) =>
+        e instanceof InputError && e.argument === 'inputs[1]' && /pass its text/.test(e.message),
+    );
+  }
+  const padded = classify.tokenizer.call(['short', 'a somewhat longer text'], { padding: true })
+    .encodings[0]!;
+  await assert.rejects(
+    classify.run([padded]),
+    (e: unknown) => e instanceof InputError && e.argument === 'inputs[0]' && /padded/.test(e.message),
+  );
+});
+
 const LONG = Array.from(
   { length: 12 },
   (_, i) =>

@@ -208,6 +208,54 @@ test('/classify: pairs, arrays, top_k, raw_scores', async () => {
   }
 });
 
+/** A fake engine that tokenises once (`prepareText`) and records what the batches hand back. */
+class PreparingEngine extends FakeEngine {
+  countCalls = 0;
+  received: unknown[] = [];
+  override countTokens(text: string, textPair?: string): number {
+    this.countCalls++;
+    return super.countTokens(text, textPair);
+  }
+  prepareText(text: string, textPair?: string) {
+    return {
+      tokens: words(text) + (textPair === undefined ? 0 : words(textPair) + 1) + 2,
+      encoded: { madeFrom: [text, textPair ?? null] },
+    };
+  }
+  override async classify(items: TextItem[], options: ClassifyOptions): Promise<Prediction[][]> {
+    this.received.push(...items.map((item) => item.encoded));
+    return super.classify(items, options);
+  }
+  override async embed(texts: string[], options: EmbedOptions, encoded?: readonly unknown[]) {
+    this.received.push(...(encoded ?? []));
+    return super.embed(texts, options);
+  }
+}
+
+test('an engine with prepareText tokenises each input once: its result comes back with the batch', async () => {
+  const { engine, server, url } = await start({ engine: new PreparingEngine() });
+  const preparing = engine as PreparingEngine;
+  try {
+    const classified = await postJson(`${url}/classify`, {
+      inputs: ['one two', { text: 'three', text_pair: 'four five' }],
+    });
+    assert.equal(classified.status, 200);
+    const embedded = await postJson(`${url}/embed`, { inputs: ['six'] });
+    assert.equal(embedded.status, 200);
+    assert.deepEqual(preparing.received, [
+      { madeFrom: ['one two', null] },
+      { madeFrom: ['three', 'four five'] },
+      { madeFrom: ['six', null] },
+    ]);
+    // Its token counts decide the 413 check; countTokens is never asked.
+    const tooLong = await postJson(`${url}/classify`, { inputs: 'w '.repeat(15) });
+    assertApiError(tooLong, 413, 'invalid_request_error', /has 17 tokens/);
+    assert.equal(preparing.countCalls, 0);
+  } finally {
+    await stop(server);
+  }
+});
+
 test('/embed answers the text-embeddings-inference shape: number[][], normalized by default', async () => {
   const { server, url } = await start();
   try {

@@ -9,6 +9,7 @@ import test from 'node:test';
 import { createServer, type SeqbatchServer } from '../src/server/index.js';
 import { loadPipelineEngine } from '../src/server/pipeline-engine.js';
 import { pipeline } from '../src/pipelines/index.js';
+import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 import { REPO_ROOT, readSharedJson, skipUnlessShared } from './helpers/shared.js';
 import { postJson } from './helpers/http.js';
 
@@ -126,3 +127,46 @@ test(
     }
   },
 );
+
+test('pipeline engine: each served text is tokenised once, unless it must be truncated', async () => {
+  const tokenizer = await Tokenizer.fromPretrained(MODEL);
+  const calls = { encode: 0, encodeBatch: 0 };
+  const encode = tokenizer.encode.bind(tokenizer);
+  const encodeBatch = tokenizer.encodeBatch.bind(tokenizer);
+  tokenizer.encode = (...args: Parameters<typeof encode>) => (calls.encode++, encode(...args));
+  tokenizer.encodeBatch = (...args: Parameters<typeof encodeBatch>) => (
+    calls.encodeBatch++,
+    encodeBatch(...args)
+  );
+  const engine = await loadPipelineEngine(MODEL, ['classify', 'embed'], { ...LOAD, tokenizer });
+  const server = createServer({ engine, maxWaitMs: 5 });
+  try {
+    const url = await server.listen({ port: 0 });
+    const texts = ['a charming film', 'a tedious mess', 'fine', 'not good at all', 'superb'];
+    const served = await postJson(`${url}/classify`, { inputs: texts, raw_scores: true });
+    assert.equal((await postJson(`${url}/embed`, { inputs: texts.slice(0, 2) })).status, 200);
+    assert.deepEqual(calls, { encode: 7, encodeBatch: 0 });
+    // The same scores as the pipeline on the texts themselves (tokenised there).
+    const direct = await pipeline('text-classification', MODEL, { ...LOAD, tokenizer });
+    try {
+      const expected = await direct.run(texts, { topK: null, functionToApply: 'none' });
+      served.json.forEach((list: { label: string; score: number }[], i: number) => {
+        for (const { label, score } of expected[i] as { label: string; score: number }[]) {
+          assert.ok(Math.abs(list.find((p) => p.label === label)!.score - score) < 1e-5, `${i} ${label}`);
+        }
+      });
+    } finally {
+      await direct.dispose();
+    }
+    // Too long for the model: counted once, then tokenised again by the pipeline, which truncates it.
+    calls.encode = calls.encodeBatch = 0;
+    const long = await postJson(`${url}/classify`, {
+      inputs: 'a very long review . '.repeat(40),
+      truncate: true,
+    });
+    assert.equal(long.status, 200);
+    assert.deepEqual(calls, { encode: 1, encodeBatch: 1 });
+  } finally {
+    await server.close();
+  }
+});

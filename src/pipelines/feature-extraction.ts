@@ -7,12 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, InputError } from '../errors.js';
 import { Pipeline, type PipelineTask } from './base.js';
-import { encodeWithLimit, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
+import { encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
 import { combineVectors, l2Normalize } from './math.js';
 import { sliceRowPositions, toRow } from './model-batch.js';
 import { poolTokens, type PoolingMode } from './pooling.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
-import { readTextOrPair, type TextOrPair } from './text-inputs.js';
+import type { TextOrEncoding } from './text-inputs.js';
 import type { PreTrainedModel } from '../models/auto.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 
@@ -120,7 +120,7 @@ export function readSentenceTransformersConfig(dir: string): SentenceTransformer
 /** One vector per input (pooled), or one per token (`pooling: 'none'`). */
 export type Features = number[] | number[][];
 
-export class FeatureExtractionPipeline extends Pipeline<TextOrPair, Features, FeatureExtractionOptions> {
+export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features, FeatureExtractionOptions> {
   constructor(
     task: PipelineTask,
     tokenizer: Tokenizer,
@@ -132,7 +132,7 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrPair, Features, Fe
     super(task, tokenizer, model, defaults);
   }
 
-  protected steps(options: FeatureExtractionOptions): TaskSteps<TextOrPair, unknown, unknown, Features> {
+  protected steps(options: FeatureExtractionOptions): TaskSteps<TextOrEncoding, unknown, unknown, Features> {
     const st = this.sentenceTransformers;
     const pooling = options.pooling;
     if (pooling !== undefined && !['none', 'cls', 'mean', 'max', 'mean_sqrt_len'].includes(pooling)) {
@@ -165,10 +165,9 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrPair, Features, Fe
     }
     const { tokenizer } = this;
     const width = this.model.config.hiddenSize;
-    const steps: TaskSteps<TextOrPair, null, Features, Features> = {
+    const steps: TaskSteps<TextOrEncoding, null, Features, Features> = {
       prepare: (input, index) => {
-        const { text, pair } = readTextOrPair(input, index);
-        return { rows: encodeWithLimit(tokenizer, text, pair, limits, index).map(toRow), state: null };
+        return { rows: encodeInput(tokenizer, input, limits, index).map(toRow), state: null };
       },
       extract: (output, b, row, paddedLength) => {
         const hidden = output.last_hidden_state;
@@ -190,6 +189,6 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrPair, Features, Fe
         return normalize ? l2Normalize(vector) : vector;
       },
     };
-    return steps as TaskSteps<TextOrPair, unknown, unknown, Features>;
+    return steps as TaskSteps<TextOrEncoding, unknown, unknown, Features>;
   }
 }

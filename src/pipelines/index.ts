@@ -22,7 +22,7 @@ import { ZeroShotClassificationPipeline, type ZeroShotOptions } from './zero-sho
 export { Pipeline, type PipelineTask } from './base.js';
 export type { PipelineBatchOptions } from './runner.js';
 export type { LongInputOptions, LongInputs, WindowAggregation } from './long-inputs.js';
-export type { TextOrPair } from './text-inputs.js';
+export type { TextOrEncoding, TextOrPair } from './text-inputs.js';
 export {
   TextClassificationPipeline,
   labelScores,

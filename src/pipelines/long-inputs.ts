@@ -4,10 +4,11 @@
  * overlapping windows with the tokenizer's overflow (`stride` tokens shared by neighbours) whose outputs are
  * then combined by the task.
  */
-import type { Encoding } from '../encoding/encoding.js';
+import { Encoding } from '../encoding/encoding.js';
 import type { TextInput } from '../encoding/encode-batch.js';
 import { InputError } from '../errors.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { readTextOrPair } from './text-inputs.js';
 
 export type LongInputs = 'error' | 'truncate' | 'sliding-window';
 export type WindowAggregation = 'mean' | 'max';
@@ -118,4 +119,34 @@ export function encodeWithLimit(
       verbose: false,
     }).encodings,
   ];
+}
+
+/**
+ * One input of a text pipeline (`TextOrEncoding`) into the rows the model runs. An Encoding runs as it is, so it
+ * must fit `limits.maxLength` (without its text nothing can be truncated or windowed) and carry no padding; any
+ * other input is read as a text or pair and encoded by `encodeWithLimit`.
+ */
+export function encodeInput(
+  tokenizer: Tokenizer,
+  input: unknown,
+  limits: ResolvedLongInputs,
+  index: number,
+): Encoding[] {
+  if (!(input instanceof Encoding)) {
+    const { text, pair } = readTextOrPair(input, index);
+    return encodeWithLimit(tokenizer, text, pair, limits, index);
+  }
+  if (input.length > limits.maxLength) {
+    throw new InputError(
+      `inputs[${index}]: the Encoding has ${input.length} tokens, more than the ${limits.maxLength} allowed; pass ` +
+        'its text instead, so it can be truncated or windowed',
+      { argument: `inputs[${index}]` },
+    );
+  }
+  if (input.attentionMask.includes(0)) {
+    throw new InputError(`inputs[${index}]: the Encoding is padded; pass it unpadded (padding: false)`, {
+      argument: `inputs[${index}]`,
+    });
+  }
+  return [input];
 }

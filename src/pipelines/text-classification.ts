@@ -7,11 +7,11 @@
 import { InputError } from '../errors.js';
 import type { PretrainedConfig } from '../models/config.js';
 import { Pipeline } from './base.js';
-import { encodeWithLimit, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
+import { encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
 import { argmax, combineVectors, sigmoid, softmax } from './math.js';
 import { toRow } from './model-batch.js';
 import type { TaskSteps } from './runner.js';
-import { readTextOrPair, type TextOrPair } from './text-inputs.js';
+import type { TextOrEncoding } from './text-inputs.js';
 
 export type ClassificationFunction = 'softmax' | 'sigmoid' | 'none';
 
@@ -90,13 +90,13 @@ export function checkTopK(topK: unknown, argument = 'topK'): void {
 }
 
 export class TextClassificationPipeline extends Pipeline<
-  TextOrPair,
+  TextOrEncoding,
   TextClassificationResult,
   TextClassificationOptions
 > {
   protected steps(
     options: TextClassificationOptions,
-  ): TaskSteps<TextOrPair, unknown, unknown, TextClassificationResult> {
+  ): TaskSteps<TextOrEncoding, unknown, unknown, TextClassificationResult> {
     const fn = options.functionToApply ?? defaultClassificationFunction(this.model.config);
     if (!['softmax', 'sigmoid', 'none'].includes(fn)) {
       throw new InputError(
@@ -122,11 +122,9 @@ export class TextClassificationPipeline extends Pipeline<
     );
     const { tokenizer, model } = this;
     const numLabels = model.config.numLabels;
-    const steps: TaskSteps<TextOrPair, null, Float32Array, TextClassificationResult> = {
+    const steps: TaskSteps<TextOrEncoding, null, Float32Array, TextClassificationResult> = {
       prepare: (input, index) => {
-        const { text, pair } = readTextOrPair(input, index);
-        const windows = encodeWithLimit(tokenizer, text, pair, limits, index);
-        return { rows: windows.map(toRow), state: null };
+        return { rows: encodeInput(tokenizer, input, limits, index).map(toRow), state: null };
       },
       extract: (output, b) => {
         const logits = output.logits;
@@ -147,6 +145,6 @@ export class TextClassificationPipeline extends Pipeline<
           : { ...result, logits: Array.from(logits) };
       },
     };
-    return steps as TaskSteps<TextOrPair, unknown, unknown, TextClassificationResult>;
+    return steps as TaskSteps<TextOrEncoding, unknown, unknown, TextClassificationResult>;
   }
 }

@@ -1,8 +1,16 @@
 /** Checks of the text inputs pipelines take, with errors naming the input's position and field. */
+import type { Encoding } from '../encoding/encoding.js';
 import { InputError } from '../errors.js';
 
 /** A text, or a text pair as `{ text, textPair }` (Python's `{"text": ..., "text_pair": ...}`). */
 export type TextOrPair = string | { text: string; textPair?: string | null };
+
+/**
+ * A text or pair, or an Encoding the pipeline's own tokenizer already made of one (`tokenizer.encode(text, pair)`,
+ * special tokens included, unpadded), which then runs as it is: a caller that tokenised to count or inspect tokens
+ * need not pay for it twice.
+ */
+export type TextOrEncoding = TextOrPair | Encoding;
 
 export function readText(value: unknown, index: number): string {
   if (typeof value !== 'string') {

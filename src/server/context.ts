@@ -46,17 +46,20 @@ export function checkInputCount(context: ServerContext, count: number, field: st
 
 /**
  * Counts each input's tokens (its cost in a padded batch) and refuses, like TEI, inputs longer than the model's
- * limit unless truncation was asked for.
+ * limit unless truncation was asked for. With an engine that has `prepareText`, each item carries what it made of
+ * the text (`encoded`) to the batch.
  */
 export function batchItems<I extends { text: string; textPair?: string }>(
   context: ServerContext,
   inputs: I[],
   truncate: boolean,
   field: string,
-): BatchItem<I>[] {
-  const max = context.engine.info.maxInputLength;
+): BatchItem<I & { encoded?: unknown }>[] {
+  const { engine } = context;
+  const max = engine.info.maxInputLength;
   return inputs.map((input, i) => {
-    const tokens = context.engine.countTokens(input.text, input.textPair);
+    const prepared = engine.prepareText?.(input.text, input.textPair);
+    const tokens = prepared ? prepared.tokens : engine.countTokens(input.text, input.textPair);
     if (tokens > max && !truncate) {
       const where = inputs.length === 1 ? field : `${field}[${i}]`;
       throw new ApiError(
@@ -65,7 +68,10 @@ export function batchItems<I extends { text: string; textPair?: string }>(
         `${where} has ${tokens} tokens; the model accepts at most ${max} (send "truncate": true to cut it)`,
       );
     }
-    return { input, tokens: Math.min(tokens, max) };
+    return {
+      input: prepared ? { ...input, encoded: prepared.encoded } : input,
+      tokens: Math.min(tokens, max),
+    };
   });
 }
 

@@ -27,6 +27,16 @@ export interface EngineInfo {
 export interface TextItem {
   text: string;
   textPair?: string;
+  /** The engine's `prepareText` result for this text, when the engine has that method (see there). */
+  encoded?: unknown;
+}
+
+/** What `Engine.prepareText` returns. */
+export interface PreparedText {
+  /** As `countTokens`. */
+  tokens: number;
+  /** The engine's own tokenisation of the text; the server only hands it back. */
+  encoded: unknown;
 }
 
 export interface ClassifyOptions {
@@ -65,10 +75,16 @@ export interface Engine {
   readonly info: EngineInfo;
   /** Tokens the model would see for this input, special tokens included, before truncation. Must be cheap. */
   countTokens(text: string, textPair?: string): number;
+  /**
+   * Optional, used instead of `countTokens` when present: tokenises an input once for both the server's checks and
+   * its batch. The server hands `encoded` back with the batch (`TextItem.encoded`, `embed`'s `encoded`), so an
+   * engine that counts tokens by tokenising need not tokenise the same text again.
+   */
+  prepareText?(text: string, textPair?: string): PreparedText;
   /** One prediction list per item (every label, in any order: the server sorts and cuts to top_k). */
   classify(items: TextItem[], options: ClassifyOptions): Promise<Prediction[][]>;
-  /** One vector per text, in order. */
-  embed(texts: string[], options: EmbedOptions): Promise<ArrayLike<number>[]>;
+  /** One vector per text, in order; `encoded[i]`, when given, is `prepareText`'s result for `texts[i]`. */
+  embed(texts: string[], options: EmbedOptions, encoded?: readonly unknown[]): Promise<ArrayLike<number>[]>;
   tokenize(texts: string[], options: TokenizeOptions): Promise<TokenizedText[]>;
   /** False while the model is still loading; /ready reports it. Default: ready. */
   isReady?(): boolean;

@@ -3,6 +3,7 @@
  * their tokenizer) behind the small interface the HTTP layer needs. The server has already formed each batch, so
  * every call hands the whole batch to the pipeline, which may still split it by its own token budget.
  */
+import { Encoding } from '../encoding/encoding.js';
 import { InputError } from '../errors.js';
 import { resolveModel } from '../hub/index.js';
 import { hasPackedGraph } from '../models/auto.js';
@@ -58,14 +59,25 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
     labels: id2label === undefined ? undefined : Object.keys(id2label).map((id) => id2label[Number(id)]!),
   };
 
+  // What prepareText made of a text runs as it is when it fits; a longer one (the request allowed truncation) goes
+  // back as text, so the pipeline truncates it.
+  const reusable = (encoded: unknown): Encoding | undefined =>
+    encoded instanceof Encoding && encoded.length <= maxInputLength ? encoded : undefined;
+
   return {
     info,
     countTokens: (text, textPair) => tokenizer.encode(text, textPair ?? null).length,
+    prepareText(text, textPair) {
+      const encoded = tokenizer.encode(text, textPair ?? null);
+      return { tokens: encoded.length, encoded };
+    },
     async classify(items, options) {
       if (!classifier) throw new InputError('this model does not classify', { argument: 'task' });
       const results = await classifier.run(
-        items.map((item) =>
-          item.textPair === undefined ? item.text : { text: item.text, textPair: item.textPair },
+        items.map(
+          (item) =>
+            reusable(item.encoded) ??
+            (item.textPair === undefined ? item.text : { text: item.text, textPair: item.textPair }),
         ),
         {
           topK: null,
@@ -77,11 +89,12 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
       );
       return results as Prediction[][];
     },
-    async embed(texts, options) {
+    async embed(texts, options, encoded) {
       if (!embedder) throw new InputError('this model does not embed', { argument: 'task' });
       // The server refused over-long inputs unless truncation was asked for, so truncating here only ever cuts
       // inputs the request allowed to be cut.
-      const vectors = await embedder.run(texts, {
+      const inputs = texts.map((text, i) => reusable(encoded?.[i]) ?? text);
+      const vectors = await embedder.run(inputs, {
         pooling,
         normalize: options.normalize,
         truncation: true,

@@ -51,9 +51,10 @@ export function replicatedEngine(engines: readonly Engine[]): Engine {
     info: { ...first.info, replicas: engines.length },
     // Tokenising needs no model: every replica shares the same tokenizer files, so the first one answers.
     countTokens: (text, textPair) => first.countTokens(text, textPair),
+    ...(first.prepareText ? { prepareText: first.prepareText.bind(first) } : {}),
     tokenize: (texts, options) => first.tokenize(texts, options),
     classify: (items, options) => route((engine) => engine.classify(items, options)),
-    embed: (texts, options) => route((engine) => engine.embed(texts, options)),
+    embed: (texts, options, encoded) => route((engine) => engine.embed(texts, options, encoded)),
     isReady: () => engines.every((engine) => engine.isReady?.() ?? true),
     async close() {
       for (const engine of engines) await engine.close?.();

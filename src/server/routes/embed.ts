@@ -76,6 +76,7 @@ async function embedTexts(context: ServerContext, texts: string[], options: Embe
     context.engine.embed(
       inputs.map((input) => input.text),
       options,
+      inputs.map((input) => input.encoded),
     ),
   );
   return { vectors, promptTokens: items.reduce((sum, item) => sum + item.tokens, 0) };
