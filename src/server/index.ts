@@ -11,6 +11,7 @@ export type {
   EngineInfo,
   EngineTask,
   TextItem,
+  PreparedText,
   ClassifyOptions,
   Prediction,
   EmbedOptions,
