@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxSession, sessionOptions } from '../src/runtime/session.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { REPO_ROOT } from './helpers/shared.js';
+
+const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 
 /** A one-op graph: out = Gather(table, ids), table = [[0, 1], [10, 11], [20, 21]]. */
 function gatherGraph(): Uint8Array {
@@ -36,6 +40,8 @@ test('session options: defaults 2 intra-op / 1 inter-op threads, level all; bad 
     [{ threads: 1.5 }, 'threads'],
     [{ interOpThreads: -1 }, 'interOpThreads'],
     [{ graphOptimizationLevel: 'O3' }, 'graphOptimizationLevel'],
+    [{ profileFilePrefix: '' }, 'profileFilePrefix'],
+    [{ profileFilePrefix: 3 }, 'profileFilePrefix'],
   ] as const) {
     assert.throws(
       () => sessionOptions(options as never),
@@ -60,11 +66,18 @@ async function kernelsRunForResidualNorm(options: ort.InferenceSession.SessionOp
       enableProfiling: true,
       profileFilePrefix: join(dir, 'run'),
     });
-    const feed = new ort.Tensor('float32', Float32Array.from({ length: 24 }, (_, i) => i), [1, 3, 8]);
+    const feed = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 24 }, (_, i) => i),
+      [1, 3, 8],
+    );
     await session.run({ x: feed, residual: feed });
     session.endProfiling();
     await session.release();
-    const events = JSON.parse(readFileSync(join(dir, readdirFirst(dir)), 'utf8')) as { cat: string; args?: { op_name?: string } }[];
+    const events = JSON.parse(readFileSync(join(dir, readdirFirst(dir)), 'utf8')) as {
+      cat: string;
+      args?: { op_name?: string };
+    }[];
     return new Set(events.filter((e) => e.cat === 'Node' && e.args?.op_name).map((e) => e.args!.op_name!));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -84,6 +97,32 @@ test('session options keep residual Add + LayerNormalization unfused (SkipLayerN
   // Without the setting, ORT does fuse this shape: the check above is not vacuous.
   const { extra: _, ...stock } = sessionOptions();
   assert.ok((await kernelsRunForResidualNorm(stock)).has('SkipLayerNormalization'));
+});
+
+test("profileFilePrefix: a pipeline leaves ORT's per-operator profile of its runs, complete on dispose", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seqbatch-profile-'));
+  try {
+    const classify = await pipeline('text-classification', DEMO, {
+      cacheDir: false,
+      threads: 1,
+      profileFilePrefix: join(dir, 'demo'),
+    });
+    await classify.run(['a charming film', 'a tedious mess']);
+    await classify.dispose();
+    const files = readdirSync(dir);
+    assert.equal(files.length, 1);
+    assert.match(files[0]!, /^demo.*\.json$/);
+    const events = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as {
+      cat?: string;
+      name: string;
+      args?: { op_name?: string };
+    }[];
+    assert.equal(events.filter((e) => e.cat === 'Session' && e.name === 'model_run').length, 1);
+    const ops = new Set(events.filter((e) => e.cat === 'Node').map((e) => e.args?.op_name));
+    assert.ok(ops.has('MatMul') && ops.has('LayerNormalization'), [...ops].join(', '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a session runs named tensors and returns named outputs', async () => {

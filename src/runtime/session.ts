@@ -34,6 +34,12 @@ export interface RuntimeOptions {
    * duration).
    */
   runOn?: RunOn;
+  /**
+   * Profile every run: ONNX Runtime writes a Chrome-trace JSON with each operator's kernel time to
+   * `<profileFilePrefix>_<date>_<time>.json`, one file per session, complete once the session is released
+   * (`dispose()`). For finding where a graph spends its time (`bench/ort-profile.ts` summarises the files).
+   */
+  profileFilePrefix?: string;
 }
 
 export type RunOn = 'worker' | 'own-worker' | 'main';
@@ -68,6 +74,15 @@ export function sessionOptions(options: RuntimeOptions = {}): ort.InferenceSessi
       { argument: 'graphOptimizationLevel' },
     );
   }
+  if (
+    options.profileFilePrefix !== undefined &&
+    (typeof options.profileFilePrefix !== 'string' || options.profileFilePrefix === '')
+  ) {
+    throw new InputError(
+      `profileFilePrefix must be a non-empty path prefix, got ${JSON.stringify(options.profileFilePrefix)}`,
+      { argument: 'profileFilePrefix' },
+    );
+  }
   if (options.runOn !== undefined && !RUN_ON.includes(options.runOn)) {
     throw new InputError(`runOn must be one of ${RUN_ON.join(', ')}, got ${JSON.stringify(options.runOn)}`, {
       argument: 'runOn',
@@ -78,6 +93,9 @@ export function sessionOptions(options: RuntimeOptions = {}): ort.InferenceSessi
     interOpNumThreads: interOp,
     graphOptimizationLevel: level,
     executionMode: 'sequential',
+    ...(options.profileFilePrefix === undefined
+      ? {}
+      : { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }),
     // Session config entry "optimization.disable_specified_optimizers" (a comma-separated list).
     extra: { optimization: { disable_specified_optimizers: DISABLED_ORT_OPTIMIZERS.join(',') } },
   };
