@@ -118,6 +118,17 @@ test('a failed batch frees its replica and reaches the caller; close closes ever
 
   // Tokenising needs no model, and the first replica answers it.
   assert.equal(engine.countTokens('abc'), 3);
+  assert.equal(engine.prepareText, undefined, 'replicas without prepareText make an engine without it');
+  const preparing = replicatedEngine([
+    {
+      ...a.engine,
+      prepareText: (text) => ({ tokens: text.length, encoded: `a:${text}` }),
+      embed: async (texts, _options, encoded) => texts.map((_, i) => [encoded?.[i] === 'a:xy' ? 1 : 0]),
+    },
+    b.engine,
+  ]);
+  assert.deepEqual(preparing.prepareText!('xy'), { tokens: 2, encoded: 'a:xy' });
+  assert.deepEqual(await preparing.embed(['xy'], { normalize: false, truncate: false }, ['a:xy']), [[1]]);
   assert.deepEqual((await engine.tokenize(['x'], { addSpecialTokens: true }))[0]!.ids, [1]);
   await engine.close!();
   assert.equal(a.closed() && b.closed(), true);

@@ -64,13 +64,15 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
   const reusable = (encoded: unknown): Encoding | undefined =>
     encoded instanceof Encoding && encoded.length <= maxInputLength ? encoded : undefined;
 
+  const prepareText = (text: string, textPair?: string) => {
+    const encoded = tokenizer.encode(text, textPair ?? null);
+    return { tokens: encoded.length, encoded };
+  };
+
   return {
     info,
-    countTokens: (text, textPair) => tokenizer.encode(text, textPair ?? null).length,
-    prepareText(text, textPair) {
-      const encoded = tokenizer.encode(text, textPair ?? null);
-      return { tokens: encoded.length, encoded };
-    },
+    countTokens: (text, textPair) => prepareText(text, textPair).tokens,
+    prepareText,
     async classify(items, options) {
       if (!classifier) throw new InputError('this model does not classify', { argument: 'task' });
       const results = await classifier.run(
