@@ -392,6 +392,8 @@ export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec
     const keysFrom = m.packed ? m.packed.toAttentionLayout(x) : x;
     return { context: fewQueryAttention(m, keysFrom, spec.queries, mask, spec), probabilities: null };
   }
+  // Packed, `mask` is the whole batch's layout (read by the few-query path above); full self-attention runs in the
+  // layout's length groups, each under its own mask.
   if (m.packed) return packedSelfAttention(m, m.packed, x, spec);
   if (m.options.contribOps && !spec.outputProbabilities) {
     return { context: fusedAttention(m, x, mask, spec), probabilities: null };
