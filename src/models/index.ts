@@ -20,6 +20,7 @@ import { Value } from '../onnx/graph-builder.js';
 import type { WeightStore } from '../weights/types.js';
 import { albertArchitecture } from './albert.js';
 import { bertArchitecture } from './bert.js';
+import { debertaV2Architecture } from './deberta-v2.js';
 import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
@@ -132,6 +133,7 @@ const ARCHITECTURES: Architecture[] = [
   albertArchitecture,
   electraArchitecture,
   longformerArchitecture,
+  debertaV2Architecture,
 ];
 
 /** Protobuf messages are limited to 2 GiB; keep a margin for the graph structure itself. */

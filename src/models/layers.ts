@@ -468,7 +468,10 @@ function fewQueryAttention(m: ModelGraph, x: Value, queries: Value, mask: Attent
 }
 
 /** The query, key and value projections side by side (weights [hidden, 3·hidden], bias [3·hidden]), built once. */
-function packedProjection(m: ModelGraph, spec: SelfAttentionSpec): { weight: Value; bias: Value } {
+export function packedProjection(
+  m: ModelGraph,
+  spec: Pick<SelfAttentionSpec, 'query' | 'key' | 'value' | 'hidden'>,
+): { weight: Value; bias: Value } {
   const { hidden } = spec;
   const prefixes = [spec.query, spec.key, spec.value];
   const weight = m.derived(`${spec.query}+key+value.weight:T`, [hidden, 3 * hidden], () => {

@@ -1,0 +1,216 @@
+/**
+ * DeBERTa-v2 / v3 (src/models/deberta-v2*.ts): the seven `models-2/deberta-v2-*` fixtures through the model API and
+ * `seqbatch forward`, the relative-position buckets against HF's formula, and the config errors.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { describe, test } from 'node:test';
+import { runForward } from '../src/cli/commands/forward.js';
+import { ConfigError } from '../src/errors.js';
+import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
+import { logBucketPosition, relativeIndex, relativeIndexTable } from '../src/models/deberta-v2-attention.js';
+import { readDebertaV2Config } from '../src/models/deberta-v2.js';
+import { taskFromConfig } from '../src/models/index.js';
+import { ConfigReader } from '../src/models/layers.js';
+import type { FloatTensor } from '../src/runtime/tensor.js';
+import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+const MODELS = 'fixtures/models-2';
+
+interface FixtureCase {
+  name: string;
+  inputs: Record<string, unknown>;
+  options?: { output_hidden_states?: boolean; output_attentions?: boolean };
+  outputs: Record<string, unknown>;
+}
+
+const flatten = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flatten) : [x as number]);
+
+/** The fixtures' tolerance: 1e-4 + 1e-4·|expected|, 1e-5 for attention probabilities. */
+function assertClose(got: unknown, expected: unknown, what: string): number {
+  const values =
+    typeof got === 'number'
+      ? [got]
+      : Array.isArray(got)
+        ? got.flatMap((t: FloatTensor | number[]) => ('data' in t ? [...t.data] : flatten(t)))
+        : 'data' in (got as FloatTensor)
+          ? [...(got as FloatTensor).data]
+          : flatten(got);
+  const want = flatten(expected);
+  assert.equal(values.length, want.length, `${what}: ${values.length} values, expected ${want.length}`);
+  const attention = what.endsWith('attentions');
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.fround(want[i]!);
+    const diff = Math.abs(values[i]! - e);
+    worst = Math.max(worst, diff);
+    if (!(diff <= (attention ? 1e-5 : 1e-4 + 1e-4 * Math.abs(e))))
+      assert.fail(`${what}[${i}]: got ${values[i]}, expected ${e}`);
+  }
+  return worst;
+}
+
+const folders = skipUnlessShared(MODELS)
+  ? []
+  : readdirSync(sharedPath(MODELS)).filter((name) => name.startsWith('deberta-v2-'));
+
+describe('DeBERTa-v2 fixtures reproduce PyTorch', { skip: skipUnlessShared(MODELS) }, () => {
+  test('the seven fixture folders are there', () => assert.equal(folders.length, 7));
+
+  for (const folder of folders) {
+    test(`${folder}: every case through the model API (outputs, hidden states, attentions, losses)`, async () => {
+      const dir = sharedPath(MODELS, folder);
+      const task = taskFromConfig(readSharedJson(MODELS, folder, 'config.json'));
+      const { cases } = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json');
+      const plain = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1 });
+      const everything = await PreTrainedModel.fromPretrained(dir, task, {
+        cacheDir: false,
+        threads: 1,
+        outputHiddenStates: true,
+        outputAttentions: true,
+      });
+      let worst = 0;
+      try {
+        for (const c of cases) {
+          const model = c.options?.output_hidden_states || c.options?.output_attentions ? everything : plain;
+          const out = await model.forward(c.inputs as never);
+          for (const [key, expected] of Object.entries(c.outputs)) {
+            assert.ok(out[key as keyof ModelOutput] !== undefined, `${folder}/${c.name}: ${key} missing`);
+            worst = Math.max(
+              worst,
+              assertClose(out[key as keyof ModelOutput], expected, `${folder}/${c.name}/${key}`),
+            );
+          }
+          if (!('loss' in c.outputs)) assert.equal(out.loss, undefined);
+        }
+        console.log(`# ${folder}: max |diff| ${worst.toExponential(2)}`);
+      } finally {
+        await plain.dispose();
+        await everything.dispose();
+      }
+    });
+  }
+
+  test('seqbatch forward: the token-type pair case and the classifier loss', async () => {
+    const run = async (folder: string, caseName: string): Promise<void> => {
+      const c = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json').cases.find(
+        (x) => x.name === caseName,
+      )!;
+      const stdout = new PassThrough();
+      const chunks: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const { Readable } = await import('node:stream');
+      await runForward(
+        { model: sharedPath(MODELS, folder), input: '-', threads: 1, cache: false },
+        { stdout, stdin: Readable.from([JSON.stringify(c.inputs)]) },
+      );
+      const out = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(out).sort(), Object.keys(c.outputs).sort(), `${folder}/${caseName}: keys`);
+      for (const [key, expected] of Object.entries(c.outputs))
+        assertClose(out[key], expected, `${folder}/${caseName}/${key}`);
+    };
+    await run('deberta-v2-token-types', 'pair_batch');
+    await run('deberta-v2-seqcls', 'labels');
+  });
+});
+
+describe('relative positions (make_log_bucket_position, build_relative_position)', () => {
+  // HF's formula in float64: sign(d)·(ceil(log(|d|/mid) / log((max-1)/mid) · (mid-1)) + mid) outside ±mid.
+  const float64Bucket = (d: number, buckets: number, max: number): number => {
+    const mid = Math.floor(buckets / 2);
+    if (Math.abs(d) <= mid) return d;
+    return (
+      Math.sign(d) * (Math.ceil((Math.log(Math.abs(d) / mid) / Math.log((max - 1) / mid)) * (mid - 1)) + mid)
+    );
+  };
+
+  test('DeBERTa-v3 shapes (256 buckets over 512 positions) and the fixtures (8 over 64) agree with the formula', () => {
+    for (const [buckets, max] of [
+      [256, 512],
+      [8, 64],
+    ] as const) {
+      let disagreements = 0;
+      for (let d = -3 * max; d <= 3 * max; d++) {
+        const got = logBucketPosition(d, buckets, max);
+        assert.equal(logBucketPosition(-d, buckets, max), -got, `odd at ${d}`);
+        // float32 and float64 may only part where the quotient sits within float32 rounding of an integer.
+        if (got !== float64Bucket(d, buckets, max)) disagreements++;
+      }
+      assert.ok(disagreements <= 2, `${buckets}/${max}: ${disagreements} distances differ from float64`);
+      assert.equal(logBucketPosition(max - 1, buckets, max), buckets - 1, 'max - 1 lands in the last bucket');
+    }
+  });
+
+  test('the index table clamps like HF, stays monotone, and saturates at its reach', () => {
+    const config = { positionBuckets: 8, maxRelativePositions: 64 };
+    const { table, reach } = relativeIndexTable(config, 'config.json');
+    assert.equal(table.length, 2 * reach + 1);
+    for (let d = -reach; d < reach; d++)
+      assert.ok(table[d + reach]! <= table[d + reach + 1]!, `monotone at ${d}`);
+    assert.equal(Number(table[0]), 0);
+    assert.equal(Number(table[2 * reach]), 15);
+    // Past the reach the index no longer moves (so the graph clips distances to ±reach).
+    for (const d of [reach + 1, 5 * reach, 1000]) {
+      assert.equal(relativeIndex(d, config), 15);
+      assert.equal(relativeIndex(-d, config), 0);
+    }
+    // Without buckets the index is the distance shifted by the span and clamped.
+    const plain = { positionBuckets: -1, maxRelativePositions: 6 };
+    assert.deepEqual(
+      [-9, -6, -5, 0, 5, 6, 9].map((d) => relativeIndex(d, plain)),
+      [0, 0, 1, 6, 11, 11, 11],
+    );
+    assert.equal(relativeIndexTable(plain, 'config.json').reach, 6);
+  });
+});
+
+describe('DeBERTa-v2 config errors name the field', () => {
+  const base = {
+    model_type: 'deberta-v2',
+    hidden_size: 32,
+    num_attention_heads: 4,
+    relative_attention: true,
+    position_buckets: 8,
+    max_position_embeddings: 64,
+  };
+  const fails = (patch: Record<string, unknown>, field: string, pattern: RegExp) =>
+    assert.throws(
+      () => {
+        const config = readDebertaV2Config(new ConfigReader({ ...base, ...patch }));
+        relativeIndexTable(config, 'config.json');
+      },
+      (e: unknown) => e instanceof ConfigError && e.field === field && pattern.test(e.message),
+    );
+
+  test('pos_att_type, conv_kernel_size, pooler_hidden_size, attention_head_size, position_buckets', () => {
+    fails({ pos_att_type: ['c2p', 'p2x'] }, 'pos_att_type', /"c2p" \/ "p2c"/);
+    fails({ pos_att_type: 3 }, 'pos_att_type', /expected a list/);
+    fails({ conv_kernel_size: 4 }, 'conv_kernel_size', /odd kernel size, got 4/);
+    fails({ conv_groups: 5 }, 'conv_groups', /not a multiple of 5 groups/);
+    fails({ pooler_hidden_size: 16 }, 'pooler_hidden_size', /differs from hidden_size 32/);
+    fails(
+      { attention_head_size: 16 },
+      'attention_head_size',
+      /only hidden_size \/ num_attention_heads \(8\)/,
+    );
+    fails({ position_buckets: 200 }, 'position_buckets', /need max_relative_positions/);
+    fails({ conv_act: 'mish' }, 'conv_act', /unsupported activation/);
+  });
+
+  test('the string form of pos_att_type and norm_rel_ebd reads as HF reads it', () => {
+    const config = readDebertaV2Config(
+      new ConfigReader({ ...base, pos_att_type: 'P2C | c2p', norm_rel_ebd: 'layer_norm|none' }),
+    );
+    assert.equal(config.c2p, true);
+    assert.equal(config.p2c, true);
+    assert.equal(config.normRelativeEmbeddings, true);
+    assert.equal(
+      config.maxRelativePositions,
+      64,
+      'max_relative_positions < 1 falls back to max_position_embeddings',
+    );
+    const noPositions = readDebertaV2Config(new ConfigReader({ ...base, pos_att_type: ['p2p'] }));
+    assert.equal(noPositions.c2p || noPositions.p2c, false);
+  });
+});
