@@ -17,6 +17,7 @@ import { SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
 import { taskFromConfig } from '../src/models/index.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { runnableModels2Folders } from './helpers/models-2.js';
 
 const MODELS = 'fixtures/models';
 const cacheDir = mkdtempSync(join(tmpdir(), 'seqbatch-models-api-'));
@@ -61,12 +62,15 @@ function shapeOf(x: unknown): number[] {
   return dims;
 }
 
-const supportedFolders = (): string[] =>
-  readdirSync(sharedPath(MODELS)).filter((folder) =>
+/** The folders of `models/` with a registered model type, and those of `models-2/` implemented so far. */
+const supportedFolders = (): string[] => [
+  ...readdirSync(sharedPath(MODELS)).filter((folder) =>
     SUPPORTED_MODEL_TYPES.includes(
       readSharedJson<{ model_type: string }>(MODELS, folder, 'config.json').model_type,
     ),
-  );
+  ),
+  ...runnableModels2Folders(),
+];
 
 describe('every supported fixture model reproduces PyTorch', { skip: skipUnlessShared(MODELS) }, () => {
   test('all cases, all outputs (hidden states, attentions, losses)', async () => {

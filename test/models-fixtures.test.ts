@@ -2,7 +2,8 @@
  * Every model fixture (tiny seeded HF checkpoints with PyTorch reference outputs, see ../shared/fixtures/README.md)
  * run through buildModelGraph + ONNX Runtime, in both lowerings (com.microsoft fused kernels and standard ONNX
  * ops). Each case's graph takes exactly the inputs the case passed to forward(), so the in-graph defaults of
- * absent inputs are checked too. Longformer has its own attention and is not built here.
+ * absent inputs are checked too. Longformer has its own attention and is not built here. The folders of
+ * fixtures/models-2 run as their architectures arrive (helpers/models-2.ts).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 import { assertTensorClose, int64Tensor, type Nested } from './helpers/nested-tensors.js';
+import { runnableModels2Folders } from './helpers/models-2.js';
 
 interface FixtureCase {
   name: string;
@@ -72,6 +74,10 @@ class ModelRunner {
   }
 }
 
+function readConfig(dir: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+}
+
 /** Outputs with one vector per token ([batch, sequence, …]); the rest have one per sequence. */
 function isTokenLevel(name: string, task: string): boolean {
   if (name === 'logits') return task === 'token-classification' || task === 'masked-lm';
@@ -80,9 +86,10 @@ function isTokenLevel(name: string, task: string): boolean {
 
 const modelNames = skip
   ? []
-  : readdirSync(MODELS_DIR)
-      .filter((name) => !name.startsWith('longformer-'))
-      .sort();
+  : [
+      ...readdirSync(MODELS_DIR).filter((name) => !name.startsWith('longformer-')),
+      ...runnableModels2Folders(),
+    ].sort();
 
 for (const lowering of ['contrib ops', 'standard ops'] as const) {
   const contribOps = lowering === 'contrib ops';
@@ -90,7 +97,7 @@ for (const lowering of ['contrib ops', 'standard ops'] as const) {
     for (const modelName of modelNames) {
       await t.test(modelName, async () => {
         const dir = join(MODELS_DIR, modelName);
-        const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+        const config = readConfig(dir);
         const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
           cases: FixtureCase[];
         };

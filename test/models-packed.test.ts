@@ -48,6 +48,7 @@ const PACKABLE = [
   'roberta-mlm',
   'roberta-seqcls',
   'roberta-tokcls',
+  ...['mpnet-model', 'mpnet-mlm', 'mpnet-qa', 'mpnet-seqcls', 'mpnet-tokcls'].map((name) => `../models-2/${name}`),
 ];
 
 interface FixtureCase {

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { maxSequenceLength, SUPPORTED_MODEL_TYPES as BUILDER_MODEL_TYPES } from './index.js';
+import { maxSequenceLength, SUPPORTED_MODEL_TYPES as BUILDER_MODEL_TYPES, tokenTypeVocabSize } from './index.js';
 
 /** model_type values seqbatch builds graphs for (whatever the graph builders register), sorted. */
 export const SUPPORTED_MODEL_TYPES: readonly string[] = [...BUILDER_MODEL_TYPES].sort();
@@ -124,9 +124,9 @@ export class PretrainedConfig {
   get maxPositionEmbeddings(): number {
     return this.integer('max_position_embeddings');
   }
-  /** DistilBERT has no token types: 0 there. */
+  /** 0 for models without token types (DistilBERT, MPNet). */
   get typeVocabSize(): number {
-    return this.modelType === 'distilbert' ? 0 : this.integer('type_vocab_size', 2);
+    return tokenTypeVocabSize(this.raw as Record<string, unknown>);
   }
   get padTokenId(): number | undefined {
     const value = this.get('pad_token_id');

@@ -25,6 +25,7 @@ import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
 import { longformerArchitecture } from './longformer.js';
+import { mpnetArchitecture } from './mpnet.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
 import { robertaArchitecture } from './roberta.js';
 
@@ -134,6 +135,7 @@ const ARCHITECTURES: Architecture[] = [
   electraArchitecture,
   longformerArchitecture,
   debertaV2Architecture,
+  mpnetArchitecture,
 ];
 
 /** Protobuf messages are limited to 2 GiB; keep a margin for the graph structure itself. */
@@ -312,6 +314,13 @@ function packedInputs(m: ModelGraph, tokenTypeIds: boolean): EncoderInputs {
 function packedOutputDims(output: NamedOutput): NamedOutput {
   if (!output.dims.includes('sequence')) return output;
   return { ...output, dims: output.dims.map((d) => (d === 'batch' ? 1 : d === 'sequence' ? 'tokens' : d)) };
+}
+
+/** The token types the model takes: 0 when its forward() has no token_type_ids (DistilBERT, MPNet). */
+export function tokenTypeVocabSize(config: Record<string, unknown>): number {
+  const reader = new ConfigReader(config);
+  const arch = architectureFor(reader);
+  return arch.accepts.tokenTypeIds ? arch.typeVocabSize(reader) : 0;
 }
 
 /** Largest sequence length the model's position table allows (RoBERTa-style models lose pad+1 rows). */

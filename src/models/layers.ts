@@ -372,7 +372,21 @@ export interface SelfAttentionSpec {
    * projects the keys and values of every position. Not with `outputProbabilities`.
    */
   queries?: Value;
+  /**
+   * A term added to the scores before the mask that depends only on where query and key sit in their sequence
+   * (MPNet's relative position bias). With `queries`, those must be the first position of each row.
+   */
+  positionBias?: PositionBias;
 }
+
+/**
+ * A position-dependent attention-score term. Called with an attention layout's mask and its states
+ * [rows, L, hidden], it returns [1, heads, L, L]: the term for query i and key j at positions 0..L-1 of every row.
+ * The padded layout numbers the padded row (as HF does); packed layouts put each row's real tokens first and in
+ * order, so there the positions are each sequence's own. Every layer asks again; one mask stands for one layout,
+ * so an implementation can build each layout's term once and return it for that mask thereafter.
+ */
+export type PositionBias = (mask: AttentionMask, states: Value) => Value;
 
 export interface SelfAttentionResult {
   /** The per-token context vectors [batch, seq, hidden], before the output projection. */
@@ -447,6 +461,11 @@ function fewQueryAttention(m: ModelGraph, x: Value, queries: Value, mask: Attent
   // One [seq, hidden] × [hidden, heads·q] product per sequence, turned to [batch, heads·q, seq].
   let scores = g.op('Transpose', [g.op('MatMul', [x, columns])], { perm: [0, 2, 1] }, { name: 'few_query_scores' });
   if (!spec.scaleQueryFirst) scores = g.op('Div', [scores, g.scalar(scale)]);
+  if (spec.positionBias) {
+    // The first query row of the layout's [1, heads, L, L] term, as [1, heads, L] (heads·q with q = 1).
+    const firstRow = g.op('Slice', [spec.positionBias(mask, x), g.int64s([0]), g.int64s([1]), g.int64s([2])]);
+    scores = g.op('Add', [scores, g.op('Squeeze', [firstRow, g.int64s([2])])], {}, { name: 'few_query_position_bias' });
+  }
   // The masks are [batch, 1, 1, seq]; these scores have no separate head axis, so [batch, 1, seq] broadcasts.
   const dropHeadAxis = (v: Value): Value => g.op('Squeeze', [v, g.int64s([1])]);
   if (spec.maskStyle === 'add') {
@@ -494,9 +513,11 @@ export function packedProjection(
 
 function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): Value {
   const { weight, bias } = packedProjection(m, spec);
+  // Inputs 4 and 5 are `past` (none here) and `attention_bias`, added to the scores like HF's position bias.
+  const positionBias = spec.positionBias ? [null, spec.positionBias(mask, x)] : [];
   return m.g.op(
     'Attention',
-    [x, weight, bias, mask.maskIndex()],
+    [x, weight, bias, mask.maskIndex(), ...positionBias],
     { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
     MS,
   );
@@ -521,10 +542,12 @@ function packedSelfAttention(m: ModelGraph, layout: PackedLayout, x: Value, spec
     });
     const contexts = layout.groups.map((group) => {
       const [q, k, v] = packedQkv.map((part) => layout.toGroupLayout(part, group));
-      // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask).
+      // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask);
+      // input 5 is `attention_bias`, the group's position bias.
+      const positionBias = spec.positionBias ? [spec.positionBias(group.mask, q!)] : [];
       return g.op(
         'MultiHeadAttention',
-        [q!, k!, v!, bias, group.mask.maskIndex()],
+        [q!, k!, v!, bias, group.mask.maskIndex(), ...positionBias],
         { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
         MS,
       );
@@ -563,6 +586,7 @@ function attendProjected(
   if (spec.scaleQueryFirst) query = g.op('Div', [query, g.scalar(scale)]);
   let scores = g.op('MatMul', [query, keyT]);
   if (!spec.scaleQueryFirst) scores = g.op('Div', [scores, g.scalar(scale)]);
+  if (spec.positionBias) scores = g.op('Add', [scores, spec.positionBias(mask, keyStates)]);
   if (spec.maskStyle === 'add') {
     const bias = mask.additiveBias();
     if (bias) scores = g.op('Add', [scores, bias]);

@@ -46,14 +46,17 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   return robertaHeads(m, c, config, base, sequence, request, traced);
 }
 
+/** The config fields RoBERTa's heads read. */
+export type RobertaHeadsConfig = Pick<BertConfig, 'hiddenSize' | 'layerNormEps' | 'tieWordEmbeddings' | 'vocabSize'>;
+
 /**
- * RoBERTa's heads on the encoder output (Longformer uses the same ones): a pooler for the base model when the
+ * RoBERTa's heads on the encoder output (Longformer and MPNet use the same ones): a pooler for the base model when the
  * checkpoint has one, RobertaClassificationHead, token classification, QA, and RobertaLMHead.
  */
 export function robertaHeads(
   m: ModelGraph,
   c: ConfigReader,
-  config: BertConfig,
+  config: RobertaHeadsConfig,
   base: string,
   sequence: Value,
   request: GraphRequest,
