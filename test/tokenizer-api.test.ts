@@ -104,6 +104,54 @@ test('pre-tokenized words give the ids of the joined text (WordPiece and Unigram
   }
 });
 
+test(
+  "byte-level classes refuse pre-tokenized input without add_prefix_space, with transformers' message",
+  {
+    skip: skipUnlessShared('tokenizers', 'roberta-base'),
+  },
+  () => {
+    const words = [['Hello', 'world']];
+    const refused = (e: unknown, fastClass: string) =>
+      e instanceof InputError &&
+      e.argument === 'isSplitIntoWords' &&
+      e.message ===
+        `You need to instantiate ${fastClass} with add_prefix_space=True to use it with pretokenized inputs.`;
+    const files = ['tokenizer.json'];
+    // The class comes from tokenizer_config.json, else from config.json's model_type.
+    const roberta = Tokenizer.fromPretrainedSync(
+      folderWith('roberta-base', files, {
+        'tokenizer_config.json': '{"tokenizer_class": "RobertaTokenizer"}',
+      }),
+    );
+    assert.throws(
+      () => roberta.call(words, { isSplitIntoWords: true }),
+      (e) => refused(e, 'RobertaTokenizerFast'),
+    );
+    assert.throws(() => roberta.encode(['Hello'], null, { isSplitIntoWords: true }), InputError);
+    // Plain text is unaffected.
+    assert.deepEqual(
+      roberta.call('Hello world').input_ids,
+      load('roberta-base').call('Hello world').input_ids,
+    );
+    const byModelType = Tokenizer.fromPretrainedSync(
+      folderWith('roberta-base', files, { 'config.json': '{"model_type": "gpt2"}' }),
+    );
+    assert.throws(
+      () => byModelType.call(words, { isSplitIntoWords: true }),
+      (e) => refused(e, 'GPT2TokenizerFast'),
+    );
+    // With add_prefix_space the words are accepted; a generic folder (no class) is accepted as by
+    // PreTrainedTokenizerFast, and so is a WordPiece class.
+    const withSpace = Tokenizer.fromPretrainedSync(
+      folderWith('roberta-base', files, {
+        'tokenizer_config.json': '{"tokenizer_class": "RobertaTokenizer", "add_prefix_space": true}',
+      }),
+    );
+    assert.equal(withSpace.call(words, { isSplitIntoWords: true }).input_ids[0].length, 4);
+    assert.equal(load('roberta-base').call(words, { isSplitIntoWords: true }).input_ids.length, 1);
+  },
+);
+
 test('dropping the special-token positions gives the encoding without special tokens', () => {
   for (const name of ['bert-base-cased', 'roberta-base', 't5-small-unigram']) {
     if (skipUnlessShared('tokenizers', name)) continue;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { after } from 'node:test';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError, InputError } from '../src/errors.js';
 import { Tokenizer } from '../src/tokenizers/tokenizer.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'seqbatch-legacy-'));
@@ -60,11 +60,8 @@ test('vocab.txt: do_lower_case and strip_accents from tokenizer_config.json', ()
 
 test('vocab.json + merges.txt without <s>: GPT-2 conversion, no special tokens added, byte-level round trip', () => {
   const vocab = { h: 0, i: 1, hi: 2, Ġ: 3, Ġh: 4, Ġhi: 5, '!': 6, '<|endoftext|>': 7 };
-  const dir = folder({
-    'vocab.json': JSON.stringify(vocab),
-    'merges.txt': '#version: 0.2\nh i\nĠ hi\n',
-  });
-  const tokenizer = Tokenizer.fromPretrainedSync(dir);
+  const files = { 'vocab.json': JSON.stringify(vocab), 'merges.txt': '#version: 0.2\nh i\nĠ hi\n' };
+  const tokenizer = Tokenizer.fromPretrainedSync(folder(files));
   const encoding = tokenizer.encode('hi hi!');
   assert.deepEqual(encoding.tokens, ['hi', 'Ġhi', '!']);
   // GPT-2 ByteLevel post-processing keeps offsets untrimmed.
@@ -77,6 +74,18 @@ test('vocab.json + merges.txt without <s>: GPT-2 conversion, no special tokens a
   assert.equal(tokenizer.eosToken, '<|endoftext|>');
   assert.equal(tokenizer.numSpecialTokensToAdd(true), 0);
   assert.equal(tokenizer.padToken, null);
+  // GPT2TokenizerFast refuses pre-tokenized input unless add_prefix_space is set.
+  assert.throws(
+    () => tokenizer.call([['hi', 'hi']], { isSplitIntoWords: true }),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.message ===
+        'You need to instantiate GPT2TokenizerFast with add_prefix_space=True to use it with pretokenized inputs.',
+  );
+  const spaced = Tokenizer.fromPretrainedSync(
+    folder({ ...files, 'tokenizer_config.json': '{"add_prefix_space": true}' }),
+  );
+  assert.deepEqual(spaced.call([['hi', 'hi']], { isSplitIntoWords: true }).tokens[0], ['Ġhi', 'Ġhi']);
 });
 
 test('legacy folder errors name the file and field', () => {

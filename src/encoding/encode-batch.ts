@@ -38,6 +38,8 @@ export interface EncodeContext {
   pad: PadToken | null;
   defaults: Omit<CallDefaults, 'hasPadToken' | 'addedTokensSingle'>;
   modelInputNames: readonly TensorField[];
+  /** Why pre-tokenized input is refused (transformers' message), or null when it is accepted. */
+  wordsInputError?: string | null;
   /** Receives transformers' warnings. `key` identifies warnings that are only given once per tokenizer. */
   warn(message: string, key?: string): void;
 }
@@ -100,6 +102,9 @@ export function encodeBatch(
     );
   }
   const call = resolveCall(context, options, pairs !== null && pairs.some((p) => p !== null));
+  if (call.isSplitIntoWords && context.wordsInputError) {
+    throw new InputError(context.wordsInputError, { argument: 'isSplitIntoWords' });
+  }
   const firsts = texts.map((t, i) => checkInput(t, `text[${i}]`, call.isSplitIntoWords));
   // A null pair entry means that row is a single text (an extension: transformers needs all or none).
   const seconds =

@@ -102,6 +102,7 @@ export class Tokenizer {
   /** tokenizer.json's truncation/padding blocks (used only with `tokenizerJsonBlocks: 'apply'`). */
   readonly tokenizerJsonBlocks: TokenizerJsonBlocks;
   private readonly applyBlocks: boolean;
+  private readonly wordsInputError: string | null;
   private readonly onWarning: (message: string) => void;
   private readonly warned = new Set<string>();
 
@@ -119,6 +120,7 @@ export class Tokenizer {
       additional: [...parts.settings.specialTokens.additional],
     };
     this.tokenizerJsonBlocks = parts.blocks;
+    this.wordsInputError = parts.settings.wordsInputError;
     const blocks = options.tokenizerJsonBlocks ?? 'ignore';
     if (blocks !== 'ignore' && blocks !== 'apply') {
       throw new InputError(
@@ -328,6 +330,7 @@ export class Tokenizer {
         filePadding: this.applyBlocks ? this.tokenizerJsonBlocks.padding : null,
       },
       modelInputNames: this.modelInputNames,
+      wordsInputError: this.wordsInputError,
       warn: (message, key) => this.warn(message, key),
     };
   }

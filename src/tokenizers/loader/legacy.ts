@@ -46,6 +46,15 @@ function withDefaults(
   return { ...context, config, guessSpecialTokens: false };
 }
 
+/**
+ * The class a legacy folder stands for when neither tokenizer_config.json nor config.json names one, so that the
+ * settings follow that class (its model input names, its refusal of pre-tokenized input).
+ */
+function withClass(context: ConfigContext, tokenizerClass: string): ConfigContext {
+  if (context.config.tokenizer_class !== undefined || context.modelType !== null) return context;
+  return { ...context, config: { ...context.config, tokenizer_class: tokenizerClass } };
+}
+
 function legacyParts(
   context: ConfigContext,
   model: Model,
@@ -142,7 +151,7 @@ export function byteLevelBpeFromFiles(
   const isRoberta = model.tokenToId('<s>') !== undefined && model.tokenToId('</s>') !== undefined;
   if (!isRoberta) {
     const eos = '<|endoftext|>';
-    const context = withDefaults(base, { bos: eos, eos, unk: eos });
+    const context = withClass(withDefaults(base, { bos: eos, eos, unk: eos }), 'GPT2Tokenizer');
     return legacyParts(
       context,
       model,
@@ -152,15 +161,18 @@ export function byteLevelBpeFromFiles(
       new ByteLevelDecoder(),
     );
   }
-  const context = withDefaults(base, {
-    bos: '<s>',
-    eos: '</s>',
-    sep: '</s>',
-    cls: '<s>',
-    unk: '<unk>',
-    pad: '<pad>',
-    mask: '<mask>',
-  });
+  const context = withClass(
+    withDefaults(base, {
+      bos: '<s>',
+      eos: '</s>',
+      sep: '</s>',
+      cls: '<s>',
+      unk: '<unk>',
+      pad: '<pad>',
+      mask: '<mask>',
+    }),
+    'RobertaTokenizer',
+  );
   const trimOffsets = optionalBoolean(context.config, 'trim_offsets', context.configFile) ?? true;
   const buildPost = (settings: TokenizerSettings) => {
     const [sep, sepId] = requireId(model, settings.specialTokens.sep, 'sep', vocab.file);

@@ -46,6 +46,22 @@ const NO_TOKEN_TYPE_FAMILIES = new Set([
   'pegasus',
 ]);
 
+/**
+ * Fast tokenizer classes whose `_batch_encode_plus` asserts `add_prefix_space` for pre-tokenized input (their
+ * ByteLevel pre-tokenizer would otherwise glue each word to the previous one), by model family.
+ */
+const PREFIX_SPACE_FOR_WORDS = new Map([
+  ['roberta', 'RobertaTokenizerFast'],
+  ['gpt2', 'GPT2TokenizerFast'],
+  ['longformer', 'LongformerTokenizerFast'],
+  ['bart', 'BartTokenizerFast'],
+  ['led', 'LEDTokenizerFast'],
+  ['mvp', 'MvpTokenizerFast'],
+  ['blenderbot', 'BlenderbotTokenizerFast'],
+  ['codegen', 'CodeGenTokenizerFast'],
+  ['deberta', 'DebertaTokenizerFast'],
+]);
+
 function family(name: string): string {
   return name
     .replace(/TokenizerFast$|Tokenizer$/, '')
@@ -122,6 +138,13 @@ export function readSettings(
   }
 
   const cleanUp = optionalBoolean(config, 'clean_up_tokenization_spaces', file);
+  const addPrefixSpace = optionalBoolean(config, 'add_prefix_space', file) ?? false;
+  // transformers names the class it instantiated: tokenizer_config.json's, else the one of config.json's model_type.
+  const fastClass = PREFIX_SPACE_FOR_WORDS.get(family(className ?? context.modelType ?? ''));
+  const wordsInputError =
+    fastClass === undefined || addPrefixSpace
+      ? null
+      : `You need to instantiate ${fastClass} with add_prefix_space=True to use it with pretokenized inputs.`;
   return {
     modelMaxLength: typeof maxLength === 'number' && maxLength <= LARGE_INTEGER ? maxLength : Infinity,
     paddingSide: side('padding_side'),
@@ -130,5 +153,6 @@ export function readSettings(
     // transformers 4.40 defaults clean_up_tokenization_spaces to true.
     cleanUpTokenizationSpaces: cleanUp ?? true,
     modelInputNames,
+    wordsInputError,
   };
 }

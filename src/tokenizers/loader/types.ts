@@ -30,6 +30,11 @@ export interface TokenizerSettings {
   specialTokens: SpecialTokens;
   cleanUpTokenizationSpaces: boolean;
   modelInputNames: TensorField[];
+  /**
+   * Why pre-tokenized (`isSplitIntoWords`) input is refused, in transformers' words, or null when it is accepted:
+   * the byte-level fast classes (RobertaTokenizerFast, GPT2TokenizerFast, …) refuse it without `add_prefix_space`.
+   */
+  wordsInputError: string | null;
 }
 
 /** The truncation and padding blocks stored in tokenizer.json (ignored unless asked for). */
