@@ -132,6 +132,7 @@ export class Tokenizer {
     }
     this.applyBlocks = blocks === 'apply';
     this.onWarning = options.onWarning ?? defaultWarning;
+    for (const message of parts.warnings ?? []) this.onWarning(message);
   }
 
   /** Loads a tokenizer folder (tokenizer.json, or legacy vocab.txt / vocab.json + merges.txt). */

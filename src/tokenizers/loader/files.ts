@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { describeJson, type JsonObject } from '../registry.js';
-import type { TextFile } from './types.js';
+import type { BinaryFile, TextFile } from './types.js';
 
 /** The files of a tokenizer folder, read but not interpreted. */
 export interface TokenizerFolder {
@@ -16,7 +16,12 @@ export interface TokenizerFolder {
   vocabTxt: TextFile | null;
   vocabJson: TextFile | null;
   mergesTxt: TextFile | null;
+  /** The SentencePiece model, read only when there is no tokenizer.json. */
+  sentencePiece: BinaryFile | null;
 }
+
+/** The names SentencePiece-based slow tokenizers save their model under (DeBERTa-v2; ALBERT and T5; XLM-R, CamemBERT). */
+export const SENTENCEPIECE_FILES = ['spm.model', 'spiece.model', 'sentencepiece.bpe.model'] as const;
 
 const FOLDER_FILES = {
   tokenizerJson: 'tokenizer.json',
@@ -50,6 +55,18 @@ export async function readTokenizerFolder(dir: string): Promise<TokenizerFolder>
       folder[key] = text === null ? null : { file, text };
     }),
   );
+  folder.sentencePiece = null;
+  for (const name of folder.tokenizerJson ? [] : SENTENCEPIECE_FILES) {
+    const file = join(dir, name);
+    const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw new ConfigError(`${file}: cannot be read (${error.message})`, { file, cause: error });
+    });
+    if (bytes !== null) {
+      folder.sentencePiece = { file, bytes };
+      break;
+    }
+  }
   return folder;
 }
 
@@ -68,6 +85,17 @@ export function readTokenizerFolderSync(dir: string): TokenizerFolder {
     } catch (error) {
       throw new ConfigError(`${file}: cannot be read (${(error as Error).message})`, { file, cause: error });
     }
+  }
+  folder.sentencePiece = null;
+  for (const name of folder.tokenizerJson ? [] : SENTENCEPIECE_FILES) {
+    const file = join(dir, name);
+    if (!existsSync(file)) continue;
+    try {
+      folder.sentencePiece = { file, bytes: readFileSync(file) };
+    } catch (error) {
+      throw new ConfigError(`${file}: cannot be read (${(error as Error).message})`, { file, cause: error });
+    }
+    break;
   }
   return folder;
 }

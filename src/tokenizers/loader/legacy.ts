@@ -35,7 +35,7 @@ function requireId(model: Model, token: string | null, role: string, file: strin
 }
 
 /** Fills in a legacy family's special tokens when the config does not name them. */
-function withDefaults(
+export function withDefaults(
   context: ConfigContext,
   defaults: Partial<Record<SpecialTokenKey, string>>,
 ): ConfigContext {

@@ -50,12 +50,20 @@ export interface TokenizerParts {
   decoder: Decoder | null;
   settings: TokenizerSettings;
   blocks: TokenizerJsonBlocks;
+  /** transformers' warnings about the loading (e.g. a SentencePiece byte fallback the conversion drops). */
+  warnings?: string[];
 }
 
 /** A file of the folder: its path (named in errors) and its text. */
 export interface TextFile {
   file: string;
   text: string;
+}
+
+/** A binary file of the folder (a SentencePiece model): its path and its bytes. */
+export interface BinaryFile {
+  file: string;
+  bytes: Uint8Array;
 }
 
 export interface ConfigContext {
