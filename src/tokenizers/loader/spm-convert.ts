@@ -8,7 +8,7 @@ import { ConfigError } from '../../errors.js';
 import type { JsonObject } from '../registry.js';
 import { tokenContent } from './config-values.js';
 import { SPM_BPE, SPM_UNIGRAM, type SentencePieceModel } from './sentencepiece-model.js';
-import type { ConfigContext, SpecialTokenKey } from './types.js';
+import { SPECIAL_TOKEN_KEYS, type ConfigContext, type SpecialTokenKey } from './types.js';
 
 /** The Metaspace replacement character SentencePiece writes for a space. */
 export const SPM_SPACE = '▁';
@@ -175,24 +175,41 @@ export function templateJson(
 }
 
 /**
- * The slow tokenizer's `convert_tokens_to_ids(token)` at conversion time: its added tokens
- * (tokenizer_config.json's `added_tokens_decoder`) first, then the sp vocabulary as the class maps it.
+ * The slow tokenizer's `convert_tokens_to_ids` at conversion time, as a lookup: its added tokens (tokenizer_config.json's
+ * `added_tokens_decoder`, then the special tokens it appends when neither that nor the sp vocabulary has them, in
+ * transformers' order bos, eos, unk, sep, pad, cls, mask, additional), then the sp vocabulary as the class maps it.
  */
-export function slowTokenId(context: ConfigContext, vocab: [string, number][], token: string): number {
+export function slowTokenIds(context: ConfigContext, vocab: [string, number][]): (token: string) => number {
   const { config, configFile: file } = context;
+  const added = new Map<string, number>();
   const decoder = config.added_tokens_decoder;
   if (decoder !== null && typeof decoder === 'object' && !Array.isArray(decoder)) {
     for (const [id, entry] of Object.entries(decoder as JsonObject)) {
-      if (tokenContent(entry, `added_tokens_decoder.${id}`, file) === token && Number.isInteger(Number(id)))
-        return Number(id);
+      const content = tokenContent(entry, `added_tokens_decoder.${id}`, file);
+      if (content !== null && Number.isInteger(Number(id))) added.set(content, Number(id));
     }
   }
-  const index = vocab.findIndex(([piece]) => piece === token);
-  if (index < 0) {
-    throw new ConfigError(
-      `${file}: the special token ${JSON.stringify(token)} of the post-processor is neither in added_tokens_decoder nor in the SentencePiece vocabulary`,
-      { file, field: 'added_tokens_decoder' },
-    );
+  const pieces = new Map<string, number>();
+  vocab.forEach(([piece], id) => {
+    if (!pieces.has(piece)) pieces.set(piece, id);
+  });
+  const additional = Array.isArray(config.additional_special_tokens) ? config.additional_special_tokens : [];
+  const specials = [
+    ...SPECIAL_TOKEN_KEYS.map((key) => config[`${key}_token`]),
+    ...(additional as unknown[]),
+  ].map((value, i) => tokenContent(value, `special token ${i}`, file));
+  let next = Math.max(vocab.length, ...[...added.values()].map((id) => id + 1));
+  for (const token of specials) {
+    if (token !== null && !added.has(token) && !pieces.has(token)) added.set(token, next++);
   }
-  return index;
+  return (token) => {
+    const id = added.get(token) ?? pieces.get(token);
+    if (id === undefined) {
+      throw new ConfigError(
+        `${file}: the special token ${JSON.stringify(token)} of the post-processor is neither an added token nor in the SentencePiece vocabulary`,
+        { file, field: 'added_tokens_decoder' },
+      );
+    }
+    return id;
+  };
 }

@@ -12,7 +12,7 @@ import {
   classConfig,
   precompiledJson,
   prependScheme,
-  slowTokenId,
+  slowTokenIds,
   SPM_SPACE,
   spmModelJson,
   templateJson,
@@ -81,7 +81,7 @@ export function tokenizerJsonFromSentencePiece(
     pre_tokenizer: converter.preTokenizer(metaspace, config),
     model: spmModelJson(model, vocab, converter.unkId(model), source.file),
     post_processor: converter.template
-      ? templateJson(converter.template, (token) => slowTokenId(context, vocab, token))
+      ? templateJson(converter.template, slowTokenIds(context, vocab))
       : null,
     decoder: metaspace,
   };
