@@ -19,6 +19,8 @@ const ADVERSARIAL = [
   'Héllo  wörld\t\nX',
   'cafe\u0301 café Å \u212B',
   'e\u0301\u0301 a\u0315\u0301 \u1100\u1161\u11a8 \u1e0b\u0323',
+  // A character that decomposes, then marks that canonical ordering swaps (combining classes 230 then 220).
+  '\uac00\u0301\u0316 b \u0159\u0301\u0316 x \u1ea5\u0323 \u01d8\u0323 \u1e69\u0301\u0323 \uac01\u0316\u0301',
   '中文字符 mixed 𠀀𪜀 \u{2b820}\u{2b920}',
   '\u0000a\ufffdb\u200bc\u00ad d\u200d e\u2060 \u202e RTL \u05e9\u05dc\u05d5\u05dd \u0627\u0644\u0633\u0644\u0627\u0645',
   'ﬁ ＡＢＣ ① ㍿ ½',
@@ -147,6 +149,34 @@ test('alignments of every normalizer match the Rust offsets', async () => {
     );
   }
 });
+
+test(
+  'uncased BERT: a decomposing character followed by reordered marks keeps its pieces on the character',
+  { skip: skipUnlessShared('tokenizers', 'bert-base-uncased') },
+  async () => {
+    const file = sharedPath('tokenizers', 'bert-base-uncased', 'tokenizer.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const reference = tk.Tokenizer.fromFile(file);
+    const ours = TokenizerPipeline.fromTokenizerJSON(json);
+    // NFD gives 가 → ᄀ ᅡ and swaps the marks; both jamo stand for the syllable (the Rust core's [0, 1]).
+    const texts = [
+      '\uac00\u0301\u0316 b',
+      '\u0159\u0301\u0316 x',
+      'a\u0159\u0316\u0301b \uac01\u0316\u0301\u0301 \u1ea5\u0323',
+    ];
+    for (const text of texts) {
+      const expected = await reference.encode(text, null, { addSpecialTokens: false });
+      const got = ours.encodeSequence(text);
+      assert.deepEqual(got.tokens, expected.getTokens(), JSON.stringify(text));
+      assert.deepEqual(got.offsets, expected.getOffsets(), JSON.stringify(text));
+    }
+    assert.deepEqual(ours.encodeSequence(texts[0]!).offsets, [
+      [0, 1],
+      [0, 1],
+      [4, 5],
+    ]);
+  },
+);
 
 test(
   'real tokenizers: BertNormalizer (cased, uncased) and the T5 Precompiled charsmap',

@@ -783,26 +783,46 @@ function normalizeRegion(region: string, form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD', 
         changes.skip(outCount - 1);
       }
     } else {
-      let perChar = '';
-      const perCharChanges: number[] = [];
-      for (const ch of segment) {
-        const d = ch.normalize(form);
-        perChar += d;
-        let first = true;
-        for (let j = 0; j < d.length;) {
-          perCharChanges.push(first ? 0 : 1);
-          first = false;
-          j += charWidthAt(d, j);
-        }
-      }
-      if (perChar === normalized) {
-        for (const c of perCharChanges) changes.push(c);
+      const reordered = decompositionChanges(segment, normalized, form);
+      if (reordered) {
+        for (const c of reordered) changes.push(c);
       } else {
         for (let k = 0; k < outCount; k++) changes.push(k < inCount ? 0 : 1);
       }
     }
   }
   return out;
+}
+
+/**
+ * The changes of a segment that normalizes to more characters, as `unicode-normalization-alignments` makes them:
+ * each character decomposes on its own (0 for the first character it yields, +1 for the others), then the
+ * canonical ordering of marks moves every character together with its change. A decomposed Hangul syllable
+ * followed by reordered marks (가 + U+0301 U+0316) thus keeps its jamo as 0, +1 and the marks after them. The
+ * ordering is a stable sort by combining class, so each output character is the first unused equal character of
+ * the per-character decomposition. Null when the output is not a reordering of that decomposition.
+ */
+function decompositionChanges(
+  segment: string,
+  normalized: string,
+  form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD',
+): number[] | null {
+  const pieces: { char: string; change: number; used: boolean }[] = [];
+  for (const ch of segment) {
+    let change = 0;
+    for (const part of ch.normalize(form)) {
+      pieces.push({ char: part, change, used: false });
+      change = 1;
+    }
+  }
+  const changes: number[] = [];
+  for (const ch of normalized) {
+    const piece = pieces.find((p) => !p.used && p.char === ch);
+    if (!piece) return null;
+    piece.used = true;
+    changes.push(piece.change);
+  }
+  return changes.length === pieces.length ? changes : null;
 }
 
 const lowercaseCache = new Map<number, string>();
