@@ -27,6 +27,7 @@ import {
   type EncoderTrace,
   type LayerRunOptions,
   type NamedOutput,
+  type PositionBias,
 } from './layers.js';
 import { Value } from '../onnx/graph-builder.js';
 
@@ -109,52 +110,86 @@ export function bertEmbeddings(
 
 // ----------------------------------------------------------------------------------------------- encoder
 
+/** Where a BERT-style post-norm layer keeps its weights, under its prefix (MPNet's layer names them otherwise). */
+export interface PostNormLayerNames {
+  query: string;
+  key: string;
+  value: string;
+  attentionOutput: string;
+  attentionNorm: string;
+  intermediate: string;
+  output: string;
+  outputNorm: string;
+}
+
+const BERT_LAYER_NAMES: PostNormLayerNames = {
+  query: 'attention.self.query',
+  key: 'attention.self.key',
+  value: 'attention.self.value',
+  attentionOutput: 'attention.output.dense',
+  attentionNorm: 'attention.output.LayerNorm',
+  intermediate: 'intermediate.dense',
+  output: 'output.dense',
+  outputNorm: 'output.LayerNorm',
+};
+
+/** The config fields a post-norm layer reads. */
+export type PostNormLayerConfig = Pick<
+  BertConfig,
+  'hiddenSize' | 'intermediateSize' | 'layerNormEps' | 'numAttentionHeads' | 'hiddenAct' | 'chunkSizeFeedForward'
+>;
+
 /**
  * BertLayer: self-attention → output dense + residual + LayerNorm → intermediate dense + activation → output
  * dense + residual + LayerNorm, the feed-forward in `chunk_size_feed_forward` pieces along the sequence as in HF.
  * With `firstTokenOnly` the layer outputs position 0 alone ([batch, 1, hidden]), attending over every position.
+ * `variant` gives other weight names and a position bias for the attention scores (MPNetLayer is this layer).
  */
 export function bertLayer(
   m: ModelGraph,
   x: Value,
   prefix: string,
-  config: BertConfig,
+  config: PostNormLayerConfig,
   mask: AttentionMask,
   options: LayerRunOptions,
+  variant: { names?: PostNormLayerNames; positionBias?: PositionBias } = {},
 ): { output: Value; probabilities: Value | null } {
   const { hiddenSize: h, intermediateSize: inner, layerNormEps: eps } = config;
+  const names = variant.names ?? BERT_LAYER_NAMES;
+  const at = (name: string): string => `${prefix}.${name}`;
   return m.g.scope(prefix, () => {
     const queries = options.firstTokenOnly ? firstPosition(m, x) : undefined;
     const attention = selfAttention(m, x, mask, {
-      query: `${prefix}.attention.self.query`,
-      key: `${prefix}.attention.self.key`,
-      value: `${prefix}.attention.self.value`,
+      query: at(names.query),
+      key: at(names.key),
+      value: at(names.value),
       hidden: h,
       heads: config.numAttentionHeads,
       maskStyle: 'add',
       scaleQueryFirst: false,
       outputProbabilities: options.outputProbabilities,
       queries,
+      positionBias: variant.positionBias,
     });
     const attended = linearResidualLayerNorm(
       m,
       attention.context,
       queries ?? x,
-      `${prefix}.attention.output.dense`,
+      at(names.attentionOutput),
       h,
       h,
-      `${prefix}.attention.output.LayerNorm`,
+      at(names.attentionNorm),
       eps,
     );
     const output = chunkedFeedForward(m, attended, config.chunkSizeFeedForward, h, (part) =>
       linearResidualLayerNorm(
         m,
-        linearActivation(m, part, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct),
+        linearActivation(m, part, at(names.intermediate), h, inner, config.hiddenAct),
         part,
-        `${prefix}.output.dense`,
+        at(names.output),
         inner,
         h,
-        `${prefix}.output.LayerNorm`,
+        at(names.outputNorm),
         eps,
       ),
     );

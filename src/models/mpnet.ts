@@ -9,16 +9,13 @@
  * first in every layout), and a row of a packed batch equals the sequence run alone. The heads are RoBERTa's.
  */
 import type { Architecture, GraphRequest } from './index.js';
+import { bertLayer, type PostNormLayerNames } from './bert.js';
 import { robertaHeads } from './roberta.js';
 import {
   embed,
-  firstPosition,
   layerNorm,
-  linearActivation,
-  linearResidualLayerNorm,
   ModelGraph,
   positionIdsFromInputIds,
-  selfAttention,
   stackLayers,
   traceOutputs,
   type ActivationName,
@@ -26,7 +23,6 @@ import {
   type ConfigReader,
   type EncoderInputs,
   type EncoderTrace,
-  type LayerRunOptions,
   type NamedOutput,
   type PositionBias,
 } from './layers.js';
@@ -48,6 +44,8 @@ export interface MpnetConfig {
   /** Rows of `encoder.relative_attention_bias`; the bucketing itself always uses `BUCKETS` of them (see there). */
   relativeAttentionNumBuckets: number;
   tieWordEmbeddings: boolean;
+  /** Always 0: MPNetLayer runs its feed-forward in one piece, whatever `chunk_size_feed_forward` says. */
+  chunkSizeFeedForward: 0;
 }
 
 /**
@@ -88,6 +86,7 @@ export function readMpnetConfig(c: ConfigReader): MpnetConfig {
     layerNormEps: c.number('layer_norm_eps', 1e-12),
     relativeAttentionNumBuckets,
     tieWordEmbeddings: c.boolean('tie_word_embeddings', true),
+    chunkSizeFeedForward: 0,
   };
 }
 
@@ -176,60 +175,22 @@ function relativePositionBias(m: ModelGraph, prefix: string, config: MpnetConfig
 
 // ----------------------------------------------------------------------------------------------- encoder
 
-/**
- * MPNetLayer: MPNetAttention (self-attention with the position bias → `attn.o` + residual + LayerNorm), then
- * MPNetIntermediate and MPNetOutput (dense + activation → dense + residual + LayerNorm). With `firstTokenOnly` the
- * layer outputs position 0 alone ([batch, 1, hidden]), attending over every position.
- */
-function mpnetLayer(
-  m: ModelGraph,
-  x: Value,
-  prefix: string,
-  config: MpnetConfig,
-  mask: AttentionMask,
-  positionBias: PositionBias,
-  options: LayerRunOptions,
-): { output: Value; probabilities: Value | null } {
-  const { hiddenSize: h, intermediateSize: inner, layerNormEps: eps } = config;
-  return m.g.scope(prefix, () => {
-    const queries = options.firstTokenOnly ? firstPosition(m, x) : undefined;
-    const attention = selfAttention(m, x, mask, {
-      query: `${prefix}.attention.attn.q`,
-      key: `${prefix}.attention.attn.k`,
-      value: `${prefix}.attention.attn.v`,
-      hidden: h,
-      heads: config.numAttentionHeads,
-      maskStyle: 'add',
-      scaleQueryFirst: false,
-      outputProbabilities: options.outputProbabilities,
-      queries,
-      positionBias,
-    });
-    const attended = linearResidualLayerNorm(
-      m,
-      attention.context,
-      queries ?? x,
-      `${prefix}.attention.attn.o`,
-      h,
-      h,
-      `${prefix}.attention.LayerNorm`,
-      eps,
-    );
-    const output = linearResidualLayerNorm(
-      m,
-      linearActivation(m, attended, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct),
-      attended,
-      `${prefix}.output.dense`,
-      inner,
-      h,
-      `${prefix}.output.LayerNorm`,
-      eps,
-    );
-    return { output, probabilities: attention.probabilities };
-  });
-}
+/** MPNetLayer's weight names: MPNetAttention (`attn.{q,k,v,o}`, LayerNorm), MPNetIntermediate, MPNetOutput. */
+const MPNET_LAYER_NAMES: PostNormLayerNames = {
+  query: 'attention.attn.q',
+  key: 'attention.attn.k',
+  value: 'attention.attn.v',
+  attentionOutput: 'attention.attn.o',
+  attentionNorm: 'attention.LayerNorm',
+  intermediate: 'intermediate.dense',
+  output: 'output.dense',
+  outputNorm: 'output.LayerNorm',
+};
 
-/** MPNetEncoder: the position bias, computed once, shared by `num_hidden_layers` layers `<prefix>.layer.<i>`. */
+/**
+ * MPNetEncoder: the position bias, computed once, shared by `num_hidden_layers` layers `<prefix>.layer.<i>`. An
+ * MPNetLayer is BERT's post-norm layer under other weight names, with the bias added to its attention scores.
+ */
 function mpnetEncoder(
   m: ModelGraph,
   x: Value,
@@ -240,7 +201,10 @@ function mpnetEncoder(
 ): EncoderTrace {
   const positionBias = relativePositionBias(m, prefix, config);
   return stackLayers(x, config.numHiddenLayers, request, (hidden, i, options) =>
-    mpnetLayer(m, hidden, `${prefix}.layer.${i}`, config, mask, positionBias, options),
+    bertLayer(m, hidden, `${prefix}.layer.${i}`, config, mask, options, {
+      names: MPNET_LAYER_NAMES,
+      positionBias,
+    }),
   );
 }
 
