@@ -24,6 +24,7 @@ import { packBatch } from '../src/runtime/packed.js';
 import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
 import { assertTensorClose, flattenNested, int64Tensor, type Nested } from './helpers/nested-tensors.js';
+import { runnableModels2Folders } from './helpers/models-2.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 interface FixtureCase {
@@ -42,11 +43,16 @@ function configOf(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(join(MODELS_DIR, name, 'config.json'), 'utf8')) as Record<string, unknown>;
 }
 
-/** Every sequence-classification fixture but Longformer's (its own layer loop has no shortcut). */
+/**
+ * Every sequence-classification fixture but Longformer's (its own layer loop has no shortcut), with those of
+ * models-2 whose architecture is implemented so far.
+ */
 const SEQUENCE_CLASSIFIERS = skip
   ? []
-  : readdirSync(MODELS_DIR)
-      .filter((name) => !name.startsWith('longformer-'))
+  : [
+      ...readdirSync(MODELS_DIR).filter((name) => !name.startsWith('longformer-')),
+      ...runnableModels2Folders(),
+    ]
       .filter((name) => taskFromConfig(configOf(name)) === 'sequence-classification')
       .sort();
 
@@ -97,7 +103,7 @@ const rowsOf = (value: Nested): number[][] => {
 describe('first-token shortcut on the sequence-classification fixtures', { skip }, () => {
   test('the fixture set is the expected one', () => {
     // So that a renamed fixture folder cannot silently shrink what the tests below cover.
-    for (const family of ['albert', 'bert', 'distilbert', 'electra', 'roberta']) {
+    for (const family of ['albert', 'bert', 'distilbert', 'electra', 'roberta', '../models-2/mpnet']) {
       assert.ok(
         SEQUENCE_CLASSIFIERS.some((name) => name.startsWith(`${family}-`)),
         `a ${family} sequence classifier among ${SEQUENCE_CLASSIFIERS.join(', ')}`,
