@@ -82,8 +82,14 @@ test('jsonl: default field "text", pair from text_pair, explicit --column/--pair
   assert.deepEqual(await rows({ file: named, column: 'q', pairColumn: 'c' }), [
     { index: 0, text: 'who?', textPair: 'me', line: 1 },
   ]);
-  const firstKey = file('first.jsonl', '{"body": "b1", "n": 1}\n');
-  assert.deepEqual(await rows({ file: firstKey }), [{ index: 0, text: 'b1', line: 1 }]);
+  const onlyKey = file('only.jsonl', '{"body": "b1"}\n');
+  assert.deepEqual(await rows({ file: onlyKey }), [{ index: 0, text: 'b1', line: 1 }]);
+  // Several fields and none named like a text: nothing is guessed (the first is often an id).
+  await rejectsInput(
+    { file: file('first.jsonl', '{"id": "7", "body": "b1"}\n') },
+    /first\.jsonl:1: 2 fields and none is named "text", "sentence", "sentence1": pass --column NAME .*available fields: "id", "body"/,
+    (e) => assert.equal(e.argument, '--column'),
+  );
   const strings = file('strings.jsonl', '"plain"\n"second"\n');
   assert.deepEqual(
     (await rows({ file: strings })).map((r) => r.text),
@@ -140,8 +146,18 @@ test('csv: header, quoted fields with commas, quotes and newlines, column defaul
       ['z', 'plain'],
     ],
   );
-  const first = file('first.csv', 'body,label\nb,1\n');
-  assert.deepEqual(await rows({ file: first }), [{ index: 0, text: 'b', line: 2 }]);
+  const single = file('single.csv', 'body\nb\n');
+  assert.deepEqual(await rows({ file: single }), [{ index: 0, text: 'b', line: 2 }]);
+  // Several columns and none named like a text: refused with the columns, instead of classifying an id column.
+  await rejectsInput(
+    { file: file('first.csv', 'id,review,label\n1,great,1\n') },
+    /first\.csv:1: 3 columns and none is named "text", "sentence", "sentence1": pass --column NAME .*available columns: "id", "review", "label"/,
+    (e) => assert.equal(e.argument, '--column'),
+  );
+  await rejectsInput(
+    { file: file('first.tsv', 'id\treview\n1\tgreat\n'), format: 'tsv' },
+    /first\.tsv:1: 2 columns .*available columns: "id", "review"/,
+  );
 });
 
 test('csv errors: missing column lists the header, ragged rows and empty files name file and line', async () => {
@@ -154,7 +170,10 @@ test('csv errors: missing column lists the header, ragged rows and empty files n
       assert.equal(e.field, 'text');
     },
   );
-  await rejectsInput({ file: path, pairColumn: 'nope' }, /column "nope" \(--pair-column\) not found/);
+  await rejectsInput(
+    { file: path, column: 'body', pairColumn: 'nope' },
+    /column "nope" \(--pair-column\) not found/,
+  );
   const ragged = file('ragged.csv', 'text,label\na,1\nb\n');
   await rejectsInput({ file: ragged }, /ragged\.csv:3: malformed CSV: .*expect 2, got 1/, (e) =>
     assert.ok(!e.message.includes('--quote'), 'no quote hint when quotes are not involved'),

@@ -1,7 +1,8 @@
 /**
  * Picks the text and text-pair columns of a CSV/TSV header or of the first JSONL object, so that common dataset
  * layouts work without flags (`text`, `sentence`, GLUE's `sentence1`/`sentence2`) and an explicit choice that does
- * not exist fails up front with the list of what does.
+ * not exist fails up front with the list of what does. With several columns and none of those names, nothing is
+ * guessed: the first column of a real dataset is as often an id or a label as the text.
  */
 import { InputError } from '../../errors.js';
 
@@ -26,11 +27,10 @@ export function selectColumns(
   choice: ColumnChoice,
   where: { file: string; line: number; noun: 'column' | 'field' },
 ): SelectedColumns {
+  const listed = available.map((n) => JSON.stringify(n)).join(', ') || '(none)';
   const missing = (name: string, argument: string): InputError =>
     new InputError(
-      `${where.file}:${where.line}: ${where.noun} "${name}" (${argument}) not found; available ${where.noun}s: ${
-        available.map((n) => JSON.stringify(n)).join(', ') || '(none)'
-      }`,
+      `${where.file}:${where.line}: ${where.noun} "${name}" (${argument}) not found; available ${where.noun}s: ${listed}`,
       { file: where.file, field: name, argument },
     );
   let text: string | undefined;
@@ -38,7 +38,14 @@ export function selectColumns(
     if (!available.includes(choice.column)) throw missing(choice.column, '--column');
     text = choice.column;
   } else {
-    text = TEXT_DEFAULTS.find((name) => available.includes(name)) ?? available[0];
+    text = TEXT_DEFAULTS.find((name) => available.includes(name));
+    if (text === undefined && available.length > 1) {
+      throw new InputError(
+        `${where.file}:${where.line}: ${available.length} ${where.noun}s and none is named ${TEXT_DEFAULTS.map((n) => `"${n}"`).join(', ')}: pass --column NAME to say which holds the text; available ${where.noun}s: ${listed}`,
+        { file: where.file, argument: '--column' },
+      );
+    }
+    text ??= available[0];
   }
   if (text === undefined) {
     throw new InputError(`${where.file}:${where.line}: no ${where.noun}s to read the text from`, {
