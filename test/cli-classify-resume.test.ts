@@ -41,6 +41,7 @@ test(
     const input = join(WORK, 'in.txt');
     writeFileSync(input, texts.join('\n') + '\n');
     const output = join(WORK, 'out.jsonl');
+    const work = `${output}.partial`;
     // Chunks of the resumed run fall elsewhere, so padding differs: logits agree to float rounding (1e-5).
     const args = [
       'classify',
@@ -63,7 +64,8 @@ test(
     let killed = false;
     while (!killed) {
       if (first.exitCode !== null) break;
-      if (lineCount(output) >= KILL_AFTER_ROWS) {
+      // A run without --resume writes beside the output until it ends; killed outright, it leaves that work file.
+      if (lineCount(work) >= KILL_AFTER_ROWS) {
         first.kill('SIGKILL');
         killed = true;
         break;
@@ -72,7 +74,7 @@ test(
     }
     await exited;
     assert.ok(killed, `the first run ended before it could be killed (${stderr})`);
-    const partial = lineCount(output);
+    const partial = lineCount(work);
     assert.ok(partial < texts.length, `killed after ${partial} of ${texts.length} rows`);
 
     const second = cli([...args, '--resume']);

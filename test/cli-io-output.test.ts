@@ -85,7 +85,10 @@ test('csv output quotes commas, quotes and newlines and JSON-encodes nested valu
 
 test('a record field outside the CSV header is an error, not silently dropped', async () => {
   const writer = await openRowWriter({ file: fresh('csv'), columns: ['a'] });
-  await assert.rejects(writer.write([{ a: 1, b: 2 }]), /has a field "b" that is not a CSV column \(a\)/);
+  await assert.rejects(
+    writer.write([{ a: 1, b: 2 }], [{ index: 0, text: 'x', line: 1 }]),
+    /has a field "b" that is not a CSV column \(a\)/,
+  );
   await writer.close();
 });
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -84,14 +84,18 @@ for (const format of ['jsonl', 'csv'] as const) {
       const output = join(dir, `output.${format}`);
       const args = ['-i', input, '-o', output, '--format', format, '--batch-size', '4'];
 
-      await killMidRun(args, output);
-      const partial = readFileSync(output, 'utf8');
+      // A run without --resume writes a work file beside the output; killed outright, it leaves that file behind.
+      const work = `${output}.partial`;
+      await killMidRun(args, work);
+      assert.ok(!existsSync(output), 'the output appears only when a run ends');
+      const partial = readFileSync(work, 'utf8');
       const partialRows =
         format === 'jsonl' ? partial.split('\n').length - 1 : partial.split('\n').length - 2;
       assert.ok(partialRows > 0 && partialRows < ROWS, `killed run wrote ${partialRows} complete rows`);
 
       const resumed = await runChild([...args, '--resume'], 0).exited;
       assert.equal(resumed.code, 0, resumed.stderr);
+      assert.ok(!existsSync(work), '--resume continued the work file and renamed it into place');
 
       const text = readFileSync(output, 'utf8');
       const records =

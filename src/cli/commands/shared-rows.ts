@@ -3,6 +3,7 @@
  * batching and long-input flags, and the loop that hands each chunk of input rows to a pipeline and turns
  * pipeline errors into messages naming the flag or the input line.
  */
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { InputError, SeqbatchError } from '../../errors.js';
 import type {
@@ -13,6 +14,7 @@ import type {
 } from '../../pipelines/index.js';
 import {
   addRowsOptions,
+  interruptOnSignals,
   rowsOptionsFrom,
   runRowsCommand,
   type InputRow,
@@ -20,7 +22,9 @@ import {
   type RowsCliOptions,
   type RowsCommandIO,
   type RowsCommandSummary,
+  type RunFingerprint,
 } from '../io/index.js';
+
 import { asFlagError, flagOf, integerFlag } from './shared-flags.js';
 import { resolveModelFlags, type ModelCliOptions } from './shared-model.js';
 
@@ -181,9 +185,11 @@ export async function runPipelineRows(
   options: RowsCliOptions & BatchingCliOptions,
   processChunk: (rows: InputRow[]) => Promise<OutputRecord[]>,
   io: RowsCommandIO = {},
+  run?: RunFingerprint,
 ): Promise<RowsCommandSummary> {
   const rowsOptions = rowsOptionsFrom(texts, options);
   rowsOptions.batchSize *= BATCHES_PER_CHUNK;
+  if (run !== undefined) rowsOptions.output.run = run;
   return runRowsCommand(
     rowsOptions,
     async (rows) => {
@@ -205,7 +211,7 @@ export type RowRecords = (rows: InputRow[]) => Promise<OutputRecord[]>;
  * checks the call options on no rows (so a bad flag, such as a --max-length above the model's, fails before any
  * input is read), runs the rows through `recordsOf(pipeline)` chunk by chunk, and disposes the pipeline.
  */
-export async function runPipelineCommand<P extends { dispose(): Promise<void> }>(
+export async function runPipelineCommand<P extends { readonly task: string; dispose(): Promise<void> }>(
   texts: readonly string[],
   options: RowsCliOptions & BatchingCliOptions & ModelCliOptions,
   open: (dir: string, load: PipelineOptions) => Promise<P>,
@@ -214,13 +220,60 @@ export async function runPipelineCommand<P extends { dispose(): Promise<void> }>
 ): Promise<RowsCommandSummary> {
   const model = await resolveModelFlags(options);
   const pipe = await open(model.dir, { ...model.load, ...batchingFrom(options) });
+  // SIGINT/SIGTERM stop the run between chunks (see interrupt.ts), unless the caller brought its own signal.
+  const interruption = io.signal === undefined ? interruptOnSignals() : undefined;
   try {
     const records = recordsOf(pipe);
     await records([]).catch((error: unknown) => {
       throw rowError(error, [], texts, options.input);
     });
-    return await runPipelineRows(texts, options, records, io);
+    const run = runFingerprint(pipe.task, model.dir, options);
+    return await runPipelineRows(
+      texts,
+      options,
+      records,
+      { ...io, signal: io.signal ?? interruption?.signal },
+      run,
+    );
   } finally {
     await pipe.dispose();
+    interruption?.dispose();
+    const exitCode = interruption?.exitCode();
+    if (exitCode !== undefined) process.exitCode = exitCode;
   }
+}
+
+/**
+ * Flags that do not change what a row command writes: where rows come from and go (the input is checked by the
+ * digest of its rows instead), how they are batched and run (equal up to float rounding), and how the model is
+ * found (`modelDir` records the folder it resolved to). Every other flag is part of the run's fingerprint.
+ */
+const FLAGS_OUTSIDE_FINGERPRINT = new Set([
+  'input',
+  'inputFormat',
+  'column',
+  'pairColumn',
+  'quote',
+  'output',
+  'format',
+  'resume',
+  'fsync',
+  'progress',
+  'batchSize',
+  'maxBatchTokens',
+  'threads',
+  'graphCache',
+  'packed',
+  'model',
+  'revision',
+  'offline',
+]);
+
+/** What `--resume` compares: the task, the model folder and every output-changing flag. */
+export function runFingerprint(task: string, modelDir: string, options: object): RunFingerprint {
+  const run: RunFingerprint = { command: task, modelDir: resolve(modelDir) };
+  for (const [key, value] of Object.entries(options)) {
+    if (!FLAGS_OUTSIDE_FINGERPRINT.has(key) && value !== undefined) run[key] = value;
+  }
+  return run;
 }

@@ -7,10 +7,13 @@ export {
   openRowWriter,
   OutputClosedError,
   resolveOutputFormat,
+  WORK_FILE_SUFFIX,
   type OutputSpec,
   type RowWriter,
 } from './row-writer.js';
 export { scanOutputFile, type OutputScan } from './output-scan.js';
+export { manifestPath, type OutputManifest, type RunFingerprint } from './output-manifest.js';
+export { interruptOnSignals, type Interruption } from './interrupt.js';
 export { createRowProgress, type RowProgress } from './progress.js';
 export {
   runRowsCommand,

@@ -1,14 +1,19 @@
 /**
- * Appends output records to stdout or a file a batch at a time, each batch in one write that has completed (and,
+ * Writes output records to stdout or a file a batch at a time, each batch in one write that has completed (and,
  * with `fsync`, reached the disk) before the next batch is processed, so a killed run loses no finished row.
- * With `resume`, the existing file is read back first: a torn last line is cut off and the number of complete
- * rows is reported so the caller can skip that many input rows.
+ *
+ * A file is never damaged by a failed run. Nothing is opened until the first records are ready. A new output is
+ * written to a work file beside it (`labels.jsonl.partial`) and renamed into place when the run ends, however it
+ * ends (finished, failed after some rows, interrupted); only a run killed outright leaves the work file, which
+ * `--resume` continues. With `resume`, the existing rows are checked first (output-resume.ts) and the new ones
+ * appended in place. Every write is preceded by an update of the manifest beside the file (output-manifest.ts).
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { InputError } from '../../errors.js';
+import type { InputRow } from './input-row.js';
+import { checkRecordsFit } from './output-legacy.js';
 import {
   csvRecords,
   csvRows,
@@ -17,7 +22,18 @@ import {
   type OutputFormat,
   type OutputRecord,
 } from './output-format.js';
-import { scanOutputFile } from './output-scan.js';
+import {
+  manifestPath,
+  RunDigests,
+  writeManifest,
+  type OutputManifest,
+  type OutputState,
+  type RunFingerprint,
+} from './output-manifest.js';
+import { findResumePoint, START_OVER, type ResumePoint } from './output-resume.js';
+
+/** The work file a new output is written to before it is renamed into place. */
+export const WORK_FILE_SUFFIX = '.partial';
 
 export interface OutputSpec {
   /** `jsonl` or `csv`; default: from the output file extension (`.csv`), else `jsonl`. */
@@ -32,14 +48,32 @@ export interface OutputSpec {
   columns?: string[];
   /** Stream written when there is no file (tests pass their own). Default process.stdout. */
   stdout?: Writable;
+  /**
+   * What the run is: the command and the options that change its output. Recorded in the manifest; `--resume`
+   * refuses to continue an output written with a different one. Default `{}`.
+   */
+  run?: RunFingerprint;
+  /** The input as the user named it, recorded in the manifest for messages. */
+  inputName?: string;
 }
 
 export interface RowWriter {
   readonly format: OutputFormat;
   /** Complete rows already in the file when resuming (0 otherwise): skip that many input rows. */
   readonly resumedRows: number;
-  /** Writes the records after all earlier ones; resolves once the bytes are handed to the OS (and synced). */
-  write(records: readonly OutputRecord[]): Promise<void>;
+  /**
+   * Called with each input row skipped because it is already done, in order: once all are seen, their digest is
+   * checked against the manifest (another input is refused before anything is written).
+   */
+  skipInput(row: InputRow): void;
+  /** Called when the input ended after `rows` rows: fewer than resumedRows is refused. */
+  endInput(rows: number): void;
+  /**
+   * Writes the records of `rows` (one each) after all earlier ones; resolves once the bytes are handed to the OS
+   * (and synced).
+   */
+  write(records: readonly OutputRecord[], rows: readonly InputRow[]): Promise<void>;
+  /** Ends the output: a new output's work file is renamed into place (when it holds any row). */
   close(): Promise<void>;
 }
 
@@ -55,6 +89,7 @@ export function resolveOutputFormat(spec: OutputSpec): OutputFormat {
   return spec.file !== undefined && extname(spec.file).toLowerCase() === '.csv' ? 'csv' : 'jsonl';
 }
 
+/** Opens the output; with `resume`, checks what is there. Changes no file (that waits for the first write). */
 export async function openRowWriter(spec: OutputSpec): Promise<RowWriter> {
   const format = resolveOutputFormat(spec);
   const toStdout = spec.file === undefined || spec.file === '-';
@@ -64,61 +99,37 @@ export async function openRowWriter(spec: OutputSpec): Promise<RowWriter> {
     }
     return new StreamRowWriter(format, spec.stdout ?? process.stdout, spec.columns);
   }
-  const file = spec.file!;
-  let resumedRows = 0;
-  let columns = spec.columns;
-  let headerPresent = false;
-  let handle: FileHandle;
-  try {
-    if (spec.resume && (await exists(file))) {
-      const scan = await scanOutputFile(file, format === 'csv');
-      handle = await open(file, 'r+');
-      if (scan.completeBytes < scan.totalBytes) await handle.truncate(scan.completeBytes);
-      await handle.close();
-      if (format === 'csv' && scan.firstRecord !== undefined) {
-        columns = csvHeader(scan.firstRecord, file);
-        headerPresent = true;
-        resumedRows = scan.records - 1;
-      } else if (format === 'jsonl') {
-        resumedRows = scan.records;
-      }
-      handle = await open(file, 'a');
-    } else {
-      handle = await open(file, 'w');
+  const output = spec.file!;
+  const workFile = output + WORK_FILE_SUFFIX;
+  const run = spec.run ?? {};
+  let point: ResumePoint | undefined;
+  if (spec.resume) {
+    try {
+      point = await findResumePoint(output, workFile, format, run);
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      throw new InputError(`${output}: cannot resume: ${(error as Error).message}`, {
+        file: output,
+        argument: '--resume',
+        cause: error,
+      });
     }
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`${file}: cannot write output: ${(error as Error).message}`, {
-      file,
-      argument: '--output',
-      cause: error,
-    });
   }
-  const writer = new FileRowWriter(format, handle, file, spec.fsync ?? false, columns);
-  writer.resumedRows = resumedRows;
-  writer.headerWritten = headerPresent;
-  return writer;
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function csvHeader(line: string, file: string): string[] {
-  try {
-    const [header] = parseCsv(line) as string[][];
-    if (header !== undefined && header.length > 0) return header;
-  } catch {
-    // fall through to the error below
-  }
-  throw new InputError(`${file}:1: cannot resume: the first line is not a CSV header`, {
+  // Without --resume a new output goes through the work file; with it, rows are appended where they are.
+  const file = point?.file ?? (spec.resume ? output : workFile);
+  return new FileRowWriter({
+    format,
     file,
-    argument: '--resume',
+    renameTo: file === workFile ? output : undefined,
+    point,
+    manifest: {
+      seqbatch: 1,
+      format,
+      run,
+      input: spec.inputName ?? '',
+    },
+    fsync: spec.fsync ?? false,
+    columns: point?.header ?? spec.columns,
   });
 }
 
@@ -146,32 +157,95 @@ abstract class EncodingRowWriter implements RowWriter {
     return out + csvRecords(records, this.columns);
   }
 
-  abstract write(records: readonly OutputRecord[]): Promise<void>;
+  abstract skipInput(row: InputRow): void;
+  abstract endInput(rows: number): void;
+  abstract write(records: readonly OutputRecord[], rows: readonly InputRow[]): Promise<void>;
   abstract close(): Promise<void>;
 }
 
+interface FileRowWriterSpec {
+  format: OutputFormat;
+  /** The file written: the output, or the work file renamed to `renameTo` at the end. */
+  file: string;
+  renameTo: string | undefined;
+  point: ResumePoint | undefined;
+  manifest: Omit<OutputManifest, 'state' | 'previous'>;
+  fsync: boolean;
+  columns: string[] | undefined;
+}
+
 class FileRowWriter extends EncodingRowWriter {
-  constructor(
-    format: OutputFormat,
-    private readonly handle: FileHandle,
-    private readonly file: string,
-    private readonly fsync: boolean,
-    columns: string[] | undefined,
-  ) {
-    super(format, columns);
+  private readonly file: string;
+  private readonly digests: RunDigests;
+  private state: OutputState;
+  private handle: FileHandle | undefined;
+  private skippedSeen = 0;
+  /** Some rows reached the file (else closing leaves every file as it was). */
+  private wrote = false;
+
+  constructor(private readonly spec: FileRowWriterSpec) {
+    super(spec.format, spec.columns);
+    this.file = spec.file;
+    const point = spec.point;
+    this.resumedRows = point?.rows ?? 0;
+    this.headerWritten = point?.header !== undefined;
+    this.digests = new RunDigests(point?.outputDigest);
+    this.state = this.digests.state(this.resumedRows, point?.keepBytes ?? 0);
   }
 
-  async write(records: readonly OutputRecord[]): Promise<void> {
-    const bytes = Buffer.from(this.encode(records), 'utf8');
-    if (bytes.length === 0) return;
+  skipInput(row: InputRow): void {
+    this.digests.addInput([row]);
+    if (++this.skippedSeen !== this.resumedRows) return;
+    const expected = this.spec.point?.inputSha256;
+    if (expected !== undefined && expected !== this.digests.state(0, 0).inputSha256) {
+      const was = this.spec.point?.manifest?.input;
+      throw new InputError(
+        `${this.file}: cannot resume: its ${this.resumedRows} rows were made from other input rows than the first ${this.resumedRows} of this input${was ? ` (it was made from ${was})` : ''}; give the same input, or ${START_OVER}`,
+        { file: this.file, argument: '--resume' },
+      );
+    }
+  }
+
+  endInput(rows: number): void {
+    if (rows >= this.resumedRows) return;
+    throw new InputError(
+      `${this.file}: cannot resume: it holds ${this.resumedRows} rows but the input has only ${rows}, so it is not this input's output; ${START_OVER}`,
+      { file: this.file, argument: '--resume' },
+    );
+  }
+
+  async write(records: readonly OutputRecord[], rows: readonly InputRow[]): Promise<void> {
+    if (records.length === 0) return;
     try {
+      const bytes = Buffer.from(this.encode(records), 'utf8');
+      if (this.handle === undefined) {
+        await this.start(records[0]!);
+        // Now that every skipped input row has been seen, the starting state has its input digest.
+        this.state = this.digests.state(this.state.rows, this.state.bytes);
+      }
+      this.digests.output.update(bytes);
+      this.digests.addInput(rows);
+      const next = this.digests.state(this.state.rows + records.length, this.state.bytes + bytes.length);
+      await writeManifest(
+        manifestPath(this.file),
+        { ...this.spec.manifest, state: next, previous: this.state },
+        this.spec.fsync,
+      );
       let offset = 0;
       while (offset < bytes.length) {
-        const { bytesWritten } = await this.handle.write(bytes, offset, bytes.length - offset);
+        const { bytesWritten } = await this.handle!.write(
+          bytes,
+          offset,
+          bytes.length - offset,
+          this.state.bytes + offset,
+        );
         offset += bytesWritten;
       }
-      if (this.fsync) await this.handle.datasync();
+      if (this.spec.fsync) await this.handle!.datasync();
+      this.state = next;
+      this.wrote = true;
     } catch (error) {
+      if (error instanceof InputError) throw error;
       throw new InputError(`${this.file}: write failed: ${(error as Error).message}`, {
         file: this.file,
         argument: '--output',
@@ -180,8 +254,42 @@ class FileRowWriter extends EncodingRowWriter {
     }
   }
 
+  /** The first write: only now is any file changed. */
+  private async start(first: OutputRecord): Promise<void> {
+    const point = this.spec.point;
+    if (point?.plainShape !== undefined) checkRecordsFit(this.file, this.format, point.plainShape, first);
+    if (point !== undefined) {
+      this.handle = await open(this.file, 'r+');
+      await this.handle.truncate(point.keepBytes); // a torn last write
+      return;
+    }
+    // A stale work file of an earlier run: its data goes first, so its manifest is never left describing it alone.
+    await unlinkIfPresent(this.file);
+    await unlinkIfPresent(manifestPath(this.file));
+    this.handle = await open(this.file, 'w');
+  }
+
   async close(): Promise<void> {
+    if (this.handle === undefined) return; // nothing written: no file was touched
     await this.handle.close();
+    const target = this.spec.renameTo;
+    if (!this.wrote && this.spec.point === undefined) {
+      // The first write failed: drop the file this run created rather than leave (or rename into place) nothing.
+      await unlinkIfPresent(this.file);
+      await unlinkIfPresent(manifestPath(this.file));
+    } else if (this.wrote && target !== undefined) {
+      // Data first: between the two renames the work manifest describes the output exactly (see output-resume).
+      await rename(this.file, target);
+      await rename(manifestPath(this.file), manifestPath(target));
+    }
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
@@ -208,6 +316,9 @@ class StreamRowWriter extends EncodingRowWriter {
     // Without a listener an EPIPE 'error' event would crash the process instead of ending the run.
     stream.on('error', this.onError);
   }
+
+  skipInput(): void {} // stdout output is never resumed
+  endInput(): void {}
 
   write(records: readonly OutputRecord[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(streamError(this.failure));

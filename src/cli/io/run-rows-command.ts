@@ -1,7 +1,8 @@
 /**
  * The driver behind every row-oriented CLI command (classify, embed, ner, ...): read rows, hand them to the task's
- * `processBatch` a batch at a time, write one output record per row in input order, show progress, and resume a
- * killed run without losing or repeating a row.
+ * `processBatch` a batch at a time, write one output record per row in input order, show progress, resume a
+ * killed run without losing or repeating a row, and stop early on request (an AbortSignal: the CLI's SIGINT or
+ * SIGTERM) after writing the batches already running.
  */
 import type { Readable, Writable } from 'node:stream';
 import { InputError } from '../../errors.js';
@@ -29,6 +30,11 @@ export interface RowsCommandIO {
   stdin?: Readable;
   stdout?: Writable;
   stderr?: NodeJS.WriteStream;
+  /**
+   * Stops the run early: no new batch starts, the running ones finish and are written, the output is closed
+   * (renamed into place) and the summary says `interrupted`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RowsCommandSummary {
@@ -36,6 +42,8 @@ export interface RowsCommandSummary {
   skipped: number;
   /** Rows processed and written by this run. */
   written: number;
+  /** True when `io.signal` stopped the run before the end of the input. */
+  interrupted?: boolean;
 }
 
 export async function runRowsCommand(
@@ -46,7 +54,16 @@ export async function runRowsCommand(
   const batchSize = positiveInteger(options.batchSize, '--batch-size');
   const concurrency = positiveInteger(options.concurrency ?? 1, 'concurrency');
   const input: InputSpec = { ...options.input, stdin: io.stdin ?? options.input.stdin };
-  const writer = await openRowWriter({ ...options.output, stdout: io.stdout ?? options.output.stdout });
+  const inputName = input.texts?.length
+    ? 'command-line texts'
+    : (input.file ?? '-') === '-'
+      ? 'stdin'
+      : input.file!;
+  const writer = await openRowWriter({
+    inputName,
+    ...options.output,
+    stdout: io.stdout ?? options.output.stdout,
+  });
   const skipped = writer.resumedRows;
   const progress = createRowProgress({ enabled: options.progress, stream: io.stderr, start: skipped });
   let stopped = false;
@@ -58,38 +75,47 @@ export async function runRowsCommand(
   }
 
   let written = 0;
-  const inFlight: Promise<OutputRecord[]>[] = [];
-  const inFlightSizes: number[] = [];
+  const inFlight: Array<{ rows: InputRow[]; work: Promise<OutputRecord[]> }> = [];
   const flushOldest = async (): Promise<void> => {
-    const rows = inFlightSizes.shift()!;
-    const records = await inFlight.shift()!;
-    if (records.length !== rows) {
+    const { rows, work } = inFlight.shift()!;
+    const records = await work;
+    if (records.length !== rows.length) {
       throw new Error(
-        `processBatch returned ${records.length} records for ${rows} rows (it must return one per row)`,
+        `processBatch returned ${records.length} records for ${rows.length} rows (it must return one per row)`,
       );
     }
-    await writer.write(records);
-    written += rows;
+    await writer.write(records, rows);
+    written += rows.length;
     progress.update(skipped + written);
   };
-  const start = (batch: InputRow[]): void => {
-    const work = processBatch(batch);
+  const start = (rows: InputRow[]): void => {
+    const work = processBatch(rows);
     work.catch(() => {}); // awaited in order by flushOldest; this only avoids an unhandled rejection meanwhile
-    inFlight.push(work);
-    inFlightSizes.push(batch.length);
+    inFlight.push({ rows, work });
   };
 
+  const signal = io.signal;
+  let interrupted = false;
   try {
     let batch: InputRow[] = [];
-    for await (const row of readInputRows(input)) {
-      if (row.index < skipped) continue;
+    let rowsRead = 0;
+    for await (const row of untilAborted(readInputRows(input), signal)) {
+      rowsRead++;
+      if (row.index < skipped) {
+        writer.skipInput(row);
+        continue;
+      }
       batch.push(row);
       if (batch.length < batchSize) continue;
       start(batch);
       batch = [];
       if (inFlight.length >= concurrency) await flushOldest();
     }
-    if (batch.length > 0) start(batch);
+    interrupted = signal?.aborted ?? false;
+    if (!interrupted) {
+      writer.endInput(rowsRead);
+      if (batch.length > 0) start(batch);
+    }
     while (inFlight.length > 0) await flushOldest();
   } catch (error) {
     if (error instanceof OutputClosedError) return { skipped, written };
@@ -105,7 +131,38 @@ export async function runRowsCommand(
     progress.stop();
     await writer.close();
   }
-  return { skipped, written };
+  return interrupted ? { skipped, written, interrupted } : { skipped, written };
+}
+
+/**
+ * The rows of `source` until `signal` aborts, even while a read is waiting (a slow stdin), closing the source
+ * either way.
+ */
+async function* untilAborted<T>(
+  source: AsyncGenerator<T>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<T> {
+  if (signal === undefined) {
+    yield* source;
+    return;
+  }
+  let onAbort = (): void => {};
+  const aborted = new Promise<IteratorResult<T>>((resolve) => {
+    onAbort = () => resolve({ done: true, value: undefined });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    while (!signal.aborted) {
+      const next = await Promise.race([source.next(), aborted]);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    // A pending read cannot be cancelled; returning the generator closes its stream once that read settles.
+    void source.return(undefined).catch(() => {});
+  }
 }
 
 function positiveInteger(value: number, argument: string): number {

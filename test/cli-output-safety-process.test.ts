@@ -1,0 +1,207 @@
+/**
+ * The output guarantees of `seqbatch classify` on real processes and real signals, with the bundled demo model:
+ * a failing run leaves an existing output as it was; --resume refuses junk; SIGTERM/SIGINT stop cleanly with
+ * 143/130 (a second signal at once, without a native abort) and --resume continues; and the fault-injection
+ * test: processes killed with SIGKILL at random points while writing, each then resumed, end with an output
+ * byte-identical to an uninterrupted run's.
+ *
+ * The children run the CLI compiled to JavaScript (helpers/compiled-cli.ts): some 30 processes start here.
+ * `--batch-size 1` makes every row's result independent of how rows fall into chunks (a resumed run's chunks fall
+ * elsewhere), so byte identity is the right bar; `--threads 1` keeps the runs cheap on a shared machine.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { compileCli } from './helpers/compiled-cli.js';
+
+const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-output-safety-'));
+after(() => rmSync(WORK, { recursive: true, force: true }));
+// A graph cache of the tests' own: the first run builds the demo graph, the others load it.
+const ENV = { ...process.env, SEQBATCH_CACHE: join(WORK, 'cache') };
+
+const WORDS = [
+  'a charming film',
+  'a tedious mess',
+  'wooden acting',
+  'deeply moving',
+  'not bad at all',
+  'dull',
+];
+/** Rows of different lengths (so a mix-up between rows would show), each tagged with its number. */
+const ROWS = Array.from(
+  { length: 40 },
+  (_, i) =>
+    Array.from({ length: 1 + (i % 5) }, (_, j) => WORDS[(i + j) % WORDS.length]).join(' and ') + ` (${i})`,
+);
+const INPUT = join(WORK, 'reviews.txt');
+writeFileSync(INPUT, ROWS.join('\n') + '\n');
+const FLAGS = ['--logits', '--batch-size', '1', '--threads', '1', '--no-progress'];
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  stdout: string;
+}
+
+let cliNodeArgs: (args: readonly string[]) => string[];
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, cliNodeArgs(['classify', ...args]), {
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<Exit>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr, stdout })),
+  );
+  let running = true;
+  void exited.then(() => (running = false));
+  return { child, exited, isRunning: () => running };
+}
+
+const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The bytes of the file up to its last complete line. */
+const completePart = (path: string) => {
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  return text.slice(0, text.lastIndexOf('\n') + 1);
+};
+
+let CLEAN = '';
+before(async () => {
+  cliNodeArgs = await compileCli(join(WORK, 'cli'));
+  const clean = await start(['-i', INPUT, ...FLAGS]).exited;
+  assert.equal(clean.code, 0, clean.stderr);
+  CLEAN = clean.stdout;
+  assert.equal(CLEAN.split('\n').length - 1, ROWS.length);
+});
+
+/** Waits until `path` holds at least `rows` complete lines (or the process ended). */
+async function waitForRows(path: string, rows: number, isRunning: () => boolean): Promise<void> {
+  while (isRunning() && completePart(path).split('\n').length - 1 < rows) await sleep(5);
+}
+
+test('a run that fails before its first row leaves labels.jsonl as it was; --resume refuses junk lines', async () => {
+  const output = join(WORK, 'labels.jsonl');
+  const old = '{"label":"POSITIVE","score":0.9}\n{"label":"NEGATIVE","score":0.8}\n';
+  writeFileSync(output, old);
+  // The README's own example with a typo in --input: before, this truncated labels.jsonl to 0 bytes.
+  const typo = await start(['-i', join(WORK, 'reveiws.txt'), '-o', output, '--resume', ...FLAGS]).exited;
+  assert.equal(typo.code, 2, typo.stderr);
+  assert.match(typo.stderr, /^seqbatch: .*reveiws\.txt: cannot read input: file not found\n$/);
+  assert.equal(readFileSync(output, 'utf8'), old);
+  assert.ok(!existsSync(`${output}.partial`) && !existsSync(`${output}.seqbatch.json`));
+  // Two junk lines are not two finished rows.
+  writeFileSync(output, 'junk\nmore junk\n');
+  const junk = await start(['-i', INPUT, '-o', output, '--resume', ...FLAGS]).exited;
+  assert.equal(junk.code, 2, junk.stderr);
+  assert.match(
+    junk.stderr,
+    /labels\.jsonl:1: cannot resume: this line is not JSON \("junk"\).*run without --resume/,
+  );
+  assert.equal(readFileSync(output, 'utf8'), 'junk\nmore junk\n');
+});
+
+test('SIGTERM: the chunk in progress is written, the output put in place, exit 143; --resume completes it', async () => {
+  const output = join(WORK, 'term.jsonl');
+  const run = start(['-i', INPUT, '-o', output, ...FLAGS]);
+  await waitForRows(`${output}.partial`, 8, run.isRunning);
+  run.child.kill('SIGTERM');
+  const stopped = await run.exited;
+  assert.equal(stopped.code, 143, `exit ${stopped.code} / ${stopped.signal}: ${stopped.stderr}`);
+  assert.match(stopped.stderr, /SIGTERM received: finishing the rows in progress/);
+  assert.doesNotMatch(stopped.stderr, /terminate called|Napi|Error/);
+  assert.ok(!existsSync(`${output}.partial`), 'renamed into place');
+  const partial = readFileSync(output, 'utf8');
+  assert.ok(partial.length > 0 && partial.length < CLEAN.length, 'stopped before the end');
+  assert.ok(CLEAN.startsWith(partial), 'whole rows, exactly those of a clean run');
+
+  const resumed = await start(['-i', INPUT, '-o', output, '--resume', ...FLAGS]).exited;
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(readFileSync(output, 'utf8'), CLEAN);
+});
+
+test('a second SIGINT stops at once, by the signal and without a native abort; --resume completes the output', async () => {
+  const output = join(WORK, 'int.jsonl');
+  // Wide chunks, so that the second signal arrives while the model is still running the first one's chunk.
+  const flags = ['--logits', '--batch-size', '16', '--threads', '1', '--no-progress'];
+  const run = start(['-i', INPUT, '-o', output, ...flags]);
+  await waitForRows(`${output}.partial`, 1, run.isRunning);
+  run.child.kill('SIGINT');
+  await sleep(20);
+  run.child.kill('SIGINT');
+  const stopped = await run.exited;
+  assert.equal(stopped.signal, 'SIGINT', `exit ${stopped.code} / ${stopped.signal}: ${stopped.stderr}`);
+  assert.match(stopped.stderr, /SIGINT received/);
+  assert.doesNotMatch(stopped.stderr, /terminate called|Napi|Error/);
+
+  const resumed = await start(['-i', INPUT, '-o', output, '--resume', ...flags]).exited;
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const rows = readFileSync(output, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  const clean = CLEAN.trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  assert.equal(rows.length, clean.length);
+  // Batches of 16 pad differently from batches of 1: the same labels, logits equal to float rounding.
+  rows.forEach((row, i) => {
+    assert.equal(row.label, clean[i].label, `row ${i}`);
+    row.logits.forEach((x: number, j: number) =>
+      assert.ok(Math.abs(x - clean[i].logits[j]) < 1e-4, `row ${i}`),
+    );
+  });
+});
+
+/**
+ * Runs `kills` processes killed with SIGKILL at a random moment after they started writing, each followed by a
+ * `--resume` run, until the last run finishes; checks the complete lines after each kill and the whole output at
+ * each end. Returns the number of outputs completed.
+ */
+async function killAndResume(name: string, kills: number): Promise<number> {
+  let completed = 0;
+  for (let chain = 0; kills > 0; chain++) {
+    // Chains alternate: a first run without --resume (work file, renamed at the end) or with it (in place).
+    const output = join(WORK, `${name}-${chain}.jsonl`);
+    for (let step = 0; ; step++) {
+      const resume = step > 0 || chain % 2 === 1;
+      const written = existsSync(`${output}.partial`) || !resume ? `${output}.partial` : output;
+      const run = start(['-i', INPUT, '-o', output, ...(resume ? ['--resume'] : []), ...FLAGS]);
+      if (kills > 0) {
+        const before = size(written) + size(`${written}.seqbatch.json`);
+        while (run.isRunning() && size(written) + size(`${written}.seqbatch.json`) === before) await sleep(1);
+        await sleep(Math.floor(Math.random() * 40));
+        run.child.kill('SIGKILL');
+      }
+      const exit = await run.exited;
+      const where = `${name} chain ${chain} step ${step}`;
+      assert.doesNotMatch(exit.stderr, /cannot resume/, where);
+      if (exit.signal === 'SIGKILL') {
+        kills--;
+        const left = existsSync(`${output}.partial`) ? `${output}.partial` : output;
+        assert.ok(CLEAN.startsWith(completePart(left)), `${where}: the complete lines are a clean prefix`);
+        continue;
+      }
+      assert.equal(exit.code, 0, `${where}: ${exit.stderr}`);
+      assert.equal(readFileSync(output, 'utf8'), CLEAN, where);
+      assert.ok(!existsSync(`${output}.partial`), where);
+      completed++;
+      break;
+    }
+  }
+  return completed;
+}
+
+test('fault injection: 20 SIGKILLs at random points while writing, each resumed: byte-identical to a clean run', async () => {
+  // Two sequences side by side (one per core): 10 kills each.
+  const completed = await Promise.all([killAndResume('a', 10), killAndResume('b', 10)]);
+  assert.ok(completed.every((n) => n >= 1));
+});
