@@ -180,6 +180,8 @@ class FileRowWriter extends EncodingRowWriter {
   private state: OutputState;
   private handle: FileHandle | undefined;
   private skippedSeen = 0;
+  /** The first write began: the file was checked, cut or cleared, and may be open. */
+  private started = false;
   /** Some rows reached the file (else closing leaves every file as it was). */
   private wrote = false;
 
@@ -218,8 +220,9 @@ class FileRowWriter extends EncodingRowWriter {
     if (records.length === 0) return;
     try {
       const bytes = Buffer.from(this.encode(records), 'utf8');
-      if (this.handle === undefined) {
+      if (!this.started) {
         await this.start(records[0]!);
+        this.started = true;
         // Now that every skipped input row has been seen, the starting state has its input digest.
         this.state = this.digests.state(this.state.rows, this.state.bytes);
       }
@@ -231,6 +234,8 @@ class FileRowWriter extends EncodingRowWriter {
         { ...this.spec.manifest, state: next, previous: this.state },
         this.spec.fsync,
       );
+      // A new file is created only now, so it never exists without a manifest that describes it.
+      this.handle ??= await open(this.file, 'w');
       let offset = 0;
       while (offset < bytes.length) {
         const { bytesWritten } = await this.handle!.write(
@@ -266,12 +271,11 @@ class FileRowWriter extends EncodingRowWriter {
     // A stale work file of an earlier run: its data goes first, so its manifest is never left describing it alone.
     await unlinkIfPresent(this.file);
     await unlinkIfPresent(manifestPath(this.file));
-    this.handle = await open(this.file, 'w');
   }
 
   async close(): Promise<void> {
-    if (this.handle === undefined) return; // nothing written: no file was touched
-    await this.handle.close();
+    if (!this.started) return; // nothing written: no file was touched
+    await this.handle?.close();
     const target = this.spec.renameTo;
     if (!this.wrote && this.spec.point === undefined) {
       // The first write failed: drop the file this run created rather than leave (or rename into place) nothing.
