@@ -7,7 +7,7 @@
  * token_type_ids / position_ids where HF's forward() takes them), and inputs the caller leaves out are filled
  * with HF's defaults here (mask of ones, type ids of zeros, HF's default positions).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -204,19 +204,30 @@ let builderFingerprint: string | undefined;
  */
 export function graphBuilderVersion(): string {
   if (builderFingerprint === undefined) {
-    const hash = createHash('sha256');
     const here = dirname(fileURLToPath(import.meta.url));
-    for (const dir of [here, join(here, '..', 'onnx')]) {
-      if (!existsSync(dir)) continue;
-      for (const name of readdirSync(dir).sort()) {
-        if (!/\.(ts|js)$/.test(name) || name.endsWith('.d.ts')) continue;
-        hash.update(name);
-        hash.update(readFileSync(join(dir, name)));
-      }
-    }
-    builderFingerprint = hash.digest('hex').slice(0, 16);
+    builderFingerprint = sourceTreeFingerprint([here, join(here, '..', 'onnx')]);
   }
   return builderFingerprint;
+}
+
+/** A short digest of the names and contents of every .ts/.js source under `dirs`, subfolders included. */
+export function sourceTreeFingerprint(dirs: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const dir of dirs) hashSourceTree(hash, dir, '');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Hashes every .ts/.js file under `dir`, subfolders included (architectures may live in their own folders). */
+function hashSourceTree(hash: Hash, dir: string, prefix: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const relative = prefix + entry.name;
+    if (entry.isDirectory()) hashSourceTree(hash, join(dir, entry.name), `${relative}/`);
+    else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+      hash.update(`${relative}\0`);
+      hash.update(readFileSync(join(dir, entry.name)));
+    }
+  }
 }
 
 export class PreTrainedModel {
@@ -580,8 +591,11 @@ async function openGraph(
         try {
           const session = await OnnxSession.create(hit.modelPath, options, dir);
           return { session, fromCache: true, graphPath: hit.modelPath };
-        } catch {
-          // A damaged entry (disk full mid-write, manual edits) is rebuilt and overwritten below.
+        } catch (error) {
+          // An entry ONNX Runtime refuses (a format it no longer reads) is rebuilt and overwritten below.
+          process.emitWarning(
+            `seqbatch: the cached graph ${hit.modelPath} could not be opened (${(error as Error).message}); rebuilding it`,
+          );
         }
       }
     }
