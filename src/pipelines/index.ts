@@ -5,8 +5,10 @@
 import { InputError } from '../errors.js';
 import { resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { PreTrainedModel, type FromPretrainedOptions, type ModelTask } from '../models/auto.js';
+import { AutoConfig } from '../models/config.js';
 import { Tokenizer, type TokenizerOptions } from '../tokenizers/tokenizer.js';
 import type { PipelineTask } from './base.js';
+import { checkTaskFitsHead } from './head-check.js';
 import {
   FeatureExtractionPipeline,
   readSentenceTransformersConfig,
@@ -79,6 +81,12 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
    * length-sorted (`sortByLength: false`, a server's batches).
    */
   packed?: FromPretrainedOptions['packed'];
+  /**
+   * Run the task even when config.json's `architectures` name a head that does not fit it (NER on a
+   * sequence-classification head, zero-shot without an entailment label, ...). Default false: such a pipeline is
+   * refused with an InputError naming the head found and the head needed.
+   */
+  allowHeadMismatch?: boolean;
 }
 
 const TASK_ALIASES: Record<string, PipelineTask> = {
@@ -167,10 +175,12 @@ export async function pipeline(
     outputAttentions,
     cacheDir,
     packed,
+    allowHeadMismatch,
     ...callDefaults
   } = options;
   const dir = await resolveModel(modelDirOrId, hub);
   const tokenizer = givenTokenizer ?? (await Tokenizer.fromPretrained(dir, tokenizerOptions));
+  checkTaskFitsHead(resolved, AutoConfig.fromPretrained(dir), allowHeadMismatch);
   const model = await PreTrainedModel.fromPretrained(dir, MODEL_TASK[resolved], {
     threads,
     interOpThreads,
