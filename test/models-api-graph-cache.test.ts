@@ -111,13 +111,19 @@ test('SEQBATCH_CACHE, else ~/.cache/seqbatch', () => {
   }
 });
 
-test('file digests are remembered for settled files and re-taken after any write', async () => {
-  const dir = join(tmp, 'digests');
+/** A folder holding a 4-byte "weights" file and an empty config, for key and digest tests. */
+function tinyCheckpoint(name: string): { weights: string; config: string } {
+  const dir = join(tmp, name);
   mkdirSync(dir);
   const weights = join(dir, 'model.safetensors');
   writeFileSync(weights, 'AAAA');
   const config = join(dir, 'config.json');
   writeFileSync(config, '{}');
+  return { weights, config };
+}
+
+test('file digests are remembered for settled files and re-taken after any write', async () => {
+  const { weights, config } = tinyCheckpoint('digests');
   const cache = new GraphCache(join(tmp, 'digest-cache'));
   const memoFile = join(cache.dir, 'file-digests.json');
   const parts = { configFile: config, weightFiles: [weights], options: {}, builderVersion: 'v' };
@@ -192,12 +198,7 @@ test('a cached graph damaged in place (same size, other bytes) is rebuilt with a
 });
 
 test('a damaged file-digest memo is dropped with a warning, never trusted', async () => {
-  const dir = join(tmp, 'memo-damage');
-  mkdirSync(dir);
-  const weights = join(dir, 'model.safetensors');
-  writeFileSync(weights, 'AAAA');
-  const config = join(dir, 'config.json');
-  writeFileSync(config, '{}');
+  const { weights, config } = tinyCheckpoint('memo-damage');
   const past = new Date(Date.now() - 60_000);
   utimesSync(weights, past, past);
   utimesSync(config, past, past);
