@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -25,6 +28,7 @@ import {
   graphCacheKey,
   memoDigest,
 } from '../src/models/graph-cache.js';
+import { WeightsError } from '../src/errors.js';
 import { loadWeights } from '../src/weights/index.js';
 import { assertDeepClose } from './helpers/assert-close.js';
 import { REPO_ROOT } from './helpers/shared.js';
@@ -237,4 +241,32 @@ test('the graph builder fingerprint covers sources in subfolders', () => {
   writeFileSync(join(root, 'bert', 'layers.ts'), 'export const a = 2;');
   assert.notEqual(sourceTreeFingerprint([root]), before, 'a file one folder down counts');
   assert.match(graphBuilderVersion(), /^[0-9a-f]{16}$/);
+});
+
+test('a Hugging Face cache blob whose bytes no longer match its sha256 name is refused, naming the blob', async () => {
+  const hub = join(tmp, 'hub-blob');
+  const snapshot = join(hub, 'snapshots', 'abc');
+  mkdirSync(join(hub, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  for (const file of readdirSync(DEMO_MODEL)) {
+    const bytes = readFileSync(join(DEMO_MODEL, file));
+    const blob = join(hub, 'blobs', createHash('sha256').update(bytes).digest('hex'));
+    writeFileSync(blob, bytes);
+    symlinkSync(blob, join(snapshot, file));
+  }
+  const load = () =>
+    AutoModelForSequenceClassification.fromPretrained(snapshot, {
+      cacheDir: join(tmp, 'hub-blob-cache'),
+      threads: 1,
+    });
+  await (await load()).dispose(); // intact: loads
+  const weights = realpathSync(join(snapshot, 'model.safetensors'));
+  const bytes = readFileSync(weights);
+  bytes[bytes.length - 1] ^= 0x01; // same size, one bit flipped in the last float
+  writeFileSync(weights, bytes);
+  await assert.rejects(
+    load(),
+    (error: unknown) =>
+      error instanceof WeightsError && error.message.includes(weights) && /damaged/.test(error.message),
+  );
 });

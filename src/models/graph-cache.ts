@@ -9,10 +9,11 @@
  * reader never sees half a file. `file-digests.json` (remembered weight digests) carries its own checksum.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { WeightsError } from '../errors.js';
 
 /** Bump when anything about cached entries changes (layout, meta fields). 2: meta records the graph's sha256. */
 export const GRAPH_CACHE_FORMAT = 2;
@@ -86,7 +87,25 @@ export class FileDigests {
     return this.entries;
   }
 
+  /**
+   * The file's sha256. A file that is a Hugging Face cache blob named by its sha256 (`blobs/<sha256>`, what an LFS
+   * download is stored as) must hash to its name: a damaged blob is a WeightsError, never a model built from it.
+   */
   async digest(file: string): Promise<string> {
+    const sha256 = await this.contentDigest(file);
+    const real = realpathSync(file);
+    const name = basename(real);
+    if (/^[0-9a-f]{64}$/.test(name) && basename(dirname(real)) === 'blobs' && name !== sha256) {
+      throw new WeightsError(
+        `${file}: the Hugging Face cache blob ${real} is damaged (its sha256 is ${sha256}, its name says ${name}); ` +
+          'delete it and download the model again',
+        { file },
+      );
+    }
+    return sha256;
+  }
+
+  private async contentDigest(file: string): Promise<string> {
     const path = resolve(file);
     const entries = await this.load();
     const before = await stampOf(path);
