@@ -26,6 +26,7 @@ import { electraArchitecture } from './electra.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
 import { longformerArchitecture } from './longformer.js';
 import { mpnetArchitecture } from './mpnet.js';
+import { modernbertArchitecture } from './modernbert.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
 import { robertaArchitecture } from './roberta.js';
 
@@ -136,6 +137,7 @@ const ARCHITECTURES: Architecture[] = [
   longformerArchitecture,
   debertaV2Architecture,
   mpnetArchitecture,
+  modernbertArchitecture,
 ];
 
 /** Protobuf messages are limited to 2 GiB; keep a margin for the graph structure itself. */

@@ -1,0 +1,250 @@
+/**
+ * ModernBERT against the PyTorch fixtures (../shared/fixtures/models-2/modernbert-*, transformers 4.48 eager
+ * attention, window ±2 on layer 1): the graph in both lowerings, the model API padded and packed (losses and
+ * hidden states included), `seqbatch forward`, and a packed row equal to the same text alone.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { runForward } from '../src/cli/commands/forward.js';
+import { InputError } from '../src/errors.js';
+import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
+import { buildModelGraph, taskFromConfig } from '../src/models/index.js';
+import { FloatTensor } from '../src/runtime/tensor.js';
+import { loadWeights } from '../src/weights/load.js';
+import { assertTensorClose, int64Tensor, type Nested } from './helpers/nested-tensors.js';
+import { mulberry32 } from './helpers/random.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+const MODELS = ['fixtures', 'models-2'] as const;
+const FOLDERS = ['modernbert-model', 'modernbert-seqcls', 'modernbert-tokcls', 'modernbert-mlm'];
+const skip = skipUnlessShared(...MODELS, 'modernbert-model');
+const tmp = mkdtempSync(join(tmpdir(), 'seqbatch-modernbert-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface FixtureCase {
+  name: string;
+  inputs: Record<string, Nested>;
+  options?: { output_hidden_states?: boolean; output_attentions?: boolean };
+  outputs: Record<string, Nested | Nested[]>;
+}
+
+const dirOf = (folder: string): string => sharedPath(...MODELS, folder);
+const readJson = <T>(folder: string, file: string): T =>
+  JSON.parse(readFileSync(join(dirOf(folder), file), 'utf8')) as T;
+const casesOf = (folder: string): FixtureCase[] =>
+  readJson<{ cases: FixtureCase[] }>(folder, 'expected.json').cases;
+const configOf = (folder: string): Record<string, unknown> => readJson(folder, 'config.json');
+
+/** Every fixture output as [output name, expected tensor] pairs (`hidden_states.i`, `attentions.i`). */
+function expectedOutputs(c: FixtureCase): [string, Nested][] {
+  return Object.entries(c.outputs).flatMap(([name, value]): [string, Nested][] =>
+    name === 'hidden_states' || name === 'attentions'
+      ? (value as Nested[]).map((layer, i) => [`${name}.${i}`, layer])
+      : [[name, value as Nested]],
+  );
+}
+
+const tolerance = (name: string): [number, number] =>
+  name.startsWith('attentions') ? [1e-5, 0] : [1e-4, 1e-4];
+
+describe('ModernBERT graph (buildModelGraph) matches PyTorch', { skip }, () => {
+  for (const contribOps of [true, false]) {
+    test(`every fixture case, ${contribOps ? 'contrib ops' : 'standard ops'}`, async () => {
+      for (const folder of FOLDERS) {
+        const config = configOf(folder);
+        const weights = await loadWeights(dirOf(folder));
+        const results = new Map<string, ort.InferenceSession.ReturnType>();
+        for (const c of casesOf(folder)) {
+          const { bytes, inputNames } = buildModelGraph(config, weights, {
+            task: taskFromConfig(config),
+            inputs: { attentionMask: 'attention_mask' in c.inputs },
+            outputHiddenStates: c.options?.output_hidden_states ?? false,
+            outputAttentions: c.options?.output_attentions ?? false,
+            contribOps,
+          });
+          const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+          const got = await session.run(
+            Object.fromEntries(inputNames.map((name) => [name, int64Tensor(c.inputs[name]!)])),
+          );
+          results.set(c.name, got);
+          for (const [name, expected] of expectedOutputs(c)) {
+            if (name === 'loss') continue;
+            assert.ok(got[name], `${folder}/${c.name}: output ${name}`);
+            assertTensorClose(got[name]!, expected, `${folder}/${c.name} ${name}`, ...tolerance(name));
+          }
+          await session.release();
+        }
+        assertRowsMatchAlone(folder, results);
+      }
+    });
+  }
+});
+
+/**
+ * The padded and the left-padded rows equal each row run alone on its real positions (≤ 1e-5): the sliding window
+ * and the rotary positions are relative, so where padding sits does not matter. Sequence logits read position 0,
+ * which is padding in a left-padded row, so those are compared for right padding only.
+ */
+function assertRowsMatchAlone(folder: string, results: Map<string, ort.InferenceSession.ReturnType>): void {
+  const task = taskFromConfig(configOf(folder));
+  const name = task === 'base' ? 'last_hidden_state' : 'logits';
+  const padded = casesOf(folder).find((c) => c.name === 'batch_padded')!;
+  const lengths = (padded.inputs.attention_mask as number[][]).map((row) => row.reduce((a, b) => a + b, 0));
+  const seq = (padded.inputs.attention_mask as number[][])[0]!.length;
+  for (const [caseName, left] of [
+    ['batch_padded', false],
+    ['left_padded', true],
+  ] as const) {
+    if (left && task === 'sequence-classification') continue;
+    const batch = results.get(caseName)![name]!;
+    const perRow = (batch.data as Float32Array).length / lengths.length;
+    lengths.forEach((length, row) => {
+      const alone = results.get(`batch_row${row}_unpadded`)![name]!.data as Float32Array;
+      const width = task === 'sequence-classification' ? perRow : perRow / seq;
+      const start = row * perRow + (left ? (seq - length) * width : 0);
+      const got = (batch.data as Float32Array).subarray(start, start + alone.length);
+      for (let i = 0; i < alone.length; i++) {
+        assert.ok(
+          Math.abs(got[i]! - alone[i]!) <= 1e-5,
+          `${folder} ${caseName} row ${row} [${i}]: ${got[i]} vs ${alone[i]}`,
+        );
+      }
+    });
+  }
+}
+
+function values(out: ModelOutput, name: string): FloatTensor | number {
+  const [key, layer] = name.split('.');
+  const value = out[key as keyof ModelOutput] as FloatTensor | FloatTensor[] | number | undefined;
+  assert.ok(value !== undefined, `output ${name}`);
+  return Array.isArray(value) ? value[Number(layer)]! : value;
+}
+
+describe('ModernBERT through the model API, padded and packed', { skip }, () => {
+  test('every case: outputs, hidden states, attentions and losses; packed rows equal on real tokens, 0 on padding', async () => {
+    for (const folder of FOLDERS) {
+      const task = taskFromConfig(configOf(folder));
+      const load = (options: Record<string, unknown>) =>
+        PreTrainedModel.fromPretrained(dirOf(folder), task, { cacheDir: false, threads: 1, ...options });
+      const padded = await load({ outputHiddenStates: true, outputAttentions: true });
+      const packed = await load({ outputHiddenStates: true, packed: true });
+      for (const c of casesOf(folder)) {
+        const out = await padded.forward(c.inputs as never);
+        for (const [name, expected] of expectedOutputs(c)) {
+          const got = values(out, name);
+          if (typeof got === 'number')
+            assertTensorClose({ dims: [], data: [got] }, expected, `${folder}/${c.name} ${name}`, 1e-4, 1e-4);
+          else assertTensorClose(got, expected, `${folder}/${c.name} ${name}`, ...tolerance(name));
+        }
+        if (c.name === 'left_padded') continue; // packed rows must start with a real token
+        const mask = (c.inputs.attention_mask as number[][] | undefined)?.flat();
+        const packedOut = await packed.forward(c.inputs as never);
+        for (const [name, expected] of expectedOutputs(c)) {
+          if (name.startsWith('attentions')) continue;
+          const got = values(packedOut, name);
+          const want = [expected].flat(Infinity as 1) as number[];
+          const data = typeof got === 'number' ? [got] : got.data;
+          const tokenLevel =
+            name !== 'loss' && (name !== 'logits' || task === 'token-classification' || task === 'masked-lm');
+          const perPosition = mask && tokenLevel ? want.length / mask.length : 0;
+          for (let i = 0; i < want.length; i++) {
+            const isPadding = perPosition > 0 && mask![Math.floor(i / perPosition)] === 0;
+            const e = Math.fround(want[i]!);
+            if (isPadding) assert.equal(data[i], 0, `${folder}/${c.name} ${name}[${i}] packed padding`);
+            else
+              assert.ok(
+                Math.abs(data[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e),
+                `${folder}/${c.name} ${name}[${i}] packed`,
+              );
+          }
+        }
+      }
+      await padded.dispose();
+      await packed.dispose();
+    }
+  });
+
+  test('a packed batch of random lengths (up to 3 length groups, many windows) equals each row alone within 1e-5', async () => {
+    const random = mulberry32(16);
+    const model = await PreTrainedModel.fromPretrained(dirOf('modernbert-tokcls'), 'token-classification', {
+      cacheDir: false,
+      threads: 1,
+      packed: true,
+    });
+    const lengths = [3, 29, 9, 17, 1, 24, 6];
+    const seq = Math.max(...lengths);
+    const rows = lengths.map((n) => Array.from({ length: n }, () => 3 + Math.floor(random() * 100)));
+    const batch = await model.forward({
+      input_ids: rows.map((r) => [...r, ...new Array<number>(seq - r.length).fill(0)]),
+      attention_mask: rows.map((r) => r.map(() => 1).concat(new Array<number>(seq - r.length).fill(0))),
+    });
+    assert.equal(model.packedRuns, 1);
+    for (const [b, row] of rows.entries()) {
+      const alone = await model.forward({ input_ids: [row] }, { packed: false });
+      const got = batch.logits!.data.subarray(b * seq * 5, (b * seq + row.length) * 5);
+      const want = alone.logits!.data;
+      for (let i = 0; i < want.length; i++)
+        assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5, `row ${b} [${i}]: ${got[i]} vs ${want[i]}`);
+    }
+    await model.dispose();
+  });
+});
+
+describe('ModernBERT errors', { skip }, () => {
+  test('no question-answering head; classifier_pooling must be cls or mean; no token type ids', async () => {
+    const config = configOf('modernbert-model');
+    const weights = await loadWeights(dirOf('modernbert-model'));
+    assert.throws(
+      () => buildModelGraph(config, weights, { task: 'question-answering' }),
+      (e: unknown) =>
+        e instanceof InputError && e.argument === 'task' && /no question-answering head/.test(e.message),
+    );
+    assert.throws(
+      () => buildModelGraph({ ...config, classifier_pooling: 'max' }, weights, { task: 'base' }),
+      /classifier_pooling: expected "cls" or "mean", got "max"/,
+    );
+    assert.throws(
+      () => buildModelGraph(config, weights, { task: 'base', inputs: { tokenTypeIds: true } }),
+      /modernbert models take no token_type_ids/,
+    );
+    // Through the API: explicit type ids are refused, a tokenizer's are dropped (ModernBERT takes none).
+    const model = await PreTrainedModel.fromPretrained(dirOf('modernbert-model'), 'base', {
+      cacheDir: false,
+      threads: 1,
+    });
+    await assert.rejects(
+      model.forward({ input_ids: [[1, 5, 2]], token_type_ids: [[0, 0, 0]] }),
+      (e: unknown) => e instanceof InputError && e.argument === 'token_type_ids',
+    );
+    const fromEncodings = await model.forward([
+      { ids: [1, 5, 2], attentionMask: [1, 1, 1], typeIds: [0, 0, 0] },
+    ] as never);
+    const plain = await model.forward({ input_ids: [[1, 5, 2]] });
+    assert.deepEqual(fromEncodings.last_hidden_state!.data, plain.last_hidden_state!.data);
+    await model.dispose();
+  });
+});
+
+test('seqbatch forward runs a ModernBERT checkpoint (logits and loss)', { skip }, async () => {
+  const c = casesOf('modernbert-seqcls').find((x) => x.name === 'labels')!;
+  const input = join(tmp, 'labels.json');
+  writeFileSync(input, JSON.stringify(c.inputs));
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  await runForward({ model: dirOf('modernbert-seqcls'), input, threads: 1, cache: false }, { stdout });
+  const out = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { logits: Nested; loss: number };
+  assertTensorClose(
+    { dims: [3, 3], data: (out.logits as number[][]).flat() },
+    c.outputs.logits as Nested,
+    'logits',
+    1e-4,
+    1e-4,
+  );
+  assertTensorClose({ dims: [], data: [out.loss] }, c.outputs.loss as Nested, 'loss', 1e-4, 1e-4);
+});
