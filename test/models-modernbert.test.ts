@@ -4,18 +4,20 @@
  * hidden states included), `seqbatch forward`, and a packed row equal to the same text alone.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { runForward } from '../src/cli/commands/forward.js';
-import { InputError } from '../src/errors.js';
+import { InputError, WeightsError } from '../src/errors.js';
 import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, taskFromConfig } from '../src/models/index.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
+import { serializeSafetensors, type TensorToWrite } from '../src/weights/write.js';
+import { modernBertReference } from './helpers/modernbert-reference.js';
 import { assertTensorClose, int64Tensor, type Nested } from './helpers/nested-tensors.js';
 import { mulberry32 } from './helpers/random.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
@@ -247,4 +249,169 @@ test('seqbatch forward runs a ModernBERT checkpoint (logits and loss)', { skip }
     1e-4,
   );
   assertTensorClose({ dims: [], data: [out.loss] }, c.outputs.loss as Nested, 'loss', 1e-4, 1e-4);
+});
+
+/**
+ * A copy of fixture `folder` with config fields replaced and tensors added (seeded values in [-0.25, 0.25)) or
+ * removed, written to a temporary folder.
+ */
+async function variant(
+  folder: string,
+  name: string,
+  config: Record<string, unknown>,
+  change: { add?: Record<string, number[]>; copy?: Record<string, string>; remove?: string[] },
+): Promise<string> {
+  const weights = await loadWeights(dirOf(folder));
+  const random = mulberry32(name.length * 7919);
+  const tensors: TensorToWrite[] = weights
+    .names()
+    .filter((n) => !change.remove?.includes(n))
+    .map((n) => ({ name: n, dtype: 'F32', ...weights.getFloat32(n) }));
+  for (const [target, source] of Object.entries(change.copy ?? {})) {
+    tensors.push({ name: target, dtype: 'F32', ...weights.getFloat32(source) });
+  }
+  for (const [tensor, shape] of Object.entries(change.add ?? {})) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    tensors.push({
+      name: tensor,
+      dtype: 'F32',
+      shape,
+      data: Float32Array.from({ length: size }, () => random() / 2 - 0.25),
+    });
+  }
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...configOf(folder), ...config }));
+  writeFileSync(join(dir, 'model.safetensors'), serializeSafetensors(tensors, { format: 'pt' }));
+  return dir;
+}
+
+describe('ModernBERT against a float64 reference written from modeling_modernbert.py', { skip }, () => {
+  const random = mulberry32(48);
+  const lengths = [13, 2, 20, 7];
+  const seq = Math.max(...lengths);
+  const rows = lengths.map((n) => Array.from({ length: n }, () => 3 + Math.floor(random() * 100)));
+  const batch = {
+    input_ids: rows.map((r) => [...r, ...new Array<number>(seq - r.length).fill(0)]),
+    attention_mask: rows.map((r) => r.map(() => 1).concat(new Array<number>(seq - r.length).fill(0))),
+  };
+  const close = (got: ArrayLike<number>, want: number[], what: string): void => {
+    assert.equal(got.length, want.length, `${what}: length`);
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(
+        Math.abs(got[i]! - want[i]!) <= 1e-4 + 1e-4 * Math.abs(want[i]!),
+        `${what}[${i}]: ${got[i]} vs ${want[i]}`,
+      );
+    }
+  };
+  type Task = Parameters<typeof modernBertReference>[3];
+  /** Runs `dir` padded and packed on the batch; each row's outputs must equal the reference of that row alone. */
+  async function checkAgainstReference(
+    dir: string,
+    task: Task,
+    output: 'logits' | 'last_hidden_state',
+  ): Promise<void> {
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const weights = await loadWeights(dir);
+    const references = rows.map((row) => modernBertReference(config, weights, row, task));
+    for (const packed of [false, true]) {
+      const model = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1, packed });
+      const out = (await model.forward(batch))[output]!;
+      rows.forEach((row, b) => {
+        const want = (output === 'logits' ? references[b]!.logits! : references[b]!.lastHiddenState).flat();
+        const perRow = out.data.length / rows.length;
+        close(
+          out.data.subarray(b * perRow, b * perRow + want.length),
+          want,
+          `${dir} ${packed ? 'packed' : 'padded'} row ${b}`,
+        );
+      });
+      await model.dispose();
+    }
+  }
+
+  test('the reference reproduces the PyTorch fixtures (so it can stand in for them below)', async () => {
+    for (const folder of FOLDERS) {
+      const config = configOf(folder);
+      const weights = await loadWeights(dirOf(folder));
+      const task = taskFromConfig(config) as Task;
+      for (const c of casesOf(folder).filter((x) => x.name === 'single' || x.name.endsWith('_unpadded'))) {
+        const reference = modernBertReference(config, weights, (c.inputs.input_ids as number[][])[0]!, task);
+        const want = ([c.outputs.logits ?? c.outputs.last_hidden_state] as Nested[]).flat(
+          Infinity as 1,
+        ) as number[];
+        close(
+          (task === 'base' ? reference.lastHiddenState : reference.logits!).flat(),
+          want.map(Math.fround),
+          `${folder}/${c.name}`,
+        );
+      }
+    }
+  });
+
+  test('every bias on (norm, attention, MLP, classifier), mean pooling, 3 layers, window ±3, local theta from global', async () => {
+    const h = 32;
+    const bias = (prefix: string, size: number): Record<string, number[]> => ({ [`${prefix}.bias`]: [size] });
+    const add: Record<string, number[]> = {
+      ...bias('model.embeddings.norm', h),
+      ...bias('model.final_norm', h),
+      ...bias('head.norm', h),
+      ...bias('head.dense', h),
+      ...bias('model.layers.2.attn_norm', h),
+    };
+    const copy: Record<string, string> = {};
+    for (let l = 0; l < 3; l++) {
+      const p = `model.layers.${l}`;
+      Object.assign(add, bias(`${p}.attn.Wqkv`, 3 * h), bias(`${p}.attn.Wo`, h), bias(`${p}.mlp_norm`, h));
+      Object.assign(add, bias(`${p}.mlp.Wi`, 74), bias(`${p}.mlp.Wo`, h));
+      if (l > 0) Object.assign(add, bias(`${p}.attn_norm`, h));
+    }
+    for (const part of [
+      'attn.Wqkv.weight',
+      'attn.Wo.weight',
+      'attn_norm.weight',
+      'mlp.Wi.weight',
+      'mlp.Wo.weight',
+      'mlp_norm.weight',
+    ]) {
+      copy[`model.layers.2.${part}`] = `model.layers.1.${part}`;
+    }
+    const settings = {
+      norm_bias: true,
+      attention_bias: true,
+      mlp_bias: true,
+      classifier_bias: true,
+      classifier_pooling: 'mean',
+      classifier_activation: 'silu',
+      num_hidden_layers: 3,
+      local_attention: 6,
+      local_rope_theta: null,
+      global_rope_theta: 500,
+    };
+    const dir = await variant('modernbert-seqcls', 'all-biases-mean', settings, { add, copy });
+    await checkAgainstReference(dir, 'sequence-classification', 'logits');
+    await checkAgainstReference(dir, 'base', 'last_hidden_state');
+    // A bias that the config asks for and the file lacks is named.
+    const withoutHeadBias = Object.fromEntries(
+      Object.entries(add).filter(([name]) => name !== 'head.dense.bias'),
+    );
+    const lacking = await variant('modernbert-seqcls', 'missing-bias', settings, {
+      add: withoutHeadBias,
+      copy,
+    });
+    await assert.rejects(
+      PreTrainedModel.fromPretrained(lacking, 'sequence-classification', { cacheDir: false, threads: 1 }),
+      (e: unknown) => e instanceof WeightsError && /head\.dense\.bias/.test(e.message),
+    );
+  });
+
+  test('masked LM with an untied decoder and no decoder bias; global attention every layer', async () => {
+    const dir = await variant(
+      'modernbert-mlm',
+      'untied-decoder',
+      { tie_word_embeddings: false, decoder_bias: false, global_attn_every_n_layers: 1 },
+      { add: { 'decoder.weight': [109, 32] }, remove: ['decoder.bias'] },
+    );
+    await checkAgainstReference(dir, 'masked-lm', 'logits');
+  });
 });
