@@ -1,7 +1,8 @@
 /**
- * ModernBERT against the PyTorch fixtures (../shared/fixtures/models-2/modernbert-*, transformers 4.48 eager
- * attention, window ±2 on layer 1): the graph in both lowerings, the model API padded and packed (losses and
- * hidden states included), `seqbatch forward`, and a packed row equal to the same text alone.
+ * ModernBERT beyond what the shared fixture tests run (test/models-fixtures.test.ts and test/models-api.test.ts run
+ * every models-2/modernbert-* case padded): the packed graph against the PyTorch fixtures, left-padded rows and
+ * packed rows against each row alone, `seqbatch forward`, the errors, and configurations the fixtures lack against
+ * a float64 reference (test/helpers/modernbert-reference.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { runForward } from '../src/cli/commands/forward.js';
 import { InputError, WeightsError } from '../src/errors.js';
 import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
@@ -18,7 +18,7 @@ import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
 import { serializeSafetensors, type TensorToWrite } from '../src/weights/write.js';
 import { modernBertReference } from './helpers/modernbert-reference.js';
-import { assertTensorClose, int64Tensor, type Nested } from './helpers/nested-tensors.js';
+import { assertTensorClose, type Nested } from './helpers/nested-tensors.js';
 import { mulberry32 } from './helpers/random.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
@@ -51,75 +51,6 @@ function expectedOutputs(c: FixtureCase): [string, Nested][] {
   );
 }
 
-const tolerance = (name: string): [number, number] =>
-  name.startsWith('attentions') ? [1e-5, 0] : [1e-4, 1e-4];
-
-describe('ModernBERT graph (buildModelGraph) matches PyTorch', { skip }, () => {
-  for (const contribOps of [true, false]) {
-    test(`every fixture case, ${contribOps ? 'contrib ops' : 'standard ops'}`, async () => {
-      for (const folder of FOLDERS) {
-        const config = configOf(folder);
-        const weights = await loadWeights(dirOf(folder));
-        const results = new Map<string, ort.InferenceSession.ReturnType>();
-        for (const c of casesOf(folder)) {
-          const { bytes, inputNames } = buildModelGraph(config, weights, {
-            task: taskFromConfig(config),
-            inputs: { attentionMask: 'attention_mask' in c.inputs },
-            outputHiddenStates: c.options?.output_hidden_states ?? false,
-            outputAttentions: c.options?.output_attentions ?? false,
-            contribOps,
-          });
-          const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-          const got = await session.run(
-            Object.fromEntries(inputNames.map((name) => [name, int64Tensor(c.inputs[name]!)])),
-          );
-          results.set(c.name, got);
-          for (const [name, expected] of expectedOutputs(c)) {
-            if (name === 'loss') continue;
-            assert.ok(got[name], `${folder}/${c.name}: output ${name}`);
-            assertTensorClose(got[name]!, expected, `${folder}/${c.name} ${name}`, ...tolerance(name));
-          }
-          await session.release();
-        }
-        assertRowsMatchAlone(folder, results);
-      }
-    });
-  }
-});
-
-/**
- * The padded and the left-padded rows equal each row run alone on its real positions (≤ 1e-5): the sliding window
- * and the rotary positions are relative, so where padding sits does not matter. Sequence logits read position 0,
- * which is padding in a left-padded row, so those are compared for right padding only.
- */
-function assertRowsMatchAlone(folder: string, results: Map<string, ort.InferenceSession.ReturnType>): void {
-  const task = taskFromConfig(configOf(folder));
-  const name = task === 'base' ? 'last_hidden_state' : 'logits';
-  const padded = casesOf(folder).find((c) => c.name === 'batch_padded')!;
-  const lengths = (padded.inputs.attention_mask as number[][]).map((row) => row.reduce((a, b) => a + b, 0));
-  const seq = (padded.inputs.attention_mask as number[][])[0]!.length;
-  for (const [caseName, left] of [
-    ['batch_padded', false],
-    ['left_padded', true],
-  ] as const) {
-    if (left && task === 'sequence-classification') continue;
-    const batch = results.get(caseName)![name]!;
-    const perRow = (batch.data as Float32Array).length / lengths.length;
-    lengths.forEach((length, row) => {
-      const alone = results.get(`batch_row${row}_unpadded`)![name]!.data as Float32Array;
-      const width = task === 'sequence-classification' ? perRow : perRow / seq;
-      const start = row * perRow + (left ? (seq - length) * width : 0);
-      const got = (batch.data as Float32Array).subarray(start, start + alone.length);
-      for (let i = 0; i < alone.length; i++) {
-        assert.ok(
-          Math.abs(got[i]! - alone[i]!) <= 1e-5,
-          `${folder} ${caseName} row ${row} [${i}]: ${got[i]} vs ${alone[i]}`,
-        );
-      }
-    });
-  }
-}
-
 function values(out: ModelOutput, name: string): FloatTensor | number {
   const [key, layer] = name.split('.');
   const value = out[key as keyof ModelOutput] as FloatTensor | FloatTensor[] | number | undefined;
@@ -127,28 +58,26 @@ function values(out: ModelOutput, name: string): FloatTensor | number {
   return Array.isArray(value) ? value[Number(layer)]! : value;
 }
 
-describe('ModernBERT through the model API, padded and packed', { skip }, () => {
-  test('every case: outputs, hidden states, attentions and losses; packed rows equal on real tokens, 0 on padding', async () => {
+describe('ModernBERT through the model API, packed, and left-padded', { skip }, () => {
+  // test/models-api.test.ts and test/models-fixtures.test.ts run every case padded (both lowerings, hidden states,
+  // attentions, losses, padded rows against rows alone); this adds the packed graph and left padding.
+  test('every case packed: outputs, hidden states and losses on real tokens, exactly 0 on padding', async () => {
     for (const folder of FOLDERS) {
       const task = taskFromConfig(configOf(folder));
-      const load = (options: Record<string, unknown>) =>
-        PreTrainedModel.fromPretrained(dirOf(folder), task, { cacheDir: false, threads: 1, ...options });
-      const padded = await load({ outputHiddenStates: true, outputAttentions: true });
-      const packed = await load({ outputHiddenStates: true, packed: true });
+      const packed = await PreTrainedModel.fromPretrained(dirOf(folder), task, {
+        cacheDir: false,
+        threads: 1,
+        outputHiddenStates: true,
+        packed: true,
+      });
       for (const c of casesOf(folder)) {
-        const out = await padded.forward(c.inputs as never);
-        for (const [name, expected] of expectedOutputs(c)) {
-          const got = values(out, name);
-          if (typeof got === 'number')
-            assertTensorClose({ dims: [], data: [got] }, expected, `${folder}/${c.name} ${name}`, 1e-4, 1e-4);
-          else assertTensorClose(got, expected, `${folder}/${c.name} ${name}`, ...tolerance(name));
-        }
         if (c.name === 'left_padded') continue; // packed rows must start with a real token
         const mask = (c.inputs.attention_mask as number[][] | undefined)?.flat();
-        const packedOut = await packed.forward(c.inputs as never);
+        const out = await packed.forward(c.inputs as never);
+        assert.equal(packed.packedRuns > 0, true);
         for (const [name, expected] of expectedOutputs(c)) {
           if (name.startsWith('attentions')) continue;
-          const got = values(packedOut, name);
+          const got = values(out, name);
           const want = [expected].flat(Infinity as 1) as number[];
           const data = typeof got === 'number' ? [got] : got.data;
           const tokenLevel =
@@ -161,13 +90,43 @@ describe('ModernBERT through the model API, padded and packed', { skip }, () => 
             else
               assert.ok(
                 Math.abs(data[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e),
-                `${folder}/${c.name} ${name}[${i}] packed`,
+                `${folder}/${c.name} ${name}[${i}] packed: ${data[i]} vs ${e}`,
               );
           }
         }
       }
-      await padded.dispose();
       await packed.dispose();
+    }
+  });
+
+  test('left-padded rows equal each row alone on its real tokens (≤ 1e-5): rotary positions and window are relative', async () => {
+    for (const folder of FOLDERS) {
+      const task = taskFromConfig(configOf(folder));
+      // Sequence logits read position 0, which is padding in a left-padded row (the fixture README says so).
+      if (task === 'sequence-classification') continue;
+      const name = task === 'base' ? 'last_hidden_state' : 'logits';
+      const model = await PreTrainedModel.fromPretrained(dirOf(folder), task, {
+        cacheDir: false,
+        threads: 1,
+      });
+      const left = casesOf(folder).find((c) => c.name === 'left_padded')!;
+      const batch = (await model.forward(left.inputs as never))[name]!;
+      const mask = left.inputs.attention_mask as number[][];
+      const seq = mask[0]!.length;
+      for (const [row, rowMask] of mask.entries()) {
+        const alone = casesOf(folder).find((c) => c.name === `batch_row${row}_unpadded`)!;
+        const want = (await model.forward(alone.inputs as never))[name]!.data;
+        const width = want.length / rowMask.filter((v) => v === 1).length;
+        const start = (row * seq + rowMask.indexOf(1)) * width;
+        const got = batch.data.subarray(start, start + want.length);
+        for (let i = 0; i < want.length; i++) {
+          assert.ok(
+            Math.abs(got[i]! - want[i]!) <= 1e-5,
+            `${folder} row ${row} [${i}]: ${got[i]} vs ${want[i]}`,
+          );
+        }
+      }
+      await model.dispose();
     }
   });
 
