@@ -181,7 +181,8 @@ function rotate(
   return g.op('Add', [g.op('Mul', [split, rotation.cos]), g.op('Mul', [halfTurned, rotation.sin])]); // [b, s, h, d]
 }
 
-function dense(
+/** torch `nn.Linear(in, out, bias=bias)`: ModernBERT's config decides which of its linears have a bias. */
+export function dense(
   m: ModelGraph,
   x: Value,
   prefix: string,

@@ -15,7 +15,6 @@ import {
   embed,
   firstToken,
   linear,
-  matmul,
   ModelGraph,
   stackLayers,
   traceOutputs,
@@ -23,7 +22,7 @@ import {
   type EncoderInputs,
   type NamedOutput,
 } from './layers.js';
-import { modernBertAttention, ModernBertAttentionContext } from './modernbert-attention.js';
+import { dense, modernBertAttention, ModernBertAttentionContext } from './modernbert-attention.js';
 import { ConfigError, InputError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
@@ -119,18 +118,6 @@ function isLocalLayer(config: ModernBertConfig, layer: number): boolean {
 }
 
 // ----------------------------------------------------------------------------------------------- building blocks
-
-/** `nn.Linear(in, out, bias=bias)`. */
-function dense(
-  m: ModelGraph,
-  x: Value,
-  prefix: string,
-  inFeatures: number,
-  outFeatures: number,
-  bias: boolean,
-): Value {
-  return bias ? linear(m, x, prefix, inFeatures, outFeatures) : matmul(m, x, prefix, inFeatures, outFeatures);
-}
 
 /** `nn.LayerNorm(hidden, eps=norm_eps, bias=norm_bias)`: without a bias tensor when `norm_bias` is false. */
 function norm(m: ModelGraph, x: Value, prefix: string, config: ModernBertConfig): Value {
