@@ -15,8 +15,8 @@
  * Reports seq/s, achieved GFLOPS (analytic count, see bench/lib/flops.ts), padding, peak RSS, and the largest
  * logit difference from seqbatch (same weights, so the peers must agree to float32 noise).
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
- * `--arch` runs several architectures in one invocation, one after the other (default: distilbert), so their
- * executed GFLOPS are measured on the same machine in the same state: `modernbert` is a ModernBERT-base-shaped
+ * `--arch` runs several architectures in one invocation (default: distilbert), their peers interleaved in the same
+ * rounds, so their executed GFLOPS are measured on the same machine in the same state: `modernbert` is a ModernBERT-base-shaped
  * random checkpoint (bench/lib/modernbert-checkpoint.ts). Its classifier computes every position (no first-token
  * shortcut), so its export is the full computation and the separate `ort` peer is left out.
  * Prints Markdown; writes bench/out/model.json.
@@ -83,20 +83,32 @@ const reports: string[] = [];
 const json: Record<string, unknown>[] = [];
 const executedBySeqbatch = new Map<BenchArch, number>();
 
-for (const arch of archs) {
-  const model = await ensureArchBenchModel(arch, opts.small);
+// Every peer of every architecture runs in the same rounds (interleaved), so load drifts on a shared machine hit
+// the architectures alike and their GFLOPS ratio holds.
+const models = new Map<BenchArch, ArchBenchModel>();
+for (const arch of archs) models.set(arch, await ensureArchBenchModel(arch, opts.small));
+const variants: Variant[] = [];
+for (const [arch, model] of models) {
   const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir, '--passes', opts.passes!];
   common.push('--full-graph', model.fullGraphPath);
   common.push('--threads', opts.threads!);
   if (opts.limit) common.push('--limit', opts.limit);
-  const peers = Object.keys(LABELS).filter((peer) => peer !== 'ort' || model.firstTokenShortcut);
-  const variants: Variant[] = peers.map((peer) => ({
-    name: peer,
-    run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
-  }));
-  log(`model (${arch}): ${rounds} rounds of ${variants.length} peers`);
-  const results = await runRounds<ModelResult>(variants, rounds);
+  for (const peer of Object.keys(LABELS).filter((p) => p !== 'ort' || model.firstTokenShortcut)) {
+    variants.push({
+      name: `${arch}:${peer}`,
+      run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
+    });
+  }
+}
+log(`model (${archs.join(', ')}): ${rounds} rounds of ${variants.length} peers`);
+const allResults = await runRounds<ModelResult>(variants, rounds);
 
+for (const [arch, model] of models) {
+  const results = new Map(
+    [...allResults]
+      .filter(([name]) => name.startsWith(`${arch}:`))
+      .map(([name, runs]) => [name.slice(arch.length + 1), runs]),
+  );
   const flopsOf = (length: number, work: GraphWork): number => model.sequenceFlops(length, work);
   const useful = ids.reduce((sum, r) => sum + flopsOf(r.length, 'full'), 0);
   const reference = results.get('seqbatch')![0].logits;
