@@ -54,6 +54,9 @@ const PACKABLE = [
   ...['modernbert-model', 'modernbert-mlm', 'modernbert-seqcls', 'modernbert-tokcls'].map(
     (name) => `../models-2/${name}`,
   ),
+  ...['model', 'conv', 'token-types', 'seqcls', 'tokcls', 'qa', 'mlm'].map(
+    (name) => `../models-2/deberta-v2-${name}`,
+  ),
 ];
 
 interface FixtureCase {
