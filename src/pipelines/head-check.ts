@@ -13,6 +13,7 @@ import { entailmentId } from './zero-shot.js';
 const HEADS_FOR_TASK: Record<PipelineTask, readonly string[] | 'any'> = {
   'text-classification': ['ForSequenceClassification'],
   'zero-shot-classification': ['ForSequenceClassification'],
+  'text-ranking': ['ForSequenceClassification'],
   'token-classification': ['ForTokenClassification'],
   'question-answering': ['ForQuestionAnswering'],
   // BERT's pre-training checkpoints carry the masked-LM head beside the next-sentence one.
