@@ -169,7 +169,8 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
     if (!needsRanges(precision)) return null;
     return {
       options: { ...options, precision: 'float32' },
-      finish: (outputs) => quantizeEmbeddings(outputs as number[][], precision),
+      // An empty call has nothing to take ranges from, and nothing to quantize.
+      finish: (outputs) => (outputs.length === 0 ? [] : quantizeEmbeddings(outputs as number[][], precision)),
       streamError: new InputError(
         `precision: ${precision} takes its ranges from all the embeddings of the call, so it needs an array of ` +
           'inputs; pass calibration (ranges or calibration embeddings) to quantize a stream',
