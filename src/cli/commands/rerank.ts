@@ -116,7 +116,11 @@ export async function runRerank(
       stdout: io.stdout ?? rowsOptions.output.stdout,
     });
     try {
-      await writer.write(ranked.map((r) => ({ ...r })));
+      // Each output row goes with the input row it ranks (rerank is never resumed, so their order is free).
+      await writer.write(
+        ranked.map((r) => ({ ...r })),
+        ranked.map((r) => rows[r.index]!),
+      );
     } finally {
       await writer.close();
     }
