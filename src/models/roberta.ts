@@ -105,7 +105,7 @@ export function robertaHeads(
 }
 
 export const robertaArchitecture: Architecture = {
-  modelTypes: ['roberta', 'xlm-roberta'],
+  modelTypes: ['roberta', 'xlm-roberta', 'camembert'],
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ROBERTA_DEFAULTS),
   positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', ROBERTA_DEFAULTS.pad_token_id) }),
