@@ -17,7 +17,7 @@ import {
   type BuildModelGraphOptions,
   type GraphInputSelection,
 } from '../src/models/index.js';
-import { AttentionMask, ModelGraph, selfAttention } from '../src/models/layers.js';
+import { AttentionMask, ModelGraph, selfAttention } from '../src/models/layers/index.js';
 import { ModelProto } from '../src/onnx/proto.js';
 import type { IntMatrix } from '../src/runtime/inputs.js';
 import { packBatch } from '../src/runtime/packed.js';

@@ -15,7 +15,7 @@ import { defaultGlobalAttentionMask } from '../src/models/auto.js';
 import { PretrainedConfig } from '../src/models/config.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
 import { GLOBAL_ATTENTION_MASK, readLongformerConfig } from '../src/models/longformer.js';
-import { ConfigReader } from '../src/models/layers.js';
+import { ConfigReader } from '../src/models/layers/index.js';
 import { toIntMatrix } from '../src/runtime/inputs.js';
 import { sequenceClassificationLoss } from '../src/runtime/losses.js';
 import { loadWeights } from '../src/weights/load.js';

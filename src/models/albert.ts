@@ -30,7 +30,7 @@ import {
   type EncoderTrace,
   type LayerRunOptions,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { ConfigError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 

@@ -28,7 +28,7 @@ import {
   type LayerRunOptions,
   type NamedOutput,
   type PositionBias,
-} from './layers.js';
+} from './layers/index.js';
 import { Value } from '../onnx/graph-builder.js';
 
 // ----------------------------------------------------------------------------------------------- config

@@ -16,7 +16,7 @@
 import { ConfigError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
-import { AttentionMask, FLOAT32_MIN, linear, ModelGraph } from './layers.js';
+import { AttentionMask, FLOAT32_MIN, linear, ModelGraph } from './layers/index.js';
 
 const MS = { domain: 'com.microsoft' } as const;
 

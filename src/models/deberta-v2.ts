@@ -39,7 +39,7 @@ import {
   type ActivationName,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { ConfigError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';

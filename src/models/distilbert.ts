@@ -27,7 +27,7 @@ import {
   type EncoderTrace,
   type LayerRunOptions,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { Value } from '../onnx/graph-builder.js';
 
 // ----------------------------------------------------------------------------------------------- config

@@ -21,7 +21,7 @@ import {
   traceOutputs,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 
 // ElectraConfig's defaults where they differ from BertConfig (the presence of embedding_size enables it).
 const ELECTRA_DEFAULTS = { embedding_size: 128, hidden_size: 256, intermediate_size: 1024, num_attention_heads: 4 };

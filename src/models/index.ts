@@ -23,7 +23,7 @@ import { bertArchitecture } from './bert.js';
 import { debertaV2Architecture } from './deberta-v2.js';
 import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
-import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
+import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers/index.js';
 import { longformerArchitecture } from './longformer.js';
 import { mpnetArchitecture } from './mpnet.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';

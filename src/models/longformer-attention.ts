@@ -20,7 +20,7 @@
  */
 import { Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
-import { FLOAT32_MIN, linear, type ModelGraph } from './layers.js';
+import { FLOAT32_MIN, linear, type ModelGraph } from './layers/index.js';
 
 /**
  * Where the global tokens of a batch are, computed once from the merged mask and shared by every layer.

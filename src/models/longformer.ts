@@ -35,7 +35,7 @@ import {
   AttentionMask,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { globalLayout, longformerSelfAttention, type GlobalLayout } from './longformer-attention.js';
 import { robertaHeads } from './roberta.js';
 

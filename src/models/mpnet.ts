@@ -25,7 +25,7 @@ import {
   type EncoderTrace,
   type NamedOutput,
   type PositionBias,
-} from './layers.js';
+} from './layers/index.js';
 import type { Value } from '../onnx/graph-builder.js';
 import { ConfigError } from '../errors.js';
 

@@ -19,7 +19,7 @@
  * them out changes no real token's result.
  */
 import { GraphBuilder, Value } from '../onnx/graph-builder.js';
-import type { AttentionMask } from './layers.js';
+import type { AttentionMask } from './layers/index.js';
 
 /**
  * Length groups of the packed graph's self-attention. Attention runs in a `[rows, max_length]` layout and costs

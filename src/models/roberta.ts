@@ -24,7 +24,7 @@ import {
   traceOutputs,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import type { Value } from '../onnx/graph-builder.js';
 
 // RobertaConfig's own defaults where they differ from BertConfig.
