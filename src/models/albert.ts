@@ -3,7 +3,7 @@
  * `embedding_hidden_mapping_in`, then `num_hidden_layers` applications of shared layer groups: application i
  * runs group ⌊i / (num_hidden_layers / num_hidden_groups)⌋, whose `inner_group_num` layers run in sequence.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertPooler,
@@ -203,6 +203,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const albertArchitecture: Architecture = {
   modelTypes: ['albert'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readAlbertConfig(c),
   positions: () => ({ kind: 'arange' }),

@@ -2,7 +2,7 @@
  * BERT, following transformers' modeling_bert.py top to bottom: config → embeddings → encoder layers → pooler →
  * heads. RoBERTa and ELECTRA reuse the embeddings and the encoder from here (HF copies that code too).
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   chunkedFeedForward,
   chunkSizeFeedForward,
@@ -315,6 +315,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const bertArchitecture: Architecture = {
   modelTypes: ['bert'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c),
   positions: () => ({ kind: 'arange' }),

@@ -10,7 +10,7 @@
  * attention and the convolution per sequence in the length groups' layouts (see packed-layout.ts), so a row equals
  * the sequence run alone.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
   attentionLayout,
@@ -419,6 +419,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const debertaV2Architecture: Architecture = {
   modelTypes: ['deberta-v2'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => {
     const config = readDebertaV2Config(c);

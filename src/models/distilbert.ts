@@ -2,7 +2,7 @@
  * DistilBERT (modeling_distilbert.py): word + position embeddings (no token types), a stack of transformer blocks
  * with DistilBERT's own weight names, and heads that read the first token without a pooler.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
   activation,
@@ -222,6 +222,13 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const distilbertArchitecture: Architecture = {
   modelTypes: ['distilbert'],
+  attributeMap: {
+    hidden_size: 'dim',
+    num_attention_heads: 'n_heads',
+    num_hidden_layers: 'n_layers',
+    intermediate_size: 'hidden_dim',
+  },
+  packed: { supported: true },
   accepts: { tokenTypeIds: false, positionIds: false },
   checkConfig: (c) => void readDistilBertConfig(c),
   positions: () => ({ kind: 'arange' }),

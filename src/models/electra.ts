@@ -2,7 +2,7 @@
  * ELECTRA (modeling_electra.py): BERT's embeddings at width `embedding_size`, projected to `hidden_size` by
  * `embeddings_project` when the two differ, then BERT's encoder. No pooler; the heads differ from BERT's.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertEncoder,
@@ -74,6 +74,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const electraArchitecture: Architecture = {
   modelTypes: ['electra'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ELECTRA_DEFAULTS),
   positions: () => ({ kind: 'arange' }),

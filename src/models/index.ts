@@ -18,25 +18,12 @@
 import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 import type { WeightStore } from '../weights/types.js';
-import { albertArchitecture } from './albert.js';
-import { bertArchitecture } from './bert.js';
-import { debertaV2Architecture } from './deberta-v2.js';
-import { distilbertArchitecture } from './distilbert.js';
-import { electraArchitecture } from './electra.js';
+import { MODEL_TASKS, type Architecture, type GraphRequest, type ModelTask } from './architecture.js';
 import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers/index.js';
-import { longformerArchitecture } from './longformer.js';
-import { mpnetArchitecture } from './mpnet.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
-import { robertaArchitecture } from './roberta.js';
+import { architectureFor } from './registry.js';
 
-export const MODEL_TASKS = [
-  'base',
-  'sequence-classification',
-  'token-classification',
-  'question-answering',
-  'masked-lm',
-] as const;
-export type ModelTask = (typeof MODEL_TASKS)[number];
+export { MODEL_TASKS, type ModelTask } from './architecture.js';
 
 /** Which optional HF inputs become graph inputs (see the module comment for what an absent input means). */
 export interface GraphInputSelection {
@@ -104,57 +91,8 @@ export interface ModelGraphResult {
   outputs: GraphOutputInfo[];
 }
 
-/** The request an architecture builds for. */
-export interface GraphRequest {
-  task: ModelTask;
-  outputHiddenStates: boolean;
-  outputAttentions: boolean;
-  /** `BuildModelGraphOptions.firstTokenOnly` (default true). */
-  firstTokenOnly: boolean;
-}
-
-/** One model family (one file in this folder). */
-export interface Architecture {
-  /** config.json `model_type` values this file builds. */
-  readonly modelTypes: readonly string[];
-  /** Whether the HF forward() takes token_type_ids / position_ids at all. */
-  readonly accepts: { tokenTypeIds: boolean; positionIds: boolean };
-  /** Validates the config fields that change the math (ConfigError naming the field otherwise). */
-  checkConfig(config: ConfigReader): void;
-  /** How the default positions are made when `position_ids` is absent. */
-  positions(config: ConfigReader): { kind: 'arange' } | { kind: 'from-input-ids'; padTokenId: number };
-  typeVocabSize(config: ConfigReader): number;
-  build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
-}
-
-const ARCHITECTURES: Architecture[] = [
-  bertArchitecture,
-  robertaArchitecture,
-  distilbertArchitecture,
-  albertArchitecture,
-  electraArchitecture,
-  longformerArchitecture,
-  debertaV2Architecture,
-  mpnetArchitecture,
-];
-
 /** Protobuf messages are limited to 2 GiB; keep a margin for the graph structure itself. */
 const MAX_GRAPH_BYTES = 2 ** 31 - 2 ** 26;
-
-/** config.json `model_type` values `buildModelGraph` supports. */
-export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
-
-function architectureFor(config: ConfigReader): Architecture {
-  const modelType = config.string('model_type');
-  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(modelType));
-  if (!arch) {
-    throw new ConfigError(
-      `${config.file} model_type: "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
-      { file: config.file, field: 'model_type' },
-    );
-  }
-  return arch;
-}
 
 const ARCHITECTURE_SUFFIX_TASKS: [string, ModelTask][] = [
   ['ForSequenceClassification', 'sequence-classification'],
@@ -274,8 +212,8 @@ export function buildModelGraph(
 }
 
 function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {
-  if (arch === longformerArchitecture) {
-    throw new InputError(`packed: ${config.string('model_type')} models have no packed graph (banded attention)`, {
+  if (!arch.packed.supported) {
+    throw new InputError(`packed: ${config.string('model_type')} models have no packed graph (${arch.packed.why})`, {
       argument: 'packed',
     });
   }

@@ -4,8 +4,8 @@
  *
  * Inputs. Besides the usual ones the graph always takes `global_attention_mask` (int64 [batch, sequence], 1 =
  * global). HF's default when the argument is None depends on the head (none for the base model, token 0 for sequence
- * classification, the question for question answering); the model API fills it (`defaultGlobalAttentionMask` in
- * ./auto.ts), so the graph itself has no default.
+ * classification, the question for question answering); the model API fills it from this architecture's
+ * `extraInputs` (`defaultGlobalAttentionMask` below), so the graph itself has no default.
  *
  * Inside the graph, as LongformerModel.forward does:
  * 1. pad the sequence to a multiple of max(attention_window) with the pad id (mask 0, type 0, global 0, position
@@ -19,14 +19,15 @@
  * [batch, heads, padded sequence, K], K being the largest number of global tokens in a row of the batch. HF returns
  * no global_attentions at all when no row has a global token; this graph then returns tensors with K = 0.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
 import {
   bertEmbeddings,
   readBertConfig,
   type BertConfig,
 } from './bert.js';
-import type { Architecture, GraphRequest } from './index.js';
+import type { IntMatrix } from '../runtime/inputs.js';
+import type { Architecture, ExtraInput, GraphRequest, ModelTask } from './architecture.js';
 import {
   ConfigReader,
   linearActivation,
@@ -208,9 +209,63 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   return robertaHeads(m, c, config, base, sequence, request, traced);
 }
 
+function checkGlobalMask(mask: IntMatrix, ids: IntMatrix): void {
+  if (mask.dims[0] !== ids.dims[0] || mask.dims[1] !== ids.dims[1]) {
+    throw new InputError(
+      `global_attention_mask: shape [${mask.dims.join(', ')}] does not match input_ids [${ids.dims.join(', ')}]`,
+      { argument: 'global_attention_mask' },
+    );
+  }
+  for (let i = 0; i < mask.data.length; i++) {
+    if (mask.data[i] !== 0n && mask.data[i] !== 1n) {
+      throw new InputError(`global_attention_mask: value ${mask.data[i]} at flat index ${i} is not 0 or 1`, {
+        argument: 'global_attention_mask',
+      });
+    }
+  }
+}
+
+/**
+ * HF's Longformer default when `global_attention_mask` is None: sequence classification puts global attention on
+ * token 0, question answering on every token before the first separator (the question), other heads on none.
+ */
+export function defaultGlobalAttentionMask(task: ModelTask, ids: IntMatrix, config: ConfigReader): IntMatrix {
+  const [batch, seq] = ids.dims;
+  const data = new BigInt64Array(batch * seq);
+  if (task === 'sequence-classification') {
+    for (let b = 0; b < batch; b++) data[b * seq] = 1n;
+  } else if (task === 'question-answering') {
+    const sep = BigInt(config.integer('sep_token_id', 2));
+    for (let b = 0; b < batch; b++) {
+      const row = ids.data.subarray(b * seq, (b + 1) * seq);
+      const seps = row.reduce((n, id) => n + (id === sep ? 1 : 0), 0);
+      if (seps !== 3) {
+        // HF asserts this too: the question end is found from the separators of `<s> q </s></s> context </s>`.
+        throw new InputError(
+          `input_ids: row ${b} has ${seps} separator tokens (id ${sep}); Longformer question answering needs ` +
+            'exactly 3 to find the question, or an explicit global_attention_mask',
+          { argument: 'input_ids' },
+        );
+      }
+      const questionEnd = row.indexOf(sep);
+      for (let s = 0; s < questionEnd; s++) data[b * seq + s] = 1n;
+    }
+  }
+  return { data, dims: [batch, seq] };
+}
+
+const globalAttentionMask: ExtraInput = {
+  name: GLOBAL_ATTENTION_MASK,
+  alias: 'globalAttentionMask',
+  check: checkGlobalMask,
+  defaultValue: defaultGlobalAttentionMask,
+};
+
 export const longformerArchitecture: Architecture = {
   modelTypes: ['longformer'],
+  packed: { supported: false, why: 'banded attention' },
   accepts: { tokenTypeIds: true, positionIds: true },
+  extraInputs: [globalAttentionMask],
   checkConfig: (c) => void readLongformerConfig(c),
   positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', LONGFORMER_DEFAULTS.pad_token_id) }),
   typeVocabSize: (c) => c.size('type_vocab_size', 2),

@@ -2,7 +2,7 @@
  * RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py: the same code under another name).
  * The embeddings and the encoder are BERT's; the differences are the pad-aware default positions and the heads.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertEncoder,
@@ -106,6 +106,7 @@ export function robertaHeads(
 
 export const robertaArchitecture: Architecture = {
   modelTypes: ['roberta', 'xlm-roberta'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ROBERTA_DEFAULTS),
   positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', ROBERTA_DEFAULTS.pad_token_id) }),

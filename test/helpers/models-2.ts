@@ -4,7 +4,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SUPPORTED_MODEL_TYPES, taskFromConfig } from '../../src/models/index.js';
+import { taskFromConfig } from '../../src/models/index.js';
+import { REGISTERED_MODEL_TYPES as SUPPORTED_MODEL_TYPES } from '../../src/models/registry.js';
 import { sharedPath } from './shared.js';
 
 /** Folder names relative to fixtures/models/ (`../models-2/<name>`), so they join onto that folder's path. */
