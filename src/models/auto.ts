@@ -17,7 +17,12 @@ import {
   type ModelInputMatrices,
 } from '../runtime/inputs.js';
 import { questionAnsweringLoss, sequenceClassificationLoss, tokenLoss } from '../runtime/losses.js';
-import { sessionOptions, type NamedTensor, type OnnxSession, type RuntimeOptions } from '../runtime/session.js';
+import {
+  sessionOptions,
+  type NamedTensor,
+  type OnnxSession,
+  type RuntimeOptions,
+} from '../runtime/session.js';
 import {
   PACKED_AUTO_OPEN_PADDING,
   PACKED_AUTO_PADDING_SHARE,
@@ -41,8 +46,9 @@ export type { ForwardInput, ModelInputs } from './model-inputs.js';
 export { graphBuilderVersion } from './open-graph.js';
 
 /** Every extra input any registered architecture declares (forward() refuses one its model does not take). */
-const EXTRA_INPUT_NAMES: readonly string[] = ARCHITECTURES.flatMap((a) => (a.extraInputs ?? []).map((e) => e.name));
-
+const EXTRA_INPUT_NAMES: readonly string[] = ARCHITECTURES.flatMap((a) =>
+  (a.extraInputs ?? []).map((e) => e.name),
+);
 
 export interface FromPretrainedOptions extends RuntimeOptions {
   /** Also return `hidden_states` (embedding output + one per layer). */
@@ -125,11 +131,17 @@ export class PreTrainedModel {
   }
 
   /** Loads `dir` for `task`; the AutoModel* classes below call this with their task. */
-  static async fromPretrained(dir: string, task: ModelTask, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+  static async fromPretrained(
+    dir: string,
+    task: ModelTask,
+    options: FromPretrainedOptions = {},
+  ): Promise<PreTrainedModel> {
     sessionOptions(options); // validate runtime options before any expensive work
     const packed = options.packed ?? false;
     if (packed !== 'auto' && typeof packed !== 'boolean') {
-      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(packed)}`, { argument: 'packed' });
+      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(packed)}`, {
+        argument: 'packed',
+      });
     }
     const config = AutoConfig.fromPretrained(dir);
     const selection = { attentionMask: true, positionIds: config.architecture.accepts.positionIds };
@@ -179,15 +191,24 @@ export class PreTrainedModel {
   async forward(input: ForwardInput, callOptions: ForwardOptions = {}): Promise<ModelOutput> {
     const mode = callOptions.packed ?? this.options.packed ?? false;
     if (mode !== 'auto' && typeof mode !== 'boolean') {
-      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(mode)}`, { argument: 'packed' });
+      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(mode)}`, {
+        argument: 'packed',
+      });
     }
     const { inputs, fromTokenizer } = normaliseInputs(input);
     if (fromTokenizer && this.config.typeVocabSize === 0) delete inputs.token_type_ids;
     const matrices: ModelInputMatrices & Record<string, IntMatrix | undefined> = {
       input_ids: toIntMatrix(inputs.input_ids, 'input_ids'),
-      attention_mask: inputs.attention_mask === undefined ? undefined : toIntMatrix(inputs.attention_mask, 'attention_mask'),
-      token_type_ids: inputs.token_type_ids === undefined ? undefined : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
-      position_ids: inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
+      attention_mask:
+        inputs.attention_mask === undefined
+          ? undefined
+          : toIntMatrix(inputs.attention_mask, 'attention_mask'),
+      token_type_ids:
+        inputs.token_type_ids === undefined
+          ? undefined
+          : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
+      position_ids:
+        inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
     };
     for (const name of EXTRA_INPUT_NAMES) {
       const value = (inputs as unknown as Record<string, IntTensorInput | undefined>)[name];
@@ -234,7 +255,8 @@ export class PreTrainedModel {
     const feeds: Record<string, NamedTensor> = {};
     for (const name of this.inputNames) {
       const given = matrices[name];
-      const matrix = given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
+      const matrix =
+        given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
       feeds[name] = { type: 'int64', data: matrix.data, dims: [batch, seq] };
     }
     const results = await (await this.sessionFor('padded')).run(feeds);
@@ -253,9 +275,12 @@ export class PreTrainedModel {
     if (mode === true) {
       checkPackable(this.config, this.buildOptions);
       if (qaLoss) {
-        throw new InputError('start_positions: the question-answering loss needs the padded graph (use packed: false)', {
-          argument: 'start_positions',
-        });
+        throw new InputError(
+          'start_positions: the question-answering loss needs the padded graph (use packed: false)',
+          {
+            argument: 'start_positions',
+          },
+        );
       }
     } else if (qaLoss || !packable(this.config, this.buildOptions) || !mask) {
       return 'padded';
@@ -277,9 +302,12 @@ export class PreTrainedModel {
   private sessionFor(layout: GraphLayout): Promise<OnnxSession> {
     let session = this.sessions.get(layout);
     if (!session) {
-      const opening = openGraph(this.modelDir, this.config, layoutBuild(this.buildOptions, layout), this.options).then(
-        (opened) => opened.session,
-      );
+      const opening = openGraph(
+        this.modelDir,
+        this.config,
+        layoutBuild(this.buildOptions, layout),
+        this.options,
+      ).then((opened) => opened.session);
       // A failed open is not remembered: the next batch that needs this graph tries again.
       opening.catch(() => {
         if (this.sessions.get(layout) === opening) this.sessions.delete(layout);
@@ -291,8 +319,14 @@ export class PreTrainedModel {
   }
 
   /** Per-token outputs of a packed run back in the padded [batch, seq, …] layout. */
-  private unpackResults(results: Record<string, NamedTensor>, packed: PackedBatch): Record<string, NamedTensor> {
-    const perSequence = new Set(['pooler_output', ...(this.task === 'sequence-classification' ? ['logits'] : [])]);
+  private unpackResults(
+    results: Record<string, NamedTensor>,
+    packed: PackedBatch,
+  ): Record<string, NamedTensor> {
+    const perSequence = new Set([
+      'pooler_output',
+      ...(this.task === 'sequence-classification' ? ['logits'] : []),
+    ]);
     const out: Record<string, NamedTensor> = {};
     for (const [name, tensor] of Object.entries(results)) {
       if (perSequence.has(name)) out[name] = tensor;
@@ -322,9 +356,12 @@ export class PreTrainedModel {
       return;
     }
     if (hasPositions) {
-      throw new InputError(`start_positions/end_positions only apply to question answering, not ${this.task}`, {
-        argument: 'start_positions',
-      });
+      throw new InputError(
+        `start_positions/end_positions only apply to question answering, not ${this.task}`,
+        {
+          argument: 'start_positions',
+        },
+      );
     }
     if (hasLabels && this.task === 'base') {
       throw new InputError('labels: a base model has no head to compute a loss; load it for a task', {
@@ -343,7 +380,11 @@ export class PreTrainedModel {
       const indexed = /^(hidden_states|attentions|global_attentions)\.(\d+)$/.exec(name);
       if (indexed) {
         const list =
-          indexed[1] === 'hidden_states' ? hidden : indexed[1] === 'attentions' ? attentions : globalAttentions;
+          indexed[1] === 'hidden_states'
+            ? hidden
+            : indexed[1] === 'attentions'
+              ? attentions
+              : globalAttentions;
         list[Number(indexed[2])] = value;
       } else if (
         name === 'logits' ||
@@ -366,7 +407,12 @@ export class PreTrainedModel {
           ? sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType)
           : tokenLoss(out.logits, labels);
     }
-    if (inputs.start_positions !== undefined && inputs.end_positions !== undefined && out.start_logits && out.end_logits) {
+    if (
+      inputs.start_positions !== undefined &&
+      inputs.end_positions !== undefined &&
+      out.start_logits &&
+      out.end_logits
+    ) {
       out.loss = questionAnsweringLoss(
         out.start_logits,
         out.end_logits,
@@ -392,7 +438,10 @@ function layoutBuild(build: BuildOptions, layout: GraphLayout): BuildOptions {
 
 /** Whether a model of this config, loaded with these options, has a packed graph (its architecture has one, and
  * attention probabilities are not requested). */
-export function hasPackedGraph(config: PretrainedConfig, options: { outputAttentions?: boolean } = {}): boolean {
+export function hasPackedGraph(
+  config: PretrainedConfig,
+  options: { outputAttentions?: boolean } = {},
+): boolean {
   return config.architecture.packed.supported && !options.outputAttentions;
 }
 
@@ -417,7 +466,8 @@ function checkPackable(config: PretrainedConfig, build: BuildOptions): void {
 function taskLoader(task: ModelTask) {
   return {
     task,
-    fromPretrained: (dir: string, options?: FromPretrainedOptions) => PreTrainedModel.fromPretrained(dir, task, options),
+    fromPretrained: (dir: string, options?: FromPretrainedOptions) =>
+      PreTrainedModel.fromPretrained(dir, task, options),
   };
 }
 
@@ -430,5 +480,8 @@ export const AutoModelForMaskedLM = taskLoader('masked-lm');
 
 /** The graph inputs a model of this config takes in seqbatch (useful for callers building feeds by hand). */
 export function modelInputNames(config: PretrainedConfig): string[] {
-  return graphInputNames(config.toJSON(), { attentionMask: true, positionIds: config.architecture.accepts.positionIds });
+  return graphInputNames(config.toJSON(), {
+    attentionMask: true,
+    positionIds: config.architecture.accepts.positionIds,
+  });
 }

@@ -15,7 +15,11 @@ import { findArchitecture, REGISTERED_MODEL_TYPES } from './registry.js';
 export const SUPPORTED_MODEL_TYPES: readonly string[] = [...REGISTERED_MODEL_TYPES].sort();
 export type SupportedModelType = string;
 
-export const PROBLEM_TYPES = ['regression', 'single_label_classification', 'multi_label_classification'] as const;
+export const PROBLEM_TYPES = [
+  'regression',
+  'single_label_classification',
+  'multi_label_classification',
+] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];
 
 export class PretrainedConfig {
@@ -64,7 +68,10 @@ export class PretrainedConfig {
     const name = this.fieldName(key);
     if (value === undefined || value === null) {
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${this.file}: ${name} is missing (expected a number)`, { file: this.file, field: name });
+      throw new ConfigError(`${this.file}: ${name} is missing (expected a number)`, {
+        file: this.file,
+        field: name,
+      });
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new ConfigError(`${this.file}: ${name} must be a number, got ${JSON.stringify(value)}`, {
@@ -93,7 +100,10 @@ export class PretrainedConfig {
     const name = this.fieldName(key);
     if (value === undefined || value === null) {
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${this.file}: ${name} is missing (expected a string)`, { file: this.file, field: name });
+      throw new ConfigError(`${this.file}: ${name} is missing (expected a string)`, {
+        file: this.file,
+        field: name,
+      });
     }
     if (typeof value !== 'string') {
       throw new ConfigError(`${this.file}: ${name} must be a string, got ${JSON.stringify(value)}`, {
@@ -164,7 +174,10 @@ function readArchitectures(raw: Record<string, unknown>, file: string): string[]
   const value = raw.architectures;
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new ConfigError(`${file}: architectures must be a list of class names`, { file, field: 'architectures' });
+    throw new ConfigError(`${file}: architectures must be a list of class names`, {
+      file,
+      field: 'architectures',
+    });
   }
   return [...value];
 }
@@ -202,7 +215,10 @@ function readLabels(
         });
       }
       if (typeof label !== 'string') {
-        throw new ConfigError(`${file}: id2label.${key} must be a string`, { file, field: `id2label.${key}` });
+        throw new ConfigError(`${file}: id2label.${key} must be a string`, {
+          file,
+          field: `id2label.${key}`,
+        });
       }
       id2label[id] = label;
     }
@@ -210,7 +226,10 @@ function readLabels(
     // transformers' default when id2label is absent: num_labels (default 2) labels named LABEL_i.
     const numLabels = raw.num_labels ?? 2;
     if (typeof numLabels !== 'number' || !Number.isSafeInteger(numLabels) || numLabels < 0) {
-      throw new ConfigError(`${file}: num_labels must be a non-negative integer`, { file, field: 'num_labels' });
+      throw new ConfigError(`${file}: num_labels must be a non-negative integer`, {
+        file,
+        field: 'num_labels',
+      });
     }
     for (let i = 0; i < numLabels; i++) id2label[i] = `LABEL_${i}`;
   }

@@ -24,7 +24,12 @@ import {
 } from './layers/index.js';
 
 // ElectraConfig's defaults where they differ from BertConfig (the presence of embedding_size enables it).
-const ELECTRA_DEFAULTS = { embedding_size: 128, hidden_size: 256, intermediate_size: 1024, num_attention_heads: 4 };
+const ELECTRA_DEFAULTS = {
+  embedding_size: 128,
+  hidden_size: 256,
+  intermediate_size: 1024,
+  num_attention_heads: 4,
+};
 
 function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
   const config = readBertConfig(c, ELECTRA_DEFAULTS);

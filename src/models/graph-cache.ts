@@ -46,7 +46,12 @@ interface FileStamp {
 
 async function stampOf(file: string): Promise<FileStamp> {
   const st = await stat(file, { bigint: true });
-  return { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: Number(st.ino) };
+  return {
+    size: Number(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+    ino: Number(st.ino),
+  };
 }
 
 /** Digests are remembered only for files unchanged for this long, so a write in the same clock tick is never missed. */
@@ -69,7 +74,8 @@ export class FileDigests {
     if (this.memoFile && existsSync(this.memoFile)) {
       try {
         const parsed = JSON.parse(await readFile(this.memoFile, 'utf8')) as unknown;
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) this.entries = parsed as typeof this.entries;
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+          this.entries = parsed as typeof this.entries;
       } catch {
         // A damaged memo only costs re-hashing.
       }
@@ -96,7 +102,12 @@ export class FileDigests {
     const after = await stampOf(path);
     const now = BigInt(Date.now()) * 1_000_000n;
     const unchanged = JSON.stringify(before) === JSON.stringify(after);
-    if (this.memoFile && unchanged && now - BigInt(after.ctimeNs) > SETTLED_NS && now - BigInt(after.mtimeNs) > SETTLED_NS) {
+    if (
+      this.memoFile &&
+      unchanged &&
+      now - BigInt(after.ctimeNs) > SETTLED_NS &&
+      now - BigInt(after.mtimeNs) > SETTLED_NS
+    ) {
       entries[path] = { ...after, sha256 };
       this.dirty = true;
     }
@@ -133,9 +144,14 @@ function stableJson(value: unknown): string {
  * The cache key (hex sha256) over the options, the builder version and the sha256 of each file's content (digests
  * of fixed length, so files cannot run together). `digests` may remember file digests between runs.
  */
-export async function graphCacheKey(parts: GraphKeyParts, digests = new FileDigests(undefined)): Promise<string> {
+export async function graphCacheKey(
+  parts: GraphKeyParts,
+  digests = new FileDigests(undefined),
+): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`seqbatch-graph-cache ${GRAPH_CACHE_FORMAT}\n${parts.builderVersion}\n${stableJson(parts.options)}\n`);
+  hash.update(
+    `seqbatch-graph-cache ${GRAPH_CACHE_FORMAT}\n${parts.builderVersion}\n${stableJson(parts.options)}\n`,
+  );
   for (const file of [parts.configFile, ...parts.weightFiles]) hash.update(`${await digests.digest(file)}\n`);
   await digests.save();
   return hash.digest('hex');
@@ -177,13 +193,21 @@ export class GraphCache {
   }
 
   /** Stores a graph; returns the path of the stored model.onnx. */
-  async put(key: string, bytes: Uint8Array, meta: Omit<CachedGraphMeta, 'format' | 'createdAt'>): Promise<string> {
+  async put(
+    key: string,
+    bytes: Uint8Array,
+    meta: Omit<CachedGraphMeta, 'format' | 'createdAt'>,
+  ): Promise<string> {
     const dir = this.entryDir(key);
     await mkdir(dir, { recursive: true });
     const suffix = `.tmp-${process.pid}-${Date.now()}`;
     const modelPath = join(dir, 'model.onnx');
     const metaPath = join(dir, 'meta.json');
-    const full: CachedGraphMeta = { format: GRAPH_CACHE_FORMAT, createdAt: new Date().toISOString(), ...meta };
+    const full: CachedGraphMeta = {
+      format: GRAPH_CACHE_FORMAT,
+      createdAt: new Date().toISOString(),
+      ...meta,
+    };
     try {
       await writeFile(modelPath + suffix, bytes);
       await rename(modelPath + suffix, modelPath);

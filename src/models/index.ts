@@ -19,7 +19,13 @@ import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 import type { WeightStore } from '../weights/types.js';
 import { MODEL_TASKS, type Architecture, type GraphRequest, type ModelTask } from './architecture.js';
-import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers/index.js';
+import {
+  AttentionMask,
+  ConfigReader,
+  ModelGraph,
+  type EncoderInputs,
+  type NamedOutput,
+} from './layers/index.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
 import { architectureFor } from './registry.js';
 
@@ -112,14 +118,20 @@ export function taskFromConfig(config: Record<string, unknown>, file = 'config.j
   if (architectures === undefined || architectures === null) return 'base';
   const first = Array.isArray(architectures) ? architectures[0] : undefined;
   if (typeof first !== 'string') {
-    throw new ConfigError(`${file} architectures: expected a list of class names, got ${JSON.stringify(architectures)}`, {
-      file,
-      field: 'architectures',
-    });
+    throw new ConfigError(
+      `${file} architectures: expected a list of class names, got ${JSON.stringify(architectures)}`,
+      {
+        file,
+        field: 'architectures',
+      },
+    );
   }
   for (const [suffix, task] of ARCHITECTURE_SUFFIX_TASKS) if (first.endsWith(suffix)) return task;
   throw new ConfigError(
-    `${file} architectures: "${first}" has no supported head (supported: *Model, ${ARCHITECTURE_SUFFIX_TASKS.slice(0, -1)
+    `${file} architectures: "${first}" has no supported head (supported: *Model, ${ARCHITECTURE_SUFFIX_TASKS.slice(
+      0,
+      -1,
+    )
       .map(([s]) => `*${s}`)
       .join(', ')})`,
     { file, field: 'architectures' },
@@ -127,7 +139,10 @@ export function taskFromConfig(config: Record<string, unknown>, file = 'config.j
 }
 
 /** The graph inputs `buildModelGraph` declares for these options (before building anything). */
-export function graphInputNames(config: Record<string, unknown>, selection: GraphInputSelection = {}): string[] {
+export function graphInputNames(
+  config: Record<string, unknown>,
+  selection: GraphInputSelection = {},
+): string[] {
   const reader = new ConfigReader(config);
   const arch = architectureFor(reader);
   return resolveInputs(arch, reader, selection).names;
@@ -140,7 +155,8 @@ function resolveInputs(
 ): { attentionMask: boolean; tokenTypeIds: boolean; positionIds: boolean; names: string[] } {
   const modelType = config.string('model_type');
   const attentionMask = selection.attentionMask ?? true;
-  const tokenTypeIds = selection.tokenTypeIds ?? (arch.accepts.tokenTypeIds && arch.typeVocabSize(config) > 1);
+  const tokenTypeIds =
+    selection.tokenTypeIds ?? (arch.accepts.tokenTypeIds && arch.typeVocabSize(config) > 1);
   const positionIds = selection.positionIds ?? false;
   if (tokenTypeIds && !arch.accepts.tokenTypeIds) {
     throw new InputError(`${modelType} models take no token_type_ids`, { argument: 'inputs.tokenTypeIds' });
@@ -165,7 +181,9 @@ export function buildModelGraph(
   options: BuildModelGraphOptions,
 ): ModelGraphResult {
   if (!(MODEL_TASKS as readonly string[]).includes(options.task)) {
-    throw new InputError(`task "${String(options.task)}" is not one of ${MODEL_TASKS.join(', ')}`, { argument: 'task' });
+    throw new InputError(`task "${String(options.task)}" is not one of ${MODEL_TASKS.join(', ')}`, {
+      argument: 'task',
+    });
   }
   const reader = new ConfigReader(config);
   const arch = architectureFor(reader);
@@ -213,9 +231,12 @@ export function buildModelGraph(
 
 function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {
   if (!arch.packed.supported) {
-    throw new InputError(`packed: ${config.string('model_type')} models have no packed graph (${arch.packed.why})`, {
-      argument: 'packed',
-    });
+    throw new InputError(
+      `packed: ${config.string('model_type')} models have no packed graph (${arch.packed.why})`,
+      {
+        argument: 'packed',
+      },
+    );
   }
   if (request.outputAttentions) {
     throw new InputError('packed: attention probabilities are only returned by the padded graph', {
@@ -274,7 +295,10 @@ export function maxSequenceLength(config: Record<string, unknown>): number {
  * HF's default `position_ids` for a batch of `input_ids` rows (for callers that build graphs with a
  * `position_ids` input): 0..L-1, or RoBERTa's pad-aware `cumsum(ids != pad) · (ids != pad) + pad`.
  */
-export function defaultPositionIds(config: Record<string, unknown>, inputIds: readonly (readonly number[])[]): number[][] {
+export function defaultPositionIds(
+  config: Record<string, unknown>,
+  inputIds: readonly (readonly number[])[],
+): number[][] {
   const reader = new ConfigReader(config);
   const positions = architectureFor(reader).positions(reader);
   return inputIds.map((row) => {

@@ -21,11 +21,7 @@
  */
 import { ConfigError, InputError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
-import {
-  bertEmbeddings,
-  readBertConfig,
-  type BertConfig,
-} from './bert.js';
+import { bertEmbeddings, readBertConfig, type BertConfig } from './bert.js';
 import type { IntMatrix } from '../runtime/inputs.js';
 import type { Architecture, ExtraInput, GraphRequest, ModelTask } from './architecture.js';
 import {
@@ -68,12 +64,15 @@ function attentionWindows(c: ConfigReader, layers: number): number[] {
   };
   const check = (w: unknown, where: string): number => {
     if (typeof w !== 'number' || !Number.isInteger(w) || w <= 0 || w % 2 !== 0) {
-      fail(`${where}expected a positive even integer (the window spans attention_window/2 tokens on each side)`);
+      fail(
+        `${where}expected a positive even integer (the window spans attention_window/2 tokens on each side)`,
+      );
     }
     return w as number;
   };
   if (!Array.isArray(raw)) return Array.from({ length: layers }, () => check(raw, ''));
-  if (raw.length !== layers) fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
+  if (raw.length !== layers)
+    fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
   const windows = raw.map((w, i) => check(w, `layer ${i}: `));
   // Inputs are padded to a multiple of the largest window; HF's sliding chunks need that length to be a multiple
   // of every layer's window too, so it fails on some lengths unless each window divides the largest.
@@ -92,7 +91,13 @@ interface PaddedInputs {
 }
 
 /** LongformerModel._pad_to_window_size followed by _merge_to_attention_mask. */
-function padToWindow(m: ModelGraph, inputs: EncoderInputs, globalMask: Value, window: number, padTokenId: number): PaddedInputs {
+function padToWindow(
+  m: ModelGraph,
+  inputs: EncoderInputs,
+  globalMask: Value,
+  window: number,
+  padTokenId: number,
+): PaddedInputs {
   const g = m.g;
   return g.scope('pad_to_window', () => {
     const int64 = (v: number): Value => g.constant(new BigInt64Array([BigInt(v)]), []);
@@ -107,7 +112,12 @@ function padToWindow(m: ModelGraph, inputs: EncoderInputs, globalMask: Value, wi
     });
     const mask = pad(inputs.mask.mask ?? ones, 0);
     const global = pad(globalMask, 0);
-    const merged = g.op('Mul', [mask, g.op('Add', [global, int64(1)])], {}, { name: 'merged_attention_mask' });
+    const merged = g.op(
+      'Mul',
+      [mask, g.op('Add', [global, int64(1)])],
+      {},
+      { name: 'merged_attention_mask' },
+    );
     return {
       inputs: {
         inputIds: pad(inputs.inputIds, padTokenId),
@@ -155,8 +165,24 @@ function longformerLayer(
       `${prefix}.attention.output.LayerNorm`,
       eps,
     );
-    const intermediate = linearActivation(m, attended, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct);
-    const output = linearResidualLayerNorm(m, intermediate, attended, `${prefix}.output.dense`, inner, h, `${prefix}.output.LayerNorm`, eps);
+    const intermediate = linearActivation(
+      m,
+      attended,
+      `${prefix}.intermediate.dense`,
+      h,
+      inner,
+      config.hiddenAct,
+    );
+    const output = linearResidualLayerNorm(
+      m,
+      intermediate,
+      attended,
+      `${prefix}.output.dense`,
+      inner,
+      h,
+      `${prefix}.output.LayerNorm`,
+      eps,
+    );
     return { output, attentions: attention.attentions, globalAttentions: attention.globalAttentions };
   });
 }
@@ -180,7 +206,15 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   const attentionOutputs: NamedOutput[] = [];
   for (let i = 0; i < config.numHiddenLayers; i++) {
     const window = config.attentionWindows[i]!;
-    const layer = longformerLayer(m, hidden, `${base}encoder.layer.${i}`, config, window, layout, request.outputAttentions);
+    const layer = longformerLayer(
+      m,
+      hidden,
+      `${base}encoder.layer.${i}`,
+      config,
+      window,
+      layout,
+      request.outputAttentions,
+    );
     hidden = layer.output;
     hiddenStates.push(hidden);
     if (layer.attentions && layer.globalAttentions) {
@@ -198,7 +232,11 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   }
   if (request.outputHiddenStates) {
     hiddenStates.forEach((state, i) =>
-      traced.push({ name: `hidden_states.${i}`, value: cutBack(m, state, padded.length, 1), dims: ['batch', 'sequence', h] }),
+      traced.push({
+        name: `hidden_states.${i}`,
+        value: cutBack(m, state, padded.length, 1),
+        dims: ['batch', 'sequence', h],
+      }),
     );
   }
   traced.push(...attentionOutputs.filter((o) => o.name.startsWith('attentions.')));
@@ -267,7 +305,10 @@ export const longformerArchitecture: Architecture = {
   accepts: { tokenTypeIds: true, positionIds: true },
   extraInputs: [globalAttentionMask],
   checkConfig: (c) => void readLongformerConfig(c),
-  positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', LONGFORMER_DEFAULTS.pad_token_id) }),
+  positions: (c) => ({
+    kind: 'from-input-ids',
+    padTokenId: c.integer('pad_token_id', LONGFORMER_DEFAULTS.pad_token_id),
+  }),
   typeVocabSize: (c) => c.size('type_vocab_size', 2),
   build,
 };

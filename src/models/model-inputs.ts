@@ -80,9 +80,12 @@ export function normaliseInputs(input: ForwardInput): { inputs: ModelInputs; fro
     return { inputs, fromTokenizer: true };
   }
   if (input === null || typeof input !== 'object') {
-    throw new InputError('forward() expects {input_ids, attention_mask?, ...}, a BatchEncoding or Encodings', {
-      argument: 'inputs',
-    });
+    throw new InputError(
+      'forward() expects {input_ids, attention_mask?, ...}, a BatchEncoding or Encodings',
+      {
+        argument: 'inputs',
+      },
+    );
   }
   const source = input as Record<string, unknown>;
   const out: Record<string, unknown> = {};
@@ -90,8 +93,13 @@ export function normaliseInputs(input: ForwardInput): { inputs: ModelInputs; fro
   if (typeof (source as Partial<TensorSource>).toTensors === 'function') {
     // A BatchEncoding: one pass into int64 tensors, only for the fields its tokenizer gives a model.
     const tensorSource = source as unknown as TensorSource;
-    const fields = (tensorSource.modelInputNames ?? TOKENIZER_FIELDS).filter((f) => TOKENIZER_FIELDS.includes(f));
-    const tensors = tensorSource.toTensors('int64', fields.includes('input_ids') ? fields : ['input_ids', ...fields]);
+    const fields = (tensorSource.modelInputNames ?? TOKENIZER_FIELDS).filter((f) =>
+      TOKENIZER_FIELDS.includes(f),
+    );
+    const tensors = tensorSource.toTensors(
+      'int64',
+      fields.includes('input_ids') ? fields : ['input_ids', ...fields],
+    );
     for (const [name, tensor] of Object.entries(tensors)) if (tensor) out[name] = tensor;
     fromTokenizer = true;
   }
@@ -106,12 +114,16 @@ export function normaliseInputs(input: ForwardInput): { inputs: ModelInputs; fro
   return { inputs: out as unknown as ModelInputs, fromTokenizer };
 }
 
-
 /**
  * HF's value of an input the caller left out: attention_mask all ones, token_type_ids all zeros, the
  * architecture's default position_ids, or its extra input's default (Longformer's global attention).
  */
-export function defaultModelInput(name: string, ids: IntMatrix, config: PretrainedConfig, task: ModelTask): IntMatrix {
+export function defaultModelInput(
+  name: string,
+  ids: IntMatrix,
+  config: PretrainedConfig,
+  task: ModelTask,
+): IntMatrix {
   const size = ids.data.length;
   switch (name) {
     case 'attention_mask':
@@ -120,7 +132,9 @@ export function defaultModelInput(name: string, ids: IntMatrix, config: Pretrain
       return { data: new BigInt64Array(size), dims: ids.dims };
     case 'position_ids': {
       const [batch, seq] = ids.dims;
-      const rows = Array.from({ length: batch }, (_, b) => Array.from(ids.data.subarray(b * seq, (b + 1) * seq), Number));
+      const rows = Array.from({ length: batch }, (_, b) =>
+        Array.from(ids.data.subarray(b * seq, (b + 1) * seq), Number),
+      );
       const positions = defaultPositionIds(config.toJSON(), rows);
       return { data: BigInt64Array.from(positions.flat(), BigInt), dims: ids.dims };
     }

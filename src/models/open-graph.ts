@@ -28,7 +28,6 @@ export interface OpenedGraph {
   graphPath: string | undefined;
 }
 
-
 let builderFingerprint: string | undefined;
 /**
  * A fingerprint of the graph-building code (this folder and ../onnx with every subfolder, as .ts in development or
@@ -69,13 +68,19 @@ export async function openGraph(
   buildOptions: BuildOptions,
   options: RuntimeOptions & { cacheDir?: string | false },
 ): Promise<OpenedGraph> {
-  const cache = options.cacheDir === false ? undefined : new GraphCache(options.cacheDir ?? defaultCacheDir());
+  const cache =
+    options.cacheDir === false ? undefined : new GraphCache(options.cacheDir ?? defaultCacheDir());
   let key: string | undefined;
   if (cache) {
     const weightFiles = weightFilesOf(dir);
     if (weightFiles) {
       key = await graphCacheKey(
-        { configFile: config.file, weightFiles, options: buildOptions, builderVersion: graphBuilderVersion() },
+        {
+          configFile: config.file,
+          weightFiles,
+          options: buildOptions,
+          builderVersion: graphBuilderVersion(),
+        },
         cache.fileDigests(),
       );
       const hit = await cache.get(key);
@@ -103,7 +108,9 @@ export async function openGraph(
       });
     } catch (error) {
       // A read-only or full cache folder must not stop the model from loading.
-      process.emitWarning(`seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`);
+      process.emitWarning(
+        `seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`,
+      );
     }
   }
   // The bytes were built only to open this session: move them to the ORT thread rather than copy them.
@@ -118,7 +125,8 @@ function weightFilesOf(dir: string): string[] | undefined {
   const index = join(dir, 'model.safetensors.index.json');
   if (!existsSync(index)) return undefined;
   try {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
+    const map =
+      (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
     const shards = [...new Set(Object.values(map))].sort().map((f) => join(dir, f));
     // The index itself decides which tensor comes from where, so it is part of the key too.
     return shards.every((f) => typeof f === 'string' && existsSync(f)) ? [index, ...shards] : undefined;
@@ -126,4 +134,3 @@ function weightFilesOf(dir: string): string[] | undefined {
     return undefined; // loadWeights will report the malformed index
   }
 }
-

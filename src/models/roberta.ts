@@ -65,9 +65,15 @@ export function robertaHeads(
   const h = config.hiddenSize;
   switch (request.task) {
     case 'base': {
-      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
+      const outputs: NamedOutput[] = [
+        { name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] },
+      ];
       if (m.has(`${base}pooler.dense.weight`)) {
-        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler.dense`, h), dims: ['batch', h] });
+        outputs.push({
+          name: 'pooler_output',
+          value: bertPooler(m, sequence, `${base}pooler.dense`, h),
+          dims: ['batch', h],
+        });
       }
       return [...outputs, ...traced];
     }
@@ -109,7 +115,10 @@ export const robertaArchitecture: Architecture = {
   packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ROBERTA_DEFAULTS),
-  positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', ROBERTA_DEFAULTS.pad_token_id) }),
+  positions: (c) => ({
+    kind: 'from-input-ids',
+    padTokenId: c.integer('pad_token_id', ROBERTA_DEFAULTS.pad_token_id),
+  }),
   typeVocabSize: (c) => c.size('type_vocab_size', 2),
   build,
 };

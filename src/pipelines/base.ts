@@ -98,7 +98,8 @@ export abstract class Pipeline<I, O, C extends object> {
         // A model that runs every batch packed computes no padding, so only the number of batches costs: a
         // server's batch of 32 stays one run instead of being cut into short length-sorted ones.
         batchOverheadTokens:
-          options.batchOverheadTokens ?? (this.model.loadLayout === 'packed' ? Number.POSITIVE_INFINITY : undefined),
+          options.batchOverheadTokens ??
+          (this.model.loadLayout === 'packed' ? Number.POSITIVE_INFINITY : undefined),
         windowSize: options.windowSize,
         onBatch: options.onBatch,
         signal: options.signal,

@@ -10,7 +10,6 @@ import type { PackedLayout } from '../packed-layout.js';
 import { FLOAT32_MIN, MS, type ModelGraph } from './graph.js';
 import { linear } from './ops.js';
 
-
 /**
  * The attention mask of a batch in the forms the attention lowerings need, each computed once per graph.
  * `mask` is the int64 [batch, seq] graph input (1 = attend, 0 = padding), or null when the graph has no mask
@@ -104,11 +103,19 @@ export interface SelfAttentionResult {
 }
 
 /** Multi-head scaled dot-product self-attention: softmax(QKᵀ/√d + mask)·V, heads concatenated. */
-export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): SelfAttentionResult {
+export function selfAttention(
+  m: ModelGraph,
+  x: Value,
+  mask: AttentionMask,
+  spec: SelfAttentionSpec,
+): SelfAttentionResult {
   const { hidden, heads } = spec;
-  if (hidden % heads !== 0) throw new RangeError(`selfAttention: hidden ${hidden} is not a multiple of heads ${heads}`);
+  if (hidden % heads !== 0)
+    throw new RangeError(`selfAttention: hidden ${hidden} is not a multiple of heads ${heads}`);
   if (spec.outputProbabilities && (m.packed || spec.queries)) {
-    throw new RangeError('selfAttention: attention probabilities need the padded layout and every query position');
+    throw new RangeError(
+      'selfAttention: attention probabilities need the padded layout and every query position',
+    );
   }
   if (spec.queries) {
     // Keys and values come from every position of each sequence: the attention layout when packed.
@@ -137,7 +144,13 @@ export function selfAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec
  * scaling and the masking are those of `attendProjected`. Both lowerings use these standard ops (ONNX Runtime has
  * no fused kernel for this form; its cost is small either way).
  */
-function fewQueryAttention(m: ModelGraph, x: Value, queries: Value, mask: AttentionMask, spec: SelfAttentionSpec): Value {
+function fewQueryAttention(
+  m: ModelGraph,
+  x: Value,
+  queries: Value,
+  mask: AttentionMask,
+  spec: SelfAttentionSpec,
+): Value {
   const g = m.g;
   const { hidden, heads } = spec;
   const headSize = hidden / heads;
@@ -168,7 +181,12 @@ function fewQueryAttention(m: ModelGraph, x: Value, queries: Value, mask: Attent
   const keyDirections = g.op('Reshape', [g.op('MatMul', [queryHeads, keyHeads]), g.int64s([0, -1, hidden])]);
   const columns = g.op('Transpose', [keyDirections], { perm: [0, 2, 1] }); // [batch, hidden, heads·q]
   // One [seq, hidden] × [hidden, heads·q] product per sequence, turned to [batch, heads·q, seq].
-  let scores = g.op('Transpose', [g.op('MatMul', [x, columns])], { perm: [0, 2, 1] }, { name: 'few_query_scores' });
+  let scores = g.op(
+    'Transpose',
+    [g.op('MatMul', [x, columns])],
+    { perm: [0, 2, 1] },
+    { name: 'few_query_scores' },
+  );
   if (!spec.scaleQueryFirst) scores = g.op('Div', [scores, g.scalar(scale)]);
   if (spec.positionBias) {
     // The first query row of the layout's [1, heads, L, L] term, as [1, heads, L] (heads·q with q = 1).
@@ -238,7 +256,12 @@ function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: Self
  * the groups' context vectors are gathered back to packed [1, T, hidden]. (Query subsets take
  * `fewQueryAttention`, over the whole batch's layout.)
  */
-function packedSelfAttention(m: ModelGraph, layout: PackedLayout, x: Value, spec: SelfAttentionSpec): SelfAttentionResult {
+function packedSelfAttention(
+  m: ModelGraph,
+  layout: PackedLayout,
+  x: Value,
+  spec: SelfAttentionSpec,
+): SelfAttentionResult {
   const g = m.g;
   const { hidden } = spec;
   if (m.options.contribOps) {
@@ -246,9 +269,14 @@ function packedSelfAttention(m: ModelGraph, layout: PackedLayout, x: Value, spec
     // Split on the T packed tokens, then gather each part: splitting after the gather would copy the filler slots
     // of the attention layouts too. ORT's CPU MultiHeadAttention does not take packed QKV
     // ([batch, length, heads, 3, head]), so the split itself cannot be avoided.
-    const packedQkv = g.opMulti('Split', [g.op('MatMul', [x, weight]), g.int64s([hidden, hidden, hidden])], 3, {
-      axis: 2,
-    });
+    const packedQkv = g.opMulti(
+      'Split',
+      [g.op('MatMul', [x, weight]), g.int64s([hidden, hidden, hidden])],
+      3,
+      {
+        axis: 2,
+      },
+    );
     const contexts = layout.groups.map((group) => {
       const [q, k, v] = packedQkv.map((part) => layout.toGroupLayout(part, group));
       // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask);
@@ -263,7 +291,9 @@ function packedSelfAttention(m: ModelGraph, layout: PackedLayout, x: Value, spec
     });
     return { context: layout.toPacked(contexts, hidden), probabilities: null };
   }
-  const [query, key, value] = [spec.query, spec.key, spec.value].map((prefix) => linear(m, x, prefix, hidden, hidden));
+  const [query, key, value] = [spec.query, spec.key, spec.value].map((prefix) =>
+    linear(m, x, prefix, hidden, hidden),
+  );
   const contexts = layout.groups.map((group) => {
     const [q, k, v] = [query!, key!, value!].map((states) => layout.toGroupLayout(states, group));
     return attendProjected(m, q!, k!, v!, group.mask, spec).context;

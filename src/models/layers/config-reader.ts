@@ -23,7 +23,8 @@ export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** Validates a config activation name; `field` is the config key it came from (e.g. `hidden_act`). */
 export function activationFromConfig(value: unknown, field: string, file = 'config.json'): ActivationName {
-  if (typeof value === 'string' && (ACTIVATIONS as readonly string[]).includes(value)) return value as ActivationName;
+  if (typeof value === 'string' && (ACTIVATIONS as readonly string[]).includes(value))
+    return value as ActivationName;
   throw new ConfigError(
     `${file} ${field}: unsupported activation ${JSON.stringify(value)} (supported: ${ACTIVATIONS.join(', ')})`,
     { file, field },
@@ -100,20 +101,26 @@ export class ConfigReader {
   requireAbsolutePositions(key = 'position_embedding_type'): void {
     const type = this.string(key, 'absolute');
     if (type !== 'absolute') {
-      throw new ConfigError(`${this.file} ${key}: "${type}" position embeddings are not supported (only "absolute")`, {
-        file: this.file,
-        field: key,
-      });
+      throw new ConfigError(
+        `${this.file} ${key}: "${type}" position embeddings are not supported (only "absolute")`,
+        {
+          file: this.file,
+          field: key,
+        },
+      );
     }
   }
 
   /** Attention splits the hidden size evenly over the heads (`headsKey` names the config field). */
   requireDivisibleHeads(hidden: number, heads: number, headsKey: string): void {
     if (hidden % heads !== 0) {
-      throw new ConfigError(`${this.file} ${headsKey}: hidden size ${hidden} is not a multiple of ${heads} heads`, {
-        file: this.file,
-        field: headsKey,
-      });
+      throw new ConfigError(
+        `${this.file} ${headsKey}: hidden size ${hidden} is not a multiple of ${heads} heads`,
+        {
+          file: this.file,
+          field: headsKey,
+        },
+      );
     }
   }
 

@@ -73,7 +73,11 @@ export function stackLayers(
   x: Value,
   count: number,
   request: FirstTokenRequest,
-  layer: (x: Value, index: number, options: LayerRunOptions) => { output: Value; probabilities: Value | null },
+  layer: (
+    x: Value,
+    index: number,
+    options: LayerRunOptions,
+  ) => { output: Value; probabilities: Value | null },
 ): EncoderTrace {
   const trace: EncoderTrace = { lastHiddenState: x, hiddenStates: [x], attentions: [] };
   for (let i = 0; i < count; i++) {

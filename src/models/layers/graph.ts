@@ -58,10 +58,11 @@ export class ModelGraph {
   linearWeight(sourceName: string, outFeatures: number, inFeatures: number): Value {
     const key = `${sourceName}:T`;
     return this.cached(key, () =>
-      this.g.initializer(key, transpose(this.read(sourceName, [outFeatures, inFeatures]), outFeatures, inFeatures), [
-        inFeatures,
-        outFeatures,
-      ]),
+      this.g.initializer(
+        key,
+        transpose(this.read(sourceName, [outFeatures, inFeatures]), outFeatures, inFeatures),
+        [inFeatures, outFeatures],
+      ),
     );
   }
 

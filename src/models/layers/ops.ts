@@ -29,7 +29,10 @@ export function activation(m: ModelGraph, x: Value, act: ActivationName, bias: V
       if (m.options.contribOps) return g.op('Gelu', [input], {}, MS);
       // 0.5·x·(1 + erf(x/√2)), torch's exact GELU.
       return g.op('Mul', [
-        g.op('Mul', [input, g.op('Add', [g.op('Erf', [g.op('Div', [input, g.scalar(Math.SQRT2)])]), g.scalar(1)])]),
+        g.op('Mul', [
+          input,
+          g.op('Add', [g.op('Erf', [g.op('Div', [input, g.scalar(Math.SQRT2)])]), g.scalar(1)]),
+        ]),
         g.scalar(0.5),
       ]);
     case 'gelu_new':
@@ -63,13 +66,28 @@ export function activation(m: ModelGraph, x: Value, act: ActivationName, bias: V
 // Linear and normalisation
 
 /** `x @ W^T` for the torch Linear `prefix` (no bias). */
-export function matmul(m: ModelGraph, x: Value, prefix: string, inFeatures: number, outFeatures: number): Value {
+export function matmul(
+  m: ModelGraph,
+  x: Value,
+  prefix: string,
+  inFeatures: number,
+  outFeatures: number,
+): Value {
   return m.g.op('MatMul', [x, m.linearWeight(`${prefix}.weight`, outFeatures, inFeatures)]);
 }
 
 /** torch `nn.Linear`: `x @ W^T + b`, weights `<prefix>.weight` [out, in] and `<prefix>.bias` [out]. */
-export function linear(m: ModelGraph, x: Value, prefix: string, inFeatures: number, outFeatures: number): Value {
-  return m.g.op('Add', [matmul(m, x, prefix, inFeatures, outFeatures), m.tensor(`${prefix}.bias`, [outFeatures])]);
+export function linear(
+  m: ModelGraph,
+  x: Value,
+  prefix: string,
+  inFeatures: number,
+  outFeatures: number,
+): Value {
+  return m.g.op('Add', [
+    matmul(m, x, prefix, inFeatures, outFeatures),
+    m.tensor(`${prefix}.bias`, [outFeatures]),
+  ]);
 }
 
 /** A Linear followed by an activation, e.g. BERT's intermediate dense + gelu (one kernel with contrib ops). */
@@ -81,7 +99,12 @@ export function linearActivation(
   outFeatures: number,
   act: ActivationName,
 ): Value {
-  return activation(m, matmul(m, x, prefix, inFeatures, outFeatures), act, m.tensor(`${prefix}.bias`, [outFeatures]));
+  return activation(
+    m,
+    matmul(m, x, prefix, inFeatures, outFeatures),
+    act,
+    m.tensor(`${prefix}.bias`, [outFeatures]),
+  );
 }
 
 /** torch `nn.LayerNorm(size, eps)` over the last axis with `<prefix>.weight` / `<prefix>.bias`. */
@@ -137,7 +160,12 @@ export function chunkedFeedForward(
   const g = m.g;
   const chunk = g.int64s([chunkSize], 'chunk_size');
   const length = g.op('Shape', [x], { start: 1, end: 2 }, { name: 'chunked_length' });
-  const count = g.op('Div', [g.op('Add', [length, g.int64s([chunkSize - 1])]), chunk], {}, { name: 'chunk_count' });
+  const count = g.op(
+    'Div',
+    [g.op('Add', [length, g.int64s([chunkSize - 1])]), chunk],
+    {},
+    { name: 'chunk_count' },
+  );
   const extra = g.op('Sub', [g.op('Mul', [count, chunk]), length]);
   const pads = g.op('Concat', [g.int64s([0, 0, 0, 0]), extra, g.int64s([0])], { axis: 0 });
   const padded = g.op('Pad', [x, pads], {}, { name: 'chunk_padded' });
@@ -149,7 +177,12 @@ export function chunkedFeedForward(
     ],
     ([index, cond]) => {
       const start = g.op('Mul', [g.op('Unsqueeze', [index!, g.int64s([0])]), chunk]);
-      const piece = g.op('Slice', [padded, start, g.op('Add', [start, chunk]), g.int64s([1])], {}, { name: 'chunk' });
+      const piece = g.op(
+        'Slice',
+        [padded, start, g.op('Add', [start, chunk]), g.int64s([1])],
+        {},
+        { name: 'chunk' },
+      );
       return [
         { value: cond!, dtype: 'bool' },
         { value: ff(piece), dtype: 'float32' },
@@ -158,7 +191,10 @@ export function chunkedFeedForward(
   );
   const tripCount = g.op('Reshape', [count, g.int64s([], 'scalar_shape')]);
   const stacked = g.op('Loop', [tripCount, null], { body }, { name: 'feed_forward_chunks' }); // [n, batch, chunk, width]
-  const merged = g.op('Reshape', [g.op('Transpose', [stacked], { perm: [1, 0, 2, 3] }), g.int64s([0, -1, width])]);
+  const merged = g.op('Reshape', [
+    g.op('Transpose', [stacked], { perm: [1, 0, 2, 3] }),
+    g.int64s([0, -1, width]),
+  ]);
   return g.op('Slice', [merged, g.int64s([0]), length, g.int64s([1])], {}, { name: 'feed_forward_output' });
 }
 
@@ -166,10 +202,13 @@ export function chunkedFeedForward(
 export function chunkSizeFeedForward(config: ConfigReader): number {
   const value = config.integer('chunk_size_feed_forward', 0);
   if (value < 0) {
-    throw new ConfigError(`${config.file} chunk_size_feed_forward: expected 0 or a positive integer, got ${value}`, {
-      file: config.file,
-      field: 'chunk_size_feed_forward',
-    });
+    throw new ConfigError(
+      `${config.file} chunk_size_feed_forward: expected 0 or a positive integer, got ${value}`,
+      {
+        file: config.file,
+        field: 'chunk_size_feed_forward',
+      },
+    );
   }
   return value;
 }
@@ -198,11 +237,20 @@ export function embed(m: ModelGraph, table: Value, ids: Value): Value {
  */
 export function positionIdsFromInputIds(m: ModelGraph, ids: Value, padTokenId: number): Value {
   const g = m.g;
-  const notPad = g.op('Cast', [g.op('Not', [g.op('Equal', [ids, g.constant(new BigInt64Array([BigInt(padTokenId)]), [])])])], {
-    to: TensorDataType.INT64,
-  });
+  const notPad = g.op(
+    'Cast',
+    [g.op('Not', [g.op('Equal', [ids, g.constant(new BigInt64Array([BigInt(padTokenId)]), [])])])],
+    {
+      to: TensorDataType.INT64,
+    },
+  );
   const counted = g.op('Mul', [g.op('CumSum', [notPad, g.constant(new BigInt64Array([1n]), [])]), notPad]);
-  return g.op('Add', [counted, g.constant(new BigInt64Array([BigInt(padTokenId)]), [])], {}, { name: 'position_ids' });
+  return g.op(
+    'Add',
+    [counted, g.constant(new BigInt64Array([BigInt(padTokenId)]), [])],
+    {},
+    { name: 'position_ids' },
+  );
 }
 
 /** `hidden[:, 0:1]`: the first position kept as a length-1 sequence [batch, 1, hidden]. */
@@ -211,17 +259,28 @@ export function firstPosition(m: ModelGraph, hidden: Value): Value {
     m.packed.narrowedToFirstTokens = true;
     return m.packed.firstPositions(hidden);
   }
-  return m.g.op('Slice', [hidden, m.g.int64s([0]), m.g.int64s([1]), m.g.int64s([1])], {}, { name: 'first_position' });
+  return m.g.op(
+    'Slice',
+    [hidden, m.g.int64s([0]), m.g.int64s([1]), m.g.int64s([1])],
+    {},
+    { name: 'first_position' },
+  );
 }
 
 /** `hidden[:, 0]`: the first token's vector [batch, hidden], read by poolers and sequence heads. */
 export function firstToken(m: ModelGraph, hidden: Value): Value {
   if (m.packed && !m.packed.narrowedToFirstTokens) return m.packed.firstTokens(hidden);
-  return m.g.op('Gather', [hidden, m.g.constant(new BigInt64Array([0n]), [])], { axis: 1 }, { name: 'first_token' });
+  return m.g.op(
+    'Gather',
+    [hidden, m.g.constant(new BigInt64Array([0n]), [])],
+    { axis: 1 },
+    { name: 'first_token' },
+  );
 }
 
 /** QA heads: logits [batch, seq, 2] → start_logits and end_logits [batch, seq]. */
 export function splitStartEnd(m: ModelGraph, logits: Value): { start: Value; end: Value } {
-  const pick = (k: bigint): Value => m.g.op('Gather', [logits, m.g.constant(new BigInt64Array([k]), [])], { axis: 2 });
+  const pick = (k: bigint): Value =>
+    m.g.op('Gather', [logits, m.g.constant(new BigInt64Array([k]), [])], { axis: 2 });
   return { start: pick(0n), end: pick(1n) };
 }
