@@ -116,58 +116,85 @@ describe('DeBERTa-v2 fixtures reproduce PyTorch', { skip: skipUnlessShared(MODEL
   });
 });
 
-describe('DeBERTa-v2 packed: a row of a packed batch equals the sequence alone', { skip: skipUnlessShared(MODELS) }, () => {
-  // The conv layer, absolute positions with token types, a pooled head and a per-token head; 9 rows of 1–60 tokens,
-  // so the length groups hold several rows with filler, and distances reach the log buckets and the clamp.
-  for (const folder of ['deberta-v2-conv', 'deberta-v2-token-types', 'deberta-v2-seqcls', 'deberta-v2-mlm']) {
-    test(folder, async () => {
-      const dir = sharedPath(MODELS, folder);
-      const config = readSharedJson<{ vocab_size: number; type_vocab_size: number }>(MODELS, folder, 'config.json');
-      const task = taskFromConfig(config as never);
-      const model = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1, outputHiddenStates: true });
-      try {
-        const rand = random(folder.length);
-        const lengths = Array.from({ length: 9 }, () => 1 + Math.floor(rand() * 60));
-        const seq = Math.max(...lengths);
-        const rows = lengths.map((n) => Array.from({ length: n }, () => 5 + Math.floor(rand() * (config.vocab_size - 5))));
-        const types = rows.map((row) => row.map((_, j) => (config.type_vocab_size > 0 && j >= row.length / 2 ? 1 : 0)));
-        const padRow = (row: number[]): number[] => [...row, ...Array<number>(seq - row.length).fill(0)];
-        const batch: Record<string, number[][]> = {
-          input_ids: rows.map(padRow),
-          attention_mask: rows.map((row) => padRow(row.map(() => 1))),
-        };
-        if (config.type_vocab_size > 0) batch.token_type_ids = types.map(padRow);
-        const packed = await model.forward(batch as never, { packed: true });
-        assert.equal(model.packedRuns, 1, 'the batch ran packed');
-        let worst = 0;
-        for (let r = 0; r < rows.length; r++) {
-          const alone: Record<string, number[][]> = { input_ids: [rows[r]!] };
-          if (config.type_vocab_size > 0) alone.token_type_ids = [types[r]!];
-          const single = await model.forward(alone as never, { packed: false });
-          for (const [key, value] of Object.entries(single) as [keyof ModelOutput, FloatTensor | FloatTensor[]][]) {
-            const pairs = Array.isArray(value)
-              ? value.map((t, i) => [t, (packed[key] as FloatTensor[])[i]!] as const)
-              : [[value, packed[key] as FloatTensor] as const];
-            for (const [one, many] of pairs) {
-              // Per-token outputs are [batch, seq, …] (row r's first lengths[r] positions); sequence logits are [batch, labels].
-              const perToken = one.dims.length >= 3;
-              const width = perToken ? one.data.length / lengths[r]! : one.data.length;
-              const offset = perToken ? r * seq * width : r * width;
-              for (let i = 0; i < one.data.length; i++) {
-                const diff = Math.abs(one.data[i]! - many.data[offset + i]!);
-                worst = Math.max(worst, diff);
-                if (!(diff <= 1e-5)) assert.fail(`${folder} row ${r} ${key}[${i}]: alone ${one.data[i]}, packed ${many.data[offset + i]}`);
+describe(
+  'DeBERTa-v2 packed: a row of a packed batch equals the sequence alone',
+  { skip: skipUnlessShared(MODELS) },
+  () => {
+    // The conv layer, absolute positions with token types, a pooled head and a per-token head; 9 rows of 1–60 tokens,
+    // so the length groups hold several rows with filler, and distances reach the log buckets and the clamp.
+    for (const folder of [
+      'deberta-v2-conv',
+      'deberta-v2-token-types',
+      'deberta-v2-seqcls',
+      'deberta-v2-mlm',
+    ]) {
+      test(folder, async () => {
+        const dir = sharedPath(MODELS, folder);
+        const config = readSharedJson<{ vocab_size: number; type_vocab_size: number }>(
+          MODELS,
+          folder,
+          'config.json',
+        );
+        const task = taskFromConfig(config as never);
+        const model = await PreTrainedModel.fromPretrained(dir, task, {
+          cacheDir: false,
+          threads: 1,
+          outputHiddenStates: true,
+        });
+        try {
+          const rand = random(folder.length);
+          const lengths = Array.from({ length: 9 }, () => 1 + Math.floor(rand() * 60));
+          const seq = Math.max(...lengths);
+          const rows = lengths.map((n) =>
+            Array.from({ length: n }, () => 5 + Math.floor(rand() * (config.vocab_size - 5))),
+          );
+          const types = rows.map((row) =>
+            row.map((_, j) => (config.type_vocab_size > 0 && j >= row.length / 2 ? 1 : 0)),
+          );
+          const padRow = (row: number[]): number[] => [...row, ...Array<number>(seq - row.length).fill(0)];
+          const batch: Record<string, number[][]> = {
+            input_ids: rows.map(padRow),
+            attention_mask: rows.map((row) => padRow(row.map(() => 1))),
+          };
+          if (config.type_vocab_size > 0) batch.token_type_ids = types.map(padRow);
+          const packed = await model.forward(batch as never, { packed: true });
+          assert.equal(model.packedRuns, 1, 'the batch ran packed');
+          let worst = 0;
+          for (let r = 0; r < rows.length; r++) {
+            const alone: Record<string, number[][]> = { input_ids: [rows[r]!] };
+            if (config.type_vocab_size > 0) alone.token_type_ids = [types[r]!];
+            const single = await model.forward(alone as never, { packed: false });
+            for (const [key, value] of Object.entries(single) as [
+              keyof ModelOutput,
+              FloatTensor | FloatTensor[],
+            ][]) {
+              const pairs = Array.isArray(value)
+                ? value.map((t, i) => [t, (packed[key] as FloatTensor[])[i]!] as const)
+                : [[value, packed[key] as FloatTensor] as const];
+              for (const [one, many] of pairs) {
+                // Per-token outputs are [batch, seq, …] (row r's first lengths[r] positions); sequence logits are [batch, labels].
+                const perToken = one.dims.length >= 3;
+                const width = perToken ? one.data.length / lengths[r]! : one.data.length;
+                const offset = perToken ? r * seq * width : r * width;
+                for (let i = 0; i < one.data.length; i++) {
+                  const diff = Math.abs(one.data[i]! - many.data[offset + i]!);
+                  worst = Math.max(worst, diff);
+                  if (!(diff <= 1e-5))
+                    assert.fail(
+                      `${folder} row ${r} ${key}[${i}]: alone ${one.data[i]}, packed ${many.data[offset + i]}`,
+                    );
+                }
               }
             }
           }
+          console.log(`# ${folder}: packed rows vs alone, max |diff| ${worst.toExponential(2)}`);
+        } finally {
+          await model.dispose();
         }
-        console.log(`# ${folder}: packed rows vs alone, max |diff| ${worst.toExponential(2)}`);
-      } finally {
-        await model.dispose();
-      }
-    });
-  }
-});
+      });
+    }
+  },
+);
 
 describe('relative positions (make_log_bucket_position, build_relative_position)', () => {
   // HF's formula in float64: sign(d)·(ceil(log(|d|/mid) / log((max-1)/mid) · (mid-1)) + mid) outside ±mid.

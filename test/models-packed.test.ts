@@ -48,7 +48,9 @@ const PACKABLE = [
   'roberta-mlm',
   'roberta-seqcls',
   'roberta-tokcls',
-  ...['mpnet-model', 'mpnet-mlm', 'mpnet-qa', 'mpnet-seqcls', 'mpnet-tokcls'].map((name) => `../models-2/${name}`),
+  ...['mpnet-model', 'mpnet-mlm', 'mpnet-qa', 'mpnet-seqcls', 'mpnet-tokcls'].map(
+    (name) => `../models-2/${name}`,
+  ),
 ];
 
 interface FixtureCase {

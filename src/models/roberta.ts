@@ -47,7 +47,10 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 }
 
 /** The config fields RoBERTa's heads read. */
-export type RobertaHeadsConfig = Pick<BertConfig, 'hiddenSize' | 'layerNormEps' | 'tieWordEmbeddings' | 'vocabSize'>;
+export type RobertaHeadsConfig = Pick<
+  BertConfig,
+  'hiddenSize' | 'layerNormEps' | 'tieWordEmbeddings' | 'vocabSize'
+>;
 
 /**
  * RoBERTa's heads on the encoder output (Longformer and MPNet use the same ones): a pooler for the base model when the

@@ -191,7 +191,12 @@ function fewQueryAttention(
   if (spec.positionBias) {
     // The first query row of the layout's [1, heads, L, L] term, as [1, heads, L] (heads·q with q = 1).
     const firstRow = g.op('Slice', [spec.positionBias(mask, x), g.int64s([0]), g.int64s([1]), g.int64s([2])]);
-    scores = g.op('Add', [scores, g.op('Squeeze', [firstRow, g.int64s([2])])], {}, { name: 'few_query_position_bias' });
+    scores = g.op(
+      'Add',
+      [scores, g.op('Squeeze', [firstRow, g.int64s([2])])],
+      {},
+      { name: 'few_query_position_bias' },
+    );
   }
   // The masks are [batch, 1, 1, seq]; these scores have no separate head axis, so [batch, 1, seq] broadcasts.
   const dropHeadAxis = (v: Value): Value => g.op('Squeeze', [v, g.int64s([1])]);
