@@ -157,7 +157,12 @@ const BERT_LAYER_NAMES: PostNormLayerNames = {
 /** The config fields a post-norm layer reads. */
 export type PostNormLayerConfig = Pick<
   BertConfig,
-  'hiddenSize' | 'intermediateSize' | 'layerNormEps' | 'numAttentionHeads' | 'hiddenAct' | 'chunkSizeFeedForward'
+  | 'hiddenSize'
+  | 'intermediateSize'
+  | 'layerNormEps'
+  | 'numAttentionHeads'
+  | 'hiddenAct'
+  | 'chunkSizeFeedForward'
 >;
 
 /**
