@@ -1,5 +1,5 @@
 /**
- * Builds the ONNX graph of a Hugging Face encoder checkpooint (config.json + weights) for one task, with the
+ * Builds the ONNX graph of a Hugging Face encoder checkpoint (config.json + weights) for one task, with the
  * architecture registry.ts registers for its `model_type` (this module holds no per-family code).
  *
  * Inputs. Every graph takes `input_ids` (int64 [batch, sequence]). The optional HF inputs are graph inputs only
