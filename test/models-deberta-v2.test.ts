@@ -1,9 +1,8 @@
 /**
- * DeBERTa-v2 / v3 (src/models/deberta-v2*.ts): the seven `models-2/deberta-v2-*` fixtures through the model API and
- * `seqbatch forward`, the relative-position buckets against HF's formula, and the config errors.
+ * DeBERTa-v2 / v3 (src/models/deberta-v2*.ts): `seqbatch forward` on the fixtures, packed rows against the same
+ * sequences alone, the relative-position buckets against HF's formula, and the config errors.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { runForward } from '../src/cli/commands/forward.js';
@@ -28,71 +27,19 @@ interface FixtureCase {
 
 const flatten = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flatten) : [x as number]);
 
-/** The fixtures' tolerance: 1e-4 + 1e-4·|expected|, 1e-5 for attention probabilities. */
-function assertClose(got: unknown, expected: unknown, what: string): number {
-  const values =
-    typeof got === 'number'
-      ? [got]
-      : Array.isArray(got)
-        ? got.flatMap((t: FloatTensor | number[]) => ('data' in t ? [...t.data] : flatten(t)))
-        : 'data' in (got as FloatTensor)
-          ? [...(got as FloatTensor).data]
-          : flatten(got);
+/** The fixtures' tolerance (1e-4 + 1e-4·|expected|) on the nested JSON arrays `seqbatch forward` prints. */
+function assertClose(got: unknown, expected: unknown, what: string): void {
+  const values = flatten(got);
   const want = flatten(expected);
   assert.equal(values.length, want.length, `${what}: ${values.length} values, expected ${want.length}`);
-  const attention = what.endsWith('attentions');
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.fround(want[i]!);
-    const diff = Math.abs(values[i]! - e);
-    worst = Math.max(worst, diff);
-    if (!(diff <= (attention ? 1e-5 : 1e-4 + 1e-4 * Math.abs(e))))
-      assert.fail(`${what}[${i}]: got ${values[i]}, expected ${e}`);
-  }
-  return worst;
+  want.forEach((e, i) =>
+    assert.ok(Math.abs(values[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e), `${what}[${i}]: ${values[i]} vs ${e}`),
+  );
 }
 
-const folders = skipUnlessShared(MODELS)
-  ? []
-  : readdirSync(sharedPath(MODELS)).filter((name) => name.startsWith('deberta-v2-'));
-
-describe('DeBERTa-v2 fixtures reproduce PyTorch', { skip: skipUnlessShared(MODELS) }, () => {
-  test('the seven fixture folders are there', () => assert.equal(folders.length, 7));
-
-  for (const folder of folders) {
-    test(`${folder}: every case through the model API (outputs, hidden states, attentions, losses)`, async () => {
-      const dir = sharedPath(MODELS, folder);
-      const task = taskFromConfig(readSharedJson(MODELS, folder, 'config.json'));
-      const { cases } = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json');
-      const plain = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1 });
-      const everything = await PreTrainedModel.fromPretrained(dir, task, {
-        cacheDir: false,
-        threads: 1,
-        outputHiddenStates: true,
-        outputAttentions: true,
-      });
-      let worst = 0;
-      try {
-        for (const c of cases) {
-          const model = c.options?.output_hidden_states || c.options?.output_attentions ? everything : plain;
-          const out = await model.forward(c.inputs as never);
-          for (const [key, expected] of Object.entries(c.outputs)) {
-            assert.ok(out[key as keyof ModelOutput] !== undefined, `${folder}/${c.name}: ${key} missing`);
-            worst = Math.max(
-              worst,
-              assertClose(out[key as keyof ModelOutput], expected, `${folder}/${c.name}/${key}`),
-            );
-          }
-          if (!('loss' in c.outputs)) assert.equal(out.loss, undefined);
-        }
-        console.log(`# ${folder}: max |diff| ${worst.toExponential(2)}`);
-      } finally {
-        await plain.dispose();
-        await everything.dispose();
-      }
-    });
-  }
-
+// Every case of the seven models-2/deberta-v2-* folders runs in models-api.test.ts (the API, hidden states, attentions,
+// losses), models-fixtures.test.ts (both lowerings) and models-packed.test.ts (packed against padded).
+describe('DeBERTa-v2 through seqbatch forward', { skip: skipUnlessShared(MODELS) }, () => {
   test('seqbatch forward: the token-type pair case and the classifier loss', async () => {
     const run = async (folder: string, caseName: string): Promise<void> => {
       const c = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json').cases.find(
@@ -116,58 +63,85 @@ describe('DeBERTa-v2 fixtures reproduce PyTorch', { skip: skipUnlessShared(MODEL
   });
 });
 
-describe('DeBERTa-v2 packed: a row of a packed batch equals the sequence alone', { skip: skipUnlessShared(MODELS) }, () => {
-  // The conv layer, absolute positions with token types, a pooled head and a per-token head; 9 rows of 1–60 tokens,
-  // so the length groups hold several rows with filler, and distances reach the log buckets and the clamp.
-  for (const folder of ['deberta-v2-conv', 'deberta-v2-token-types', 'deberta-v2-seqcls', 'deberta-v2-mlm']) {
-    test(folder, async () => {
-      const dir = sharedPath(MODELS, folder);
-      const config = readSharedJson<{ vocab_size: number; type_vocab_size: number }>(MODELS, folder, 'config.json');
-      const task = taskFromConfig(config as never);
-      const model = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1, outputHiddenStates: true });
-      try {
-        const rand = random(folder.length);
-        const lengths = Array.from({ length: 9 }, () => 1 + Math.floor(rand() * 60));
-        const seq = Math.max(...lengths);
-        const rows = lengths.map((n) => Array.from({ length: n }, () => 5 + Math.floor(rand() * (config.vocab_size - 5))));
-        const types = rows.map((row) => row.map((_, j) => (config.type_vocab_size > 0 && j >= row.length / 2 ? 1 : 0)));
-        const padRow = (row: number[]): number[] => [...row, ...Array<number>(seq - row.length).fill(0)];
-        const batch: Record<string, number[][]> = {
-          input_ids: rows.map(padRow),
-          attention_mask: rows.map((row) => padRow(row.map(() => 1))),
-        };
-        if (config.type_vocab_size > 0) batch.token_type_ids = types.map(padRow);
-        const packed = await model.forward(batch as never, { packed: true });
-        assert.equal(model.packedRuns, 1, 'the batch ran packed');
-        let worst = 0;
-        for (let r = 0; r < rows.length; r++) {
-          const alone: Record<string, number[][]> = { input_ids: [rows[r]!] };
-          if (config.type_vocab_size > 0) alone.token_type_ids = [types[r]!];
-          const single = await model.forward(alone as never, { packed: false });
-          for (const [key, value] of Object.entries(single) as [keyof ModelOutput, FloatTensor | FloatTensor[]][]) {
-            const pairs = Array.isArray(value)
-              ? value.map((t, i) => [t, (packed[key] as FloatTensor[])[i]!] as const)
-              : [[value, packed[key] as FloatTensor] as const];
-            for (const [one, many] of pairs) {
-              // Per-token outputs are [batch, seq, …] (row r's first lengths[r] positions); sequence logits are [batch, labels].
-              const perToken = one.dims.length >= 3;
-              const width = perToken ? one.data.length / lengths[r]! : one.data.length;
-              const offset = perToken ? r * seq * width : r * width;
-              for (let i = 0; i < one.data.length; i++) {
-                const diff = Math.abs(one.data[i]! - many.data[offset + i]!);
-                worst = Math.max(worst, diff);
-                if (!(diff <= 1e-5)) assert.fail(`${folder} row ${r} ${key}[${i}]: alone ${one.data[i]}, packed ${many.data[offset + i]}`);
+describe(
+  'DeBERTa-v2 packed: a row of a packed batch equals the sequence alone',
+  { skip: skipUnlessShared(MODELS) },
+  () => {
+    // The conv layer, absolute positions with token types, a pooled head and a per-token head; 9 rows of 1–60 tokens,
+    // so the length groups hold several rows with filler, and distances reach the log buckets and the clamp.
+    for (const folder of [
+      'deberta-v2-conv',
+      'deberta-v2-token-types',
+      'deberta-v2-seqcls',
+      'deberta-v2-mlm',
+    ]) {
+      test(folder, async () => {
+        const dir = sharedPath(MODELS, folder);
+        const config = readSharedJson<{ vocab_size: number; type_vocab_size: number }>(
+          MODELS,
+          folder,
+          'config.json',
+        );
+        const task = taskFromConfig(config as never);
+        const model = await PreTrainedModel.fromPretrained(dir, task, {
+          cacheDir: false,
+          threads: 1,
+          outputHiddenStates: true,
+        });
+        try {
+          const rand = random(folder.length);
+          const lengths = Array.from({ length: 9 }, () => 1 + Math.floor(rand() * 60));
+          const seq = Math.max(...lengths);
+          const rows = lengths.map((n) =>
+            Array.from({ length: n }, () => 5 + Math.floor(rand() * (config.vocab_size - 5))),
+          );
+          const types = rows.map((row) =>
+            row.map((_, j) => (config.type_vocab_size > 0 && j >= row.length / 2 ? 1 : 0)),
+          );
+          const padRow = (row: number[]): number[] => [...row, ...Array<number>(seq - row.length).fill(0)];
+          const batch: Record<string, number[][]> = {
+            input_ids: rows.map(padRow),
+            attention_mask: rows.map((row) => padRow(row.map(() => 1))),
+          };
+          if (config.type_vocab_size > 0) batch.token_type_ids = types.map(padRow);
+          const packed = await model.forward(batch as never, { packed: true });
+          assert.equal(model.packedRuns, 1, 'the batch ran packed');
+          let worst = 0;
+          for (let r = 0; r < rows.length; r++) {
+            const alone: Record<string, number[][]> = { input_ids: [rows[r]!] };
+            if (config.type_vocab_size > 0) alone.token_type_ids = [types[r]!];
+            const single = await model.forward(alone as never, { packed: false });
+            for (const [key, value] of Object.entries(single) as [
+              keyof ModelOutput,
+              FloatTensor | FloatTensor[],
+            ][]) {
+              const pairs = Array.isArray(value)
+                ? value.map((t, i) => [t, (packed[key] as FloatTensor[])[i]!] as const)
+                : [[value, packed[key] as FloatTensor] as const];
+              for (const [one, many] of pairs) {
+                // Per-token outputs are [batch, seq, …] (row r's first lengths[r] positions); sequence logits are [batch, labels].
+                const perToken = one.dims.length >= 3;
+                const width = perToken ? one.data.length / lengths[r]! : one.data.length;
+                const offset = perToken ? r * seq * width : r * width;
+                for (let i = 0; i < one.data.length; i++) {
+                  const diff = Math.abs(one.data[i]! - many.data[offset + i]!);
+                  worst = Math.max(worst, diff);
+                  if (!(diff <= 1e-5))
+                    assert.fail(
+                      `${folder} row ${r} ${key}[${i}]: alone ${one.data[i]}, packed ${many.data[offset + i]}`,
+                    );
+                }
               }
             }
           }
+          console.log(`# ${folder}: packed rows vs alone, max |diff| ${worst.toExponential(2)}`);
+        } finally {
+          await model.dispose();
         }
-        console.log(`# ${folder}: packed rows vs alone, max |diff| ${worst.toExponential(2)}`);
-      } finally {
-        await model.dispose();
-      }
-    });
-  }
-});
+      });
+    }
+  },
+);
 
 describe('relative positions (make_log_bucket_position, build_relative_position)', () => {
   // HF's formula in float64: sign(d)·(ceil(log(|d|/mid) / log((max-1)/mid) · (mid-1)) + mid) outside ±mid.
