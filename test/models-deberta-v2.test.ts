@@ -64,6 +64,73 @@ describe('DeBERTa-v2 through seqbatch forward', { skip: skipUnlessShared(MODELS)
 });
 
 describe(
+  "DeBERTa-v2's own sequence-classification loss without problem_type",
+  { skip: skipUnlessShared(MODELS) },
+  () => {
+    test('negative labels are skipped, one-hot and soft labels take the soft cross-entropy', async () => {
+      const c = readSharedJson<{ cases: FixtureCase[] }>(
+        MODELS,
+        'deberta-v2-seqcls',
+        'expected.json',
+      ).cases.find((x) => x.name === 'labels')!;
+      const model = await PreTrainedModel.fromPretrained(
+        sharedPath(MODELS, 'deberta-v2-seqcls'),
+        'sequence-classification',
+        {
+          cacheDir: false,
+          threads: 1,
+        },
+      );
+      try {
+        const inputs = { input_ids: c.inputs.input_ids, attention_mask: c.inputs.attention_mask };
+        const ids = c.inputs.labels as number[];
+        const plain = await model.forward({ ...inputs, labels: ids } as never);
+        assert.ok(Math.abs(plain.loss! - (c.outputs.loss as number)) <= 1e-4, 'class ids: the fixture loss');
+        // log_softmax of each row, in float64 from the logits the model returned.
+        const logits = plain.logits!;
+        const classes = logits.dims[1]!;
+        const logSoftmax = (r: number): number[] => {
+          const row = [...logits.data.subarray(r * classes, (r + 1) * classes)];
+          const max = Math.max(...row);
+          const log = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+          return row.map((x) => x - log);
+        };
+        const softLoss = (targets: number[][]): number =>
+          -targets.reduce((sum, t, r) => sum + t.reduce((s, p, k) => s + p * logSoftmax(r)[k]!, 0), 0) /
+          targets.length;
+
+        const skipped = await model.forward({
+          ...inputs,
+          labels: ids.map((l, r) => (r === 1 ? -1 : l)),
+        } as never);
+        const kept = [0, 2].map((r) => -logSoftmax(r)[ids[r]!]!);
+        assert.ok(
+          Math.abs(skipped.loss! - (kept[0]! + kept[1]!) / 2) <= 1e-6,
+          `skipped row: ${skipped.loss}`,
+        );
+        const none = await model.forward({ ...inputs, labels: ids.map(() => -1) } as never);
+        assert.equal(none.loss, 0, 'no labelled row: 0');
+
+        const oneHot = ids.map((l) => Array.from({ length: classes }, (_, k) => (k === l ? 1 : 0)));
+        const hot = await model.forward({ ...inputs, labels: oneHot } as never);
+        assert.ok(
+          Math.abs(hot.loss! - plain.loss!) <= 1e-6,
+          `one-hot ${hot.loss} vs class ids ${plain.loss}`,
+        );
+        const soft = ids.map((_, r) => [0.2, 0.5, 0.3].map((p, k) => (r === k ? p + 0.1 : p) / 1.1));
+        const got = await model.forward({ ...inputs, labels: soft } as never);
+        assert.ok(
+          Math.abs(got.loss! - softLoss(soft)) <= 1e-6,
+          `soft labels ${got.loss} vs ${softLoss(soft)}`,
+        );
+      } finally {
+        await model.dispose();
+      }
+    });
+  },
+);
+
+describe(
   'DeBERTa-v2 packed: a row of a packed batch equals the sequence alone',
   { skip: skipUnlessShared(MODELS) },
   () => {

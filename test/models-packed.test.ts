@@ -49,6 +49,7 @@ const PACKABLE = [
   'roberta-seqcls',
   'roberta-tokcls',
   ...['mpnet-model', 'mpnet-mlm', 'mpnet-qa', 'mpnet-seqcls', 'mpnet-tokcls'].map((name) => `../models-2/${name}`),
+  ...['model', 'conv', 'token-types', 'seqcls', 'tokcls', 'qa', 'mlm'].map((name) => `../models-2/deberta-v2-${name}`),
 ];
 
 interface FixtureCase {

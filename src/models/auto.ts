@@ -40,7 +40,13 @@ import { FloatTensor } from '../runtime/tensor.js';
 import { loadWeights } from '../weights/load.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
 import { defaultCacheDir, GraphCache, graphCacheKey } from './graph-cache.js';
-import { buildModelGraph, defaultPositionIds, graphInputNames, type ModelTask } from './index.js';
+import {
+  buildModelGraph,
+  defaultPositionIds,
+  graphInputNames,
+  inferredSequenceClassificationLoss,
+  type ModelTask,
+} from './index.js';
 
 export type { ModelTask } from './index.js';
 
@@ -520,10 +526,14 @@ export class PreTrainedModel {
 
     if (inputs.labels !== undefined && out.logits) {
       const labels = toNumericTensor(inputs.labels, 'labels');
+      const ownRule =
+        this.config.problemType === undefined ? inferredSequenceClassificationLoss(this.config.raw as Record<string, unknown>) : null;
       out.loss =
-        this.task === 'sequence-classification'
-          ? sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType)
-          : tokenLoss(out.logits, labels);
+        this.task !== 'sequence-classification'
+          ? tokenLoss(out.logits, labels)
+          : ownRule
+            ? ownRule(out.logits, labels, this.config.numLabels)
+            : sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType);
     }
     if (inputs.start_positions !== undefined && inputs.end_positions !== undefined && out.start_logits && out.end_logits) {
       out.loss = questionAnsweringLoss(

@@ -17,6 +17,7 @@
  */
 import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
+import type { NumericTensor } from '../runtime/inputs.js';
 import type { WeightStore } from '../weights/types.js';
 import { albertArchitecture } from './albert.js';
 import { bertArchitecture } from './bert.js';
@@ -125,6 +126,23 @@ export interface Architecture {
   positions(config: ConfigReader): { kind: 'arange' } | { kind: 'from-input-ids'; padTokenId: number };
   typeVocabSize(config: ConfigReader): number;
   build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
+  /**
+   * The sequence-classification loss when config.json has no `problem_type`, for heads whose HF class has a rule of
+   * its own (DeBERTa); absent, transformers' usual inference applies (src/runtime/losses.ts).
+   */
+  inferredSequenceClassificationLoss?: SequenceClassificationLoss;
+}
+
+/** A sequence-classification loss on logits [batch, num_labels]. */
+export type SequenceClassificationLoss = (
+  logits: { data: ArrayLike<number>; dims: number[] },
+  labels: NumericTensor,
+  numLabels: number,
+) => number;
+
+/** The architecture's own rule for the sequence-classification loss without `problem_type`, if it has one. */
+export function inferredSequenceClassificationLoss(config: Record<string, unknown>): SequenceClassificationLoss | null {
+  return architectureFor(new ConfigReader(config)).inferredSequenceClassificationLoss ?? null;
 }
 
 const ARCHITECTURES: Architecture[] = [
