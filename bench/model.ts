@@ -1,7 +1,11 @@
 /**
  * Encoder throughput on pre-tokenized ids, seqbatch against its peers (issue 3), one command:
  *
- *   npx tsx bench/model.ts [--rounds 3] [--passes 1] [--limit N] [--threads 2] [--small]
+ *   npx tsx bench/model.ts [--rounds 3] [--passes 1] [--limit N] [--threads 2] [--small] [--arch distilbert]
+ *
+ * `--arch deberta-v2` runs the same peers on a DeBERTa-v3-base-shaped random checkpoint instead (bench/lib/
+ * checkpoint.ts), plus seqbatch on the DistilBERT checkpoint in the same rounds: the report gives the new
+ * architecture's executed GFLOPS as a share of DistilBERT's on the same machine and load.
  *
  * Model: a DistilBERT-base-shaped random checkpoint (6 layers, dim 768, FFN 3072, 12 heads; the cost of a forward
  * pass does not depend on the weight values), written once to .cache/bench by scripts/make-random-checkpoint.ts
@@ -18,7 +22,7 @@
  * Prints Markdown; writes bench/out/model.json.
  */
 import { parseArgs } from 'node:util';
-import { ensureBenchModel } from './lib/checkpoint.js';
+import { BENCH_ARCHITECTURES, ensureBenchModel, type BenchArchitecture } from './lib/checkpoint.js';
 import { batchFlops, usefulFlops, type GraphWork } from './lib/flops.js';
 import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
@@ -35,12 +39,18 @@ const { values: opts } = parseArgs({
     limit: { type: 'string' },
     threads: { type: 'string', default: '2' },
     small: { type: 'boolean', default: false },
+    arch: { type: 'string', default: 'distilbert' },
   },
 });
+const arch = opts.arch as BenchArchitecture;
+if (!BENCH_ARCHITECTURES.includes(arch))
+  throw new Error(`--arch must be one of ${BENCH_ARCHITECTURES.join(', ')}`);
 const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tsx']);
 log(machineMarkdown(machine));
 prepareWorkers(opts.tsx!);
-const model = await ensureBenchModel(opts.small);
+const model = await ensureBenchModel(opts.small, arch);
+/** The reference architecture, run by seqbatch in the same rounds when another one is measured. */
+const distilbert = arch === 'distilbert' ? null : await ensureBenchModel(opts.small, 'distilbert');
 
 interface ModelResult {
   peer: string;
@@ -59,6 +69,8 @@ const LABELS: Record<string, string> = {
   ort: 'raw onnxruntime-node session, same sorted batches',
   'ort-full':
     'raw onnxruntime-node session, full computation (as HF / a PyTorch export), same sorted batches',
+  'seqbatch-distilbert':
+    'reference: seqbatch on the DistilBERT checkpoint of the same size class, sorted batches',
 };
 
 /** Which computation each peer's graph performs: the export is seqbatch's graph, first-token last layer included. */
@@ -68,41 +80,53 @@ const WORK: Record<string, GraphWork> = {
   'transformersjs-sorted': 'first-token',
   ort: 'first-token',
   'ort-full': 'full',
+  'seqbatch-distilbert': 'first-token',
 };
 
 const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir, '--passes', opts.passes!];
 common.push('--full-graph', model.fullGraphPath);
 common.push('--threads', opts.threads!);
 if (opts.limit) common.push('--limit', opts.limit);
-const variants: Variant[] = Object.keys(LABELS).map((peer) => ({
-  name: peer,
-  run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
-}));
+const variants: Variant[] = Object.keys(LABELS)
+  .filter((peer) => peer !== 'seqbatch-distilbert')
+  .map((peer) => ({
+    name: peer,
+    run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
+  }));
+if (distilbert) {
+  const args = [
+    '--peer',
+    'seqbatch',
+    ...common,
+    '--checkpoint',
+    distilbert.checkpointDir,
+    '--export',
+    distilbert.exportDir,
+  ];
+  variants.push({ name: 'seqbatch-distilbert', run: { worker: 'model-peer.ts', args } });
+}
+const shapeFor = (name: string) => (name === 'seqbatch-distilbert' ? distilbert!.config : model.config);
 const rounds = Number(opts.rounds);
 log(`model: ${rounds} rounds of ${variants.length} peers`);
 const results = await runRounds<ModelResult>(variants, rounds);
 
 const ids = readSharedIds().slice(0, opts.limit ? Number(opts.limit) : undefined);
-const useful = usefulFlops(
-  model.config,
-  ids.map((r) => r.length),
-);
+const lengths = ids.map((r) => r.length);
+const useful = usefulFlops(model.config, lengths);
 const reference = results.get('seqbatch')![0].logits;
 const summary = [...results].map(([name, runs]) => {
   const seconds = median(runs.flatMap((r) => r.seconds));
   const first = runs[0];
-  const computed = first.batches.reduce(
-    (sum, b) => sum + batchFlops(model.config, b.rows, b.paddedLength),
-    0,
-  );
+  const shape = shapeFor(name);
+  const computed = first.batches.reduce((sum, b) => sum + batchFlops(shape, b.rows, b.paddedLength), 0);
   const executed = first.batches.reduce(
-    (sum, b) => sum + batchFlops(model.config, b.rows, b.paddedLength, WORK[name]),
+    (sum, b) => sum + batchFlops(shape, b.rows, b.paddedLength, WORK[name]),
     0,
   );
   const padded = first.batches.reduce((sum, b) => sum + b.rows * b.paddedLength, 0);
   const real = first.batches.reduce((sum, b) => sum + b.realTokens, 0);
   let maxDiff = 0;
-  for (const run of runs) {
+  for (const run of name === 'seqbatch-distilbert' ? [] : runs) {
     run.logits.forEach((row, i) =>
       row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - reference[i][j])))),
     );
@@ -118,7 +142,7 @@ const summary = [...results].map(([name, runs]) => {
     paddingRatio: (padded - real) / padded,
     computedGflops: computed / seconds / 1e9,
     executedGflops: executed / seconds / 1e9,
-    usefulGflops: useful / seconds / 1e9,
+    usefulGflops: (name === 'seqbatch-distilbert' ? usefulFlops(shape, lengths) : useful) / seconds / 1e9,
     loadSeconds: median(runs.map((r) => r.loadSeconds)),
     peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
     maxLogitDiffFromSeqbatch: maxDiff,
@@ -151,24 +175,37 @@ const table = markdownTable(
     sig(s.executedGflops),
     sig(s.loadSeconds),
     sig(s.peakRssMiB),
-    s.maxLogitDiffFromSeqbatch.toExponential(1),
+    s.name === 'seqbatch-distilbert' ? '—' : s.maxLogitDiffFromSeqbatch.toExponential(1),
   ]),
 );
+const distilbertRow = summary.find((s) => s.name === 'seqbatch-distilbert');
+const shareOfDistilbert = distilbertRow ? ours.executedGflops / distilbertRow.executedGflops : null;
 const report = [
   '## Model (bench/model.ts)',
   '',
   machineMarkdown(machine),
   '',
-  `DistilBERT-shaped random checkpoint (${shape.n_layers} layers, dim ${shape.dim}, FFN ${shape.hidden_dim}, ` +
-    `${shape.n_heads} heads), ${ours.sequences} SST-2 dev sequences (pre-tokenized ids), ${opts.threads} intra-op ` +
+  `${arch === 'distilbert' ? 'DistilBERT' : 'DeBERTa-v3-base'}-shaped random checkpoint (${shape.n_layers} layers, ` +
+    `dim ${shape.dim}, FFN ${shape.hidden_dim}, ${shape.n_heads} heads), ${ours.sequences} SST-2 dev sequences (pre-tokenized ids), ${opts.threads} intra-op ` +
     `threads; median of ${ours.samples.length} timed passes per peer (fresh process each, rounds interleaved). ` +
     `GFLOPS: matrix-product FLOPs counted analytically (bench/lib/flops.ts) over the padded batches ("computed") ` +
     `or over each sequence's own length ("useful"), divided by the wall time; both count the work of HF's model. ` +
     `"Executed" counts what the peer's graph actually computes (the first-token last layer does less). ` +
-    `Target ≥ 80 seq/s.`,
+    (arch === 'distilbert'
+      ? `Target ≥ 80 seq/s.`
+      : `DeBERTa computes every position, so its "ort" and "ort-full" graphs are the same.`),
   '',
   table,
   '',
+  ...(shareOfDistilbert === null
+    ? []
+    : [
+        `seqbatch's executed GFLOPS on ${arch}: ${percent(shareOfDistilbert)} of DistilBERT's in the same rounds ` +
+          '(target ≥ 70%).',
+        '',
+      ]),
 ].join('\n');
 process.stdout.write(report);
-log(`wrote ${writeJsonResult('model', { machine, options: opts, model, summary })}`);
+log(
+  `wrote ${writeJsonResult(arch === 'distilbert' ? 'model' : `model-${arch}`, { machine, options: opts, model, summary, shareOfDistilbert })}`,
+);

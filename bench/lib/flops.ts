@@ -6,6 +6,9 @@
  *   scores QKᵀ and context P·V       2 · 2·L²·d  = 4·L²·d   (summed over heads: h · L² · d/h)
  *   FFN in and out                   2 · 2·L·d·f = 4·L·d·f
  * plus the classification head on the first token: pre_classifier 2·d² and classifier 2·d·labels.
+ * DeBERTa's disentangled attention adds, per layer, c2p (queries against the projected relative embeddings) and p2c
+ * (keys against them): 2 · 2·L·W·d, where W is the number of relative rows the sequence reaches
+ * (`relativeRows`). The projections of the relative tables are weights only (ONNX Runtime folds them at load).
  * "Computed" FLOPs use each batch's padded length for every row (what the CPU does); "useful" FLOPs use each
  * sequence's own length (what an ideal batcher with zero padding would do).
  *
@@ -15,11 +18,19 @@
  */
 import type { DistilBertShape } from './checkpoint.js';
 
+/**
+ * Relative-embedding rows a sequence of length L reaches in DeBERTa's attention: 2L − 1 distances, at most the
+ * 2·span rows of the table (log buckets merge far distances, so this overcounts sequences longer than span / 2).
+ */
+export function relativeRows(shape: DistilBertShape, length: number): number {
+  return shape.relative_span ? Math.min(2 * length - 1, 2 * shape.relative_span) : 0;
+}
+
 export function sequenceFlops(shape: DistilBertShape, length: number, labels = 2): number {
   const d = shape.dim;
   const f = shape.hidden_dim;
   const L = length;
-  const perLayer = 8 * L * d * d + 4 * L * L * d + 4 * L * d * f;
+  const perLayer = 8 * L * d * d + 4 * L * L * d + 4 * L * d * f + 4 * L * relativeRows(shape, L) * d;
   return shape.n_layers * perLayer + 2 * d * d + 2 * d * labels;
 }
 
@@ -35,6 +46,7 @@ export function firstTokenSequenceFlops(shape: DistilBertShape, length: number, 
   const d = shape.dim;
   const f = shape.hidden_dim;
   const L = length;
+  if (shape.relative_span) return sequenceFlops(shape, length, labels); // DeBERTa computes every position
   const lastLayer = 8 * d * d + 4 * L * d * shape.n_heads + 4 * d * f;
   const full = sequenceFlops(shape, length, labels);
   const fullLayer = 8 * L * d * d + 4 * L * L * d + 4 * L * d * f;
