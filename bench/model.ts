@@ -1,7 +1,7 @@
 /**
  * Encoder throughput on pre-tokenized ids, seqbatch against its peers (issue 3), one command:
  *
- *   npx tsx bench/model.ts [--rounds 3] [--passes 1] [--limit N] [--threads 2] [--small]
+ *   npx tsx bench/model.ts [--arch distilbert,modernbert] [--rounds 3] [--passes 1] [--limit N] [--threads 2] [--small]
  *
  * Model: a DistilBERT-base-shaped random checkpoint (6 layers, dim 768, FFN 3072, 12 heads; the cost of a forward
  * pass does not depend on the weight values), written once to .cache/bench by scripts/make-random-checkpoint.ts
@@ -15,11 +15,15 @@
  * Reports seq/s, achieved GFLOPS (analytic count, see bench/lib/flops.ts), padding, peak RSS, and the largest
  * logit difference from seqbatch (same weights, so the peers must agree to float32 noise).
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
+ * `--arch` runs several architectures in one invocation (default: distilbert), their peers interleaved in the same
+ * rounds, so their executed GFLOPS are measured on the same machine in the same state: `modernbert` is a ModernBERT-base-shaped
+ * random checkpoint (bench/lib/modernbert-checkpoint.ts). Its classifier computes every position (no first-token
+ * shortcut), so its export is the full computation and the separate `ort` peer is left out.
  * Prints Markdown; writes bench/out/model.json.
  */
 import { parseArgs } from 'node:util';
-import { ensureBenchModel } from './lib/checkpoint.js';
-import { batchFlops, usefulFlops, type GraphWork } from './lib/flops.js';
+import { BENCH_ARCHS, ensureArchBenchModel, type ArchBenchModel, type BenchArch } from './lib/checkpoint.js';
+import type { GraphWork } from './lib/flops.js';
 import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
@@ -30,6 +34,7 @@ import { markdownTable, median, percent, ratio, sig } from './lib/stats.js';
 const { values: opts } = parseArgs({
   options: {
     tsx: { type: 'boolean', default: false },
+    arch: { type: 'string', default: 'distilbert' },
     rounds: { type: 'string', default: '3' },
     passes: { type: 'string', default: '1' },
     limit: { type: 'string' },
@@ -37,10 +42,13 @@ const { values: opts } = parseArgs({
     small: { type: 'boolean', default: false },
   },
 });
+const archs = opts.arch!.split(',') as BenchArch[];
+for (const arch of archs) {
+  if (!BENCH_ARCHS.includes(arch)) throw new Error(`--arch: ${arch} is not one of ${BENCH_ARCHS.join(', ')}`);
+}
 const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tsx']);
 log(machineMarkdown(machine));
 prepareWorkers(opts.tsx!);
-const model = await ensureBenchModel(opts.small);
 
 interface ModelResult {
   peer: string;
@@ -61,114 +69,149 @@ const LABELS: Record<string, string> = {
     'raw onnxruntime-node session, full computation (as HF / a PyTorch export), same sorted batches',
 };
 
-/** Which computation each peer's graph performs: the export is seqbatch's graph, first-token last layer included. */
-const WORK: Record<string, GraphWork> = {
-  seqbatch: 'first-token',
-  transformersjs: 'first-token',
-  'transformersjs-sorted': 'first-token',
-  ort: 'first-token',
-  'ort-full': 'full',
-};
-
-const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir, '--passes', opts.passes!];
-common.push('--full-graph', model.fullGraphPath);
-common.push('--threads', opts.threads!);
-if (opts.limit) common.push('--limit', opts.limit);
-const variants: Variant[] = Object.keys(LABELS).map((peer) => ({
-  name: peer,
-  run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
-}));
-const rounds = Number(opts.rounds);
-log(`model: ${rounds} rounds of ${variants.length} peers`);
-const results = await runRounds<ModelResult>(variants, rounds);
+/**
+ * Which computation each peer's graph performs: the export is seqbatch's graph, with the first-token last layer
+ * when the architecture has that shortcut.
+ */
+function workOf(peer: string, model: ArchBenchModel): GraphWork {
+  return peer === 'ort-full' || !model.firstTokenShortcut ? 'full' : 'first-token';
+}
 
 const ids = readSharedIds().slice(0, opts.limit ? Number(opts.limit) : undefined);
-const useful = usefulFlops(
-  model.config,
-  ids.map((r) => r.length),
-);
-const reference = results.get('seqbatch')![0].logits;
-const summary = [...results].map(([name, runs]) => {
-  const seconds = median(runs.flatMap((r) => r.seconds));
-  const first = runs[0];
-  const computed = first.batches.reduce(
-    (sum, b) => sum + batchFlops(model.config, b.rows, b.paddedLength),
-    0,
-  );
-  const executed = first.batches.reduce(
-    (sum, b) => sum + batchFlops(model.config, b.rows, b.paddedLength, WORK[name]),
-    0,
-  );
-  const padded = first.batches.reduce((sum, b) => sum + b.rows * b.paddedLength, 0);
-  const real = first.batches.reduce((sum, b) => sum + b.realTokens, 0);
-  let maxDiff = 0;
-  for (const run of runs) {
-    run.logits.forEach((row, i) =>
-      row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - reference[i][j])))),
-    );
+const rounds = Number(opts.rounds);
+const reports: string[] = [];
+const json: Record<string, unknown>[] = [];
+const executedBySeqbatch = new Map<BenchArch, number>();
+
+// Every peer of every architecture runs in the same rounds (interleaved), so load drifts on a shared machine hit
+// the architectures alike and their GFLOPS ratio holds.
+const models = new Map<BenchArch, ArchBenchModel>();
+for (const arch of archs) models.set(arch, await ensureArchBenchModel(arch, opts.small));
+const variants: Variant[] = [];
+for (const [arch, model] of models) {
+  const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir, '--passes', opts.passes!];
+  common.push('--full-graph', model.fullGraphPath);
+  common.push('--threads', opts.threads!);
+  if (opts.limit) common.push('--limit', opts.limit);
+  for (const peer of Object.keys(LABELS).filter((p) => p !== 'ort' || model.firstTokenShortcut)) {
+    variants.push({
+      name: `${arch}:${peer}`,
+      run: { worker: 'model-peer.ts', args: ['--peer', peer, ...common] },
+    });
   }
-  return {
-    name,
-    label: LABELS[name],
-    sequences: first.sequences,
-    batches: first.batches.length,
-    seconds,
-    samples: runs.flatMap((r) => r.seconds),
-    sequencesPerSecond: first.sequences / seconds,
-    paddingRatio: (padded - real) / padded,
-    computedGflops: computed / seconds / 1e9,
-    executedGflops: executed / seconds / 1e9,
-    usefulGflops: useful / seconds / 1e9,
-    loadSeconds: median(runs.map((r) => r.loadSeconds)),
-    peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
-    maxLogitDiffFromSeqbatch: maxDiff,
-  };
-});
-const ours = summary.find((s) => s.name === 'seqbatch')!;
-const shape = model.config;
-const table = markdownTable(
-  [
-    'peer',
-    'seq/s',
-    'seqbatch ÷ this',
-    'batches',
-    'padding',
-    'GFLOPS computed',
-    'GFLOPS useful',
-    'GFLOPS executed',
-    'load (s)',
-    'peak RSS (MiB)',
-    'max abs Δlogit vs seqbatch',
-  ],
-  summary.map((s) => [
-    s.label,
-    sig(s.sequencesPerSecond),
-    s.name === 'seqbatch' ? '—' : ratio(s.seconds, ours.seconds),
-    String(s.batches),
-    percent(s.paddingRatio),
-    sig(s.computedGflops),
-    sig(s.usefulGflops),
-    sig(s.executedGflops),
-    sig(s.loadSeconds),
-    sig(s.peakRssMiB),
-    s.maxLogitDiffFromSeqbatch.toExponential(1),
-  ]),
-);
+}
+log(`model (${archs.join(', ')}): ${rounds} rounds of ${variants.length} peers`);
+const allResults = await runRounds<ModelResult>(variants, rounds);
+
+for (const [arch, model] of models) {
+  const results = new Map(
+    [...allResults]
+      .filter(([name]) => name.startsWith(`${arch}:`))
+      .map(([name, runs]) => [name.slice(arch.length + 1), runs]),
+  );
+  const flopsOf = (length: number, work: GraphWork): number => model.sequenceFlops(length, work);
+  const useful = ids.reduce((sum, r) => sum + flopsOf(r.length, 'full'), 0);
+  const reference = results.get('seqbatch')![0].logits;
+  const summary = [...results].map(([name, runs]) => {
+    const seconds = median(runs.flatMap((r) => r.seconds));
+    const first = runs[0];
+    const computed = first.batches.reduce((sum, b) => sum + b.rows * flopsOf(b.paddedLength, 'full'), 0);
+    const executed = first.batches.reduce(
+      (sum, b) => sum + b.rows * flopsOf(b.paddedLength, workOf(name, model)),
+      0,
+    );
+    const padded = first.batches.reduce((sum, b) => sum + b.rows * b.paddedLength, 0);
+    const real = first.batches.reduce((sum, b) => sum + b.realTokens, 0);
+    let maxDiff = 0;
+    for (const run of runs) {
+      run.logits.forEach((row, i) =>
+        row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - reference[i][j])))),
+      );
+    }
+    return {
+      name,
+      label: LABELS[name],
+      sequences: first.sequences,
+      batches: first.batches.length,
+      seconds,
+      samples: runs.flatMap((r) => r.seconds),
+      sequencesPerSecond: first.sequences / seconds,
+      paddingRatio: (padded - real) / padded,
+      computedGflops: computed / seconds / 1e9,
+      executedGflops: executed / seconds / 1e9,
+      usefulGflops: useful / seconds / 1e9,
+      loadSeconds: median(runs.map((r) => r.loadSeconds)),
+      peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
+      maxLogitDiffFromSeqbatch: maxDiff,
+    };
+  });
+  const ours = summary.find((s) => s.name === 'seqbatch')!;
+  executedBySeqbatch.set(arch, ours.executedGflops);
+  const table = markdownTable(
+    [
+      'peer',
+      'seq/s',
+      'seqbatch ÷ this',
+      'batches',
+      'padding',
+      'GFLOPS computed',
+      'GFLOPS useful',
+      'GFLOPS executed',
+      'load (s)',
+      'peak RSS (MiB)',
+      'max abs Δlogit vs seqbatch',
+    ],
+    summary.map((s) => [
+      s.label,
+      sig(s.sequencesPerSecond),
+      s.name === 'seqbatch' ? '—' : ratio(s.seconds, ours.seconds),
+      String(s.batches),
+      percent(s.paddingRatio),
+      sig(s.computedGflops),
+      sig(s.usefulGflops),
+      sig(s.executedGflops),
+      sig(s.loadSeconds),
+      sig(s.peakRssMiB),
+      s.maxLogitDiffFromSeqbatch.toExponential(1),
+    ]),
+  );
+  reports.push(
+    [
+      `### ${arch}`,
+      '',
+      `${model.description}, ${ours.sequences} SST-2 dev sequences (pre-tokenized ids), ${opts.threads} intra-op ` +
+        `threads; median of ${ours.samples.length} timed passes per peer (fresh process each, rounds interleaved). ` +
+        `GFLOPS: matrix-product FLOPs counted analytically (bench/lib/flops.ts) over the padded batches ("computed") ` +
+        `or over each sequence's own length ("useful"), divided by the wall time; both count the work of HF's model. ` +
+        (model.firstTokenShortcut
+          ? `"Executed" counts what the peer's graph actually computes (the first-token last layer does less).`
+          : `"Executed" equals "computed": every graph computes every position (no first-token shortcut).`),
+      '',
+      table,
+      '',
+    ].join('\n'),
+  );
+  json.push({ arch, model, summary });
+}
+
+const distilbert = executedBySeqbatch.get('distilbert');
+const comparison = distilbert
+  ? [...executedBySeqbatch]
+      .filter(([arch]) => arch !== 'distilbert')
+      .map(
+        ([arch, gflops]) =>
+          `- ${arch}: seqbatch executes ${sig(gflops)} GFLOPS, ${percent(gflops / distilbert)} of DistilBERT's ` +
+          `${sig(distilbert)} in the same run.`,
+      )
+  : [];
 const report = [
   '## Model (bench/model.ts)',
   '',
   machineMarkdown(machine),
   '',
-  `DistilBERT-shaped random checkpoint (${shape.n_layers} layers, dim ${shape.dim}, FFN ${shape.hidden_dim}, ` +
-    `${shape.n_heads} heads), ${ours.sequences} SST-2 dev sequences (pre-tokenized ids), ${opts.threads} intra-op ` +
-    `threads; median of ${ours.samples.length} timed passes per peer (fresh process each, rounds interleaved). ` +
-    `GFLOPS: matrix-product FLOPs counted analytically (bench/lib/flops.ts) over the padded batches ("computed") ` +
-    `or over each sequence's own length ("useful"), divided by the wall time; both count the work of HF's model. ` +
-    `"Executed" counts what the peer's graph actually computes (the first-token last layer does less). ` +
-    `Target ≥ 80 seq/s.`,
-  '',
-  table,
+  ...reports,
+  ...comparison,
   '',
 ].join('\n');
 process.stdout.write(report);
-log(`wrote ${writeJsonResult('model', { machine, options: opts, model, summary })}`);
+log(`wrote ${writeJsonResult('model', { machine, options: opts, models: json })}`);

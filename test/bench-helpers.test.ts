@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { batchFlops, firstTokenSequenceFlops, sequenceFlops, usefulFlops } from '../bench/lib/flops.js';
+import {
+  batchFlops,
+  firstTokenSequenceFlops,
+  modernBertSequenceFlops,
+  sequenceFlops,
+  usefulFlops,
+} from '../bench/lib/flops.js';
 import { chunkedBatches, paddingTotals, sortedBatches } from '../bench/lib/id-batches.js';
 import { markdownTable, median, ratio } from '../bench/lib/stats.js';
 import { digestRows, loadTokenizer, TOKENIZER_PEERS } from '../bench/lib/tokenizer-peers.js';
@@ -40,6 +46,22 @@ test('FLOP count equals 2·m·k·n summed over every matrix product of the encod
   assert.equal(batchFlops(shape, 4, 9), 4 * sequenceFlops(shape, 9));
   assert.equal(batchFlops(shape, 4, 9, 'first-token'), 4 * firstTokenSequenceFlops(shape, 9));
   assert.equal(usefulFlops(shape, [3, 7]), sequenceFlops(shape, 3) + sequenceFlops(shape, 7));
+});
+
+test('ModernBERT FLOP count: Wqkv, Wo, per-head scores and context, GeGLU Wi (to 2f) and Wo, then the head', () => {
+  const matmul = (m: number, k: number, n: number) => 2 * m * k * n;
+  const modern = { hidden_size: 48, intermediate_size: 72, num_hidden_layers: 3 };
+  const d = modern.hidden_size;
+  const f = modern.intermediate_size;
+  const h = 4;
+  const dh = d / h;
+  for (const L of [1, 5, 17]) {
+    let layer = matmul(L, d, 3 * d) + matmul(L, d, d); // Wqkv, Wo
+    for (let head = 0; head < h; head++) layer += matmul(L, dh, L) + matmul(L, L, dh);
+    layer += matmul(L, d, 2 * f) + matmul(L, f, d); // Wi (input and gate), Wo
+    const head = matmul(1, d, d) + matmul(1, d, 2); // head.dense, classifier on the pooled vector
+    assert.equal(modernBertSequenceFlops(modern, L), modern.num_hidden_layers * layer + head);
+  }
 });
 
 test('first-token FLOP count: the full layers, then the last layer as fewQueryAttention computes it', () => {

@@ -9,18 +9,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
 import { after, test } from 'node:test';
 import { runEmbed } from '../src/cli/commands/embed.js';
 import { runFillMask } from '../src/cli/commands/fill-mask.js';
 import { runNer } from '../src/cli/commands/ner.js';
 import { runQa } from '../src/cli/commands/qa.js';
 import { runZeroShot } from '../src/cli/commands/zero-shot.js';
-import type { RowsCommandIO } from '../src/cli/io/index.js';
 import { InputError } from '../src/errors.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { float32ToString } from '../src/util/float32-json.js';
 import { fixtureCheckpoint, labelConfig, NER_LABELS, NLI_LABELS } from './helpers/fixture-checkpoints.js';
+import { capture } from './helpers/cli-capture.js';
 import { REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
 import { deepCloseAsserter } from './helpers/assert-close.js';
 
@@ -40,36 +39,6 @@ function write(name: string, content: string): string {
   const file = join(WORK, name);
   writeFileSync(file, content);
   return file;
-}
-
-/** Captures stdout (JSONL records) and stderr of a command run. */
-function capture(): {
-  io: RowsCommandIO;
-  records: () => Record<string, unknown>[];
-  stdout: () => string;
-  stderr: () => string;
-} {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  let err = '';
-  const stderr = new Writable({
-    write(chunk, _encoding, callback) {
-      err += String(chunk);
-      callback();
-    },
-  }) as unknown as NodeJS.WriteStream;
-  return {
-    io: { stdout, stderr },
-    records: () =>
-      out
-        .trim()
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line)),
-    stdout: () => out,
-    stderr: () => err,
-  };
 }
 
 const assertClose = deepCloseAsserter(1e-6, 'record');

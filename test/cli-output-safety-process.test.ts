@@ -92,12 +92,17 @@ test('a run that fails before its first row leaves labels.jsonl as it was; --res
   const output = join(WORK, 'labels.jsonl');
   const old = '{"label":"POSITIVE","score":0.9}\n{"label":"NEGATIVE","score":0.8}\n';
   writeFileSync(output, old);
-  // The README's own example with a typo in --input: before, this truncated labels.jsonl to 0 bytes.
-  const typo = await start(['-i', join(WORK, 'reveiws.txt'), '-o', output, '--resume', ...FLAGS]).exited;
+  // A typo in --input: before, this truncated labels.jsonl to 0 bytes.
+  const typo = await start(['-i', join(WORK, 'reveiws.txt'), '-o', output, ...FLAGS]).exited;
   assert.equal(typo.code, 2, typo.stderr);
   assert.match(typo.stderr, /^seqbatch: .*reveiws\.txt: cannot read input: file not found\n$/);
   assert.equal(readFileSync(output, 'utf8'), old);
   assert.ok(!existsSync(`${output}.partial`) && !existsSync(`${output}.seqbatch.json`));
+  // The README's own example (--resume) with that typo and no output yet: before, it left an empty file behind.
+  const fresh = join(WORK, 'fresh.jsonl');
+  const typoResume = await start(['-i', join(WORK, 'reveiws.txt'), '-o', fresh, '--resume', ...FLAGS]).exited;
+  assert.equal(typoResume.code, 2, typoResume.stderr);
+  assert.ok(!existsSync(fresh) && !existsSync(`${fresh}.seqbatch.json`), 'no file is created');
   // Two junk lines are not two finished rows.
   writeFileSync(output, 'junk\nmore junk\n');
   const junk = await start(['-i', INPUT, '-o', output, '--resume', ...FLAGS]).exited;

@@ -7,6 +7,7 @@ import { lstat, readFile, readlink, rm, writeFile, readdir } from 'node:fs/promi
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { HubError, InputError } from '../src/errors.js';
+import { selectModelFiles } from '../src/hub/file-selection.js';
 import { HubConnectionError } from '../src/hub/http.js';
 import type { DownloadProgress } from '../src/hub/progress.js';
 import { resolveModel } from '../src/hub/resolve-model.js';
@@ -342,4 +343,16 @@ test("a renamed repo is followed through the Hub's relative redirects and cached
   const folder = await resolveModel('acme/old-name', options);
   assert.equal(folder, join(options.cacheDir, 'models--acme--old-name', 'snapshots', MAIN));
   assert.deepEqual(new Uint8Array(await readFile(join(folder, 'model.safetensors'))), weights);
+});
+
+test('a SentencePiece model is fetched only when the repo has no tokenizer.json', () => {
+  const options = { weights: false, where: 'acme/x' };
+  assert.deepEqual(
+    selectModelFiles(new Set(['config.json', 'spm.model', 'tokenizer_config.json', 'README.md']), options),
+    ['config.json', 'tokenizer_config.json', 'spm.model'],
+  );
+  assert.deepEqual(
+    selectModelFiles(new Set(['config.json', 'tokenizer.json', 'sentencepiece.bpe.model']), options),
+    ['config.json', 'tokenizer.json'],
+  );
 });

@@ -1,18 +1,39 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultCacheDir, GRAPH_CACHE_FORMAT, GraphCache, graphCacheKey } from '../src/models/graph-cache.js';
+import {
+  AutoModelForSequenceClassification,
+  graphBuilderVersion,
+  type PreTrainedModel,
+  sourceTreeFingerprint,
+} from '../src/models/auto.js';
+import {
+  defaultCacheDir,
+  GRAPH_CACHE_FORMAT,
+  GraphCache,
+  graphCacheKey,
+  memoDigest,
+} from '../src/models/graph-cache.js';
+import { WeightsError } from '../src/errors.js';
+import { loadWeights } from '../src/weights/index.js';
+import { assertDeepClose } from './helpers/assert-close.js';
+import { REPO_ROOT } from './helpers/shared.js';
+
+const DEMO_MODEL = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 
 const tmp = mkdtempSync(join(tmpdir(), 'seqbatch-graph-cache-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -94,13 +115,19 @@ test('SEQBATCH_CACHE, else ~/.cache/seqbatch', () => {
   }
 });
 
-test('file digests are remembered for settled files and re-taken after any write', async () => {
-  const dir = join(tmp, 'digests');
+/** A folder holding a 4-byte "weights" file and an empty config, for key and digest tests. */
+function tinyCheckpoint(name: string): { weights: string; config: string } {
+  const dir = join(tmp, name);
   mkdirSync(dir);
   const weights = join(dir, 'model.safetensors');
   writeFileSync(weights, 'AAAA');
   const config = join(dir, 'config.json');
   writeFileSync(config, '{}');
+  return { weights, config };
+}
+
+test('file digests are remembered for settled files and re-taken after any write', async () => {
+  const { weights, config } = tinyCheckpoint('digests');
   const cache = new GraphCache(join(tmp, 'digest-cache'));
   const memoFile = join(cache.dir, 'file-digests.json');
   const parts = { configFile: config, weightFiles: [weights], options: {}, builderVersion: 'v' };
@@ -117,10 +144,10 @@ test('file digests are remembered for settled files and re-taken after any write
   const settledLater = Date.now() + 2100;
   await new Promise((resolve) => setTimeout(resolve, settledLater - Date.now()));
   assert.equal(await graphCacheKey(parts, cache.fileDigests()), fresh, 'same content, same key');
-  const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as Record<string, { sha256: string }>;
-  assert.ok(memo[weights], 'settled file remembered');
-  memo[weights]!.sha256 = 'f'.repeat(64);
-  writeFileSync(memoFile, JSON.stringify(memo));
+  const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { entries: Record<string, { sha256: string }> };
+  assert.ok(memo.entries[weights], 'settled file remembered');
+  memo.entries[weights]!.sha256 = 'f'.repeat(64);
+  writeFileSync(memoFile, JSON.stringify({ entries: memo.entries, sha256: memoDigest(memo.entries) }));
   assert.notEqual(await graphCacheKey(parts, cache.fileDigests()), fresh, 'the remembered digest was used');
 
   // Same size, mtime restored: the write still changed ctime, so the file is hashed again.
@@ -130,4 +157,116 @@ test('file digests are remembered for settled files and re-taken after any write
   assert.notEqual(changed, fresh);
   writeFileSync(weights, 'AAAA');
   assert.equal(await graphCacheKey(parts, cache.fileDigests()), fresh);
+});
+
+test('a cached graph damaged in place (same size, other bytes) is rebuilt with a warning and scores stay right', async () => {
+  const cacheDir = join(tmp, 'damage-cache');
+  const ids = [[101, 2023, 3185, 2001, 2307, 102]];
+  const logitsOf = async (model: PreTrainedModel) =>
+    Array.from(
+      (await model.forward({ input_ids: ids, attention_mask: [ids[0]!.map(() => 1)] })).logits!.data,
+    );
+  const load = (options: { cacheDir: string | false }) =>
+    AutoModelForSequenceClassification.fromPretrained(DEMO_MODEL, { ...options, threads: 1 });
+  const reference = await logitsOf(await load({ cacheDir: false }));
+  const first = await load({ cacheDir });
+  assert.equal(first.loadedFromCache, false);
+  const graphPath = first.graphPath!;
+
+  // Overwrite the classifier bias inside the stored graph: the file still parses and loads, but answers wrongly.
+  const bias = (await loadWeights(DEMO_MODEL)).getFloat32('classifier.bias').data;
+  const graph = readFileSync(graphPath);
+  const at = graph.indexOf(Buffer.from(bias.buffer, bias.byteOffset, bias.byteLength));
+  assert.ok(at > 0, 'the classifier bias is stored verbatim in the graph');
+  Buffer.from(Float32Array.from([bias[0]! + 0.5, bias[1]! - 0.5]).buffer).copy(graph, at);
+  writeFileSync(graphPath, graph);
+
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  try {
+    const second = await load({ cacheDir });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(second.loadedFromCache, false, 'the damaged entry is not used');
+    assertDeepClose(await logitsOf(second), reference, 1e-6, 'rebuilt graph logits');
+    assert.ok(
+      warnings.some((w) => w.includes(graphPath) && w.includes('damaged')),
+      `a warning names the damaged graph: ${JSON.stringify(warnings)}`,
+    );
+    const third = await load({ cacheDir });
+    assert.equal(third.loadedFromCache, true, 'the rebuilt entry serves the next load');
+    assertDeepClose(await logitsOf(third), reference, 1e-6, 'repaired cache logits');
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('a damaged file-digest memo is dropped with a warning, never trusted', async () => {
+  const { weights, config } = tinyCheckpoint('memo-damage');
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(weights, past, past);
+  utimesSync(config, past, past);
+  await new Promise((resolve) => setTimeout(resolve, 2100)); // until the ctime set by utimes is settled too
+  const cache = new GraphCache(join(tmp, 'memo-damage-cache'));
+  const parts = { configFile: config, weightFiles: [weights], options: {}, builderVersion: 'v' };
+  const key = await graphCacheKey(parts, cache.fileDigests());
+  const memoFile = join(cache.dir, 'file-digests.json');
+  const memo = JSON.parse(readFileSync(memoFile, 'utf8')) as { entries: Record<string, { sha256: string }> };
+  memo.entries[weights]!.sha256 = 'f'.repeat(64); // a flipped digest, checksum not updated
+  writeFileSync(memoFile, JSON.stringify(memo));
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  try {
+    assert.equal(await graphCacheKey(parts, cache.fileDigests()), key, 'files hashed again, same key');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(
+      warnings.some((w) => w.includes(memoFile) && w.includes('damaged')),
+      JSON.stringify(warnings),
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('the graph builder fingerprint covers sources in subfolders', () => {
+  const root = join(tmp, 'builder-src');
+  mkdirSync(join(root, 'bert'), { recursive: true });
+  writeFileSync(join(root, 'auto.ts'), 'export {};');
+  writeFileSync(join(root, 'bert', 'layers.ts'), 'export const a = 1;');
+  writeFileSync(join(root, 'bert', 'types.d.ts'), 'export {};');
+  const before = sourceTreeFingerprint([root]);
+  writeFileSync(join(root, 'bert', 'types.d.ts'), 'export type X = 1;');
+  assert.equal(sourceTreeFingerprint([root]), before, 'declaration files do not count');
+  writeFileSync(join(root, 'bert', 'layers.ts'), 'export const a = 2;');
+  assert.notEqual(sourceTreeFingerprint([root]), before, 'a file one folder down counts');
+  assert.match(graphBuilderVersion(), /^[0-9a-f]{16}$/);
+});
+
+test('a Hugging Face cache blob whose bytes no longer match its sha256 name is refused, naming the blob', async () => {
+  const hub = join(tmp, 'hub-blob');
+  const snapshot = join(hub, 'snapshots', 'abc');
+  mkdirSync(join(hub, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  for (const file of readdirSync(DEMO_MODEL)) {
+    const bytes = readFileSync(join(DEMO_MODEL, file));
+    const blob = join(hub, 'blobs', createHash('sha256').update(bytes).digest('hex'));
+    writeFileSync(blob, bytes);
+    symlinkSync(blob, join(snapshot, file));
+  }
+  const load = () =>
+    AutoModelForSequenceClassification.fromPretrained(snapshot, {
+      cacheDir: join(tmp, 'hub-blob-cache'),
+      threads: 1,
+    });
+  await (await load()).dispose(); // intact: loads
+  const weights = realpathSync(join(snapshot, 'model.safetensors'));
+  const bytes = readFileSync(weights);
+  bytes[bytes.length - 1] ^= 0x01; // same size, one bit flipped in the last float
+  writeFileSync(weights, bytes);
+  await assert.rejects(
+    load(),
+    (error: unknown) =>
+      error instanceof WeightsError && error.message.includes(weights) && /damaged/.test(error.message),
+  );
 });

@@ -356,6 +356,14 @@ describe('the graph cache', { skip: skipUnlessShared(MODELS) }, () => {
     const other = await AutoModel.fromPretrained(sharedPath(MODELS, 'bert-model'), { cacheDir: cache });
     await other.dispose();
     copyFileSync(other.graphPath!, first.graphPath!);
+    // ... with its recorded digest, or the hit would (rightly) count the entry as damaged.
+    const metaOf = (graphPath: string) => join(graphPath, '..', 'meta.json');
+    const firstMeta = JSON.parse(readFileSync(metaOf(first.graphPath!), 'utf8')) as Record<string, unknown>;
+    const otherMeta = JSON.parse(readFileSync(metaOf(other.graphPath!), 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      metaOf(first.graphPath!),
+      JSON.stringify({ ...firstMeta, modelSha256: otherMeta.modelSha256 }),
+    );
     process.env.SEQBATCH_CACHE = cache; // the default location
     try {
       const swapped = await AutoModelForTokenClassification.fromPretrained(dir);

@@ -1,9 +1,8 @@
 /**
- * DeBERTa-v2 / v3 (src/models/deberta-v2*.ts): the seven `models-2/deberta-v2-*` fixtures through the model API and
- * `seqbatch forward`, the relative-position buckets against HF's formula, and the config errors.
+ * DeBERTa-v2 / v3 (src/models/deberta-v2*.ts): `seqbatch forward` on the fixtures, packed rows against the same
+ * sequences alone, the relative-position buckets against HF's formula, and the config errors.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { runForward } from '../src/cli/commands/forward.js';
@@ -28,71 +27,19 @@ interface FixtureCase {
 
 const flatten = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flatten) : [x as number]);
 
-/** The fixtures' tolerance: 1e-4 + 1e-4·|expected|, 1e-5 for attention probabilities. */
-function assertClose(got: unknown, expected: unknown, what: string): number {
-  const values =
-    typeof got === 'number'
-      ? [got]
-      : Array.isArray(got)
-        ? got.flatMap((t: FloatTensor | number[]) => ('data' in t ? [...t.data] : flatten(t)))
-        : 'data' in (got as FloatTensor)
-          ? [...(got as FloatTensor).data]
-          : flatten(got);
+/** The fixtures' tolerance (1e-4 + 1e-4·|expected|) on the nested JSON arrays `seqbatch forward` prints. */
+function assertClose(got: unknown, expected: unknown, what: string): void {
+  const values = flatten(got);
   const want = flatten(expected);
   assert.equal(values.length, want.length, `${what}: ${values.length} values, expected ${want.length}`);
-  const attention = what.endsWith('attentions');
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.fround(want[i]!);
-    const diff = Math.abs(values[i]! - e);
-    worst = Math.max(worst, diff);
-    if (!(diff <= (attention ? 1e-5 : 1e-4 + 1e-4 * Math.abs(e))))
-      assert.fail(`${what}[${i}]: got ${values[i]}, expected ${e}`);
-  }
-  return worst;
+  want.forEach((e, i) =>
+    assert.ok(Math.abs(values[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e), `${what}[${i}]: ${values[i]} vs ${e}`),
+  );
 }
 
-const folders = skipUnlessShared(MODELS)
-  ? []
-  : readdirSync(sharedPath(MODELS)).filter((name) => name.startsWith('deberta-v2-'));
-
-describe('DeBERTa-v2 fixtures reproduce PyTorch', { skip: skipUnlessShared(MODELS) }, () => {
-  test('the seven fixture folders are there', () => assert.equal(folders.length, 7));
-
-  for (const folder of folders) {
-    test(`${folder}: every case through the model API (outputs, hidden states, attentions, losses)`, async () => {
-      const dir = sharedPath(MODELS, folder);
-      const task = taskFromConfig(readSharedJson(MODELS, folder, 'config.json'));
-      const { cases } = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json');
-      const plain = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1 });
-      const everything = await PreTrainedModel.fromPretrained(dir, task, {
-        cacheDir: false,
-        threads: 1,
-        outputHiddenStates: true,
-        outputAttentions: true,
-      });
-      let worst = 0;
-      try {
-        for (const c of cases) {
-          const model = c.options?.output_hidden_states || c.options?.output_attentions ? everything : plain;
-          const out = await model.forward(c.inputs as never);
-          for (const [key, expected] of Object.entries(c.outputs)) {
-            assert.ok(out[key as keyof ModelOutput] !== undefined, `${folder}/${c.name}: ${key} missing`);
-            worst = Math.max(
-              worst,
-              assertClose(out[key as keyof ModelOutput], expected, `${folder}/${c.name}/${key}`),
-            );
-          }
-          if (!('loss' in c.outputs)) assert.equal(out.loss, undefined);
-        }
-        console.log(`# ${folder}: max |diff| ${worst.toExponential(2)}`);
-      } finally {
-        await plain.dispose();
-        await everything.dispose();
-      }
-    });
-  }
-
+// Every case of the seven models-2/deberta-v2-* folders runs in models-api.test.ts (the API, hidden states, attentions,
+// losses), models-fixtures.test.ts (both lowerings) and models-packed.test.ts (packed against padded).
+describe('DeBERTa-v2 through seqbatch forward', { skip: skipUnlessShared(MODELS) }, () => {
   test('seqbatch forward: the token-type pair case and the classifier loss', async () => {
     const run = async (folder: string, caseName: string): Promise<void> => {
       const c = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json').cases.find(
@@ -115,6 +62,73 @@ describe('DeBERTa-v2 fixtures reproduce PyTorch', { skip: skipUnlessShared(MODEL
     await run('deberta-v2-seqcls', 'labels');
   });
 });
+
+describe(
+  "DeBERTa-v2's own sequence-classification loss without problem_type",
+  { skip: skipUnlessShared(MODELS) },
+  () => {
+    test('negative labels are skipped, one-hot and soft labels take the soft cross-entropy', async () => {
+      const c = readSharedJson<{ cases: FixtureCase[] }>(
+        MODELS,
+        'deberta-v2-seqcls',
+        'expected.json',
+      ).cases.find((x) => x.name === 'labels')!;
+      const model = await PreTrainedModel.fromPretrained(
+        sharedPath(MODELS, 'deberta-v2-seqcls'),
+        'sequence-classification',
+        {
+          cacheDir: false,
+          threads: 1,
+        },
+      );
+      try {
+        const inputs = { input_ids: c.inputs.input_ids, attention_mask: c.inputs.attention_mask };
+        const ids = c.inputs.labels as number[];
+        const plain = await model.forward({ ...inputs, labels: ids } as never);
+        assert.ok(Math.abs(plain.loss! - (c.outputs.loss as number)) <= 1e-4, 'class ids: the fixture loss');
+        // log_softmax of each row, in float64 from the logits the model returned.
+        const logits = plain.logits!;
+        const classes = logits.dims[1]!;
+        const logSoftmax = (r: number): number[] => {
+          const row = [...logits.data.subarray(r * classes, (r + 1) * classes)];
+          const max = Math.max(...row);
+          const log = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+          return row.map((x) => x - log);
+        };
+        const softLoss = (targets: number[][]): number =>
+          -targets.reduce((sum, t, r) => sum + t.reduce((s, p, k) => s + p * logSoftmax(r)[k]!, 0), 0) /
+          targets.length;
+
+        const skipped = await model.forward({
+          ...inputs,
+          labels: ids.map((l, r) => (r === 1 ? -1 : l)),
+        } as never);
+        const kept = [0, 2].map((r) => -logSoftmax(r)[ids[r]!]!);
+        assert.ok(
+          Math.abs(skipped.loss! - (kept[0]! + kept[1]!) / 2) <= 1e-6,
+          `skipped row: ${skipped.loss}`,
+        );
+        const none = await model.forward({ ...inputs, labels: ids.map(() => -1) } as never);
+        assert.equal(none.loss, 0, 'no labelled row: 0');
+
+        const oneHot = ids.map((l) => Array.from({ length: classes }, (_, k) => (k === l ? 1 : 0)));
+        const hot = await model.forward({ ...inputs, labels: oneHot } as never);
+        assert.ok(
+          Math.abs(hot.loss! - plain.loss!) <= 1e-6,
+          `one-hot ${hot.loss} vs class ids ${plain.loss}`,
+        );
+        const soft = ids.map((_, r) => [0.2, 0.5, 0.3].map((p, k) => (r === k ? p + 0.1 : p) / 1.1));
+        const got = await model.forward({ ...inputs, labels: soft } as never);
+        assert.ok(
+          Math.abs(got.loss! - softLoss(soft)) <= 1e-6,
+          `soft labels ${got.loss} vs ${softLoss(soft)}`,
+        );
+      } finally {
+        await model.dispose();
+      }
+    });
+  },
+);
 
 describe(
   'DeBERTa-v2 packed: a row of a packed batch equals the sequence alone',

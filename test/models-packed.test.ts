@@ -51,6 +51,12 @@ const PACKABLE = [
   ...['mpnet-model', 'mpnet-mlm', 'mpnet-qa', 'mpnet-seqcls', 'mpnet-tokcls'].map(
     (name) => `../models-2/${name}`,
   ),
+  ...['modernbert-model', 'modernbert-mlm', 'modernbert-seqcls', 'modernbert-tokcls'].map(
+    (name) => `../models-2/${name}`,
+  ),
+  ...['model', 'conv', 'token-types', 'seqcls', 'tokcls', 'qa', 'mlm'].map(
+    (name) => `../models-2/deberta-v2-${name}`,
+  ),
 ];
 
 interface FixtureCase {

@@ -12,7 +12,7 @@ import {
 } from '../src/pipelines/token-aggregation.js';
 import { selectSpans, type QaWindow } from '../src/pipelines/qa-spans.js';
 import { zeroShotScores, entailmentId } from '../src/pipelines/zero-shot.js';
-import { poolTokens } from '../src/pipelines/pooling.js';
+import { poolTokens } from '../src/pipelines/sentence-transformers/pooling.js';
 import { labelScores } from '../src/pipelines/text-classification.js';
 import { combineVectors, l2Normalize, softmax } from '../src/pipelines/math.js';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { InputError } from '../src/errors.js';
+import { ConfigError, InputError } from '../src/errors.js';
 import { AutoModelForQuestionAnswering } from '../src/models/auto.js';
 import { pipeline } from '../src/pipelines/index.js';
 import {
@@ -150,15 +150,39 @@ test(
     assertClose(slidMax[0], max(windowMeans));
     await Promise.all([plain.dispose(), st.dispose()]);
 
-    // Unsupported modules are ConfigErrors naming the file.
+    // Unsupported modules are ConfigErrors naming the file and the module; so is a Dense module without its config.
+    const modules = (type: string, path: string) => [
+      { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+      { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+      { idx: 2, name: '2', path, type },
+    ];
+    const pooling = { word_embedding_dimension: 32, pooling_mode_mean_tokens: true };
+    const lstm = fixture(
+      'bert-model',
+      { lstm: 1 },
+      {
+        'modules.json': modules('sentence_transformers.models.LSTM', '2_LSTM'),
+        '1_Pooling/config.json': pooling,
+      },
+    );
+    await assert.rejects(
+      pipeline('feature-extraction', lstm, OPTIONS),
+      (e) =>
+        e instanceof ConfigError &&
+        /modules\.json: module 2 \(sentence_transformers\.models\.LSTM\) is not supported/.test(e.message),
+    );
     const dense = fixture(
       'bert-model',
       { dense: 1 },
       {
-        'modules.json': [{ idx: 0, name: '0', path: '2_Dense', type: 'sentence_transformers.models.Dense' }],
+        'modules.json': modules('sentence_transformers.models.Dense', '2_Dense'),
+        '1_Pooling/config.json': pooling,
       },
     );
-    await assert.rejects(pipeline('feature-extraction', dense, OPTIONS), /modules\.json.*Dense/);
+    await assert.rejects(
+      pipeline('feature-extraction', dense, OPTIONS),
+      (e) => e instanceof ConfigError && e.file!.endsWith(join('2_Dense', 'config.json')),
+    );
   },
 );
 

@@ -1,6 +1,7 @@
 /**
- * The serve flags, and a real process: a child serving a slow fake engine gets SIGTERM while a request is in
- * flight; the request must still be answered and the process must exit 0.
+ * The serve flags, and real processes: a child serving a slow fake engine gets SIGTERM while a request is in
+ * flight (the request must still be answered and the process exit 0); `seqbatch serve` on the demo model gets
+ * two SIGTERMs under load (no native abort, exit 1, every accepted request answered 200 or 503).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import {
   type Engine,
   type ServeCliOptions,
 } from '../src/server/index.js';
+import { cliNodeArgs } from './helpers/cli-process.js';
 import { REPO_ROOT } from './helpers/shared.js';
 
 function parse(args: string[]): ServeCliOptions {
@@ -142,3 +144,85 @@ async function waitFor(condition: () => boolean, message: () => string, timeoutM
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+test(
+  'two SIGTERMs under load on a real model: no native abort, exit 1, every accepted request answered 200 or 503',
+  { timeout: 120_000 },
+  async () => {
+    // The demo model on ONNX Runtime's worker thread, kept busy by many long inputs in small batches, so the
+    // second signal arrives while a batch runs natively (exiting then used to abort: exit 134).
+    const child = spawn(
+      process.execPath,
+      cliNodeArgs([
+        'serve',
+        '--port',
+        '0',
+        '--no-graph-cache',
+        '--max-batch-tokens',
+        '4096',
+        '--threads',
+        '1',
+      ]),
+      { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    try {
+      await waitFor(
+        () => /on http:\/\/\S+/.test(stderr),
+        () => `server did not start: ${stderr}`,
+        60_000,
+      );
+      const url = /on (http:\/\/\S+)/.exec(stderr)![1]!;
+      const text = 'a long and winding sentence about films , actors and their long careers '.repeat(10);
+      let answered = 0;
+      const outcomes = Array.from({ length: 24 }, async () => {
+        try {
+          const response = await fetch(`${url}/classify`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ inputs: Array<string>(16).fill(text), truncate: true }),
+          });
+          const body = (await response.json()) as unknown;
+          answered++;
+          return { status: response.status, body };
+        } catch (error) {
+          return { status: 0, body: String(error) };
+        }
+      });
+      await waitFor(
+        () => answered > 0,
+        () => `no request was answered: ${stderr}`,
+        60_000,
+      );
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const secondAt = Date.now();
+      child.kill('SIGTERM');
+      const { code, signal } = await exited;
+      const exitMs = Date.now() - secondAt;
+      assert.doesNotMatch(stderr, /terminate called|Napi::Error/);
+      assert.deepEqual({ code, signal }, { code: 1, signal: null }, stderr);
+      assert.match(stderr, /second SIGTERM, stopping now/);
+      // Promptly: once the batch running on ONNX Runtime ends (this host is shared, hence the slack).
+      assert.ok(exitMs < 15_000, `exited ${exitMs} ms after the second signal`);
+      const results = await Promise.all(outcomes);
+      for (const { status, body } of results) {
+        if (status === 200) assert.equal((body as unknown[]).length, 16);
+        else {
+          assert.equal(status, 503, `every accepted request is answered or refused cleanly: ${String(body)}`);
+          assert.equal((body as { error: { type: string } }).error.type, 'unavailable_error');
+        }
+      }
+      assert.ok(
+        results.some((r) => r.status === 503),
+        'the second signal cut the work short',
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  },
+);

@@ -61,3 +61,25 @@ export function usefulFlops(shape: DistilBertShape, lengths: readonly number[]):
   for (const length of lengths) total += sequenceFlops(shape, length);
   return total;
 }
+
+/** The ModernBERT config fields the FLOP count reads. */
+export interface ModernBertShape {
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+}
+
+/**
+ * FLOPs of a ModernBERT sequence classifier on one sequence of length L (matrix products only, as above), hidden
+ * d, GeGLU width f. Per layer: Wqkv 6·L·d² and Wo 2·L·d²; scores and context 4·L²·d (every layer computes the
+ * full L×L scores: the sliding window is a mask, as in HF's eager attention); Wi (to 2f) 4·L·d·f and Wo 2·L·d·f.
+ * Head: dense 2·d² and classifier 2·d·labels on the pooled vector. seqbatch computes all of it (no first-token
+ * shortcut for rotary layers), so executed = computed.
+ */
+export function modernBertSequenceFlops(shape: ModernBertShape, length: number, labels = 2): number {
+  const d = shape.hidden_size;
+  const f = shape.intermediate_size;
+  const L = length;
+  const perLayer = 8 * L * d * d + 4 * L * L * d + 6 * L * d * f;
+  return shape.num_hidden_layers * perLayer + 2 * d * d + 2 * d * labels;
+}

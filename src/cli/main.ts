@@ -10,6 +10,8 @@ import * as exportCommand from './commands/export.js';
 import * as inspectCommand from './commands/inspect.js';
 import * as classifyCommand from './commands/classify.js';
 import * as embedCommand from './commands/embed.js';
+import * as rerankCommand from './commands/rerank.js';
+import * as similarityCommand from './commands/similarity.js';
 import * as nerCommand from './commands/ner.js';
 import * as qaCommand from './commands/qa.js';
 import * as fillMaskCommand from './commands/fill-mask.js';
@@ -27,6 +29,8 @@ const commandModules: Array<{ register(program: Command): void }> = [
   inspectCommand,
   classifyCommand,
   embedCommand,
+  rerankCommand,
+  similarityCommand,
   nerCommand,
   qaCommand,
   fillMaskCommand,

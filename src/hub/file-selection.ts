@@ -4,6 +4,7 @@
  * pooling module's folder. The same rules apply to a Hub listing and to a cached snapshot read offline.
  */
 import { HubError } from '../errors.js';
+import { SENTENCEPIECE_FILES } from '../tokenizers/loader/files.js';
 
 export const CONFIG_FILE = 'config.json';
 export const SAFETENSORS_FILE = 'model.safetensors';
@@ -56,6 +57,9 @@ export function selectModelFiles(available: ReadonlySet<string>, options: Select
   if (available.has(CONFIG_FILE)) selected.push(CONFIG_FILE);
   else if (options.weights) throw missing(CONFIG_FILE, options, 'is required but missing');
   selected.push(...OPTIONAL_FILES.filter((file) => available.has(file)));
+  // A SentencePiece model is what the tokenizer loads when there is no tokenizer.json (e.g. deberta-v3-base).
+  const sentencePiece = SENTENCEPIECE_FILES.find((file) => available.has(file));
+  if (!available.has('tokenizer.json') && sentencePiece !== undefined) selected.push(sentencePiece);
   if (!options.weights) return selected;
 
   if (available.has(SAFETENSORS_FILE)) {

@@ -4,7 +4,7 @@
  * names a `model_type`: adding an architecture is one new file exporting an `Architecture` plus one line in
  * registry.ts (docs/models.md, "Adding an architecture").
  */
-import type { IntMatrix } from '../runtime/inputs.js';
+import type { IntMatrix, NumericTensor } from '../runtime/inputs.js';
 import type { ConfigReader, EncoderInputs, ModelGraph, NamedOutput } from './layers/index.js';
 
 export const MODEL_TASKS = [
@@ -73,4 +73,16 @@ export interface Architecture {
   /** Rows of the token type table; 0 when the family has no token types (DistilBERT). */
   typeVocabSize(config: ConfigReader): number;
   build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
+  /**
+   * The sequence-classification loss when config.json has no `problem_type`, for heads whose HF class has a rule of
+   * its own (DeBERTa); absent, transformers' usual inference applies (src/runtime/losses.ts).
+   */
+  inferredSequenceClassificationLoss?: SequenceClassificationLoss;
 }
+
+/** A sequence-classification loss on logits [batch, num_labels]. */
+export type SequenceClassificationLoss = (
+  logits: { data: ArrayLike<number>; dims: number[] },
+  labels: NumericTensor,
+  numLabels: number,
+) => number;

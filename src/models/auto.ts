@@ -39,11 +39,11 @@ import { AutoConfig, PretrainedConfig } from './config.js';
 import { graphInputNames } from './index.js';
 import { defaultModelInput, normaliseInputs, type ForwardInput, type ModelInputs } from './model-inputs.js';
 import { openGraph, type BuildOptions } from './open-graph.js';
-import { ARCHITECTURES } from './registry.js';
+import { ARCHITECTURES, inferredSequenceClassificationLoss } from './registry.js';
 
 export type { ModelTask } from './architecture.js';
 export type { ForwardInput, ModelInputs } from './model-inputs.js';
-export { graphBuilderVersion } from './open-graph.js';
+export { graphBuilderVersion, sourceTreeFingerprint } from './open-graph.js';
 
 /** Every extra input any registered architecture declares (forward() refuses one its model does not take). */
 const EXTRA_INPUT_NAMES: readonly string[] = ARCHITECTURES.flatMap((a) =>
@@ -402,10 +402,16 @@ export class PreTrainedModel {
 
     if (inputs.labels !== undefined && out.logits) {
       const labels = toNumericTensor(inputs.labels, 'labels');
+      const ownRule =
+        this.config.problemType === undefined
+          ? inferredSequenceClassificationLoss(this.config.raw as Record<string, unknown>)
+          : null;
       out.loss =
-        this.task === 'sequence-classification'
-          ? sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType)
-          : tokenLoss(out.logits, labels);
+        this.task !== 'sequence-classification'
+          ? tokenLoss(out.logits, labels)
+          : ownRule
+            ? ownRule(out.logits, labels, this.config.numLabels)
+            : sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType);
     }
     if (
       inputs.start_positions !== undefined &&

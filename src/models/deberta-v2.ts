@@ -40,7 +40,9 @@ import {
   type EncoderInputs,
   type NamedOutput,
 } from './layers/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
+import type { NumericTensor } from '../runtime/inputs.js';
+import { crossEntropy, meanSquaredError } from '../runtime/losses.js';
 import { Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
 
@@ -478,6 +480,56 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   }
 }
 
+// ----------------------------------------------------------------------------------------------- loss
+
+/**
+ * DebertaV2ForSequenceClassification's loss when config.json has no `problem_type` (its own rule, not transformers'
+ * usual inference): one label → MSE; labels shaped [batch] or [batch, 1] → cross-entropy over the rows whose label
+ * is ≥ 0 (negative labels are skipped, 0 when none is left; `.long()` truncates float labels); any other shape →
+ * soft labels [batch, num_labels]: −mean over rows of Σ log_softmax(logits) · labels.
+ */
+export function debertaSequenceClassificationLoss(
+  logits: { data: ArrayLike<number>; dims: number[] },
+  labels: NumericTensor,
+  numLabels: number,
+): number {
+  const batch = logits.dims[0]!;
+  if (numLabels === 1) return meanSquaredError(logits.data, labels.data);
+  if (labels.dims.length === 1 || labels.dims[labels.dims.length - 1] === 1) {
+    if (labels.data.length !== batch) {
+      throw new InputError(`labels: expected ${batch} class ids (one per row), got ${labels.data.length}`, {
+        argument: 'labels',
+      });
+    }
+    const rows: number[] = [];
+    const classes: number[] = [];
+    for (let r = 0; r < batch; r++) {
+      if (!(labels.data[r]! >= 0)) continue;
+      rows.push(r);
+      classes.push(Math.trunc(labels.data[r]!));
+    }
+    if (rows.length === 0) return 0;
+    const kept = rows.flatMap((r) =>
+      Array.from({ length: numLabels }, (_, c) => logits.data[r * numLabels + c]!),
+    );
+    return crossEntropy(kept, numLabels, classes);
+  }
+  if (labels.data.length !== logits.data.length) {
+    throw new InputError(
+      `labels: soft labels need a [${batch}, ${numLabels}] array, got ${labels.data.length} values`,
+      { argument: 'labels' },
+    );
+  }
+  let total = 0;
+  for (let r = 0; r < batch; r++) {
+    const row = Array.from({ length: numLabels }, (_, c) => logits.data[r * numLabels + c]!);
+    const max = Math.max(...row);
+    const logSum = max + Math.log(row.reduce((sum, x) => sum + Math.exp(x - max), 0));
+    row.forEach((x, c) => (total -= (x - logSum) * labels.data[r * numLabels + c]!));
+  }
+  return total / batch;
+}
+
 export const debertaV2Architecture: Architecture = {
   modelTypes: ['deberta-v2'],
   packed: { supported: true },
@@ -489,4 +541,5 @@ export const debertaV2Architecture: Architecture = {
   positions: () => ({ kind: 'arange' }),
   typeVocabSize: (c) => c.integer('type_vocab_size', 0),
   build,
+  inferredSequenceClassificationLoss: debertaSequenceClassificationLoss,
 };

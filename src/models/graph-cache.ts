@@ -4,17 +4,19 @@
  * config.json contents, the contents of every weights file, the build options and the builder version. Editing
  * any of them gives a new key; stale entries are simply never read again.
  *
- * Layout: `<cacheDir>/graphs/<key>/model.onnx` and `meta.json` (what was built, from where). Entries are written
- * to a temporary name and renamed into place, so a concurrent reader never sees half a file.
+ * Layout: `<cacheDir>/graphs/<key>/model.onnx` and `meta.json` (what was built, from where, and the graph's
+ * sha256, checked at every read). Entries are written to a temporary name and renamed into place, so a concurrent
+ * reader never sees half a file. `file-digests.json` (remembered weight digests) carries its own checksum.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { WeightsError } from '../errors.js';
 
-/** Bump when anything about cached entries changes (layout, meta fields). */
-export const GRAPH_CACHE_FORMAT = 1;
+/** Bump when anything about cached entries changes (layout, meta fields). 2: meta records the graph's sha256. */
+export const GRAPH_CACHE_FORMAT = 2;
 
 /** `SEQBATCH_CACHE`, else `~/.cache/seqbatch`. */
 export function defaultCacheDir(): string {
@@ -30,7 +32,7 @@ export interface GraphKeyParts {
   builderVersion: string;
 }
 
-async function sha256OfFile(file: string): Promise<string> {
+export async function sha256OfFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -72,18 +74,46 @@ export class FileDigests {
     if (this.entries) return this.entries;
     this.entries = {};
     if (this.memoFile && existsSync(this.memoFile)) {
+      let memo: { entries?: unknown; sha256?: unknown } | undefined;
       try {
-        const parsed = JSON.parse(await readFile(this.memoFile, 'utf8')) as unknown;
-        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-          this.entries = parsed as typeof this.entries;
+        memo = JSON.parse(await readFile(this.memoFile, 'utf8')) as typeof memo;
       } catch {
-        // A damaged memo only costs re-hashing.
+        // An unreadable memo only costs re-hashing.
+      }
+      const entries = memo?.entries;
+      if (entries && typeof entries === 'object' && !Array.isArray(entries)) {
+        if (memo?.sha256 === memoDigest(entries))
+          this.entries = entries as Record<string, FileStamp & { sha256: string }>;
+        else {
+          // A remembered digest that is wrong would give a wrong cache key; the memo is dropped, not trusted.
+          process.emitWarning(
+            `seqbatch: ${this.memoFile} is damaged (its checksum does not match); hashing files again`,
+          );
+        }
       }
     }
     return this.entries;
   }
 
+  /**
+   * The file's sha256. A file that is a Hugging Face cache blob named by its sha256 (`blobs/<sha256>`, what an LFS
+   * download is stored as) must hash to its name: a damaged blob is a WeightsError, never a model built from it.
+   */
   async digest(file: string): Promise<string> {
+    const sha256 = await this.contentDigest(file);
+    const real = realpathSync(file);
+    const name = basename(real);
+    if (/^[0-9a-f]{64}$/.test(name) && basename(dirname(real)) === 'blobs' && name !== sha256) {
+      throw new WeightsError(
+        `${file}: the Hugging Face cache blob ${real} is damaged (its sha256 is ${sha256}, its name says ${name}); ` +
+          'delete it and download the model again',
+        { file },
+      );
+    }
+    return sha256;
+  }
+
+  private async contentDigest(file: string): Promise<string> {
     const path = resolve(file);
     const entries = await this.load();
     const before = await stampOf(path);
@@ -120,13 +150,18 @@ export class FileDigests {
     const tmp = `${this.memoFile}.tmp-${process.pid}-${Date.now()}`;
     try {
       await mkdir(dirname(this.memoFile), { recursive: true });
-      await writeFile(tmp, JSON.stringify(this.entries));
+      await writeFile(tmp, JSON.stringify({ entries: this.entries, sha256: memoDigest(this.entries) }));
       await rename(tmp, this.memoFile);
       this.dirty = false;
     } catch {
       await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
+}
+
+/** The checksum stored beside the memo's entries (over their JSON as written; parsing keeps the order). */
+export function memoDigest(entries: object): string {
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
 }
 
 function stableJson(value: unknown): string {
@@ -159,6 +194,8 @@ export async function graphCacheKey(
 
 export interface CachedGraphMeta {
   format: number;
+  /** sha256 of model.onnx as written, checked at every read: a damaged graph would load and answer wrongly. */
+  modelSha256: string;
   inputNames: string[];
   outputNames: string[];
   modelDir: string;
@@ -178,25 +215,41 @@ export class GraphCache {
     return join(this.dir, 'graphs', key);
   }
 
-  /** The cached graph's path and meta, or undefined when absent or unreadable (then it is rebuilt). */
-  async get(key: string): Promise<{ modelPath: string; meta: CachedGraphMeta } | undefined> {
+  /**
+   * The cached graph's path and meta, or undefined when absent, unreadable or damaged (then it is rebuilt). The
+   * graph's bytes are hashed and compared with the digest recorded when it was written: a graph damaged in place
+   * (same size, other bytes) still loads in ONNX Runtime and gives wrong numbers. Hashing costs a fraction of
+   * opening the session (which reads the same bytes). A damaged graph is reported through `onDamaged`.
+   */
+  async get(
+    key: string,
+    onDamaged: (message: string) => void = (message) => process.emitWarning(message),
+  ): Promise<{ modelPath: string; meta: CachedGraphMeta } | undefined> {
     const dir = this.entryDir(key);
     const modelPath = join(dir, 'model.onnx');
     if (!existsSync(modelPath)) return undefined;
+    let meta: CachedGraphMeta;
     try {
-      const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CachedGraphMeta;
+      meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CachedGraphMeta;
       if (meta.format !== GRAPH_CACHE_FORMAT || !Array.isArray(meta.inputNames)) return undefined;
-      return { modelPath, meta };
     } catch {
       return undefined;
     }
+    const actual = await sha256OfFile(modelPath).catch(() => undefined);
+    if (actual !== meta.modelSha256) {
+      onDamaged(
+        `seqbatch: the cached graph ${modelPath} is damaged (its sha256 is not the one recorded in meta.json); rebuilding it`,
+      );
+      return undefined;
+    }
+    return { modelPath, meta };
   }
 
   /** Stores a graph; returns the path of the stored model.onnx. */
   async put(
     key: string,
     bytes: Uint8Array,
-    meta: Omit<CachedGraphMeta, 'format' | 'createdAt'>,
+    meta: Omit<CachedGraphMeta, 'format' | 'createdAt' | 'modelSha256'>,
   ): Promise<string> {
     const dir = this.entryDir(key);
     await mkdir(dir, { recursive: true });
@@ -206,6 +259,7 @@ export class GraphCache {
     const full: CachedGraphMeta = {
       format: GRAPH_CACHE_FORMAT,
       createdAt: new Date().toISOString(),
+      modelSha256: createHash('sha256').update(bytes).digest('hex'),
       ...meta,
     };
     try {

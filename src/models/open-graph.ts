@@ -3,9 +3,9 @@
  * build options and a fingerprint of the builder's own code), else built from the safetensors weights, cached,
  * and handed to an ONNX Runtime session.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OnnxSession, type RuntimeOptions } from '../runtime/session.js';
 import { loadWeights } from '../weights/load.js';
@@ -35,30 +35,30 @@ let builderFingerprint: string | undefined;
  */
 export function graphBuilderVersion(): string {
   if (builderFingerprint === undefined) {
-    const hash = createHash('sha256');
     const here = dirname(fileURLToPath(import.meta.url));
-    for (const root of [here, join(here, '..', 'onnx')]) {
-      for (const file of sourceFilesUnder(root)) {
-        // The path relative to its root, so a file moved between subfolders changes the key too.
-        hash.update(relative(root, file));
-        hash.update(readFileSync(file));
-      }
-    }
-    builderFingerprint = hash.digest('hex').slice(0, 16);
+    builderFingerprint = sourceTreeFingerprint([here, join(here, '..', 'onnx')]);
   }
   return builderFingerprint;
 }
 
-/** The .ts / .js files under `dir` (recursively, declaration files excluded), in a stable order. */
-function sourceFilesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const files: string[] = [];
+/** A short digest of the names and contents of every .ts/.js source under `dirs`, subfolders included. */
+export function sourceTreeFingerprint(dirs: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const dir of dirs) hashSourceTree(hash, dir, '');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Hashes every .ts/.js file under `dir` with its path relative to the root, so a moved file changes the key. */
+function hashSourceTree(hash: Hash, dir: string, prefix: string): void {
+  if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...sourceFilesUnder(path));
-    else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) files.push(path);
+    const relativePath = prefix + entry.name;
+    if (entry.isDirectory()) hashSourceTree(hash, join(dir, entry.name), `${relativePath}/`);
+    else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+      hash.update(`${relativePath}\0`);
+      hash.update(readFileSync(join(dir, entry.name)));
+    }
   }
-  return files;
 }
 
 /** Opens the graph of `build`: from the cache when it holds it, else built from the weights (and cached). */
@@ -88,8 +88,11 @@ export async function openGraph(
         try {
           const session = await OnnxSession.create(hit.modelPath, options, dir);
           return { session, fromCache: true, graphPath: hit.modelPath };
-        } catch {
-          // A damaged entry (disk full mid-write, manual edits) is rebuilt and overwritten below.
+        } catch (error) {
+          // An entry ONNX Runtime refuses (a format it no longer reads) is rebuilt and overwritten below.
+          process.emitWarning(
+            `seqbatch: the cached graph ${hit.modelPath} could not be opened (${(error as Error).message}); rebuilding it`,
+          );
         }
       }
     }

@@ -4,13 +4,14 @@
  */
 import { ConfigError } from '../errors.js';
 import { albertArchitecture } from './albert.js';
-import type { Architecture } from './architecture.js';
+import type { Architecture, SequenceClassificationLoss } from './architecture.js';
 import { bertArchitecture } from './bert.js';
 import { debertaV2Architecture } from './deberta-v2.js';
 import { distilbertArchitecture } from './distilbert.js';
 import { electraArchitecture } from './electra.js';
-import type { ConfigReader } from './layers/index.js';
+import { ConfigReader } from './layers/index.js';
 import { longformerArchitecture } from './longformer.js';
+import { modernbertArchitecture } from './modernbert.js';
 import { mpnetArchitecture } from './mpnet.js';
 import { robertaArchitecture } from './roberta.js';
 
@@ -23,6 +24,7 @@ export const ARCHITECTURES: readonly Architecture[] = [
   longformerArchitecture,
   debertaV2Architecture,
   mpnetArchitecture,
+  modernbertArchitecture,
 ];
 
 /** config.json `model_type` values seqbatch builds graphs for, in registry order. */
@@ -44,4 +46,11 @@ export function architectureFor(config: ConfigReader): Architecture {
     );
   }
   return arch;
+}
+
+/** The architecture's own rule for the sequence-classification loss without `problem_type`, if it has one. */
+export function inferredSequenceClassificationLoss(
+  config: Record<string, unknown>,
+): SequenceClassificationLoss | null {
+  return architectureFor(new ConfigReader(config)).inferredSequenceClassificationLoss ?? null;
 }

@@ -114,7 +114,7 @@ export function robertaHeads(
 }
 
 export const robertaArchitecture: Architecture = {
-  modelTypes: ['roberta', 'xlm-roberta'],
+  modelTypes: ['roberta', 'xlm-roberta', 'camembert'],
   packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ROBERTA_DEFAULTS),

@@ -14,7 +14,19 @@ export type PipelineTask =
   | 'token-classification'
   | 'question-answering'
   | 'fill-mask'
-  | 'zero-shot-classification';
+  | 'zero-shot-classification'
+  | 'text-ranking';
+
+/**
+ * A call whose results depend on all its inputs together (int8 quantization with the call's own ranges): the
+ * options each input runs with, and what turns all the results into the call's results.
+ */
+export interface WholeCall<C, O> {
+  options: C;
+  finish(outputs: O[]): O[];
+  /** Why a stream cannot be served (the option at fault and what to pass instead). */
+  streamError: InputError;
+}
 
 /** A value that is one input, not a collection of inputs (strings and plain objects). */
 function isSingleInput(value: unknown): boolean {
@@ -48,6 +60,11 @@ export abstract class Pipeline<I, O, C extends object> {
   /** Builds the task's steps for one call; throws an InputError naming a bad option before any input is read. */
   protected abstract steps(options: C): TaskSteps<I, unknown, unknown, O>;
 
+  /** A task whose options make a call need all its results at once says how here (default: never). */
+  protected wholeCall(_options: C): WholeCall<C, O> | null {
+    return null;
+  }
+
   /** One input → its result; an array → the results in order; any other iterable → an async iterable. */
   run(input: I, options?: C & PipelineBatchOptions): Promise<O>;
   run(inputs: readonly I[], options?: C & PipelineBatchOptions): Promise<O[]>;
@@ -58,16 +75,29 @@ export abstract class Pipeline<I, O, C extends object> {
   ): Promise<O> | Promise<O[]> | AsyncGenerator<O> {
     const merged = { ...this.defaults, ...options } as C & PipelineBatchOptions;
     const single = isSingleInput(inputs);
+    let whole: WholeCall<C, O> | null;
+    try {
+      whole = this.wholeCall(merged);
+    } catch (error) {
+      return Promise.reject(error) as Promise<O>;
+    }
     if (single || Array.isArray(inputs)) {
       let results: AsyncGenerator<O>;
       try {
-        results = this.stream(single ? [inputs as I] : (inputs as I[]), merged);
+        results = this.stream(
+          single ? [inputs as I] : (inputs as I[]),
+          whole ? { ...merged, ...whole.options } : merged,
+        );
       } catch (error) {
         return Promise.reject(error) as Promise<O>;
       }
-      if (single) return only(results);
-      return collect(results);
+      const all: Promise<O[]> = collect(results).then((outputs): O[] =>
+        whole ? whole.finish(outputs) : outputs,
+      );
+      if (single) return first(all);
+      return all;
     }
+    if (whole) throw whole.streamError;
     if (inputs === null || typeof inputs !== 'object') {
       throw new InputError(
         `inputs: expected a string, an object, an array or an iterable, got ${String(inputs)}`,
@@ -117,9 +147,8 @@ export abstract class Pipeline<I, O, C extends object> {
   }
 }
 
-async function only<O>(results: AsyncGenerator<O>): Promise<O> {
-  const [result] = await collect(results);
-  return result;
+async function first<O>(outputs: Promise<O[]>): Promise<O> {
+  return (await outputs)[0] as O;
 }
 
 async function collect<O>(results: AsyncGenerator<O>): Promise<O[]> {

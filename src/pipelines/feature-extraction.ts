@@ -1,124 +1,102 @@
 /**
  * feature-extraction: token embeddings (transformers' FeatureExtractionPipeline) or pooled sentence vectors.
- * A sentence-transformers folder (modules.json, 1_Pooling/config.json, optional Normalize module and
- * sentence_bert_config.json) sets the defaults, so such a checkpoint gives what `SentenceTransformer.encode` does.
+ * A sentence-transformers folder (modules.json) is run as `SentenceTransformer.encode` runs it: prompt, text
+ * stripping and lower-casing, truncation at max_seq_length, Pooling, Dense and Normalize modules, then
+ * `truncateDim`, `normalize` and `precision` (see sentence-transformers/).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, InputError } from '../errors.js';
-import { Pipeline, type PipelineTask } from './base.js';
+import { Encoding } from '../encoding/encoding.js';
+import { InputError } from '../errors.js';
+import { Pipeline, type PipelineTask, type WholeCall } from './base.js';
 import { encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
 import { combineVectors, l2Normalize } from './math.js';
-import { sliceRowPositions, toRow } from './model-batch.js';
-import { poolTokens, type PoolingMode } from './pooling.js';
+import { sliceRowPositions, toRow, type ModelRow } from './model-batch.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
-import type { TextOrEncoding } from './text-inputs.js';
+import {
+  POOLING_MODES,
+  SentenceModuleStack,
+  TextPreparation,
+  checkPrecision,
+  checkSimilarityFunction,
+  needsRanges,
+  poolTokens,
+  quantizeEmbedding,
+  quantizeEmbeddings,
+  resolveCalibration,
+  resolvePrompt,
+  similarity,
+  similarityPairwise,
+  type Calibration,
+  type PoolingMode,
+  type Precision,
+  type PromptOptions,
+  type SentenceTransformersConfig,
+  type SimilarityFunctionName,
+} from './sentence-transformers/index.js';
+import { readTextOrPair, type TextOrEncoding } from './text-inputs.js';
 import type { PreTrainedModel } from '../models/auto.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 
 /** 'none': one vector per token (special tokens included), as Python's pipeline returns. */
-export type Pooling = 'none' | 'cls' | 'mean' | 'max' | 'mean_sqrt_len';
+export type Pooling = 'none' | PoolingMode;
 
-export interface FeatureExtractionOptions extends LongInputOptions {
+export interface FeatureExtractionOptions extends LongInputOptions, PromptOptions {
   /** Default: the sentence-transformers pooling of the folder, else 'none'. */
   pooling?: Pooling;
-  /** L2-normalise the pooled vector. Default: whether the folder has a sentence-transformers Normalize module. */
+  /**
+   * Unset: the folder's Normalize module (if any) runs in its place, nothing more (Python's default). true: also
+   * L2-normalise the final vector, after `truncateDim` (Python's normalize_embeddings). false: no normalisation at
+   * all, not even the folder's Normalize module.
+   */
   normalize?: boolean;
-}
-
-/** What a sentence-transformers folder says about pooling, normalisation and length. */
-export interface SentenceTransformersConfig {
-  modes: PoolingMode[];
-  normalize: boolean;
-  /** sentence_bert_config.json max_seq_length (inputs are truncated to it), or null. */
-  maxSeqLength: number | null;
-}
-
-const POOLING_FLAGS: Array<[string, PoolingMode | null]> = [
-  ['pooling_mode_cls_token', 'cls'],
-  ['pooling_mode_max_tokens', 'max'],
-  ['pooling_mode_mean_tokens', 'mean'],
-  ['pooling_mode_mean_sqrt_len_tokens', 'mean_sqrt_len'],
-  ['pooling_mode_weightedmean_tokens', null],
-  ['pooling_mode_lasttoken', null],
-];
-
-function readJson(file: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(`${file}: cannot read JSON (${(error as Error).message})`, { file, cause: error });
-  }
-  if (value === null || typeof value !== 'object') throw new ConfigError(`${file}: expected JSON`, { file });
-  return value as Record<string, unknown>;
-}
-
-/** Reads modules.json and its Pooling / Normalize modules; null when the folder is not a sentence-transformers one. */
-export function readSentenceTransformersConfig(dir: string): SentenceTransformersConfig | null {
-  const modulesFile = join(dir, 'modules.json');
-  if (!existsSync(modulesFile)) return null;
-  const modules = readJson(modulesFile) as unknown;
-  if (!Array.isArray(modules)) {
-    throw new ConfigError(`${modulesFile}: expected a list of modules`, { file: modulesFile });
-  }
-  let modes: PoolingMode[] | null = null;
-  let normalize = false;
-  modules.forEach((module: unknown, i) => {
-    const { type, path } = (module ?? {}) as { type?: unknown; path?: unknown };
-    const field = `[${i}].type`;
-    if (typeof type !== 'string') {
-      throw new ConfigError(`${modulesFile}: module ${i} has no type`, { file: modulesFile, field });
-    }
-    const kind = type.split('.').pop();
-    if (kind === 'Transformer') return;
-    if (kind === 'Normalize') {
-      normalize = true;
-      return;
-    }
-    if (kind === 'Pooling') {
-      const file = join(dir, typeof path === 'string' ? path : '1_Pooling', 'config.json');
-      const config = readJson(file);
-      modes = [];
-      for (const [flag, mode] of POOLING_FLAGS) {
-        if (config[flag] !== true) continue;
-        if (mode === null) {
-          throw new ConfigError(`${file}: ${flag} is not supported by seqbatch`, { file, field: flag });
-        }
-        modes.push(mode);
-      }
-      if (modes.length === 0) {
-        throw new ConfigError(`${file}: no pooling mode is enabled`, {
-          file,
-          field: 'pooling_mode_mean_tokens',
-        });
-      }
-      return;
-    }
-    throw new ConfigError(`${modulesFile}: module ${i} (${type}) is not supported by seqbatch`, {
-      file: modulesFile,
-      field,
-    });
-  });
-  let maxSeqLength: number | null = null;
-  const bertConfig = join(dir, 'sentence_bert_config.json');
-  if (existsSync(bertConfig)) {
-    const value = readJson(bertConfig).max_seq_length;
-    if (value !== undefined && value !== null) {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-        throw new ConfigError(`${bertConfig}: max_seq_length must be a positive integer`, {
-          file: bertConfig,
-          field: 'max_seq_length',
-        });
-      }
-      maxSeqLength = value;
-    }
-  }
-  return { modes: modes ?? ['mean'], normalize, maxSeqLength };
+  /** Keep the first N dimensions of each vector (Matryoshka), after the whole module stack. */
+  truncateDim?: number;
+  /** 'float32' (default), 'int8', 'uint8', 'binary' or 'ubinary' (sentence-transformers' quantize_embeddings). */
+  precision?: Precision;
+  /**
+   * int8 / uint8 ranges: `{ min, max }` per dimension, or calibration embeddings to take them from. Without it the
+   * ranges are those of the call's own embeddings (as Python), which needs the whole call at once (an array).
+   */
+  calibration?: Calibration;
 }
 
 /** One vector per input (pooled), or one per token (`pooling: 'none'`). */
 export type Features = number[] | number[][];
+
+/** A model row and how many of its first tokens (a prompt) the pooling leaves out. */
+interface PooledRow extends ModelRow {
+  maskedPrefix: number;
+}
+
+function checkPositiveInteger(value: unknown, argument: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InputError(`${argument}: expected a positive integer, got ${JSON.stringify(value)}`, {
+      argument,
+    });
+  }
+  return value;
+}
+
+/**
+ * A text input as sentence-transformers prepares it: the prompt in front, then `clean` (strip, lower-case) on
+ * each text. An Encoding runs as it is (it has no text), so it cannot take a prompt.
+ */
+function prepareText(
+  input: TextOrEncoding,
+  index: number,
+  prompt: string | null,
+  clean: (text: string) => string,
+): TextOrEncoding {
+  if (input instanceof Encoding) {
+    if (prompt === null) return input;
+    throw new InputError(`inputs[${index}]: an Encoding cannot take a prompt; pass the text`, {
+      argument: `inputs[${index}]`,
+    });
+  }
+  const { text, pair } = readTextOrPair(input, index);
+  const first = clean(prompt === null ? text : prompt + text);
+  return pair === null ? first : { text: first, textPair: clean(pair) };
+}
 
 export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features, FeatureExtractionOptions> {
   constructor(
@@ -128,29 +106,117 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
     defaults: FeatureExtractionOptions & PipelineBatchOptions,
     /** The folder's sentence-transformers configuration, if any. */
     readonly sentenceTransformers: SentenceTransformersConfig | null = null,
+    /** Its Dense and Normalize modules, loaded. */
+    private readonly moduleStack: SentenceModuleStack | null = null,
   ) {
     super(task, tokenizer, model, defaults);
+  }
+
+  /** Tokens per row sentence-transformers runs: max_seq_length, else the model maximum (and never more). */
+  get maxSeqLength(): number {
+    return Math.min(this.sentenceTransformers?.maxSeqLength ?? Infinity, this.modelMaxLength);
+  }
+
+  /** The width of the sentence vectors (Python's get_sentence_embedding_dimension), before `truncateDim`. */
+  get embeddingDimension(): number {
+    const width = this.model.config.hiddenSize * (this.sentenceTransformers?.modes.length ?? 1);
+    return this.moduleStack?.outputDimension(width) ?? width;
+  }
+
+  /** The folder's similarity function (config_sentence_transformers.json similarity_fn_name), default cosine. */
+  get similarityFnName(): SimilarityFunctionName {
+    return this.sentenceTransformers?.similarityFnName ?? 'cosine';
+  }
+
+  /**
+   * The Encoding the model runs for `text` by default, as `SentenceTransformer.tokenize` makes it: the call's
+   * prompt in front, stripped and lower-cased for a sentence-transformers folder, truncated at max_seq_length.
+   */
+  encodeText(text: string, options: PromptOptions = {}): Encoding {
+    const st = this.sentenceTransformers;
+    const prompt = resolvePrompt(options, st?.prompts ?? {}, st?.defaultPromptName ?? null);
+    const preparation = new TextPreparation(this.tokenizer, this.maxSeqLength, st?.doLowerCase ?? false);
+    const withPrompt = prompt === null ? text : prompt + text;
+    return this.tokenizer.encode(st === null ? withPrompt : preparation.clean(withPrompt), null, {
+      truncation: 'longest_first',
+      maxLength: this.maxSeqLength,
+    });
+  }
+
+  /** The [a × b] similarity matrix of two lists of embeddings, with the model's similarity function by default. */
+  similarity(
+    a: readonly (readonly number[])[] | readonly number[],
+    b: readonly (readonly number[])[] | readonly number[],
+    fn: SimilarityFunctionName = this.similarityFnName,
+  ): number[][] {
+    return similarity(a, b, checkSimilarityFunction(fn));
+  }
+
+  /** Row i of a against row i of b, with the model's similarity function by default. */
+  similarityPairwise(
+    a: readonly (readonly number[])[],
+    b: readonly (readonly number[])[],
+    fn: SimilarityFunctionName = this.similarityFnName,
+  ): number[] {
+    return similarityPairwise(a, b, checkSimilarityFunction(fn));
+  }
+
+  protected override wholeCall(
+    options: FeatureExtractionOptions,
+  ): WholeCall<FeatureExtractionOptions, Features> | null {
+    if (options.precision === undefined || options.calibration !== undefined) return null;
+    const precision = checkPrecision(options.precision);
+    if (!needsRanges(precision)) return null;
+    return {
+      options: { ...options, precision: 'float32' },
+      // An empty call has nothing to take ranges from, and nothing to quantize.
+      finish: (outputs) => (outputs.length === 0 ? [] : quantizeEmbeddings(outputs as number[][], precision)),
+      streamError: new InputError(
+        `precision: ${precision} takes its ranges from all the embeddings of the call, so it needs an array of ` +
+          'inputs; pass calibration (ranges or calibration embeddings) to quantize a stream',
+        { argument: 'calibration' },
+      ),
+    };
   }
 
   protected steps(options: FeatureExtractionOptions): TaskSteps<TextOrEncoding, unknown, unknown, Features> {
     const st = this.sentenceTransformers;
     const pooling = options.pooling;
-    if (pooling !== undefined && !['none', 'cls', 'mean', 'max', 'mean_sqrt_len'].includes(pooling)) {
+    if (pooling !== undefined && pooling !== 'none' && !POOLING_MODES.includes(pooling)) {
       throw new InputError(
-        `pooling: expected 'none', 'cls', 'mean', 'max' or 'mean_sqrt_len', got ${JSON.stringify(pooling)}`,
+        `pooling: expected 'none', ${POOLING_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(pooling)}`,
         { argument: 'pooling' },
       );
     }
     const modes: PoolingMode[] | null =
       pooling === undefined ? (st?.modes ?? null) : pooling === 'none' ? null : [pooling];
-    const normalize = options.normalize ?? st?.normalize ?? false;
-    if (typeof normalize !== 'boolean') {
+    const normalize = options.normalize;
+    if (normalize !== undefined && typeof normalize !== 'boolean') {
       throw new InputError(`normalize: expected true or false`, { argument: 'normalize' });
     }
-    // sentence-transformers truncates to max_seq_length unless told otherwise.
+    const truncateDim = checkPositiveInteger(options.truncateDim, 'truncateDim');
+    const precision = checkPrecision(options.precision ?? 'float32');
+    if (modes === null && precision !== 'float32') {
+      throw new InputError(
+        `precision: ${precision} quantizes sentence vectors; choose a pooling other than 'none'`,
+        {
+          argument: 'precision',
+        },
+      );
+    }
+    const ranges =
+      needsRanges(precision) && options.calibration !== undefined
+        ? resolveCalibration(options.calibration)
+        : undefined;
+    if (needsRanges(precision) && ranges === undefined) {
+      // wholeCall runs such calls in float32 and quantizes them together; reaching here means a caller bypassed it.
+      throw new InputError(`precision: ${precision} needs calibration here`, { argument: 'calibration' });
+    }
+    const prompt = resolvePrompt(options, st?.prompts ?? {}, st?.defaultPromptName ?? null);
+    // sentence-transformers always truncates, at max_seq_length; explicit long-input options take over.
     const stDefaults =
-      st?.maxSeqLength != null && options.truncation === undefined && options.longInputs === undefined
-        ? { truncation: true, maxLength: options.maxLength ?? Math.min(st.maxSeqLength, this.modelMaxLength) }
+      st !== null && options.truncation === undefined && options.longInputs === undefined
+        ? { truncation: true, maxLength: options.maxLength ?? this.maxSeqLength }
         : {};
     const limits = resolveLongInputs(
       { ...options, ...stDefaults },
@@ -164,29 +230,45 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
       );
     }
     const { tokenizer } = this;
+    const preparation = new TextPreparation(tokenizer, limits.maxLength, st?.doLowerCase ?? false);
+    const clean = (text: string) => (st === null ? text : preparation.clean(text));
+    const maskedPrefix = st !== null && !st.pooling.includePrompt ? preparation.promptLength(prompt) : 0;
     const width = this.model.config.hiddenSize;
+    const stack = this.moduleStack;
+    const finishVector = (pooled: number[]): number[] => {
+      let vector = stack === null ? pooled : stack.apply(pooled, normalize !== false);
+      if (truncateDim !== undefined) vector = vector.slice(0, truncateDim);
+      if (normalize === true) vector = l2Normalize(vector);
+      return precision === 'float32' ? vector : quantizeEmbedding(vector, precision, ranges);
+    };
     const steps: TaskSteps<TextOrEncoding, null, Features, Features> = {
       prepare: (input, index) => {
-        return { rows: encodeInput(tokenizer, input, limits, index).map(toRow), state: null };
+        const value = st === null && prompt === null ? input : prepareText(input, index, prompt, clean);
+        const rows: PooledRow[] = encodeInput(tokenizer, value, limits, index).map((encoding, w) => ({
+          ...toRow(encoding),
+          maskedPrefix: w === 0 ? maskedPrefix : 0,
+        }));
+        return { rows, state: null };
       },
       extract: (output, b, row, paddedLength) => {
         const hidden = output.last_hidden_state;
         if (!hidden) throw new InputError('the model returned no last_hidden_state', { argument: 'model' });
         const tokens = sliceRowPositions(hidden.data, b, paddedLength, row.ids.length, width);
         if (modes === null) {
-          return Array.from({ length: row.ids.length }, (_, t) =>
-            Array.from(tokens.subarray(t * width, (t + 1) * width)),
-          );
+          return Array.from({ length: row.ids.length }, (_, t) => {
+            const vector = Array.from(tokens.subarray(t * width, (t + 1) * width));
+            return truncateDim === undefined ? vector : vector.slice(0, truncateDim);
+          });
         }
-        return poolTokens(tokens, row.ids.length, width, modes);
+        return poolTokens(tokens, row.ids.length, width, modes, (row as PooledRow).maskedPrefix);
       },
       finish: (_state, windows) => {
-        if (modes === null) return windows[0];
-        const vector =
+        if (modes === null) return windows[0]!;
+        const pooled =
           windows.length === 1
             ? (windows[0] as number[])
             : combineVectors(windows as number[][], limits.aggregation);
-        return normalize ? l2Normalize(vector) : vector;
+        return finishVector(pooled);
       },
     };
     return steps as TaskSteps<TextOrEncoding, unknown, unknown, Features>;

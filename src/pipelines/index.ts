@@ -5,13 +5,13 @@
 import { InputError } from '../errors.js';
 import { resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { PreTrainedModel, type FromPretrainedOptions, type ModelTask } from '../models/auto.js';
+import { AutoConfig } from '../models/config.js';
 import { Tokenizer, type TokenizerOptions } from '../tokenizers/tokenizer.js';
 import type { PipelineTask } from './base.js';
-import {
-  FeatureExtractionPipeline,
-  readSentenceTransformersConfig,
-  type FeatureExtractionOptions,
-} from './feature-extraction.js';
+import { checkTaskFitsHead } from './head-check.js';
+import { FeatureExtractionPipeline, type FeatureExtractionOptions } from './feature-extraction.js';
+import { readSentenceTransformersConfig, SentenceModuleStack } from './sentence-transformers/index.js';
+import { TextRankingPipeline, type TextRankingOptions } from './text-ranking.js';
 import { FillMaskPipeline, type FillMaskOptions } from './fill-mask.js';
 import { QuestionAnsweringPipeline, type QuestionAnsweringOptions } from './question-answering.js';
 import type { PipelineBatchOptions } from './runner.js';
@@ -35,12 +35,40 @@ export {
 } from './text-classification.js';
 export {
   FeatureExtractionPipeline,
-  readSentenceTransformersConfig,
   type FeatureExtractionOptions,
+  type Features,
   type Pooling,
-  type SentenceTransformersConfig,
 } from './feature-extraction.js';
-export { poolTokens, type PoolingMode } from './pooling.js';
+export {
+  POOLING_MODES,
+  PRECISIONS,
+  SIMILARITY_FUNCTIONS,
+  poolTokens,
+  pythonStrip,
+  quantizationRanges,
+  quantizeEmbeddings,
+  readSentenceTransformersConfig,
+  resolveCalibration,
+  similarity,
+  similarityPairwise,
+  type Calibration,
+  type PoolingMode,
+  type Precision,
+  type PromptOptions,
+  type QuantizationRanges,
+  type SentenceTransformersConfig,
+  type SimilarityFunctionName,
+} from './sentence-transformers/index.js';
+export {
+  TextRankingPipeline,
+  crossEncoderActivationPath,
+  type PairScore,
+  type RankOptions,
+  type RankResult,
+  type RankingPair,
+  type RankingTruncation,
+  type TextRankingOptions,
+} from './text-ranking.js';
 export { TokenClassificationPipeline, type TokenClassificationOptions } from './token-classification.js';
 export {
   aggregateTokens,
@@ -79,6 +107,12 @@ export interface PipelineOptions extends FromPretrainedOptions, PipelineBatchOpt
    * length-sorted (`sortByLength: false`, a server's batches).
    */
   packed?: FromPretrainedOptions['packed'];
+  /**
+   * Run the task even when config.json's `architectures` name a head that does not fit it (NER on a
+   * sequence-classification head, zero-shot without an entailment label, ...). Default false: such a pipeline is
+   * refused with an InputError naming the head found and the head needed.
+   */
+  allowHeadMismatch?: boolean;
 }
 
 const TASK_ALIASES: Record<string, PipelineTask> = {
@@ -90,6 +124,8 @@ const TASK_ALIASES: Record<string, PipelineTask> = {
   'question-answering': 'question-answering',
   'fill-mask': 'fill-mask',
   'zero-shot-classification': 'zero-shot-classification',
+  'text-ranking': 'text-ranking',
+  rerank: 'text-ranking',
 };
 
 const MODEL_TASK: Record<PipelineTask, ModelTask> = {
@@ -99,6 +135,7 @@ const MODEL_TASK: Record<PipelineTask, ModelTask> = {
   'question-answering': 'question-answering',
   'fill-mask': 'masked-lm',
   'zero-shot-classification': 'sequence-classification',
+  'text-ranking': 'sequence-classification',
 };
 
 export function pipeline(
@@ -131,6 +168,11 @@ export function pipeline(
   model: string,
   options?: PipelineOptions & ZeroShotOptions,
 ): Promise<ZeroShotClassificationPipeline>;
+export function pipeline(
+  task: 'text-ranking' | 'rerank',
+  model: string,
+  options?: PipelineOptions & TextRankingOptions,
+): Promise<TextRankingPipeline>;
 /**
  * Loads a model folder (or Hub id) with its tokenizer for `task`. Every option not about loading becomes a
  * default of each call (`pipe.run(inputs, options)` overrides them per call).
@@ -146,6 +188,7 @@ export async function pipeline(
   | QuestionAnsweringPipeline
   | FillMaskPipeline
   | ZeroShotClassificationPipeline
+  | TextRankingPipeline
 > {
   const resolved = TASK_ALIASES[task];
   if (resolved === undefined) {
@@ -167,10 +210,12 @@ export async function pipeline(
     outputAttentions,
     cacheDir,
     packed,
+    allowHeadMismatch,
     ...callDefaults
   } = options;
   const dir = await resolveModel(modelDirOrId, hub);
   const tokenizer = givenTokenizer ?? (await Tokenizer.fromPretrained(dir, tokenizerOptions));
+  checkTaskFitsHead(resolved, AutoConfig.fromPretrained(dir), allowHeadMismatch);
   const model = await PreTrainedModel.fromPretrained(dir, MODEL_TASK[resolved], {
     threads,
     interOpThreads,
@@ -186,14 +231,13 @@ export async function pipeline(
   switch (resolved) {
     case 'text-classification':
       return new TextClassificationPipeline(resolved, tokenizer, model, callDefaults);
-    case 'feature-extraction':
-      return new FeatureExtractionPipeline(
-        resolved,
-        tokenizer,
-        model,
-        callDefaults,
-        readSentenceTransformersConfig(dir),
-      );
+    case 'feature-extraction': {
+      const config = readSentenceTransformersConfig(dir);
+      const stack = await SentenceModuleStack.load(config);
+      return new FeatureExtractionPipeline(resolved, tokenizer, model, callDefaults, config, stack);
+    }
+    case 'text-ranking':
+      return new TextRankingPipeline(resolved, tokenizer, model, callDefaults);
     case 'token-classification':
       return new TokenClassificationPipeline(resolved, tokenizer, model, callDefaults);
     case 'question-answering':

@@ -6,6 +6,7 @@
  */
 import type { ModelOutput, PreTrainedModel } from '../models/auto.js';
 import { streamBatched, type BatchEvent, type BatchRunStats, type PlanOptions } from '../batching/index.js';
+import { checkFiniteOutputs } from './finite-outputs.js';
 import { runModelBatch, type ModelRow } from './model-batch.js';
 
 /** How inputs are scheduled: the batching knobs of `src/batching/` (see docs/batching.md). */
@@ -82,6 +83,13 @@ export function runTask<I, S, R, O>(
     runBatch: async (items, info) => {
       const batchRows = items.map((item) => item.row);
       const output = await runModelBatch(model, batchRows, info.paddedLength, padId);
+      checkFiniteOutputs(
+        output,
+        batchRows.map((row) => row.ids.length),
+        info.paddedLength,
+        model.modelDir,
+        (b) => items[b]!.job.index,
+      );
       return batchRows.map((row, b) => steps.extract(output, b, row, info.paddedLength));
     },
   });

@@ -17,4 +17,14 @@ export interface OpenedSession {
   outputNames: readonly string[];
 }
 
-export type OrtReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+/** `halted`: the request was refused because the process is exiting (see haltOrtWork in ort-thread.ts). */
+export type OrtReply =
+  { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string; halted?: boolean };
+
+/**
+ * Indices into the Int32Array over the SharedArrayBuffer every ORT worker of a process receives as
+ * `workerData.gate`: HALTED is set (by the main thread) once no new native work may start; RUNNING counts the
+ * native calls (session creation, runs, releases) in progress across all workers.
+ */
+export const GATE_HALTED = 0;
+export const GATE_RUNNING = 1;

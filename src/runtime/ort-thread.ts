@@ -9,7 +9,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
-import type { OpenedSession, OrtReply, OrtRequest } from './ort-protocol.js';
+import {
+  GATE_HALTED,
+  GATE_RUNNING,
+  type OpenedSession,
+  type OrtReply,
+  type OrtRequest,
+} from './ort-protocol.js';
 
 /** Distributes a request's fields without its id, for each request kind. */
 type RequestBody = OrtRequest extends infer R ? (R extends OrtRequest ? Omit<R, 'id'> : never) : never;
@@ -24,6 +30,29 @@ export class OrtThreadStoppedError extends Error {
     super(`the ONNX Runtime worker thread stopped (${reason})`);
     this.name = 'OrtThreadStoppedError';
   }
+}
+
+/** Refused because haltOrtWork() was called: the process is about to exit. */
+export class OrtHaltedError extends Error {
+  constructor() {
+    super('ONNX Runtime work was halted because the process is exiting');
+    this.name = 'OrtHaltedError';
+  }
+}
+
+/** Shared with every ORT worker of this process (see GATE_HALTED / GATE_RUNNING in ort-protocol.ts). */
+const gate = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+
+/**
+ * Stops every ORT thread of the process from starting native work (session creation, runs, releases) and
+ * resolves once none is inside ONNX Runtime: a run in progress finishes; requests still queued are refused with
+ * OrtHaltedError. Call it before `process.exit` while sessions may be running (a second SIGTERM): exiting while
+ * a worker is inside ORT aborts the process natively (`terminate called after throwing an instance of
+ * 'Napi::Error'`, exit 134). Irreversible: the process is expected to exit next.
+ */
+export async function haltOrtWork(pollMs = 2): Promise<void> {
+  Atomics.store(gate, GATE_HALTED, 1);
+  while (Atomics.load(gate, GATE_RUNNING) !== 0) await new Promise((resolve) => setTimeout(resolve, pollMs));
 }
 
 export class OrtThread {
@@ -91,7 +120,7 @@ export class OrtThread {
     this.waiting.delete(reply.id);
     if (this.waiting.size === 0) this.worker.unref();
     if (reply.ok) waiting.resolve(reply.result);
-    else waiting.reject(new Error(reply.error));
+    else waiting.reject(reply.halted ? new OrtHaltedError() : new Error(reply.error));
   }
 
   private stop(reason: string): void {
@@ -118,9 +147,10 @@ function ownsWholeBuffer(bytes: Uint8Array): boolean {
  */
 function startWorker(): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./ort-worker.js', here));
+  const workerData = { gate };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./ort-worker.js', here), { workerData });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./ort-worker.ts', here).href;
   const boot = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, workerData });
 }

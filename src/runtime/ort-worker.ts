@@ -7,12 +7,37 @@
  * process never overlap: each session already uses every intra-op thread, and two at once would only fight over
  * the cores.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { OrtReply, OrtRequest, WireTensor } from './ort-protocol.js';
+import {
+  GATE_HALTED,
+  GATE_RUNNING,
+  type OrtReply,
+  type OrtRequest,
+  type WireTensor,
+} from './ort-protocol.js';
 
 if (!parentPort) throw new Error('ort-worker.ts must be started as a worker thread (see ort-thread.ts)');
 const port = parentPort;
+const gate = (workerData as { gate: Int32Array }).gate;
+
+class HaltedError extends Error {}
+
+/**
+ * Runs native ORT work unless the process is exiting. A process that exits while this thread is inside ORT dies
+ * of a native abort (ORT's binding throws a C++ Napi::Error into a tearing-down environment), so the main thread
+ * halts the gate and waits for RUNNING to reach 0 before it exits. Counting in before checking the flag (the
+ * main thread sets the flag before reading the count) means one of the two always sees the other.
+ */
+async function gated<T>(work: () => Promise<T>): Promise<T> {
+  Atomics.add(gate, GATE_RUNNING, 1);
+  try {
+    if (Atomics.load(gate, GATE_HALTED) !== 0) throw new HaltedError('the process is exiting');
+    return await work();
+  } finally {
+    Atomics.sub(gate, GATE_RUNNING, 1);
+  }
+}
 
 const sessions = new Map<number, ort.InferenceSession>();
 let nextSessionId = 1;
@@ -26,6 +51,7 @@ port.on('message', (request: OrtRequest) => {
         id: request.id,
         ok: false,
         error: error instanceof Error ? error.message : String(error),
+        ...(error instanceof HaltedError ? { halted: true } : {}),
       } satisfies OrtReply),
   );
 });
@@ -33,10 +59,12 @@ port.on('message', (request: OrtRequest) => {
 async function handle(request: OrtRequest): Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
   switch (request.kind) {
     case 'open': {
-      const session =
-        typeof request.model === 'string'
-          ? await ort.InferenceSession.create(request.model, request.options)
-          : await ort.InferenceSession.create(request.model, request.options);
+      const model = request.model;
+      const session = await gated(() =>
+        typeof model === 'string'
+          ? ort.InferenceSession.create(model, request.options)
+          : ort.InferenceSession.create(model, request.options),
+      );
       const sessionId = nextSessionId++;
       sessions.set(sessionId, session);
       return {
@@ -49,7 +77,8 @@ async function handle(request: OrtRequest): Promise<{ result: unknown; transfer:
       const feeds: Record<string, ort.Tensor> = {};
       for (const [name, t] of Object.entries(request.feeds))
         feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-      const results = request.outputs ? await session.run(feeds, request.outputs) : await session.run(feeds);
+      const outputs = request.outputs;
+      const results = await gated(() => (outputs ? session.run(feeds, outputs) : session.run(feeds)));
       const out: Record<string, WireTensor> = {};
       const transfer: ArrayBuffer[] = [];
       for (const [name, tensor] of Object.entries(results)) {
@@ -65,7 +94,8 @@ async function handle(request: OrtRequest): Promise<{ result: unknown; transfer:
     case 'release': {
       const session = sessions.get(request.sessionId);
       sessions.delete(request.sessionId);
-      await session?.release();
+      // Once halted the process is about to exit, which frees the session anyway.
+      if (Atomics.load(gate, GATE_HALTED) === 0) await gated(async () => session?.release());
       return { result: null, transfer: [] };
     }
   }

@@ -189,6 +189,14 @@ export class DynamicBatcher {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Fails every input still waiting (not yet handed to the engine) with `error`; batches already running go on. */
+  failQueued(error: unknown): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const pending of queued) pending.settle(error);
+    this.schedule();
+  }
+
   private retryAfterSeconds(incoming: number): number {
     const backlog = this.queue.length + incoming;
     const seconds = this.throughput > 0 ? backlog / this.throughput : 1;

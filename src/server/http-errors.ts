@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { SeqbatchError } from '../errors.js';
+import { OrtHaltedError } from '../runtime/ort-thread.js';
 import { QueueFullError } from './batcher.js';
 
 export type ApiErrorType =
@@ -37,6 +38,17 @@ export function errorBody(type: ApiErrorType, message: string): ErrorBody {
 /** Maps anything thrown while handling a request to a status, headers and the JSON error body. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  // A batch failure wraps the engine's error as its cause.
+  if (
+    error instanceof OrtHaltedError ||
+    (error as { cause?: unknown } | null)?.cause instanceof OrtHaltedError
+  ) {
+    return new ApiError(
+      503,
+      'unavailable_error',
+      'server stopped at once (second signal) before running this input',
+    );
+  }
   if (error instanceof QueueFullError) {
     return new ApiError(429, 'overloaded_error', error.message, {
       'retry-after': String(error.retryAfterSeconds),

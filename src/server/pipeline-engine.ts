@@ -45,7 +45,7 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
   if (classifier) tasks.unshift('classify');
   if (embedder) tasks.unshift('embed');
   const st = embedder?.sentenceTransformers ?? null;
-  const embedLimit = embedder ? Math.min(st?.maxSeqLength ?? Infinity, embedder.modelMaxLength) : Infinity;
+  const embedLimit = embedder ? embedder.maxSeqLength : Infinity;
   const classifyLimit = classifier ? classifier.modelMaxLength : Infinity;
   // One limit for the server's 413 check: the strictest of the pipelines served.
   const maxInputLength = Math.min(embedLimit, classifyLimit);
@@ -55,7 +55,7 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
     modelId: parts.modelId,
     maxInputLength,
     tasks,
-    embeddingDimension: embedder?.model.config.hiddenSize,
+    embeddingDimension: embedder?.embeddingDimension,
     labels: id2label === undefined ? undefined : Object.keys(id2label).map((id) => id2label[Number(id)]!),
   };
 
@@ -95,7 +95,9 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
       if (!embedder) throw new InputError('this model does not embed', { argument: 'task' });
       // The server refused over-long inputs unless truncation was asked for, so truncating here only ever cuts
       // inputs the request allowed to be cut.
-      const inputs = texts.map((text, i) => reusable(encoded?.[i]) ?? text);
+      // A sentence-transformers folder prepares its texts itself (prompt, stripping, lower-casing), so it gets
+      // the text rather than the plain tokenizer's Encoding.
+      const inputs = texts.map((text, i) => (st === null ? reusable(encoded?.[i]) : undefined) ?? text);
       const vectors = await embedder.run(inputs, {
         pooling,
         normalize: options.normalize,

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { InputError } from '../errors.js';
+import { haltOrtWork } from '../runtime/ort-thread.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ResolvedServerOptions, ServerContext } from './context.js';
 import type { Engine } from './engine.js';
@@ -53,7 +54,16 @@ export interface SeqbatchServer {
   listen(options?: { host?: string; port?: number }): Promise<string>;
   /** Stops accepting connections, answers every accepted request, then closes the engine. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Shuts down at once (a second SIGTERM): new requests get 503, inputs not yet handed to the engine fail with
+   * 503, batches already in the engine finish. Resolves once every accepted request has been answered (the
+   * engine's running batch included), or after `graceMs` at most.
+   */
+  stopNow(graceMs?: number): Promise<void>;
 }
+
+/** The longest stopNow() waits for the engine's running batches and the last responses. */
+export const STOP_NOW_GRACE_MS = 5000;
 
 function positiveInteger(value: number | undefined, fallback: number, name: string, minimum = 1): number {
   const v = value ?? fallback;
@@ -179,32 +189,62 @@ export function createServer(options: ServerOptions): SeqbatchServer {
       })();
       return closing;
     },
+    async stopNow(graceMs = STOP_NOW_GRACE_MS) {
+      const closed = this.close().catch(() => undefined);
+      batcher.failQueued(
+        new ApiError(
+          503,
+          'unavailable_error',
+          'server stopped at once (second signal) before running this input',
+        ),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs).unref()));
+      await Promise.race([closed, grace]);
+      clearTimeout(timer);
+    },
   };
 }
 
 /**
- * Closes the server gracefully on SIGTERM/SIGINT, then exits the process; a second signal exits at once.
- * Returns a function that removes the handlers.
+ * Closes the server gracefully on SIGTERM/SIGINT, then exits the process with 0. A second signal stops at once:
+ * inputs not yet running get 503, ONNX Runtime starts no new batch (queued ones get 503 too), the batch it is
+ * running finishes and is answered, and the process exits with 1. Exiting while a worker thread is inside ONNX
+ * Runtime would abort natively (exit 134), hence haltOrtWork before exit. Returns a function removing the handlers.
  */
 export function closeOnSignals(
-  server: Pick<SeqbatchServer, 'close'>,
+  server: Pick<SeqbatchServer, 'close' | 'stopNow'>,
   {
     signals = ['SIGTERM', 'SIGINT'],
     exit = (code: number) => process.exit(code),
-  }: { signals?: NodeJS.Signals[]; exit?: (code: number) => void } = {},
+    halt = haltOrtWork,
+  }: {
+    signals?: NodeJS.Signals[];
+    exit?: (code: number) => void;
+    /** Stops native work before exit (tests with a fake engine pass their own). */
+    halt?: () => Promise<void>;
+  } = {},
 ): () => void {
-  let received = false;
+  let received = 0;
   const handler = (signal: NodeJS.Signals) => {
-    if (received) return exit(1);
-    received = true;
-    process.stderr.write(`seqbatch: ${signal} received, finishing queued requests\n`);
-    server.close().then(
-      () => exit(0),
-      (error: unknown) => {
-        process.stderr.write(`seqbatch: error while closing: ${String(error)}\n`);
-        exit(1);
-      },
-    );
+    received++;
+    if (received === 1) {
+      process.stderr.write(`seqbatch: ${signal} received, finishing queued requests\n`);
+      server.close().then(
+        () => (received === 1 ? exit(0) : undefined),
+        (error: unknown) => {
+          process.stderr.write(`seqbatch: error while closing: ${String(error)}\n`);
+          if (received === 1) exit(1);
+        },
+      );
+    } else if (received === 2) {
+      process.stderr.write(`seqbatch: second ${signal}, stopping now: requests not yet running get 503\n`);
+      const halted = halt();
+      void Promise.all([server.stopNow(), halted]).then(
+        () => exit(1),
+        () => exit(1),
+      );
+    }
   };
   for (const signal of signals) process.on(signal, handler);
   return () => {

@@ -36,7 +36,11 @@ export function register(program: Command): void {
       'classify texts (or text pairs) with a sequence-classification model; one {label, score} row per input',
     )
     .argument('[texts...]', 'texts to classify (instead of --input)');
-  addModelOptions(command, { defaultsToDemo: true, needs: 'sequence-classification model' });
+  addModelOptions(command, {
+    defaultsToDemo: true,
+    needs: 'sequence-classification model',
+    checksHead: true,
+  });
   addRowCommandOptions(command);
   addLongInputOptions(command);
   command

@@ -1,11 +1,22 @@
 /**
- * `seqbatch embed`: one vector per text with the feature-extraction pipeline. The pooling is the folder's
- * sentence-transformers pooling when it has one, else `--pooling` (default mean over the real tokens).
+ * `seqbatch embed`: one vector per text with the feature-extraction pipeline. A sentence-transformers folder runs
+ * as `SentenceTransformer.encode` runs it (prompts, modules, `--dimensions`, `--precision`); any other folder is
+ * pooled with `--pooling` (default mean over the real tokens).
  */
 import { Option, type Command } from 'commander';
-import { pipeline, type FeatureExtractionOptions, type Pooling } from '../../pipelines/index.js';
+import { InputError } from '../../errors.js';
+import {
+  POOLING_MODES,
+  PRECISIONS,
+  pipeline,
+  type FeatureExtractionOptions,
+  type Pooling,
+  type Precision,
+} from '../../pipelines/index.js';
 import { shortestFloat32Values } from '../../util/float32-json.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
+import { readCalibrationFile } from './calibration-file.js';
+import { integerFlag } from './shared-flags.js';
 import { addModelOptions, type ModelCliOptions } from './shared-model.js';
 import {
   addLongInputOptions,
@@ -19,6 +30,11 @@ import {
 export interface EmbedCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
   pooling?: Pooling;
   normalize?: boolean;
+  promptName?: string;
+  prompt?: string;
+  dimensions?: string;
+  precision?: Precision;
+  calibration?: string;
 }
 
 export function register(program: Command): void {
@@ -34,16 +50,51 @@ export function register(program: Command): void {
       new Option(
         '--pooling <mode>',
         "how token vectors become one (default: the folder's sentence-transformers pooling, else mean); none: one vector per token",
-      ).choices(['none', 'cls', 'mean', 'max', 'mean_sqrt_len']),
+      ).choices(['none', ...POOLING_MODES]),
     )
     .option(
       '--normalize',
-      'L2-normalise each vector (default: as the sentence-transformers folder says, else off)',
+      'L2-normalise each final vector, after --dimensions (default: only the folder’s Normalize module, if any)',
     )
-    .option('--no-normalize', 'do not L2-normalise, even when the folder says to')
+    .option('--no-normalize', 'no normalisation at all, not even the folder’s Normalize module')
+    .option(
+      '--prompt-name <name>',
+      "one of the folder's prompts (config_sentence_transformers.json), e.g. query",
+    )
+    .option('--prompt <text>', 'a prompt put in front of every text (wins over --prompt-name; "" for none)')
+    .option('--dimensions <n>', 'keep the first N dimensions (Matryoshka); add --normalize for unit vectors')
+    .addOption(
+      new Option('--precision <p>', 'output precision, as sentence-transformers quantize_embeddings').choices(
+        PRECISIONS,
+      ),
+    )
+    .option(
+      '--calibration <file>',
+      'int8/uint8 ranges: JSON {"min":[...],"max":[...]} or JSONL float embeddings (default: the ranges of this run)',
+    )
     .action(async (texts: string[], options: EmbedCliOptions) => {
       await runEmbed(texts, options);
     });
+}
+
+/** The API options the embed flags ask for (the flags checked, the calibration file read). */
+function embedOptions(options: EmbedCliOptions): FeatureExtractionOptions {
+  const call: FeatureExtractionOptions = { ...longInputsFrom(options) };
+  if (options.normalize !== undefined) call.normalize = options.normalize;
+  if (options.promptName !== undefined) call.promptName = options.promptName;
+  if (options.prompt !== undefined) call.prompt = options.prompt;
+  const dimensions = integerFlag(options.dimensions, '--dimensions');
+  if (dimensions !== undefined) call.truncateDim = dimensions;
+  if (options.precision !== undefined) call.precision = options.precision;
+  if (options.calibration !== undefined) {
+    if (options.precision !== 'int8' && options.precision !== 'uint8') {
+      throw new InputError('--calibration: only --precision int8 or uint8 uses calibration ranges', {
+        argument: '--calibration',
+      });
+    }
+    call.calibration = readCalibrationFile(options.calibration);
+  }
+  return call;
 }
 
 export async function runEmbed(
@@ -51,21 +102,42 @@ export async function runEmbed(
   options: EmbedCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
+  const callOptions = embedOptions(options);
+  // int8 / uint8 without calibration take their ranges from every embedding of the run, as Python's
+  // quantize_embeddings does: the whole input is one call, held in memory and written at the end.
+  const wholeInput =
+    (options.precision === 'int8' || options.precision === 'uint8') && callOptions.calibration === undefined;
+  if (wholeInput) {
+    if (options.resume) {
+      throw new InputError(
+        `--resume: --precision ${options.precision} without --calibration quantizes the whole input at once, so a ` +
+          'partial output cannot be continued; pass --calibration FILE to quantize row by row',
+        { argument: '--resume' },
+      );
+    }
+    (io.stderr ?? process.stderr).write(
+      `seqbatch: --precision ${options.precision} takes its ranges from all the embeddings of this run, so every ` +
+        'vector is held in memory and written at the end; pass --calibration FILE to stream\n',
+    );
+  }
   return runPipelineCommand(
     texts,
     options,
     (dir, load) => pipeline('feature-extraction', dir, load),
     (embedder) => {
-      const callOptions: FeatureExtractionOptions = { ...longInputsFrom(options) };
       // A plain checkpoint has no pooling of its own: a sentence vector (mean) is what an embed command is for.
-      callOptions.pooling = options.pooling ?? (embedder.sentenceTransformers === null ? 'mean' : undefined);
-      if (options.normalize !== undefined) callOptions.normalize = options.normalize;
+      const pooling = options.pooling ?? (embedder.sentenceTransformers === null ? 'mean' : undefined);
+      const call: FeatureExtractionOptions = { ...callOptions, pooling };
+      const quantized = call.precision !== undefined && call.precision !== 'float32';
       return async (rows) => {
-        const vectors = await embedder.run(rowInputs(rows), callOptions);
-        // The values are float32 from the model: the shortest decimal of each float32 reads back exactly.
-        return vectors.map((embedding) => ({ embedding: shortestFloat32Values(embedding) }));
+        const vectors = await embedder.run(rowInputs(rows), call);
+        // Float values are float32 from the model: the shortest decimal of each float32 reads back exactly.
+        return vectors.map((embedding) => ({
+          embedding: quantized ? embedding : shortestFloat32Values(embedding),
+        }));
       };
     },
     io,
+    { wholeInput },
   );
 }

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .command('fill-mask')
     .description("predict the tokenizer's mask token ([MASK], <mask>) in each text with a masked-LM model")
     .argument('[texts...]', 'texts holding the mask token (instead of --input)');
-  addModelOptions(command, { defaultsToDemo: false, needs: 'masked-LM model' });
+  addModelOptions(command, { defaultsToDemo: false, needs: 'masked-LM model', checksHead: true });
   addRowCommandOptions(command);
   command
     .option('--top-k <n>', 'predictions per mask', '5')

@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .command('ner')
     .description('tag entities with a token-classification model; one {entities} row per input')
     .argument('[texts...]', 'texts to tag (instead of --input)');
-  addModelOptions(command, { defaultsToDemo: false, needs: 'token-classification model' });
+  addModelOptions(command, { defaultsToDemo: false, needs: 'token-classification model', checksHead: true });
   addRowCommandOptions(command);
   command
     .addOption(

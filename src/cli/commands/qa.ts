@@ -41,7 +41,7 @@ export function register(program: Command): void {
       'answer questions from contexts with a question-answering model; one {answer, score, start, end} row per input',
     )
     .argument('[contexts...]', 'contexts to ask --question of (instead of --input)');
-  addModelOptions(command, { defaultsToDemo: false, needs: 'question-answering model' });
+  addModelOptions(command, { defaultsToDemo: false, needs: 'question-answering model', checksHead: true });
   addRowCommandOptions(command);
   command
     .option('-q, --question <text>', 'ask this question of every row (each row is then a context)')

@@ -32,6 +32,7 @@ const FLAG_NAMES: Record<string, string> = {
   candidateLabels: '--labels',
   aggregationStrategy: '--aggregation',
   functionToApply: '--function',
+  truncateDim: '--dimensions',
 };
 
 /** `topK` → `--top-k` (and the few renamed ones, e.g. `candidateLabels` → `--labels`). */

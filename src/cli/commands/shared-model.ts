@@ -20,6 +20,7 @@ export interface ModelCliOptions {
   threads?: string;
   graphCache?: boolean;
   packed?: 'auto' | 'true' | 'false';
+  allowHeadMismatch?: boolean;
 }
 
 export interface ModelFlagsSpec {
@@ -27,13 +28,15 @@ export interface ModelFlagsSpec {
   defaultsToDemo: boolean;
   /** What kind of checkpoint the command needs, for --help. */
   needs: string;
+  /** The command runs a pipeline task whose head is checked: it takes --allow-head-mismatch. */
+  checksHead?: boolean;
 }
 
 export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command {
   const modelHelp =
     `${spec.needs}: a checkpoint folder or a Hub id (org/name[@revision])` +
     (spec.defaultsToDemo ? ' (default: the bundled seqbatch-demo-sst2 sentiment model)' : '');
-  return command
+  command
     .addOption(
       spec.defaultsToDemo
         ? new Option('-m, --model <dir-or-id>', modelHelp)
@@ -49,6 +52,13 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
         .choices(['auto', 'true', 'false'])
         .default('auto'),
     );
+  if (spec.checksHead) {
+    command.option(
+      '--allow-head-mismatch',
+      "run even when config.json's architectures name a head that does not fit the task (refused by default)",
+    );
+  }
+  return command;
 }
 
 export interface ResolvedModelFlags {
@@ -74,6 +84,7 @@ export async function resolveModelFlags(options: ModelCliOptions): Promise<Resol
   const load: PipelineOptions = {};
   if (threads !== undefined) load.threads = threads;
   if (options.graphCache === false) load.cacheDir = false;
+  if (options.allowHeadMismatch) load.allowHeadMismatch = true;
   if (options.packed !== undefined)
     load.packed = options.packed === 'auto' ? 'auto' : options.packed === 'true';
   if (options.tokenizer !== undefined) load.tokenizer = await Tokenizer.fromPretrained(options.tokenizer);

@@ -66,6 +66,11 @@ export const PIPELINE_FLAG_OPTIONS = [
   'candidateLabels',
   'multiLabel',
   'hypothesisTemplate',
+  'promptName',
+  'prompt',
+  'truncateDim',
+  'precision',
+  'calibration',
 ];
 
 /** The row input/output flags of src/cli/io plus `--max-batch-tokens`. */
@@ -186,9 +191,12 @@ export async function runPipelineRows(
   processChunk: (rows: InputRow[]) => Promise<OutputRecord[]>,
   io: RowsCommandIO = {},
   run?: RunFingerprint,
+  shape: RowsShape = {},
 ): Promise<RowsCommandSummary> {
   const rowsOptions = rowsOptionsFrom(texts, options);
-  rowsOptions.batchSize *= BATCHES_PER_CHUNK;
+  rowsOptions.batchSize = shape.wholeInput
+    ? Number.MAX_SAFE_INTEGER
+    : rowsOptions.batchSize * BATCHES_PER_CHUNK;
   if (run !== undefined) rowsOptions.output.run = run;
   return runRowsCommand(
     rowsOptions,
@@ -201,6 +209,15 @@ export async function runPipelineRows(
     },
     io,
   );
+}
+
+/** How a command's rows are handed to the pipeline. */
+export interface RowsShape {
+  /**
+   * All rows in one call (results that depend on every input, such as int8 ranges taken from the whole run):
+   * every result is held until the end, and written then.
+   */
+  wholeInput?: boolean;
 }
 
 /** What a pipeline command does with its opened pipeline: the records of some input rows. */
@@ -217,6 +234,7 @@ export async function runPipelineCommand<P extends { readonly task: string; disp
   open: (dir: string, load: PipelineOptions) => Promise<P>,
   recordsOf: (pipe: P) => RowRecords,
   io: RowsCommandIO = {},
+  shape: RowsShape = {},
 ): Promise<RowsCommandSummary> {
   const model = await resolveModelFlags(options);
   const pipe = await open(model.dir, { ...model.load, ...batchingFrom(options) });
@@ -234,6 +252,7 @@ export async function runPipelineCommand<P extends { readonly task: string; disp
       records,
       { ...io, signal: io.signal ?? interruption?.signal },
       run,
+      shape,
     );
   } finally {
     await pipe.dispose();

@@ -27,7 +27,11 @@ export function register(program: Command): void {
       'classify texts into labels chosen at run time with an NLI model; one {label, score} row per input',
     )
     .argument('[texts...]', 'texts to classify (instead of --input)');
-  addModelOptions(command, { defaultsToDemo: false, needs: 'NLI sequence-classification model' });
+  addModelOptions(command, {
+    defaultsToDemo: false,
+    needs: 'NLI sequence-classification model',
+    checksHead: true,
+  });
   addRowCommandOptions(command);
   command
     .requiredOption('--labels <labels>', 'comma-separated candidate labels')

@@ -2,8 +2,9 @@
  * A graph under construction together with the checkpoint it reads from: weight access (tensors added once,
  * legacy gamma/beta names accepted, Linear weights transposed for MatMul) and the options every block reads.
  */
+import { WeightsError } from '../../errors.js';
 import { GraphBuilder, Value } from '../../onnx/graph-builder.js';
-import type { WeightStore } from '../../weights/types.js';
+import type { SafetensorsDtype, WeightStore } from '../../weights/types.js';
 import type { PackedLayout } from '../packed-layout.js';
 
 /** `torch.finfo(torch.float32).min`, the value HF adds to (or fills into) masked attention scores. */
@@ -20,6 +21,9 @@ export interface LayerOptions {
  * A graph under construction together with the checkpoint it reads from. Tensors are added to the graph the first
  * time they are used and reused afterwards (ALBERT applies one set of layer weights many times).
  */
+/** The safetensors dtypes a weight may have; anything else is refused by name (see `read`). */
+const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
 export class ModelGraph {
   readonly g = new GraphBuilder();
   private readonly tensors = new Map<string, Value>();
@@ -36,7 +40,17 @@ export class ModelGraph {
    * (transformers renames them on load), so those spellings are accepted for `weight`/`bias` too.
    */
   read(name: string, shape: number[]): Float32Array {
-    return this.weights.getFloat32(this.resolveName(name), shape).data;
+    const resolved = this.resolveName(name);
+    const dtype = this.weights.info(resolved)?.dtype;
+    // Integer bytes converted to float would load and give garbage scores without a word.
+    if (dtype !== undefined && !FLOAT_DTYPES.has(dtype)) {
+      const file = this.weights.files.join(', ');
+      throw new WeightsError(
+        `${file}: tensor "${resolved}" has dtype ${dtype}, but a weight must be a float tensor (F32, F16, BF16 or F64)`,
+        { file, field: resolved },
+      );
+    }
+    return this.weights.getFloat32(resolved, shape).data;
   }
 
   private resolveName(name: string): string {

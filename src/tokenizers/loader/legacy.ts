@@ -46,6 +46,17 @@ export function withDefaults(
   return { ...context, config, guessSpecialTokens: false };
 }
 
+/** fairseq's special tokens, the defaults of the RoBERTa, XLM-R and CamemBERT tokenizer classes. */
+export const FAIRSEQ_SPECIAL_TOKENS: Partial<Record<SpecialTokenKey, string>> = {
+  bos: '<s>',
+  eos: '</s>',
+  sep: '</s>',
+  cls: '<s>',
+  unk: '<unk>',
+  pad: '<pad>',
+  mask: '<mask>',
+};
+
 /**
  * The class a legacy folder stands for when neither tokenizer_config.json nor config.json names one, so that the
  * settings follow that class (its model input names, its refusal of pre-tokenized input).
@@ -161,18 +172,7 @@ export function byteLevelBpeFromFiles(
       new ByteLevelDecoder(),
     );
   }
-  const context = withClass(
-    withDefaults(base, {
-      bos: '<s>',
-      eos: '</s>',
-      sep: '</s>',
-      cls: '<s>',
-      unk: '<unk>',
-      pad: '<pad>',
-      mask: '<mask>',
-    }),
-    'RobertaTokenizer',
-  );
+  const context = withClass(withDefaults(base, FAIRSEQ_SPECIAL_TOKENS), 'RobertaTokenizer');
   const trimOffsets = optionalBoolean(context.config, 'trim_offsets', context.configFile) ?? true;
   const buildPost = (settings: TokenizerSettings) => {
     const [sep, sepId] = requireId(model, settings.specialTokens.sep, 'sep', vocab.file);

@@ -2,6 +2,7 @@
  * transformers' SentencePiece converters (convert_slow_tokenizer, 4.40) by tokenizer class: what each one changes in
  * SpmConverter's vocabulary, normalizer, pre-tokenizer and template. Adding a class is one entry here.
  */
+import { FAIRSEQ_SPECIAL_TOKENS } from './legacy.js';
 import { defaultSpmNormalizers, replaceJson, spmVocab, type SpmClassConverter } from './spm-convert.js';
 
 /** `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` with type ids 0 then 1 (DeBERTa-v2, ALBERT). */
@@ -16,16 +17,6 @@ const FAIRSEQ_TEMPLATE = {
   single: '<s> $A </s>',
   pair: '<s> $A </s> </s> $B </s>',
   specials: ['<s>', '</s>'],
-};
-
-const FAIRSEQ_SPECIALS = {
-  bos: '<s>',
-  eos: '</s>',
-  sep: '</s>',
-  cls: '<s>',
-  unk: '<unk>',
-  pad: '<pad>',
-  mask: '<mask>',
 };
 
 const metaspaceOnly = (metaspace: Record<string, unknown>) => metaspace;
@@ -77,7 +68,18 @@ const debertaV2: SpmClassConverter = {
   readsPrependFlags: false,
 };
 
+/** What XLM-R and CamemBERT share: unk id 3 in fairseq's layout, SpmConverter's normalizer, the fairseq template. */
+const FAIRSEQ_CLASS = {
+  unkId: () => 3,
+  normalizers: defaultSpmNormalizers,
+  preTokenizer: metaspaceOnly,
+  template: FAIRSEQ_TEMPLATE,
+  defaults: FAIRSEQ_SPECIAL_TOKENS,
+  readsPrependFlags: false,
+} satisfies Omit<SpmClassConverter, 'vocab'>;
+
 const xlmRoberta: SpmClassConverter = {
+  ...FAIRSEQ_CLASS,
   // fairseq's layout: its own four specials, then the sp pieces after sp's <unk>, <s>, </s>, then <mask>.
   vocab: (model) => [
     ['<s>', 0],
@@ -87,15 +89,10 @@ const xlmRoberta: SpmClassConverter = {
     ...spmVocab(model).slice(3),
     ['<mask>', 0],
   ],
-  unkId: () => 3,
-  normalizers: defaultSpmNormalizers,
-  preTokenizer: metaspaceOnly,
-  template: FAIRSEQ_TEMPLATE,
-  defaults: FAIRSEQ_SPECIALS,
-  readsPrependFlags: false,
 };
 
 const camembert: SpmClassConverter = {
+  ...FAIRSEQ_CLASS,
   // Five fairseq specials (the sp <unk> demoted by −100 so the added one wins), the sp pieces after sp's <unk>,
   // then <mask>.
   vocab: (model) => [
@@ -107,12 +104,6 @@ const camembert: SpmClassConverter = {
     ...spmVocab(model).slice(1),
     ['<mask>', 0],
   ],
-  unkId: () => 3,
-  normalizers: defaultSpmNormalizers,
-  preTokenizer: metaspaceOnly,
-  template: FAIRSEQ_TEMPLATE,
-  defaults: FAIRSEQ_SPECIALS,
-  readsPrependFlags: false,
 };
 
 const albert: SpmClassConverter = {
