@@ -41,13 +41,26 @@ async function measureShape(k: number, n: number): Promise<number[]> {
   const random = mulberry32(k * 31 + n);
   const g = new GraphBuilder();
   const x = g.input('x', 'float32', ['m', k]);
-  const w = g.initializer('w', Float32Array.from({ length: k * n }, () => random() - 0.5), [k, n]);
+  const w = g.initializer(
+    'w',
+    Float32Array.from({ length: k * n }, () => random() - 0.5),
+    [k, n],
+  );
   g.output(g.op('MatMul', [x, w]), 'y', 'float32', ['m', n]);
-  const session = await ort.InferenceSession.create(g.toBytes(), sessionOptions({ threads: Number(opts.threads) }));
+  const session = await ort.InferenceSession.create(
+    g.toBytes(),
+    sessionOptions({ threads: Number(opts.threads) }),
+  );
   const samples = rows.map(() => [] as number[]);
   for (let round = 0; round < Number(opts.rounds); round++) {
     for (const [i, m] of rows.entries()) {
-      const feed = { x: new ort.Tensor('float32', Float32Array.from({ length: m * k }, () => random()), [m, k]) };
+      const feed = {
+        x: new ort.Tensor(
+          'float32',
+          Float32Array.from({ length: m * k }, () => random()),
+          [m, k],
+        ),
+      };
       await session.run(feed);
       const reps = Math.max(3, Math.round(3e9 / (m * k * n)));
       const start = performance.now();
@@ -68,8 +81,18 @@ if (opts.shape) {
   const table = SHAPES.map(([k, n]) => {
     const child = spawnSync(
       process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--shape', `${k},${n}`, '--threads', opts.threads!,
-        '--rounds', opts.rounds!, '--rows', opts.rows!],
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--shape',
+        `${k},${n}`,
+        '--threads',
+        opts.threads!,
+        '--rounds',
+        opts.rounds!,
+        '--rows',
+        opts.rows!,
+      ],
       { encoding: 'utf8' },
     );
     if (child.status !== 0) throw new Error(`shape ${k}×${n} failed: ${child.stderr}`);

@@ -112,7 +112,11 @@ test('batchOverheadTokens: Infinity plans the fewest batches the caps allow (bru
     const lengths = Array.from({ length: n }, () => Math.floor(next() * 40));
     const plan = planBatches(lengths, options);
     assertValidPlan(lengths, plan, options);
-    assert.equal(plan.length, bruteForceFewestBatches(lengths, options), JSON.stringify({ lengths, options }));
+    assert.equal(
+      plan.length,
+      bruteForceFewestBatches(lengths, options),
+      JSON.stringify({ lengths, options }),
+    );
   }
   // Where padding is free, a batch of mixed lengths stays whole: the default cost would cut it by length.
   const mixed = [3, 40, 5, 38, 4, 41, 6, 39];
@@ -217,7 +221,12 @@ test('bad lengths and options are InputErrors naming the argument', () => {
     [[1], { oversize: 'split' as never }, 'oversize', /'error' or 'alone', got string "split"/],
     [[1], { sortByLength: 'yes' as never }, 'sortByLength', /expected a boolean/],
     [[1], { batchOverheadTokens: -1 }, 'batchOverheadTokens', /finite number ≥ 0 or Infinity/],
-    [[1], { batchOverheadTokens: Number.NaN }, 'batchOverheadTokens', /finite number ≥ 0 or Infinity, got number NaN/],
+    [
+      [1],
+      { batchOverheadTokens: Number.NaN },
+      'batchOverheadTokens',
+      /finite number ≥ 0 or Infinity, got number NaN/,
+    ],
   ];
   for (const [lengths, options, argument, message] of cases) {
     assert.throws(

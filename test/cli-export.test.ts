@@ -14,9 +14,14 @@ import { exportModel } from '../src/cli/commands/export.js';
 import { readSafetensorsHeader } from '../src/weights/index.js';
 import { ConfigError, WeightsError } from '../src/errors.js';
 import { AutoModelForSequenceClassification } from '../src/models/auto.js';
+import { AutoConfig } from '../src/models/config.js';
+import { defaultModelInput } from '../src/models/model-inputs.js';
+import { toIntMatrix } from '../src/runtime/inputs.js';
+import * as ort from 'onnxruntime-node';
 import { makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 import { runCliSync } from './helpers/cli-process.js';
+import { modelFixtures } from './helpers/model-fixtures.js';
 
 const REFERENCE = 'reference/distilbert-base-uncased-finetuned-sst-2-english';
 const MODELS = 'fixtures/models';
@@ -30,6 +35,8 @@ function tjsOptions(dir: string) {
   env.localModelPath = `${dirname(dir)}/`;
   return { name: basename(dir), options: { local_files_only: true, dtype: 'fp32' as const } };
 }
+
+const flatten = (x: unknown): number[] => (Array.isArray(x) ? x.flatMap(flatten) : [x as number]);
 
 const int64 = (rows: number[][]) =>
   new Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
@@ -172,6 +179,48 @@ describe(
       assertClose(result.start_logits.data as Float32Array, c.outputs.start_logits!.flat(), 'start_logits');
       assertClose(result.end_logits.data as Float32Array, c.outputs.end_logits!.flat(), 'end_logits');
       await model.dispose();
+    });
+
+    test('every fixture folder of models/ and models-2/ exports a graph that reproduces PyTorch', async (t) => {
+      for (const { label, name, dir, skip } of modelFixtures()) {
+        await t.test(label, { skip }, async () => {
+          const out = join(tmp, 'all', name);
+          const result = await exportModel(dir, out);
+          const c = (
+            JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { cases: Case[] }
+          ).cases.find((c) => c.name === 'batch_padded')!;
+          const session = await ort.InferenceSession.create(result.modelPath, { intraOpNumThreads: 1 });
+          const ids = toIntMatrix(c.inputs.input_ids!, 'input_ids');
+          const config = AutoConfig.fromPretrained(dir);
+          const feeds: Record<string, ort.Tensor> = {};
+          for (const input of result.inputNames) {
+            // Inputs the case leaves out (token types, Longformer's global mask) get the model API's HF defaults.
+            const matrix = c.inputs[input]
+              ? toIntMatrix(c.inputs[input], input)
+              : defaultModelInput(input, ids, config, result.task);
+            feeds[input] = new ort.Tensor('int64', matrix.data, matrix.dims);
+          }
+          const got = await session.run(feeds);
+          // The export's outputs are the head's (no hidden states or attentions; losses are not in graphs).
+          const mainOutputs = Object.entries(c.outputs).filter(
+            ([key]) => !['hidden_states', 'attentions', 'global_attentions'].includes(key),
+          );
+          assert.ok(mainOutputs.length > 0, `${label}: outputs compared`);
+          for (const [key, expected] of mainOutputs) {
+            assert.ok(got[key], `${label}: output ${key}`);
+            const want = flatten(expected);
+            const values = got[key].data as Float32Array;
+            assert.equal(values.length, want.length, `${label} ${key}: length`);
+            want.forEach((e, i) =>
+              assert.ok(
+                Math.abs(values[i]! - e) <= 1e-4 + 1e-4 * Math.abs(e),
+                `${label} ${key}[${i}]: ${values[i]} vs ${e}`,
+              ),
+            );
+          }
+          await session.release();
+        });
+      }
     });
 
     test('refusals: pickle-only folders and unsupported model types', async () => {

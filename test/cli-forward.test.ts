@@ -9,6 +9,7 @@ import { readForwardInput, runForward, shortestFloat32 } from '../src/cli/comman
 import { SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 import { runCliSync } from './helpers/cli-process.js';
+import { modelFixtures } from './helpers/model-fixtures.js';
 
 const MODELS = 'fixtures/models';
 const tmp = mkdtempSync(join(tmpdir(), 'seqbatch-cli-forward-'));
@@ -107,6 +108,38 @@ describe('seqbatch forward', { skip: skipUnlessShared(MODELS) }, () => {
       assertClose(out.global_attentions, c.outputs.global_attentions, 'global_attentions', 1e-5);
     },
   );
+
+  test('every fixture folder of models/ and models-2/: batch_padded and labels cases', async (t) => {
+    for (const { label, dir, skip } of modelFixtures()) {
+      await t.test(label, { skip }, async () => {
+        const { cases } = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
+          cases: (FixtureCase & {
+            options?: { output_hidden_states?: boolean; output_attentions?: boolean };
+          })[];
+        };
+        for (const c of cases.filter((c) => c.name === 'batch_padded' || c.name === 'labels')) {
+          const out = await forwardJson(
+            {
+              model: dir,
+              input: '-',
+              outputHiddenStates: c.options?.output_hidden_states,
+              outputAttentions: c.options?.output_attentions,
+            },
+            JSON.stringify(c.inputs),
+          );
+          for (const [key, expected] of Object.entries(c.outputs)) {
+            assert.ok(key in out, `${label}/${c.name}: ${key} printed`);
+            assertClose(
+              out[key],
+              expected,
+              `${label}/${c.name}/${key}`,
+              key.endsWith('attentions') ? 1e-5 : 1e-4,
+            );
+          }
+        }
+      });
+    }
+  });
 
   test('input file errors name --input and the key', async () => {
     const write = (name: string, text: string) => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../src/errors.js';
 import { AutoConfig, PretrainedConfig, SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
-import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { modelFixtures } from './helpers/model-fixtures.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seqbatch-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -20,16 +21,13 @@ function configError(fn: () => unknown, field: string, pattern: RegExp): void {
 }
 
 describe('AutoConfig on real configs', { skip: skipUnlessShared('fixtures/models') }, () => {
-  test('fixture configs: model_type, labels and sizes as transformers reads them', () => {
-    for (const folder of readdirSync(sharedPath('fixtures/models'))) {
-      if (
-        !SUPPORTED_MODEL_TYPES.includes(
-          readSharedJson<{ model_type: string }>('fixtures/models', folder, 'config.json').model_type,
-        )
-      )
+  test('fixture configs: model_type, labels and sizes as transformers reads them (models and models-2)', (t) => {
+    for (const { label: folder, dir, config: raw, skip } of modelFixtures()) {
+      if (skip) {
+        t.diagnostic(`${folder}: ${skip}`);
         continue;
-      const config = AutoConfig.fromPretrained(sharedPath('fixtures/models', folder));
-      const raw = readSharedJson<Record<string, unknown>>('fixtures/models', folder, 'config.json');
+      }
+      const config = AutoConfig.fromPretrained(dir);
       assert.equal(config.modelType, raw.model_type);
       assert.equal(config.hiddenSize, 32, folder);
       assert.equal(config.numHiddenLayers, 2, folder);

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InputError } from '../src/errors.js';
-import {
-  AutoModel,
-  AutoModelForSequenceClassification,
-  defaultGlobalAttentionMask,
-} from '../src/models/auto.js';
+import { AutoModel, AutoModelForSequenceClassification, type ModelTask } from '../src/models/auto.js';
 import { PretrainedConfig, SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
+import { defaultModelInput } from '../src/models/model-inputs.js';
+import type { IntMatrix } from '../src/runtime/inputs.js';
 import { toIntMatrix } from '../src/runtime/inputs.js';
 import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const MODELS = 'fixtures/models';
 const longformerSupported = SUPPORTED_MODEL_TYPES.includes('longformer');
+
+/** What forward() feeds as global_attention_mask when the caller passes none (Longformer's declared default). */
+const defaultGlobalAttentionMask = (task: ModelTask, ids: IntMatrix, config: PretrainedConfig): IntMatrix =>
+  defaultModelInput('global_attention_mask', ids, config, task);
 
 describe(
   'HF default global attention per head',

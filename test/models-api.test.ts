@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,11 +13,9 @@ import {
   PreTrainedModel,
   type ModelOutput,
 } from '../src/models/auto.js';
-import { SUPPORTED_MODEL_TYPES } from '../src/models/config.js';
-import { taskFromConfig } from '../src/models/index.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
-import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
-import { runnableModels2Folders } from './helpers/models-2.js';
+import { modelFixtures } from './helpers/model-fixtures.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 const MODELS = 'fixtures/models';
 const cacheDir = mkdtempSync(join(tmpdir(), 'seqbatch-models-api-'));
@@ -62,41 +60,33 @@ function shapeOf(x: unknown): number[] {
   return dims;
 }
 
-/** The folders of `models/` with a registered model type, and those of `models-2/` implemented so far. */
-const supportedFolders = (): string[] => [
-  ...readdirSync(sharedPath(MODELS)).filter((folder) =>
-    SUPPORTED_MODEL_TYPES.includes(
-      readSharedJson<{ model_type: string }>(MODELS, folder, 'config.json').model_type,
-    ),
-  ),
-  ...runnableModels2Folders(),
-];
-
 describe('every supported fixture model reproduces PyTorch', { skip: skipUnlessShared(MODELS) }, () => {
-  test('all cases, all outputs (hidden states, attentions, losses)', async () => {
-    const folders = supportedFolders();
-    assert.ok(folders.length >= 25, `${folders.length} supported fixture folders`);
-    for (const folder of folders) {
-      const dir = sharedPath(MODELS, folder);
-      const task = taskFromConfig(readSharedJson(MODELS, folder, 'config.json'));
-      const cases = readSharedJson<{ cases: FixtureCase[] }>(MODELS, folder, 'expected.json').cases;
-      const plain = await PreTrainedModel.fromPretrained(dir, task, { cacheDir: false, threads: 1 });
-      const everything = await PreTrainedModel.fromPretrained(dir, task, {
-        cacheDir: false,
-        threads: 1,
-        outputHiddenStates: true,
-        outputAttentions: true,
-      });
-      for (const c of cases) {
-        const model = c.options?.output_hidden_states || c.options?.output_attentions ? everything : plain;
-        const out = await model.forward(c.inputs as never);
-        for (const [key, expected] of Object.entries(c.outputs)) {
-          assertClose(out[key as keyof ModelOutput], expected, `${folder}/${c.name}/${key}`);
+  test('all cases, all outputs (hidden states, attentions, losses), fixtures/models and models-2', async (t) => {
+    const fixtures = modelFixtures();
+    assert.ok(fixtures.filter((f) => !f.skip).length >= 25, `${fixtures.length} fixture folders`);
+    for (const { label, dir, task, skip } of fixtures) {
+      await t.test(label, { skip }, async () => {
+        const cases = (
+          JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { cases: FixtureCase[] }
+        ).cases;
+        const plain = await PreTrainedModel.fromPretrained(dir, task!, { cacheDir: false, threads: 1 });
+        const everything = await PreTrainedModel.fromPretrained(dir, task!, {
+          cacheDir: false,
+          threads: 1,
+          outputHiddenStates: true,
+          outputAttentions: true,
+        });
+        for (const c of cases) {
+          const model = c.options?.output_hidden_states || c.options?.output_attentions ? everything : plain;
+          const out = await model.forward(c.inputs as never);
+          for (const [key, expected] of Object.entries(c.outputs)) {
+            assertClose(out[key as keyof ModelOutput], expected, `${label}/${c.name}/${key}`);
+          }
+          if (!('loss' in c.outputs)) assert.equal(out.loss, undefined);
         }
-        if (!('loss' in c.outputs)) assert.equal(out.loss, undefined);
-      }
-      await plain.dispose();
-      await everything.dispose();
+        await plain.dispose();
+        await everything.dispose();
+      });
     }
   });
 });
@@ -370,7 +360,10 @@ describe('the graph cache', { skip: skipUnlessShared(MODELS) }, () => {
     const metaOf = (graphPath: string) => join(graphPath, '..', 'meta.json');
     const firstMeta = JSON.parse(readFileSync(metaOf(first.graphPath!), 'utf8')) as Record<string, unknown>;
     const otherMeta = JSON.parse(readFileSync(metaOf(other.graphPath!), 'utf8')) as Record<string, unknown>;
-    writeFileSync(metaOf(first.graphPath!), JSON.stringify({ ...firstMeta, modelSha256: otherMeta.modelSha256 }));
+    writeFileSync(
+      metaOf(first.graphPath!),
+      JSON.stringify({ ...firstMeta, modelSha256: otherMeta.modelSha256 }),
+    );
     process.env.SEQBATCH_CACHE = cache; // the default location
     try {
       const swapped = await AutoModelForTokenClassification.fromPretrained(dir);

@@ -11,7 +11,7 @@ import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
 import { logBucketPosition, relativeIndex, relativeIndexTable } from '../src/models/deberta-v2-attention.js';
 import { readDebertaV2Config } from '../src/models/deberta-v2.js';
 import { taskFromConfig } from '../src/models/index.js';
-import { ConfigReader } from '../src/models/layers.js';
+import { ConfigReader } from '../src/models/layers/index.js';
 import type { FloatTensor } from '../src/runtime/tensor.js';
 import { mulberry32 as random } from './helpers/random.js';
 import { readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';

@@ -6,25 +6,24 @@
  * included. Plus a structural check that the last layer's key/value weights never meet all positions.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import {
   buildModelGraph,
   defaultPositionIds,
-  taskFromConfig,
   type BuildModelGraphOptions,
   type GraphInputSelection,
 } from '../src/models/index.js';
-import { AttentionMask, ModelGraph, selfAttention } from '../src/models/layers.js';
+import { AttentionMask, ModelGraph, selfAttention } from '../src/models/layers/index.js';
 import { ModelProto } from '../src/onnx/proto.js';
 import type { IntMatrix } from '../src/runtime/inputs.js';
 import { packBatch } from '../src/runtime/packed.js';
 import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
 import { assertTensorClose, flattenNested, int64Tensor, type Nested } from './helpers/nested-tensors.js';
-import { runnableModels2Folders } from './helpers/models-2.js';
+import { supportedModelFixtures } from './helpers/model-fixtures.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
 interface FixtureCase {
@@ -44,17 +43,12 @@ function configOf(name: string): Record<string, unknown> {
 }
 
 /**
- * Every sequence-classification fixture but Longformer's (its own layer loop has no shortcut), with those of
- * models-2 whose architecture is implemented so far.
+ * Every registered sequence-classification fixture of fixtures/models and fixtures/models-2 but Longformer's (its
+ * own layer loop has no shortcut), by folder path.
  */
-const SEQUENCE_CLASSIFIERS = skip
-  ? []
-  : [
-      ...readdirSync(MODELS_DIR).filter((name) => !name.startsWith('longformer-')),
-      ...runnableModels2Folders(),
-    ]
-      .filter((name) => taskFromConfig(configOf(name)) === 'sequence-classification')
-      .sort();
+const SEQUENCE_CLASSIFIERS = supportedModelFixtures()
+  .filter((f) => !f.name.startsWith('longformer-') && f.task === 'sequence-classification')
+  .map((f) => f.dir);
 
 const LOWERINGS = [
   ['contrib ops', true],
@@ -103,19 +97,29 @@ const rowsOf = (value: Nested): number[][] => {
 describe('first-token shortcut on the sequence-classification fixtures', { skip }, () => {
   test('the fixture set is the expected one', () => {
     // So that a renamed fixture folder cannot silently shrink what the tests below cover.
-    for (const family of ['albert', 'bert', 'distilbert', 'electra', 'roberta', '../models-2/mpnet']) {
+    for (const family of [
+      'albert',
+      'bert',
+      'distilbert',
+      'electra',
+      'roberta',
+      'mpnet',
+      'deberta-v2',
+      'xlm-roberta',
+    ]) {
       assert.ok(
-        SEQUENCE_CLASSIFIERS.some((name) => name.startsWith(`${family}-`)),
-        `a ${family} sequence classifier among ${SEQUENCE_CLASSIFIERS.join(', ')}`,
+        SEQUENCE_CLASSIFIERS.some((dir) => basename(dir).startsWith(`${family}-`)),
+        `a ${family} sequence classifier among ${SEQUENCE_CLASSIFIERS.map((dir) => basename(dir)).join(', ')}`,
       );
     }
   });
 
-  for (const name of SEQUENCE_CLASSIFIERS) {
+  for (const dir of SEQUENCE_CLASSIFIERS) {
+    const name = basename(dir);
     test(`${name}: shortcut = full computation = PyTorch, padded and packed, both lowerings`, async () => {
-      const config = configOf(name);
-      const weights = await loadWeights(join(MODELS_DIR, name));
-      const { cases } = JSON.parse(readFileSync(join(MODELS_DIR, name, 'expected.json'), 'utf8')) as {
+      const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+      const weights = await loadWeights(dir);
+      const { cases } = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
         cases: FixtureCase[];
       };
       const task = 'sequence-classification';

@@ -2,20 +2,20 @@
  * Every model fixture (tiny seeded HF checkpoints with PyTorch reference outputs, see ../shared/fixtures/README.md)
  * run through buildModelGraph + ONNX Runtime, in both lowerings (com.microsoft fused kernels and standard ONNX
  * ops). Each case's graph takes exactly the inputs the case passed to forward(), so the in-graph defaults of
- * absent inputs are checked too. Longformer has its own attention and is not built here. The folders of
- * fixtures/models-2 run as their architectures arrive (helpers/models-2.ts).
+ * absent inputs are checked too. Every folder of fixtures/models and fixtures/models-2 runs; a folder whose
+ * model_type or head is not registered yet is skipped, naming it. Longformer has its own attention and tests.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { buildModelGraph, taskFromConfig, type GraphInputSelection } from '../src/models/index.js';
 import { loadWeights } from '../src/weights/load.js';
 import type { WeightStore } from '../src/weights/types.js';
-import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { modelFixtures } from './helpers/model-fixtures.js';
+import { skipUnlessShared } from './helpers/shared.js';
 import { assertTensorClose, int64Tensor, type Nested } from './helpers/nested-tensors.js';
-import { runnableModels2Folders } from './helpers/models-2.js';
 
 interface FixtureCase {
   name: string;
@@ -24,7 +24,6 @@ interface FixtureCase {
   outputs: Record<string, Nested | Nested[]>;
 }
 
-const MODELS_DIR = sharedPath('fixtures', 'models');
 const skip = skipUnlessShared('fixtures', 'models');
 const FEEDS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'] as const;
 /** Outputs the graph does not produce: losses are computed by the API layer from the logits. */
@@ -74,30 +73,19 @@ class ModelRunner {
   }
 }
 
-function readConfig(dir: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-}
-
 /** Outputs with one vector per token ([batch, sequence, …]); the rest have one per sequence. */
 function isTokenLevel(name: string, task: string): boolean {
   if (name === 'logits') return task === 'token-classification' || task === 'masked-lm';
   return name !== 'pooler_output';
 }
 
-const modelNames = skip
-  ? []
-  : [
-      ...readdirSync(MODELS_DIR).filter((name) => !name.startsWith('longformer-')),
-      ...runnableModels2Folders(),
-    ].sort();
+const fixtures = modelFixtures().filter((f) => !f.name.startsWith('longformer-'));
 
 for (const lowering of ['contrib ops', 'standard ops'] as const) {
   const contribOps = lowering === 'contrib ops';
   test(`model fixtures match PyTorch (${lowering})`, { skip }, async (t) => {
-    for (const modelName of modelNames) {
-      await t.test(modelName, async () => {
-        const dir = join(MODELS_DIR, modelName);
-        const config = readConfig(dir);
+    for (const { label: modelName, dir, config, skip: unsupported } of fixtures) {
+      await t.test(modelName, { skip: unsupported }, async () => {
         const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
           cases: FixtureCase[];
         };

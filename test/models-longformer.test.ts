@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { ConfigError, WeightsError } from '../src/errors.js';
-import { defaultGlobalAttentionMask } from '../src/models/auto.js';
 import { PretrainedConfig } from '../src/models/config.js';
+import { defaultModelInput } from '../src/models/model-inputs.js';
 import { buildModelGraph, taskFromConfig, type ModelTask } from '../src/models/index.js';
 import { GLOBAL_ATTENTION_MASK, readLongformerConfig } from '../src/models/longformer.js';
-import { ConfigReader } from '../src/models/layers.js';
+import { ConfigReader } from '../src/models/layers/index.js';
 import { toIntMatrix } from '../src/runtime/inputs.js';
 import { sequenceClassificationLoss } from '../src/runtime/losses.js';
 import { loadWeights } from '../src/weights/load.js';
@@ -75,10 +75,11 @@ async function session(
 
 /** The model API's HF default global mask for `task` (what forward() feeds when the caller passes none). */
 function defaultGlobalFeed(task: ModelTask, ids: Nested): ort.Tensor {
-  const matrix = defaultGlobalAttentionMask(
-    task,
+  const matrix = defaultModelInput(
+    'global_attention_mask',
     toIntMatrix(ids as number[][], 'input_ids'),
     new PretrainedConfig(LONGFORMER_CONFIG),
+    task,
   );
   return new ort.Tensor('int64', matrix.data, matrix.dims);
 }

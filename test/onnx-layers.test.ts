@@ -18,7 +18,7 @@ import {
   positionIdsFromInputIds,
   selfAttention,
   type ActivationName,
-} from '../src/models/layers.js';
+} from '../src/models/layers/index.js';
 import type { WeightStore } from '../src/weights/types.js';
 
 /** A WeightStore over in-memory tensors. */

@@ -91,26 +91,36 @@ test(
   },
 );
 
-test('packed: true keeps a batch of mixed lengths whole (padding costs nothing there); the default cuts it', { skip }, async () => {
-  const dir = fixtureCheckpoint(WORK, 'distilbert-seqcls');
-  const packed = await pipeline('text-classification', dir, { ...OPTIONS, packed: true });
-  const padded = await pipeline('text-classification', dir, { ...OPTIONS, packed: false });
-  try {
-    const options = { batchSize: TEXTS.length, topK: null };
-    const whole = await runWithBatches((t, o) => packed.run(t, o), options);
-    assert.equal(whole.batches.length, 1, 'one batch');
-    assert.equal(packed.model.packedRuns, 1);
-    const cut = await runWithBatches((t, o) => padded.run(t, o), options);
-    assert.ok(cut.batches.length > 1, `the padded graph's plan cuts by length: ${cut.batches.length} batches`);
-    assertClose(whole.results, cut.results, 'packed whole batch vs padded cut batches');
-    // An explicit batchOverheadTokens still rules.
-    const explicit = await runWithBatches((t, o) => packed.run(t, o), { ...options, batchOverheadTokens: 0 });
-    assert.ok(explicit.batches.length > 1);
-  } finally {
-    await packed.dispose();
-    await padded.dispose();
-  }
-});
+test(
+  'packed: true keeps a batch of mixed lengths whole (padding costs nothing there); the default cuts it',
+  { skip },
+  async () => {
+    const dir = fixtureCheckpoint(WORK, 'distilbert-seqcls');
+    const packed = await pipeline('text-classification', dir, { ...OPTIONS, packed: true });
+    const padded = await pipeline('text-classification', dir, { ...OPTIONS, packed: false });
+    try {
+      const options = { batchSize: TEXTS.length, topK: null };
+      const whole = await runWithBatches((t, o) => packed.run(t, o), options);
+      assert.equal(whole.batches.length, 1, 'one batch');
+      assert.equal(packed.model.packedRuns, 1);
+      const cut = await runWithBatches((t, o) => padded.run(t, o), options);
+      assert.ok(
+        cut.batches.length > 1,
+        `the padded graph's plan cuts by length: ${cut.batches.length} batches`,
+      );
+      assertClose(whole.results, cut.results, 'packed whole batch vs padded cut batches');
+      // An explicit batchOverheadTokens still rules.
+      const explicit = await runWithBatches((t, o) => packed.run(t, o), {
+        ...options,
+        batchOverheadTokens: 0,
+      });
+      assert.ok(explicit.batches.length > 1);
+    } finally {
+      await packed.dispose();
+      await padded.dispose();
+    }
+  },
+);
 
 test('packed: false and true open only their own graph', { skip }, async () => {
   const dir = fixtureCheckpoint(WORK, 'distilbert-seqcls');

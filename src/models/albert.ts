@@ -3,7 +3,7 @@
  * `embedding_hidden_mapping_in`, then `num_hidden_layers` applications of shared layer groups: application i
  * runs group ⌊i / (num_hidden_layers / num_hidden_groups)⌋, whose `inner_group_num` layers run in sequence.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertPooler,
@@ -30,7 +30,7 @@ import {
   type EncoderTrace,
   type LayerRunOptions,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { ConfigError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 
@@ -52,7 +52,11 @@ export interface AlbertConfig extends BertConfig {
 }
 
 export function readAlbertConfig(c: ConfigReader): AlbertConfig {
-  const config = { ...readBertConfig(c, ALBERT_DEFAULTS), numHiddenGroups: c.size('num_hidden_groups', 1), innerGroupNum: c.size('inner_group_num', 1) };
+  const config = {
+    ...readBertConfig(c, ALBERT_DEFAULTS),
+    numHiddenGroups: c.size('num_hidden_groups', 1),
+    innerGroupNum: c.size('inner_group_num', 1),
+  };
   if (config.numHiddenGroups > config.numHiddenLayers) {
     throw new ConfigError(
       `${c.file} num_hidden_groups: ${config.numHiddenGroups} groups for ${config.numHiddenLayers} layers (at most one group per layer)`,
@@ -124,7 +128,13 @@ function albertTransformer(
   mask: AttentionMask,
   request: GraphRequest,
 ): EncoderTrace {
-  const mapped = linear(m, embedded, `${prefix}.embedding_hidden_mapping_in`, config.embeddingSize, config.hiddenSize);
+  const mapped = linear(
+    m,
+    embedded,
+    `${prefix}.embedding_hidden_mapping_in`,
+    config.embeddingSize,
+    config.hiddenSize,
+  );
   const trace: EncoderTrace = { lastHiddenState: mapped, hiddenStates: [mapped], attentions: [] };
   const layersPerGroup = Math.trunc(config.numHiddenLayers / config.numHiddenGroups);
   for (let i = 0; i < config.numHiddenLayers; i++) {
@@ -139,7 +149,10 @@ function albertTransformer(
           mask,
           {
             outputProbabilities: request.outputAttentions,
-            firstTokenOnly: i === config.numHiddenLayers - 1 && j === config.innerGroupNum - 1 && firstTokenSuffices(request),
+            firstTokenOnly:
+              i === config.numHiddenLayers - 1 &&
+              j === config.innerGroupNum - 1 &&
+              firstTokenSuffices(request),
           },
         );
         trace.lastHiddenState = layer.output;
@@ -164,16 +177,25 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
   switch (request.task) {
     case 'base': {
-      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
+      const outputs: NamedOutput[] = [
+        { name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] },
+      ];
       if (m.has(`${base}pooler.weight`)) {
-        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler`, h), dims: ['batch', h] });
+        outputs.push({
+          name: 'pooler_output',
+          value: bertPooler(m, sequence, `${base}pooler`, h),
+          dims: ['batch', h],
+        });
       }
       return [...outputs, ...traced];
     }
     case 'sequence-classification': {
       const numLabels = c.numLabels();
       const pooled = bertPooler(m, sequence, `${base}pooler`, h);
-      return [{ name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] }, ...traced];
+      return [
+        { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
+        ...traced,
+      ];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
@@ -203,6 +225,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const albertArchitecture: Architecture = {
   modelTypes: ['albert'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readAlbertConfig(c),
   positions: () => ({ kind: 'arange' }),

@@ -7,25 +7,22 @@
  * token_type_ids / position_ids where HF's forward() takes them), and inputs the caller leaves out are filled
  * with HF's defaults here (mask of ones, type ids of zeros, HF's default positions).
  */
-import { createHash, type Hash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../errors.js';
 import {
   toIntMatrix,
   toNumericTensor,
   validateModelInputs,
-  type FlatTensorLike,
   type IntMatrix,
   type IntTensorInput,
+  type ModelInputMatrices,
 } from '../runtime/inputs.js';
+import { questionAnsweringLoss, sequenceClassificationLoss, tokenLoss } from '../runtime/losses.js';
 import {
-  questionAnsweringLoss,
-  sequenceClassificationLoss,
-  tokenLoss,
-} from '../runtime/losses.js';
-import { OnnxSession, sessionOptions, type NamedTensor, type RuntimeOptions } from '../runtime/session.js';
+  sessionOptions,
+  type NamedTensor,
+  type OnnxSession,
+  type RuntimeOptions,
+} from '../runtime/session.js';
 import {
   PACKED_AUTO_OPEN_PADDING,
   PACKED_AUTO_PADDING_SHARE,
@@ -37,18 +34,21 @@ import {
   type PackedMode,
 } from '../runtime/packed.js';
 import { FloatTensor } from '../runtime/tensor.js';
-import { loadWeights } from '../weights/load.js';
+import type { ModelTask } from './architecture.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
-import { defaultCacheDir, GraphCache, graphCacheKey } from './graph-cache.js';
-import {
-  buildModelGraph,
-  defaultPositionIds,
-  graphInputNames,
-  inferredSequenceClassificationLoss,
-  type ModelTask,
-} from './index.js';
+import { graphInputNames } from './index.js';
+import { defaultModelInput, normaliseInputs, type ForwardInput, type ModelInputs } from './model-inputs.js';
+import { openGraph, type BuildOptions } from './open-graph.js';
+import { ARCHITECTURES, inferredSequenceClassificationLoss } from './registry.js';
 
-export type { ModelTask } from './index.js';
+export type { ModelTask } from './architecture.js';
+export type { ForwardInput, ModelInputs } from './model-inputs.js';
+export { graphBuilderVersion, sourceTreeFingerprint } from './open-graph.js';
+
+/** Every extra input any registered architecture declares (forward() refuses one its model does not take). */
+const EXTRA_INPUT_NAMES: readonly string[] = ARCHITECTURES.flatMap((a) =>
+  (a.extraInputs ?? []).map((e) => e.name),
+);
 
 export interface FromPretrainedOptions extends RuntimeOptions {
   /** Also return `hidden_states` (embedding output + one per layer). */
@@ -82,49 +82,6 @@ export interface ForwardOptions {
  */
 export type GraphLayout = 'padded' | 'packed';
 
-type BuildOptions = {
-  task: ModelTask;
-  outputHiddenStates: boolean;
-  outputAttentions: boolean;
-  inputs: { attentionMask: boolean; positionIds: boolean };
-  packed?: boolean;
-};
-
-interface OpenedGraph {
-  session: OnnxSession;
-  fromCache: boolean;
-  graphPath: string | undefined;
-}
-
-/** Integer inputs by their HF names (camelCase spellings are accepted too). */
-export interface ModelInputs {
-  input_ids: IntTensorInput;
-  attention_mask?: IntTensorInput;
-  token_type_ids?: IntTensorInput;
-  position_ids?: IntTensorInput;
-  /** Longformer: 1 marks tokens with global attention (default as in HF: see `defaultGlobalAttentionMask`). */
-  global_attention_mask?: IntTensorInput;
-  /** Class ids [batch] (or float targets for regression / multi-hot [batch, num_labels]); per-token for token tasks. */
-  labels?: unknown;
-  start_positions?: unknown;
-  end_positions?: unknown;
-}
-
-/** What `forward` accepts: ModelInputs, a camelCase BatchEncoding-like object, or a list of Encodings. */
-export type ForwardInput =
-  | ModelInputs
-  | {
-      inputIds: IntTensorInput;
-      attentionMask?: IntTensorInput;
-      tokenTypeIds?: IntTensorInput;
-      positionIds?: IntTensorInput;
-      globalAttentionMask?: IntTensorInput;
-      labels?: unknown;
-      startPositions?: unknown;
-      endPositions?: unknown;
-    }
-  | ReadonlyArray<{ ids: readonly number[]; attentionMask: readonly number[]; typeIds: readonly number[] }>;
-
 export interface ModelOutput {
   loss?: number;
   logits?: FloatTensor;
@@ -136,104 +93,6 @@ export interface ModelOutput {
   attentions?: FloatTensor[];
   /** Longformer: attention of the global tokens, one [batch, heads, padded sequence, globals] tensor per layer. */
   global_attentions?: FloatTensor[];
-}
-
-const INPUT_ALIASES: Array<[keyof ModelInputs, string]> = [
-  ['input_ids', 'inputIds'],
-  ['attention_mask', 'attentionMask'],
-  ['token_type_ids', 'tokenTypeIds'],
-  ['position_ids', 'positionIds'],
-  ['global_attention_mask', 'globalAttentionMask'],
-  ['labels', 'labels'],
-  ['start_positions', 'startPositions'],
-  ['end_positions', 'endPositions'],
-];
-
-/** A tokenizer's BatchEncoding: builds int64 tensors for the fields its model takes. */
-interface TensorSource {
-  modelInputNames?: readonly string[];
-  toTensors(dtype: 'int64', fields?: readonly string[]): Record<string, FlatTensorLike | undefined>;
-}
-
-const TOKENIZER_FIELDS = ['input_ids', 'attention_mask', 'token_type_ids'];
-
-/**
- * The inputs under their HF names, and whether they came from a tokenizer (Encodings or a BatchEncoding). Tokenizer
- * output always carries type ids, which models without token types (DistilBERT) do not take: those are dropped
- * rather than refused.
- */
-function normaliseInputs(input: ForwardInput): { inputs: ModelInputs; fromTokenizer: boolean } {
-  if (Array.isArray(input)) {
-    const encodings = input as ReadonlyArray<{
-      ids: readonly number[];
-      attentionMask: readonly number[];
-      typeIds: readonly number[];
-    }>;
-    const inputs = {
-      input_ids: encodings.map((e) => e.ids),
-      attention_mask: encodings.map((e) => e.attentionMask),
-      token_type_ids: encodings.map((e) => e.typeIds),
-    };
-    return { inputs, fromTokenizer: true };
-  }
-  if (input === null || typeof input !== 'object') {
-    throw new InputError('forward() expects {input_ids, attention_mask?, ...}, a BatchEncoding or Encodings', {
-      argument: 'inputs',
-    });
-  }
-  const source = input as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  let fromTokenizer = false;
-  if (typeof (source as Partial<TensorSource>).toTensors === 'function') {
-    // A BatchEncoding: one pass into int64 tensors, only for the fields its tokenizer gives a model.
-    const tensorSource = source as unknown as TensorSource;
-    const fields = (tensorSource.modelInputNames ?? TOKENIZER_FIELDS).filter((f) => TOKENIZER_FIELDS.includes(f));
-    const tensors = tensorSource.toTensors('int64', fields.includes('input_ids') ? fields : ['input_ids', ...fields]);
-    for (const [name, tensor] of Object.entries(tensors)) if (tensor) out[name] = tensor;
-    fromTokenizer = true;
-  }
-  for (const [snake, camel] of INPUT_ALIASES) {
-    if (out[snake] !== undefined) continue;
-    const value = source[snake] ?? source[camel];
-    if (value !== undefined && value !== null) out[snake] = value;
-  }
-  if (out.input_ids === undefined) {
-    throw new InputError('input_ids is required', { argument: 'input_ids' });
-  }
-  return { inputs: out as unknown as ModelInputs, fromTokenizer };
-}
-
-let builderFingerprint: string | undefined;
-/**
- * A fingerprint of the graph-building code (this folder and ../onnx, as .ts in development or .js when built),
- * part of the cache key so a changed builder never serves a stale graph.
- */
-export function graphBuilderVersion(): string {
-  if (builderFingerprint === undefined) {
-    const here = dirname(fileURLToPath(import.meta.url));
-    builderFingerprint = sourceTreeFingerprint([here, join(here, '..', 'onnx')]);
-  }
-  return builderFingerprint;
-}
-
-/** A short digest of the names and contents of every .ts/.js source under `dirs`, subfolders included. */
-export function sourceTreeFingerprint(dirs: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const dir of dirs) hashSourceTree(hash, dir, '');
-  return hash.digest('hex').slice(0, 16);
-}
-
-/** Hashes every .ts/.js file under `dir`, subfolders included (architectures may live in their own folders). */
-function hashSourceTree(hash: Hash, dir: string, prefix: string): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const relative = prefix + entry.name;
-    if (entry.isDirectory()) hashSourceTree(hash, join(dir, entry.name), `${relative}/`);
-    else if (/\.(ts|js)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
-      hash.update(`${relative}\0`);
-      hash.update(readFileSync(join(dir, entry.name)));
-    }
-  }
 }
 
 export class PreTrainedModel {
@@ -272,15 +131,20 @@ export class PreTrainedModel {
   }
 
   /** Loads `dir` for `task`; the AutoModel* classes below call this with their task. */
-  static async fromPretrained(dir: string, task: ModelTask, options: FromPretrainedOptions = {}): Promise<PreTrainedModel> {
+  static async fromPretrained(
+    dir: string,
+    task: ModelTask,
+    options: FromPretrainedOptions = {},
+  ): Promise<PreTrainedModel> {
     sessionOptions(options); // validate runtime options before any expensive work
     const packed = options.packed ?? false;
     if (packed !== 'auto' && typeof packed !== 'boolean') {
-      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(packed)}`, { argument: 'packed' });
+      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(packed)}`, {
+        argument: 'packed',
+      });
     }
     const config = AutoConfig.fromPretrained(dir);
-    const raw = config.toJSON();
-    const selection = { attentionMask: true, positionIds: acceptsPositionIds(raw) };
+    const selection = { attentionMask: true, positionIds: config.architecture.accepts.positionIds };
     const buildOptions: BuildOptions = {
       task,
       outputHiddenStates: options.outputHiddenStates ?? false,
@@ -327,27 +191,37 @@ export class PreTrainedModel {
   async forward(input: ForwardInput, callOptions: ForwardOptions = {}): Promise<ModelOutput> {
     const mode = callOptions.packed ?? this.options.packed ?? false;
     if (mode !== 'auto' && typeof mode !== 'boolean') {
-      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(mode)}`, { argument: 'packed' });
+      throw new InputError(`packed: expected 'auto', true or false, got ${JSON.stringify(mode)}`, {
+        argument: 'packed',
+      });
     }
     const { inputs, fromTokenizer } = normaliseInputs(input);
     if (fromTokenizer && this.config.typeVocabSize === 0) delete inputs.token_type_ids;
-    const matrices = {
+    const matrices: ModelInputMatrices & Record<string, IntMatrix | undefined> = {
       input_ids: toIntMatrix(inputs.input_ids, 'input_ids'),
-      attention_mask: inputs.attention_mask === undefined ? undefined : toIntMatrix(inputs.attention_mask, 'attention_mask'),
-      token_type_ids: inputs.token_type_ids === undefined ? undefined : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
-      position_ids: inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
-      global_attention_mask:
-        inputs.global_attention_mask === undefined
+      attention_mask:
+        inputs.attention_mask === undefined
           ? undefined
-          : toIntMatrix(inputs.global_attention_mask, 'global_attention_mask'),
+          : toIntMatrix(inputs.attention_mask, 'attention_mask'),
+      token_type_ids:
+        inputs.token_type_ids === undefined
+          ? undefined
+          : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
+      position_ids:
+        inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
     };
-    for (const name of ['position_ids', 'global_attention_mask'] as const) {
+    for (const name of EXTRA_INPUT_NAMES) {
+      const value = (inputs as unknown as Record<string, IntTensorInput | undefined>)[name];
+      if (value !== undefined) matrices[name] = toIntMatrix(value, name);
+    }
+    for (const name of ['position_ids', ...EXTRA_INPUT_NAMES]) {
       if (matrices[name] && !this.inputNames.includes(name)) {
         throw new InputError(`${name}: ${this.config.modelType} models take no ${name}`, { argument: name });
       }
     }
-    if (matrices.global_attention_mask) {
-      checkGlobalMask(matrices.global_attention_mask, matrices.input_ids);
+    for (const extra of this.config.architecture.extraInputs ?? []) {
+      const given = matrices[extra.name];
+      if (given) extra.check(given, matrices.input_ids);
     }
     const positions = this.defaultInput('position_ids', matrices.input_ids);
     validateModelInputs(
@@ -380,8 +254,9 @@ export class PreTrainedModel {
     const [batch, seq] = matrices.input_ids.dims;
     const feeds: Record<string, NamedTensor> = {};
     for (const name of this.inputNames) {
-      const given = matrices[name as keyof typeof matrices];
-      const matrix = given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
+      const given = matrices[name];
+      const matrix =
+        given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
       feeds[name] = { type: 'int64', data: matrix.data, dims: [batch, seq] };
     }
     const results = await (await this.sessionFor('padded')).run(feeds);
@@ -400,9 +275,12 @@ export class PreTrainedModel {
     if (mode === true) {
       checkPackable(this.config, this.buildOptions);
       if (qaLoss) {
-        throw new InputError('start_positions: the question-answering loss needs the padded graph (use packed: false)', {
-          argument: 'start_positions',
-        });
+        throw new InputError(
+          'start_positions: the question-answering loss needs the padded graph (use packed: false)',
+          {
+            argument: 'start_positions',
+          },
+        );
       }
     } else if (qaLoss || !packable(this.config, this.buildOptions) || !mask) {
       return 'padded';
@@ -424,9 +302,12 @@ export class PreTrainedModel {
   private sessionFor(layout: GraphLayout): Promise<OnnxSession> {
     let session = this.sessions.get(layout);
     if (!session) {
-      const opening = openGraph(this.modelDir, this.config, layoutBuild(this.buildOptions, layout), this.options).then(
-        (opened) => opened.session,
-      );
+      const opening = openGraph(
+        this.modelDir,
+        this.config,
+        layoutBuild(this.buildOptions, layout),
+        this.options,
+      ).then((opened) => opened.session);
       // A failed open is not remembered: the next batch that needs this graph tries again.
       opening.catch(() => {
         if (this.sessions.get(layout) === opening) this.sessions.delete(layout);
@@ -438,8 +319,14 @@ export class PreTrainedModel {
   }
 
   /** Per-token outputs of a packed run back in the padded [batch, seq, …] layout. */
-  private unpackResults(results: Record<string, NamedTensor>, packed: PackedBatch): Record<string, NamedTensor> {
-    const perSequence = new Set(['pooler_output', ...(this.task === 'sequence-classification' ? ['logits'] : [])]);
+  private unpackResults(
+    results: Record<string, NamedTensor>,
+    packed: PackedBatch,
+  ): Record<string, NamedTensor> {
+    const perSequence = new Set([
+      'pooler_output',
+      ...(this.task === 'sequence-classification' ? ['logits'] : []),
+    ]);
     const out: Record<string, NamedTensor> = {};
     for (const [name, tensor] of Object.entries(results)) {
       if (perSequence.has(name)) out[name] = tensor;
@@ -449,25 +336,7 @@ export class PreTrainedModel {
   }
 
   private defaultInput(name: string, ids: IntMatrix): IntMatrix {
-    const size = ids.data.length;
-    switch (name) {
-      case 'attention_mask':
-        return { data: new BigInt64Array(size).fill(1n), dims: ids.dims };
-      case 'token_type_ids':
-        return { data: new BigInt64Array(size), dims: ids.dims };
-      case 'position_ids': {
-        const [batch, seq] = ids.dims;
-        const rows = Array.from({ length: batch }, (_, b) => Array.from(ids.data.subarray(b * seq, (b + 1) * seq), Number));
-        const positions = defaultPositionIds(this.config.toJSON(), rows);
-        return { data: BigInt64Array.from(positions.flat(), BigInt), dims: ids.dims };
-      }
-      case 'global_attention_mask':
-        return defaultGlobalAttentionMask(this.task, ids, this.config);
-      default:
-        throw new InputError(`the model graph needs an input "${name}" that seqbatch does not know how to fill`, {
-          argument: name,
-        });
-    }
+    return defaultModelInput(name, ids, this.config, this.task);
   }
 
   private checkLabels(inputs: ModelInputs): void {
@@ -487,9 +356,12 @@ export class PreTrainedModel {
       return;
     }
     if (hasPositions) {
-      throw new InputError(`start_positions/end_positions only apply to question answering, not ${this.task}`, {
-        argument: 'start_positions',
-      });
+      throw new InputError(
+        `start_positions/end_positions only apply to question answering, not ${this.task}`,
+        {
+          argument: 'start_positions',
+        },
+      );
     }
     if (hasLabels && this.task === 'base') {
       throw new InputError('labels: a base model has no head to compute a loss; load it for a task', {
@@ -508,7 +380,11 @@ export class PreTrainedModel {
       const indexed = /^(hidden_states|attentions|global_attentions)\.(\d+)$/.exec(name);
       if (indexed) {
         const list =
-          indexed[1] === 'hidden_states' ? hidden : indexed[1] === 'attentions' ? attentions : globalAttentions;
+          indexed[1] === 'hidden_states'
+            ? hidden
+            : indexed[1] === 'attentions'
+              ? attentions
+              : globalAttentions;
         list[Number(indexed[2])] = value;
       } else if (
         name === 'logits' ||
@@ -527,7 +403,9 @@ export class PreTrainedModel {
     if (inputs.labels !== undefined && out.logits) {
       const labels = toNumericTensor(inputs.labels, 'labels');
       const ownRule =
-        this.config.problemType === undefined ? inferredSequenceClassificationLoss(this.config.raw as Record<string, unknown>) : null;
+        this.config.problemType === undefined
+          ? inferredSequenceClassificationLoss(this.config.raw as Record<string, unknown>)
+          : null;
       out.loss =
         this.task !== 'sequence-classification'
           ? tokenLoss(out.logits, labels)
@@ -535,7 +413,12 @@ export class PreTrainedModel {
             ? ownRule(out.logits, labels, this.config.numLabels)
             : sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType);
     }
-    if (inputs.start_positions !== undefined && inputs.end_positions !== undefined && out.start_logits && out.end_logits) {
+    if (
+      inputs.start_positions !== undefined &&
+      inputs.end_positions !== undefined &&
+      out.start_logits &&
+      out.end_logits
+    ) {
       out.loss = questionAnsweringLoss(
         out.start_logits,
         out.end_logits,
@@ -559,10 +442,13 @@ function layoutBuild(build: BuildOptions, layout: GraphLayout): BuildOptions {
   return layout === 'packed' ? { ...build, packed: true } : build;
 }
 
-/** Whether a model of this config, loaded with these options, has a packed graph (not Longformer, not with
- * attention probabilities). */
-export function hasPackedGraph(config: PretrainedConfig, options: { outputAttentions?: boolean } = {}): boolean {
-  return config.modelType !== 'longformer' && !options.outputAttentions;
+/** Whether a model of this config, loaded with these options, has a packed graph (its architecture has one, and
+ * attention probabilities are not requested). */
+export function hasPackedGraph(
+  config: PretrainedConfig,
+  options: { outputAttentions?: boolean } = {},
+): boolean {
+  return config.architecture.packed.supported && !options.outputAttentions;
 }
 
 function packable(config: PretrainedConfig, build: BuildOptions): boolean {
@@ -570,8 +456,11 @@ function packable(config: PretrainedConfig, build: BuildOptions): boolean {
 }
 
 function checkPackable(config: PretrainedConfig, build: BuildOptions): void {
-  if (config.modelType === 'longformer') {
-    throw new InputError('packed: longformer models have no packed graph (banded attention)', { argument: 'packed' });
+  const packed = config.architecture.packed;
+  if (!packed.supported) {
+    throw new InputError(`packed: ${config.modelType} models have no packed graph (${packed.why})`, {
+      argument: 'packed',
+    });
   }
   if (build.outputAttentions) {
     throw new InputError('packed: attention probabilities are only returned by the padded graph', {
@@ -580,134 +469,11 @@ function checkPackable(config: PretrainedConfig, build: BuildOptions): void {
   }
 }
 
-/** Opens the graph of `build`: from the cache when it holds it, else built from the weights (and cached). */
-async function openGraph(
-  dir: string,
-  config: PretrainedConfig,
-  buildOptions: BuildOptions,
-  options: FromPretrainedOptions,
-): Promise<OpenedGraph> {
-  const cache = options.cacheDir === false ? undefined : new GraphCache(options.cacheDir ?? defaultCacheDir());
-  let key: string | undefined;
-  if (cache) {
-    const weightFiles = weightFilesOf(dir);
-    if (weightFiles) {
-      key = await graphCacheKey(
-        { configFile: config.file, weightFiles, options: buildOptions, builderVersion: graphBuilderVersion() },
-        cache.fileDigests(),
-      );
-      const hit = await cache.get(key);
-      if (hit) {
-        try {
-          const session = await OnnxSession.create(hit.modelPath, options, dir);
-          return { session, fromCache: true, graphPath: hit.modelPath };
-        } catch (error) {
-          // An entry ONNX Runtime refuses (a format it no longer reads) is rebuilt and overwritten below.
-          process.emitWarning(
-            `seqbatch: the cached graph ${hit.modelPath} could not be opened (${(error as Error).message}); rebuilding it`,
-          );
-        }
-      }
-    }
-  }
-
-  const weights = await loadWeights(dir);
-  const graph = buildModelGraph(config.toJSON(), weights, buildOptions);
-  let graphPath: string | undefined;
-  if (cache && key) {
-    try {
-      graphPath = await cache.put(key, graph.bytes, {
-        inputNames: graph.inputNames,
-        outputNames: graph.outputNames,
-        modelDir: dir,
-        options: buildOptions,
-      });
-    } catch (error) {
-      // A read-only or full cache folder must not stop the model from loading.
-      process.emitWarning(`seqbatch: could not cache the graph in ${cache.dir} (${(error as Error).message})`);
-    }
-  }
-  // The bytes were built only to open this session: move them to the ORT thread rather than copy them.
-  const session = await OnnxSession.create(graph.bytes, options, dir, { transferBytes: true });
-  return { session, fromCache: false, graphPath };
-}
-
-function checkGlobalMask(mask: IntMatrix, ids: IntMatrix): void {
-  if (mask.dims[0] !== ids.dims[0] || mask.dims[1] !== ids.dims[1]) {
-    throw new InputError(
-      `global_attention_mask: shape [${mask.dims.join(', ')}] does not match input_ids [${ids.dims.join(', ')}]`,
-      { argument: 'global_attention_mask' },
-    );
-  }
-  for (let i = 0; i < mask.data.length; i++) {
-    if (mask.data[i] !== 0n && mask.data[i] !== 1n) {
-      throw new InputError(`global_attention_mask: value ${mask.data[i]} at flat index ${i} is not 0 or 1`, {
-        argument: 'global_attention_mask',
-      });
-    }
-  }
-}
-
-/**
- * HF's Longformer default when `global_attention_mask` is None: sequence classification puts global attention on
- * token 0, question answering on every token before the first separator (the question), other heads on none.
- */
-export function defaultGlobalAttentionMask(task: ModelTask, ids: IntMatrix, config: PretrainedConfig): IntMatrix {
-  const [batch, seq] = ids.dims;
-  const data = new BigInt64Array(batch * seq);
-  if (task === 'sequence-classification') {
-    for (let b = 0; b < batch; b++) data[b * seq] = 1n;
-  } else if (task === 'question-answering') {
-    const sep = BigInt(config.integer('sep_token_id', 2));
-    for (let b = 0; b < batch; b++) {
-      const row = ids.data.subarray(b * seq, (b + 1) * seq);
-      const seps = row.reduce((n, id) => n + (id === sep ? 1 : 0), 0);
-      if (seps !== 3) {
-        // HF asserts this too: the question end is found from the separators of `<s> q </s></s> context </s>`.
-        throw new InputError(
-          `input_ids: row ${b} has ${seps} separator tokens (id ${sep}); Longformer question answering needs ` +
-            'exactly 3 to find the question, or an explicit global_attention_mask',
-          { argument: 'input_ids' },
-        );
-      }
-      const questionEnd = row.indexOf(sep);
-      for (let s = 0; s < questionEnd; s++) data[b * seq + s] = 1n;
-    }
-  }
-  return { data, dims: [batch, seq] };
-}
-
-/** The weights files whose contents key the cache, or undefined when the folder has none we can read. */
-function weightFilesOf(dir: string): string[] | undefined {
-  const single = join(dir, 'model.safetensors');
-  if (existsSync(single)) return [single];
-  const index = join(dir, 'model.safetensors.index.json');
-  if (!existsSync(index)) return undefined;
-  try {
-    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
-    const shards = [...new Set(Object.values(map))].sort().map((f) => join(dir, f));
-    // The index itself decides which tensor comes from where, so it is part of the key too.
-    return shards.every((f) => typeof f === 'string' && existsSync(f)) ? [index, ...shards] : undefined;
-  } catch {
-    return undefined; // loadWeights will report the malformed index
-  }
-}
-
-/** Whether HF's forward() of this architecture takes position_ids (the builder refuses the input otherwise). */
-function acceptsPositionIds(config: Record<string, unknown>): boolean {
-  try {
-    graphInputNames(config, { attentionMask: true, positionIds: true });
-    return true;
-  } catch (error) {
-    if (error instanceof InputError) return false;
-    throw error;
-  }
-}
-
 function taskLoader(task: ModelTask) {
   return {
     task,
-    fromPretrained: (dir: string, options?: FromPretrainedOptions) => PreTrainedModel.fromPretrained(dir, task, options),
+    fromPretrained: (dir: string, options?: FromPretrainedOptions) =>
+      PreTrainedModel.fromPretrained(dir, task, options),
   };
 }
 
@@ -720,5 +486,8 @@ export const AutoModelForMaskedLM = taskLoader('masked-lm');
 
 /** The graph inputs a model of this config takes in seqbatch (useful for callers building feeds by hand). */
 export function modelInputNames(config: PretrainedConfig): string[] {
-  return graphInputNames(config.toJSON(), { attentionMask: true, positionIds: acceptsPositionIds(config.toJSON()) });
+  return graphInputNames(config.toJSON(), {
+    attentionMask: true,
+    positionIds: config.architecture.accepts.positionIds,
+  });
 }

@@ -2,7 +2,7 @@
  * BERT, following transformers' modeling_bert.py top to bottom: config → embeddings → encoder layers → pooler →
  * heads. RoBERTa and ELECTRA reuse the embeddings and the encoder from here (HF copies that code too).
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   chunkedFeedForward,
   chunkSizeFeedForward,
@@ -28,7 +28,7 @@ import {
   type LayerRunOptions,
   type NamedOutput,
   type PositionBias,
-} from './layers.js';
+} from './layers/index.js';
 import { Value } from '../onnx/graph-builder.js';
 
 // ----------------------------------------------------------------------------------------------- config
@@ -52,7 +52,10 @@ export interface BertConfig {
   chunkSizeFeedForward: number;
 }
 
-export function readBertConfig(c: ConfigReader, defaults: Partial<Record<string, number | string>> = {}): BertConfig {
+export function readBertConfig(
+  c: ConfigReader,
+  defaults: Partial<Record<string, number | string>> = {},
+): BertConfig {
   c.requireAbsolutePositions();
   c.requireEncoderOnly();
   const d = (key: string, fallback: number): number => (defaults[key] as number | undefined) ?? fallback;
@@ -65,12 +68,16 @@ export function readBertConfig(c: ConfigReader, defaults: Partial<Record<string,
     numHiddenLayers: c.size('num_hidden_layers', d('num_hidden_layers', 12)),
     numAttentionHeads,
     intermediateSize: c.size('intermediate_size', d('intermediate_size', 3072)),
-    hiddenAct: c.activation('hidden_act', ((defaults.hidden_act as string | undefined) ?? 'gelu') as ActivationName),
+    hiddenAct: c.activation(
+      'hidden_act',
+      ((defaults.hidden_act as string | undefined) ?? 'gelu') as ActivationName,
+    ),
     maxPositionEmbeddings: c.size('max_position_embeddings', d('max_position_embeddings', 512)),
     typeVocabSize: c.size('type_vocab_size', d('type_vocab_size', 2)),
     layerNormEps: c.number('layer_norm_eps', 1e-12),
     padTokenId: c.integer('pad_token_id', d('pad_token_id', 0)),
-    embeddingSize: defaults.embedding_size === undefined ? hiddenSize : c.size('embedding_size', d('embedding_size', 128)),
+    embeddingSize:
+      defaults.embedding_size === undefined ? hiddenSize : c.size('embedding_size', d('embedding_size', 128)),
     tieWordEmbeddings: c.boolean('tie_word_embeddings', true),
     chunkSizeFeedForward: chunkSizeFeedForward(c),
   };
@@ -94,16 +101,30 @@ export function bertEmbeddings(
 ): Value {
   const g = m.g;
   const dim = config.embeddingSize;
-  const words = embed(m, m.tensor(`${prefix}.word_embeddings.weight`, [config.vocabSize, dim]), inputs.inputIds);
+  const words = embed(
+    m,
+    m.tensor(`${prefix}.word_embeddings.weight`, [config.vocabSize, dim]),
+    inputs.inputIds,
+  );
   const typeTable = m.tensor(`${prefix}.token_type_embeddings.weight`, [config.typeVocabSize, dim]);
   const tokenTypes = inputs.tokenTypeIds
     ? embed(m, typeTable, inputs.tokenTypeIds)
-    : g.op('Gather', [typeTable, g.constant(new BigInt64Array([0n]), [])], { axis: 0 }, { name: 'token_type_zero' });
+    : g.op(
+        'Gather',
+        [typeTable, g.constant(new BigInt64Array([0n]), [])],
+        { axis: 0 },
+        { name: 'token_type_zero' },
+      );
   const positionTable = m.tensor(`${prefix}.position_embeddings.weight`, [config.maxPositionEmbeddings, dim]);
   let positionVectors: Value;
   if (inputs.positionIds) positionVectors = embed(m, positionTable, inputs.positionIds);
   else if (positions.kind === 'arange') positionVectors = leadingRows(m, positionTable, inputs.inputIds);
-  else positionVectors = embed(m, positionTable, positionIdsFromInputIds(m, inputs.inputIds, positions.padTokenId));
+  else
+    positionVectors = embed(
+      m,
+      positionTable,
+      positionIdsFromInputIds(m, inputs.inputIds, positions.padTokenId),
+    );
   const summed = g.op('Add', [g.op('Add', [words, tokenTypes]), positionVectors]);
   return layerNorm(m, summed, `${prefix}.LayerNorm`, dim, config.layerNormEps);
 }
@@ -136,7 +157,12 @@ const BERT_LAYER_NAMES: PostNormLayerNames = {
 /** The config fields a post-norm layer reads. */
 export type PostNormLayerConfig = Pick<
   BertConfig,
-  'hiddenSize' | 'intermediateSize' | 'layerNormEps' | 'numAttentionHeads' | 'hiddenAct' | 'chunkSizeFeedForward'
+  | 'hiddenSize'
+  | 'intermediateSize'
+  | 'layerNormEps'
+  | 'numAttentionHeads'
+  | 'hiddenAct'
+  | 'chunkSizeFeedForward'
 >;
 
 /**
@@ -216,13 +242,24 @@ export function bertEncoder(
 
 /** BertPooler: `tanh(dense(hidden[:, 0]))`. */
 export function bertPooler(m: ModelGraph, sequence: Value, prefix: string, hidden: number): Value {
-  return m.g.op('Tanh', [linear(m, firstToken(m, sequence), prefix, hidden, hidden)], {}, { name: 'pooler_output' });
+  return m.g.op(
+    'Tanh',
+    [linear(m, firstToken(m, sequence), prefix, hidden, hidden)],
+    {},
+    { name: 'pooler_output' },
+  );
 }
 
 // ----------------------------------------------------------------------------------------------- heads
 
 /** A per-token classifier `<prefix>` (Linear(hidden, num_labels)) on the sequence output: token classification. */
-export function tokenClassificationHead(m: ModelGraph, sequence: Value, prefix: string, hidden: number, numLabels: number): NamedOutput {
+export function tokenClassificationHead(
+  m: ModelGraph,
+  sequence: Value,
+  prefix: string,
+  hidden: number,
+  numLabels: number,
+): NamedOutput {
   return {
     name: 'logits',
     value: linear(m, sequence, prefix, hidden, numLabels),
@@ -231,7 +268,12 @@ export function tokenClassificationHead(m: ModelGraph, sequence: Value, prefix: 
 }
 
 /** A QA head `<prefix>` (Linear(hidden, 2)) split into start and end logits. */
-export function questionAnsweringHead(m: ModelGraph, sequence: Value, prefix: string, hidden: number): NamedOutput[] {
+export function questionAnsweringHead(
+  m: ModelGraph,
+  sequence: Value,
+  prefix: string,
+  hidden: number,
+): NamedOutput[] {
   const { start, end } = splitStartEnd(m, linear(m, sequence, prefix, hidden, 2));
   return [
     { name: 'start_logits', value: start, dims: ['batch', 'sequence'] },
@@ -273,18 +315,27 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
   switch (request.task) {
     case 'base': {
-      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
+      const outputs: NamedOutput[] = [
+        { name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] },
+      ];
       // BertModel has a pooler; checkpoints saved from heads that drop it (MaskedLM, TokenClassification, QA)
       // simply have no pooler_output.
       if (m.has(`${base}pooler.dense.weight`)) {
-        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler.dense`, h), dims: ['batch', h] });
+        outputs.push({
+          name: 'pooler_output',
+          value: bertPooler(m, sequence, `${base}pooler.dense`, h),
+          dims: ['batch', h],
+        });
       }
       return [...outputs, ...traced];
     }
     case 'sequence-classification': {
       const pooled = bertPooler(m, sequence, `${base}pooler.dense`, h);
       const numLabels = c.numLabels();
-      return [{ name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] }, ...traced];
+      return [
+        { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
+        ...traced,
+      ];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
@@ -315,6 +366,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const bertArchitecture: Architecture = {
   modelTypes: ['bert'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c),
   positions: () => ({ kind: 'arange' }),

@@ -7,24 +7,20 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { maxSequenceLength, SUPPORTED_MODEL_TYPES as BUILDER_MODEL_TYPES, tokenTypeVocabSize } from './index.js';
+import type { Architecture } from './architecture.js';
+import { maxSequenceLength, tokenTypeVocabSize } from './index.js';
+import { findArchitecture, REGISTERED_MODEL_TYPES } from './registry.js';
 
-/** model_type values seqbatch builds graphs for (whatever the graph builders register), sorted. */
-export const SUPPORTED_MODEL_TYPES: readonly string[] = [...BUILDER_MODEL_TYPES].sort();
+/** model_type values seqbatch builds graphs for (whatever registry.ts registers), sorted. */
+export const SUPPORTED_MODEL_TYPES: readonly string[] = [...REGISTERED_MODEL_TYPES].sort();
 export type SupportedModelType = string;
 
-export const PROBLEM_TYPES = ['regression', 'single_label_classification', 'multi_label_classification'] as const;
+export const PROBLEM_TYPES = [
+  'regression',
+  'single_label_classification',
+  'multi_label_classification',
+] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];
-
-/** Common names → the names some architectures use in config.json (transformers' `attribute_map`). */
-const ATTRIBUTE_MAP: Record<string, Record<string, string>> = {
-  distilbert: {
-    hidden_size: 'dim',
-    num_attention_heads: 'n_heads',
-    num_hidden_layers: 'n_layers',
-    intermediate_size: 'hidden_dim',
-  },
-};
 
 export class PretrainedConfig {
   /** config.json as parsed. */
@@ -38,11 +34,14 @@ export class PretrainedConfig {
   /** `problem_type` as written, or undefined (the loss then infers it from num_labels and the label dtype). */
   readonly problemType: ProblemType | undefined;
   readonly architectures: readonly string[];
+  /** The registered architecture of `modelType` (what differs per model family). */
+  readonly architecture: Architecture;
 
   constructor(raw: Record<string, unknown>, file = 'config.json') {
     this.raw = raw;
     this.file = file;
     this.modelType = readModelType(raw, file);
+    this.architecture = findArchitecture(this.modelType)!;
     this.architectures = readArchitectures(raw, file);
     const labels = readLabels(raw, file);
     this.id2label = labels.id2label;
@@ -53,13 +52,13 @@ export class PretrainedConfig {
 
   /** A field by its common name (DistilBERT's `dim` answers to `hidden_size`), or undefined. */
   get(key: string): unknown {
-    const mapped = ATTRIBUTE_MAP[this.modelType]?.[key];
+    const mapped = this.architecture.attributeMap?.[key];
     if (mapped !== undefined && this.raw[mapped] !== undefined) return this.raw[mapped];
     return this.raw[key];
   }
 
   private fieldName(key: string): string {
-    const mapped = ATTRIBUTE_MAP[this.modelType]?.[key];
+    const mapped = this.architecture.attributeMap?.[key];
     return mapped !== undefined && this.raw[mapped] !== undefined ? mapped : key;
   }
 
@@ -69,7 +68,10 @@ export class PretrainedConfig {
     const name = this.fieldName(key);
     if (value === undefined || value === null) {
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${this.file}: ${name} is missing (expected a number)`, { file: this.file, field: name });
+      throw new ConfigError(`${this.file}: ${name} is missing (expected a number)`, {
+        file: this.file,
+        field: name,
+      });
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new ConfigError(`${this.file}: ${name} must be a number, got ${JSON.stringify(value)}`, {
@@ -98,7 +100,10 @@ export class PretrainedConfig {
     const name = this.fieldName(key);
     if (value === undefined || value === null) {
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${this.file}: ${name} is missing (expected a string)`, { file: this.file, field: name });
+      throw new ConfigError(`${this.file}: ${name} is missing (expected a string)`, {
+        file: this.file,
+        field: name,
+      });
     }
     if (typeof value !== 'string') {
       throw new ConfigError(`${this.file}: ${name} must be a string, got ${JSON.stringify(value)}`, {
@@ -169,7 +174,10 @@ function readArchitectures(raw: Record<string, unknown>, file: string): string[]
   const value = raw.architectures;
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new ConfigError(`${file}: architectures must be a list of class names`, { file, field: 'architectures' });
+    throw new ConfigError(`${file}: architectures must be a list of class names`, {
+      file,
+      field: 'architectures',
+    });
   }
   return [...value];
 }
@@ -207,7 +215,10 @@ function readLabels(
         });
       }
       if (typeof label !== 'string') {
-        throw new ConfigError(`${file}: id2label.${key} must be a string`, { file, field: `id2label.${key}` });
+        throw new ConfigError(`${file}: id2label.${key} must be a string`, {
+          file,
+          field: `id2label.${key}`,
+        });
       }
       id2label[id] = label;
     }
@@ -215,7 +226,10 @@ function readLabels(
     // transformers' default when id2label is absent: num_labels (default 2) labels named LABEL_i.
     const numLabels = raw.num_labels ?? 2;
     if (typeof numLabels !== 'number' || !Number.isSafeInteger(numLabels) || numLabels < 0) {
-      throw new ConfigError(`${file}: num_labels must be a non-negative integer`, { file, field: 'num_labels' });
+      throw new ConfigError(`${file}: num_labels must be a non-negative integer`, {
+        file,
+        field: 'num_labels',
+      });
     }
     for (let i = 0; i < numLabels; i++) id2label[i] = `LABEL_${i}`;
   }

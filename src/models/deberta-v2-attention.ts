@@ -16,7 +16,7 @@
 import { ConfigError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
-import { AttentionMask, FLOAT32_MIN, linear, ModelGraph } from './layers.js';
+import { AttentionMask, FLOAT32_MIN, linear, ModelGraph } from './layers/index.js';
 
 const MS = { domain: 'com.microsoft' } as const;
 
@@ -54,7 +54,9 @@ export function logBucketPosition(distance: number, bucketSize: number, maxPosit
 export function relativeIndex(distance: number, config: RelativePositionConfig): number {
   const span = attentionSpan(config);
   const bucketed =
-    config.positionBuckets > 0 ? logBucketPosition(distance, config.positionBuckets, config.maxRelativePositions) : distance;
+    config.positionBuckets > 0
+      ? logBucketPosition(distance, config.positionBuckets, config.maxRelativePositions)
+      : distance;
   return Math.min(Math.max(bucketed + span, 0), 2 * span - 1);
 }
 
@@ -63,9 +65,15 @@ export function relativeIndex(distance: number, config: RelativePositionConfig):
  * stays clamped at both ends: longer distances are clipped to ±reach in the graph, so any sequence length works
  * (HF has no length limit without absolute positions).
  */
-export function relativeIndexTable(config: RelativePositionConfig, file: string): { table: BigInt64Array; reach: number } {
+export function relativeIndexTable(
+  config: RelativePositionConfig,
+  file: string,
+): { table: BigInt64Array; reach: number } {
   const span = attentionSpan(config);
-  if (config.positionBuckets > 0 && (config.maxRelativePositions - 1) / Math.floor(config.positionBuckets / 2) <= 1) {
+  if (
+    config.positionBuckets > 0 &&
+    (config.maxRelativePositions - 1) / Math.floor(config.positionBuckets / 2) <= 1
+  ) {
     throw new ConfigError(
       `${file} position_buckets: ${config.positionBuckets} buckets need max_relative_positions (or ` +
         `max_position_embeddings) above ${Math.floor(config.positionBuckets / 2) + 1}, got ${config.maxRelativePositions}`,
@@ -105,7 +113,10 @@ export function relativeLayout(
     const zero = g.constant(new BigInt64Array([0n]), []);
     const one = g.constant(new BigInt64Array([1n]), []);
     const slots = g.op('Range', [zero, scalar(length), one]);
-    const distance = g.op('Sub', [g.op('Unsqueeze', [slots, g.int64s([1])]), g.op('Unsqueeze', [slots, g.int64s([0])])]);
+    const distance = g.op('Sub', [
+      g.op('Unsqueeze', [slots, g.int64s([1])]),
+      g.op('Unsqueeze', [slots, g.int64s([0])]),
+    ]);
     const reach = (v: number): Value => g.constant(new BigInt64Array([BigInt(v)]), []);
     const clipped = g.op('Clip', [distance, reach(-index.reach), reach(index.reach)]);
     const table = g.constant(index.table, [index.table.length], 'relative_index_table');
@@ -176,7 +187,12 @@ export function attentionLayout(
   return {
     mask,
     relative,
-    keep: g.op('And', [keyColumns, g.op('Unsqueeze', [keys, g.int64s([1, 3])])], {}, { name: 'xsoftmax_mask' }),
+    keep: g.op(
+      'And',
+      [keyColumns, g.op('Unsqueeze', [keys, g.int64s([1, 3])])],
+      {},
+      { name: 'xsoftmax_mask' },
+    ),
     queryRows: g.op('Cast', [g.op('Unsqueeze', [keys, g.int64s([2])])], { to: TensorDataType.FLOAT }),
   };
 }
@@ -209,7 +225,9 @@ function disentangledBias(
   // The used rows of a projected table as [heads, head_size, rows] for the products with queries or keys.
   const positionColumns = (table: Value): Value => {
     const rows = g.op('Slice', [table, relative.start, relative.end, g.int64s([0])]);
-    return g.op('Transpose', [g.op('Reshape', [rows, g.int64s([-1, spec.heads, headSize])])], { perm: [1, 2, 0] });
+    return g.op('Transpose', [g.op('Reshape', [rows, g.int64s([-1, spec.heads, headSize])])], {
+      perm: [1, 2, 0],
+    });
   };
   const terms: Value[] = [];
   if (spec.c2p) {
@@ -274,6 +292,9 @@ export function disentangledAttention(
     probabilities = g.op('Softmax', [scores], { axis: -1 });
   }
   const context = g.op('MatMul', [probabilities, splitHeads(value, [0, 2, 1, 3])]);
-  const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, hidden])]);
+  const merged = g.op('Reshape', [
+    g.op('Transpose', [context], { perm: [0, 2, 1, 3] }),
+    g.int64s([0, 0, hidden]),
+  ]);
   return { context: merged, probabilities: spec.outputProbabilities ? probabilities : null };
 }

@@ -10,7 +10,7 @@
  * attention and the convolution per sequence in the length groups' layouts (see packed-layout.ts), so a row equals
  * the sequence run alone.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
   attentionLayout,
@@ -39,7 +39,7 @@ import {
   type ActivationName,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { ConfigError, InputError } from '../errors.js';
 import type { NumericTensor } from '../runtime/inputs.js';
 import { crossEntropy, meanSquaredError } from '../runtime/losses.js';
@@ -100,7 +100,10 @@ export function readDebertaV2Config(c: ConfigReader): DebertaV2Config {
   const hiddenSize = c.size('hidden_size', 1536);
   const numAttentionHeads = c.size('num_attention_heads', 24);
   c.requireDivisibleHeads(hiddenSize, numAttentionHeads, 'num_attention_heads');
-  if (c.json.attention_head_size !== undefined && c.json.attention_head_size !== hiddenSize / numAttentionHeads) {
+  if (
+    c.json.attention_head_size !== undefined &&
+    c.json.attention_head_size !== hiddenSize / numAttentionHeads
+  ) {
     throw new ConfigError(
       `${c.file} attention_head_size: only hidden_size / num_attention_heads (${hiddenSize / numAttentionHeads}) is supported, got ${JSON.stringify(c.json.attention_head_size)}`,
       { file: c.file, field: 'attention_head_size' },
@@ -118,10 +121,13 @@ export function readDebertaV2Config(c: ConfigReader): DebertaV2Config {
   }
   const convGroups = c.size('conv_groups', 1);
   if (hiddenSize % convGroups !== 0) {
-    throw new ConfigError(`${c.file} conv_groups: hidden size ${hiddenSize} is not a multiple of ${convGroups} groups`, {
-      file: c.file,
-      field: 'conv_groups',
-    });
+    throw new ConfigError(
+      `${c.file} conv_groups: hidden size ${hiddenSize} is not a multiple of ${convGroups} groups`,
+      {
+        file: c.file,
+        field: 'conv_groups',
+      },
+    );
   }
   const poolerHiddenSize = c.size('pooler_hidden_size', hiddenSize);
   if (poolerHiddenSize !== hiddenSize) {
@@ -187,14 +193,21 @@ function embeddings(m: ModelGraph, prefix: string, config: DebertaV2Config, inpu
   let sum = embed(m, m.tensor(`${prefix}.word_embeddings.weight`, [config.vocabSize, dim]), inputs.inputIds);
   if (config.positionBiasedInput) {
     const table = m.tensor(`${prefix}.position_embeddings.weight`, [config.maxPositionEmbeddings, dim]);
-    const positions = inputs.positionIds ? embed(m, table, inputs.positionIds) : leadingRows(m, table, inputs.inputIds);
+    const positions = inputs.positionIds
+      ? embed(m, table, inputs.positionIds)
+      : leadingRows(m, table, inputs.inputIds);
     sum = g.op('Add', [sum, positions]);
   }
   if (config.typeVocabSize > 0) {
     const table = m.tensor(`${prefix}.token_type_embeddings.weight`, [config.typeVocabSize, dim]);
     const types = inputs.tokenTypeIds
       ? embed(m, table, inputs.tokenTypeIds)
-      : g.op('Gather', [table, g.constant(new BigInt64Array([0n]), [])], { axis: 0 }, { name: 'token_type_zero' });
+      : g.op(
+          'Gather',
+          [table, g.constant(new BigInt64Array([0n]), [])],
+          { axis: 0 },
+          { name: 'token_type_zero' },
+        );
     sum = g.op('Add', [sum, types]);
   }
   if (dim !== config.hiddenSize) sum = matmul(m, sum, `${prefix}.embed_proj`, dim, config.hiddenSize);
@@ -262,7 +275,14 @@ function debertaLayer(
       `${prefix}.attention.output.LayerNorm`,
       eps,
     );
-    const intermediate = linearActivation(m, attended, `${prefix}.intermediate.dense`, h, config.intermediateSize, config.hiddenAct);
+    const intermediate = linearActivation(
+      m,
+      attended,
+      `${prefix}.intermediate.dense`,
+      h,
+      config.intermediateSize,
+      config.hiddenAct,
+    );
     const output = linearResidualLayerNorm(
       m,
       intermediate,
@@ -280,7 +300,8 @@ function debertaLayer(
 /** query_proj, key_proj and value_proj of `x` (one MatMul on the side-by-side weights with contrib ops). */
 function projectQueryKeyValue(m: ModelGraph, x: Value, self: string, hidden: number): Value[] {
   const names = { query: `${self}.query_proj`, key: `${self}.key_proj`, value: `${self}.value_proj` };
-  if (!m.options.contribOps) return Object.values(names).map((prefix) => linear(m, x, prefix, hidden, hidden));
+  if (!m.options.contribOps)
+    return Object.values(names).map((prefix) => linear(m, x, prefix, hidden, hidden));
   const { weight, bias } = packedProjection(m, { ...names, hidden });
   const projected = m.g.op('Add', [m.g.op('MatMul', [x, weight]), bias]);
   return m.g.opMulti('Split', [projected, m.g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
@@ -309,14 +330,21 @@ function convLayer(
   // [rows, L, hidden] → Conv1d over L → [rows, L, hidden].
   const convolve = (states: Value): Value => {
     const channels = g.op('Transpose', [states], { perm: [0, 2, 1] });
-    const out = g.op('Conv', [channels, weight, bias], { kernel_shape: [k], pads: [pad, pad], group: config.convGroups });
+    const out = g.op('Conv', [channels, weight, bias], {
+      kernel_shape: [k],
+      pads: [pad, pad],
+      group: config.convGroups,
+    });
     return g.op('Transpose', [out], { perm: [0, 2, 1] });
   };
   let out: Value;
   if (m.packed) {
     const packed = m.packed;
     const groups = packed.groups.map((group) => {
-      const states = g.op('Mul', [packed.toGroupLayout(embeddingOutput, group), maskColumn(m, group.mask.mask!)]);
+      const states = g.op('Mul', [
+        packed.toGroupLayout(embeddingOutput, group),
+        maskColumn(m, group.mask.mask!),
+      ]);
       return convolve(states);
     });
     out = packed.toPacked(groups, h);
@@ -324,14 +352,27 @@ function convLayer(
     out = convolve(embeddingOutput);
     if (mask) out = g.op('Mul', [out, maskColumn(m, mask)]);
   }
-  const normed = layerNorm(m, g.op('Add', [layerOutput, activation(m, out, config.convAct)]), `${prefix}.LayerNorm`, h, config.layerNormEps);
+  const normed = layerNorm(
+    m,
+    g.op('Add', [layerOutput, activation(m, out, config.convAct)]),
+    `${prefix}.LayerNorm`,
+    h,
+    config.layerNormEps,
+  );
   return mask && !m.packed ? g.op('Mul', [normed, maskColumn(m, mask)]) : normed;
 }
 
 /** The attention layouts of the graph (one padded, or one per packed length group), each with its relative index. */
-function encoderLayouts(m: ModelGraph, c: ConfigReader, config: DebertaV2Config, inputs: EncoderInputs, x: Value): EncoderLayouts {
+function encoderLayouts(
+  m: ModelGraph,
+  c: ConfigReader,
+  config: DebertaV2Config,
+  inputs: EncoderInputs,
+  x: Value,
+): EncoderLayouts {
   const index = config.relativeAttention ? relativeIndexTable(config, c.file) : null;
-  const relative = (states: Value) => (index ? relativeLayout(m, states, config.numAttentionHeads, index) : null);
+  const relative = (states: Value) =>
+    index ? relativeLayout(m, states, config.numAttentionHeads, index) : null;
   if (m.packed) {
     const packed = m.packed;
     return {
@@ -363,11 +404,24 @@ function debertaEncoder(
   }
   const layouts = encoderLayouts(m, c, config, inputs, x);
   // Every position is computed in every layer: the first-token shortcut of BERT-style layers is not implemented here.
-  return stackLayers(x, config.numHiddenLayers, { ...request, firstTokenOnly: false }, (hidden, i, options) => {
-    const layer = debertaLayer(m, hidden, `${prefix}.layer.${i}`, config, layouts, relativeEmbeddings, options.outputProbabilities);
-    if (i > 0 || config.convKernelSize === 0) return layer;
-    return { ...layer, output: convLayer(m, x, layer.output, `${prefix}.conv`, config, inputs.mask.mask) };
-  });
+  return stackLayers(
+    x,
+    config.numHiddenLayers,
+    { ...request, firstTokenOnly: false },
+    (hidden, i, options) => {
+      const layer = debertaLayer(
+        m,
+        hidden,
+        `${prefix}.layer.${i}`,
+        config,
+        layouts,
+        relativeEmbeddings,
+        options.outputProbabilities,
+      );
+      if (i > 0 || config.convKernelSize === 0) return layer;
+      return { ...layer, output: convLayer(m, x, layer.output, `${prefix}.conv`, config, inputs.mask.mask) };
+    },
+  );
 }
 
 // ----------------------------------------------------------------------------------------------- heads
@@ -386,9 +440,16 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       return [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }, ...traced];
     case 'sequence-classification': {
       // ContextPooler: dense(hidden[:, 0]) → pooler_hidden_act; then the classifier.
-      const pooled = activation(m, linear(m, firstToken(m, sequence), 'pooler.dense', h, h), config.poolerHiddenAct);
+      const pooled = activation(
+        m,
+        linear(m, firstToken(m, sequence), 'pooler.dense', h, h),
+        config.poolerHiddenAct,
+      );
       const numLabels = c.numLabels();
-      return [{ name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] }, ...traced];
+      return [
+        { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
+        ...traced,
+      ];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
@@ -448,7 +509,9 @@ export function debertaSequenceClassificationLoss(
       classes.push(Math.trunc(labels.data[r]!));
     }
     if (rows.length === 0) return 0;
-    const kept = rows.flatMap((r) => Array.from({ length: numLabels }, (_, c) => logits.data[r * numLabels + c]!));
+    const kept = rows.flatMap((r) =>
+      Array.from({ length: numLabels }, (_, c) => logits.data[r * numLabels + c]!),
+    );
     return crossEntropy(kept, numLabels, classes);
   }
   if (labels.data.length !== logits.data.length) {
@@ -469,6 +532,7 @@ export function debertaSequenceClassificationLoss(
 
 export const debertaV2Architecture: Architecture = {
   modelTypes: ['deberta-v2'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => {
     const config = readDebertaV2Config(c);

@@ -2,7 +2,7 @@
  * DistilBERT (modeling_distilbert.py): word + position embeddings (no token types), a stack of transformer blocks
  * with DistilBERT's own weight names, and heads that read the first token without a pooler.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
   activation,
@@ -27,7 +27,7 @@ import {
   type EncoderTrace,
   type LayerRunOptions,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { Value } from '../onnx/graph-builder.js';
 
 // ----------------------------------------------------------------------------------------------- config
@@ -101,7 +101,9 @@ function embeddings(m: ModelGraph, prefix: string, config: DistilBertConfig, inp
       ? m.derived(positionName, [rows, dim], () => sinusoidalTable(rows, dim))
       : m.tensor(positionName, [rows, dim]);
   // HF's forward() takes no position_ids; the packed layout feeds each token's position (its index in its row).
-  const positions = inputs.positionIds ? embed(m, table, inputs.positionIds) : leadingRows(m, table, inputIds);
+  const positions = inputs.positionIds
+    ? embed(m, table, inputs.positionIds)
+    : leadingRows(m, table, inputIds);
   const summed = g.op('Add', [words, positions]);
   return layerNorm(m, summed, `${prefix}.LayerNorm`, dim, LAYER_NORM_EPS);
 }
@@ -192,7 +194,10 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       // First token → pre_classifier → ReLU (always ReLU, whatever `activation` says) → classifier.
       const numLabels = c.numLabels();
       const pre = activation(m, linear(m, firstToken(m, sequence), 'pre_classifier', dim, dim), 'relu');
-      return [{ name: 'logits', value: linear(m, pre, 'classifier', dim, numLabels), dims: ['batch', numLabels] }, ...traced];
+      return [
+        { name: 'logits', value: linear(m, pre, 'classifier', dim, numLabels), dims: ['batch', numLabels] },
+        ...traced,
+      ];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', dim, c.numLabels()), ...traced];
@@ -222,6 +227,13 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const distilbertArchitecture: Architecture = {
   modelTypes: ['distilbert'],
+  attributeMap: {
+    hidden_size: 'dim',
+    num_attention_heads: 'n_heads',
+    num_hidden_layers: 'n_layers',
+    intermediate_size: 'hidden_dim',
+  },
+  packed: { supported: true },
   accepts: { tokenTypeIds: false, positionIds: false },
   checkConfig: (c) => void readDistilBertConfig(c),
   positions: () => ({ kind: 'arange' }),

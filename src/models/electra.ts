@@ -2,7 +2,7 @@
  * ELECTRA (modeling_electra.py): BERT's embeddings at width `embedding_size`, projected to `hidden_size` by
  * `embeddings_project` when the two differ, then BERT's encoder. No pooler; the heads differ from BERT's.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertEncoder,
@@ -21,10 +21,15 @@ import {
   traceOutputs,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 
 // ElectraConfig's defaults where they differ from BertConfig (the presence of embedding_size enables it).
-const ELECTRA_DEFAULTS = { embedding_size: 128, hidden_size: 256, intermediate_size: 1024, num_attention_heads: 4 };
+const ELECTRA_DEFAULTS = {
+  embedding_size: 128,
+  hidden_size: 256,
+  intermediate_size: 1024,
+  num_attention_heads: 4,
+};
 
 function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
   const config = readBertConfig(c, ELECTRA_DEFAULTS);
@@ -74,6 +79,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const electraArchitecture: Architecture = {
   modelTypes: ['electra'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ELECTRA_DEFAULTS),
   positions: () => ({ kind: 'arange' }),

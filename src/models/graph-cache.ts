@@ -48,7 +48,12 @@ interface FileStamp {
 
 async function stampOf(file: string): Promise<FileStamp> {
   const st = await stat(file, { bigint: true });
-  return { size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: Number(st.ino) };
+  return {
+    size: Number(st.size),
+    mtimeNs: String(st.mtimeNs),
+    ctimeNs: String(st.ctimeNs),
+    ino: Number(st.ino),
+  };
 }
 
 /** Digests are remembered only for files unchanged for this long, so a write in the same clock tick is never missed. */
@@ -77,10 +82,13 @@ export class FileDigests {
       }
       const entries = memo?.entries;
       if (entries && typeof entries === 'object' && !Array.isArray(entries)) {
-        if (memo?.sha256 === memoDigest(entries)) this.entries = entries as Record<string, FileStamp & { sha256: string }>;
+        if (memo?.sha256 === memoDigest(entries))
+          this.entries = entries as Record<string, FileStamp & { sha256: string }>;
         else {
           // A remembered digest that is wrong would give a wrong cache key; the memo is dropped, not trusted.
-          process.emitWarning(`seqbatch: ${this.memoFile} is damaged (its checksum does not match); hashing files again`);
+          process.emitWarning(
+            `seqbatch: ${this.memoFile} is damaged (its checksum does not match); hashing files again`,
+          );
         }
       }
     }
@@ -124,7 +132,12 @@ export class FileDigests {
     const after = await stampOf(path);
     const now = BigInt(Date.now()) * 1_000_000n;
     const unchanged = JSON.stringify(before) === JSON.stringify(after);
-    if (this.memoFile && unchanged && now - BigInt(after.ctimeNs) > SETTLED_NS && now - BigInt(after.mtimeNs) > SETTLED_NS) {
+    if (
+      this.memoFile &&
+      unchanged &&
+      now - BigInt(after.ctimeNs) > SETTLED_NS &&
+      now - BigInt(after.mtimeNs) > SETTLED_NS
+    ) {
       entries[path] = { ...after, sha256 };
       this.dirty = true;
     }
@@ -166,9 +179,14 @@ function stableJson(value: unknown): string {
  * The cache key (hex sha256) over the options, the builder version and the sha256 of each file's content (digests
  * of fixed length, so files cannot run together). `digests` may remember file digests between runs.
  */
-export async function graphCacheKey(parts: GraphKeyParts, digests = new FileDigests(undefined)): Promise<string> {
+export async function graphCacheKey(
+  parts: GraphKeyParts,
+  digests = new FileDigests(undefined),
+): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(`seqbatch-graph-cache ${GRAPH_CACHE_FORMAT}\n${parts.builderVersion}\n${stableJson(parts.options)}\n`);
+  hash.update(
+    `seqbatch-graph-cache ${GRAPH_CACHE_FORMAT}\n${parts.builderVersion}\n${stableJson(parts.options)}\n`,
+  );
   for (const file of [parts.configFile, ...parts.weightFiles]) hash.update(`${await digests.digest(file)}\n`);
   await digests.save();
   return hash.digest('hex');

@@ -1,5 +1,6 @@
 /**
- * Builds the ONNX graph of a Hugging Face encoder checkpoint (config.json + weights) for one task.
+ * Builds the ONNX graph of a Hugging Face encoder checkpoint (config.json + weights) for one task, with the
+ * architecture registry.ts registers for its `model_type` (this module holds no per-family code).
  *
  * Inputs. Every graph takes `input_ids` (int64 [batch, sequence]). The optional HF inputs are graph inputs only
  * when selected in `options.inputs`; an input left out is computed inside the graph exactly as HF defaults it:
@@ -17,28 +18,19 @@
  */
 import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
-import type { NumericTensor } from '../runtime/inputs.js';
 import type { WeightStore } from '../weights/types.js';
-import { albertArchitecture } from './albert.js';
-import { bertArchitecture } from './bert.js';
-import { debertaV2Architecture } from './deberta-v2.js';
-import { distilbertArchitecture } from './distilbert.js';
-import { electraArchitecture } from './electra.js';
-import { AttentionMask, ConfigReader, ModelGraph, type EncoderInputs, type NamedOutput } from './layers.js';
-import { longformerArchitecture } from './longformer.js';
-import { mpnetArchitecture } from './mpnet.js';
-import { modernbertArchitecture } from './modernbert.js';
+import { MODEL_TASKS, type Architecture, type GraphRequest, type ModelTask } from './architecture.js';
+import {
+  AttentionMask,
+  ConfigReader,
+  ModelGraph,
+  type EncoderInputs,
+  type NamedOutput,
+} from './layers/index.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
-import { robertaArchitecture } from './roberta.js';
+import { architectureFor } from './registry.js';
 
-export const MODEL_TASKS = [
-  'base',
-  'sequence-classification',
-  'token-classification',
-  'question-answering',
-  'masked-lm',
-] as const;
-export type ModelTask = (typeof MODEL_TASKS)[number];
+export { MODEL_TASKS, type ModelTask } from './architecture.js';
 
 /** Which optional HF inputs become graph inputs (see the module comment for what an absent input means). */
 export interface GraphInputSelection {
@@ -106,75 +98,8 @@ export interface ModelGraphResult {
   outputs: GraphOutputInfo[];
 }
 
-/** The request an architecture builds for. */
-export interface GraphRequest {
-  task: ModelTask;
-  outputHiddenStates: boolean;
-  outputAttentions: boolean;
-  /** `BuildModelGraphOptions.firstTokenOnly` (default true). */
-  firstTokenOnly: boolean;
-}
-
-/** One model family (one file in this folder). */
-export interface Architecture {
-  /** config.json `model_type` values this file builds. */
-  readonly modelTypes: readonly string[];
-  /** Whether the HF forward() takes token_type_ids / position_ids at all. */
-  readonly accepts: { tokenTypeIds: boolean; positionIds: boolean };
-  /** Validates the config fields that change the math (ConfigError naming the field otherwise). */
-  checkConfig(config: ConfigReader): void;
-  /** How the default positions are made when `position_ids` is absent. */
-  positions(config: ConfigReader): { kind: 'arange' } | { kind: 'from-input-ids'; padTokenId: number };
-  typeVocabSize(config: ConfigReader): number;
-  build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
-  /**
-   * The sequence-classification loss when config.json has no `problem_type`, for heads whose HF class has a rule of
-   * its own (DeBERTa); absent, transformers' usual inference applies (src/runtime/losses.ts).
-   */
-  inferredSequenceClassificationLoss?: SequenceClassificationLoss;
-}
-
-/** A sequence-classification loss on logits [batch, num_labels]. */
-export type SequenceClassificationLoss = (
-  logits: { data: ArrayLike<number>; dims: number[] },
-  labels: NumericTensor,
-  numLabels: number,
-) => number;
-
-/** The architecture's own rule for the sequence-classification loss without `problem_type`, if it has one. */
-export function inferredSequenceClassificationLoss(config: Record<string, unknown>): SequenceClassificationLoss | null {
-  return architectureFor(new ConfigReader(config)).inferredSequenceClassificationLoss ?? null;
-}
-
-const ARCHITECTURES: Architecture[] = [
-  bertArchitecture,
-  robertaArchitecture,
-  distilbertArchitecture,
-  albertArchitecture,
-  electraArchitecture,
-  longformerArchitecture,
-  debertaV2Architecture,
-  mpnetArchitecture,
-  modernbertArchitecture,
-];
-
 /** Protobuf messages are limited to 2 GiB; keep a margin for the graph structure itself. */
 const MAX_GRAPH_BYTES = 2 ** 31 - 2 ** 26;
-
-/** config.json `model_type` values `buildModelGraph` supports. */
-export const SUPPORTED_MODEL_TYPES: readonly string[] = ARCHITECTURES.flatMap((a) => a.modelTypes);
-
-function architectureFor(config: ConfigReader): Architecture {
-  const modelType = config.string('model_type');
-  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(modelType));
-  if (!arch) {
-    throw new ConfigError(
-      `${config.file} model_type: "${modelType}" is not supported (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`,
-      { file: config.file, field: 'model_type' },
-    );
-  }
-  return arch;
-}
 
 const ARCHITECTURE_SUFFIX_TASKS: [string, ModelTask][] = [
   ['ForSequenceClassification', 'sequence-classification'],
@@ -194,14 +119,20 @@ export function taskFromConfig(config: Record<string, unknown>, file = 'config.j
   if (architectures === undefined || architectures === null) return 'base';
   const first = Array.isArray(architectures) ? architectures[0] : undefined;
   if (typeof first !== 'string') {
-    throw new ConfigError(`${file} architectures: expected a list of class names, got ${JSON.stringify(architectures)}`, {
-      file,
-      field: 'architectures',
-    });
+    throw new ConfigError(
+      `${file} architectures: expected a list of class names, got ${JSON.stringify(architectures)}`,
+      {
+        file,
+        field: 'architectures',
+      },
+    );
   }
   for (const [suffix, task] of ARCHITECTURE_SUFFIX_TASKS) if (first.endsWith(suffix)) return task;
   throw new ConfigError(
-    `${file} architectures: "${first}" has no supported head (supported: *Model, ${ARCHITECTURE_SUFFIX_TASKS.slice(0, -1)
+    `${file} architectures: "${first}" has no supported head (supported: *Model, ${ARCHITECTURE_SUFFIX_TASKS.slice(
+      0,
+      -1,
+    )
       .map(([s]) => `*${s}`)
       .join(', ')})`,
     { file, field: 'architectures' },
@@ -209,7 +140,10 @@ export function taskFromConfig(config: Record<string, unknown>, file = 'config.j
 }
 
 /** The graph inputs `buildModelGraph` declares for these options (before building anything). */
-export function graphInputNames(config: Record<string, unknown>, selection: GraphInputSelection = {}): string[] {
+export function graphInputNames(
+  config: Record<string, unknown>,
+  selection: GraphInputSelection = {},
+): string[] {
   const reader = new ConfigReader(config);
   const arch = architectureFor(reader);
   return resolveInputs(arch, reader, selection).names;
@@ -222,7 +156,8 @@ function resolveInputs(
 ): { attentionMask: boolean; tokenTypeIds: boolean; positionIds: boolean; names: string[] } {
   const modelType = config.string('model_type');
   const attentionMask = selection.attentionMask ?? true;
-  const tokenTypeIds = selection.tokenTypeIds ?? (arch.accepts.tokenTypeIds && arch.typeVocabSize(config) > 1);
+  const tokenTypeIds =
+    selection.tokenTypeIds ?? (arch.accepts.tokenTypeIds && arch.typeVocabSize(config) > 1);
   const positionIds = selection.positionIds ?? false;
   if (tokenTypeIds && !arch.accepts.tokenTypeIds) {
     throw new InputError(`${modelType} models take no token_type_ids`, { argument: 'inputs.tokenTypeIds' });
@@ -247,7 +182,9 @@ export function buildModelGraph(
   options: BuildModelGraphOptions,
 ): ModelGraphResult {
   if (!(MODEL_TASKS as readonly string[]).includes(options.task)) {
-    throw new InputError(`task "${String(options.task)}" is not one of ${MODEL_TASKS.join(', ')}`, { argument: 'task' });
+    throw new InputError(`task "${String(options.task)}" is not one of ${MODEL_TASKS.join(', ')}`, {
+      argument: 'task',
+    });
   }
   const reader = new ConfigReader(config);
   const arch = architectureFor(reader);
@@ -294,10 +231,13 @@ export function buildModelGraph(
 }
 
 function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {
-  if (arch === longformerArchitecture) {
-    throw new InputError(`packed: ${config.string('model_type')} models have no packed graph (banded attention)`, {
-      argument: 'packed',
-    });
+  if (!arch.packed.supported) {
+    throw new InputError(
+      `packed: ${config.string('model_type')} models have no packed graph (${arch.packed.why})`,
+      {
+        argument: 'packed',
+      },
+    );
   }
   if (request.outputAttentions) {
     throw new InputError('packed: attention probabilities are only returned by the padded graph', {
@@ -356,7 +296,10 @@ export function maxSequenceLength(config: Record<string, unknown>): number {
  * HF's default `position_ids` for a batch of `input_ids` rows (for callers that build graphs with a
  * `position_ids` input): 0..L-1, or RoBERTa's pad-aware `cumsum(ids != pad) · (ids != pad) + pad`.
  */
-export function defaultPositionIds(config: Record<string, unknown>, inputIds: readonly (readonly number[])[]): number[][] {
+export function defaultPositionIds(
+  config: Record<string, unknown>,
+  inputIds: readonly (readonly number[])[],
+): number[][] {
   const reader = new ConfigReader(config);
   const positions = architectureFor(reader).positions(reader);
   return inputIds.map((row) => {

@@ -20,7 +20,7 @@
  */
 import { Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
-import { FLOAT32_MIN, linear, type ModelGraph } from './layers.js';
+import { FLOAT32_MIN, linear, type ModelGraph } from './layers/index.js';
 
 /**
  * Where the global tokens of a batch are, computed once from the merged mask and shared by every layer.
@@ -59,17 +59,43 @@ export function globalLayout(m: ModelGraph, merged: Value): GlobalLayout {
     const slotOfPosition = g.op('Where', [isGlobal, rank, g.constant(new BigInt64Array([-1n]), [])]);
     const perRow = g.op('ReduceSum', [globalCount, g.int64s([1])], { keepdims: 0 }); // [batch]
     const slotCount = g.op('ReduceMax', [perRow], { keepdims: 0 }, { name: 'max_num_global' }); // scalar K
-    const slots = g.op('Range', [g.constant(new BigInt64Array([0n]), []), slotCount, g.constant(new BigInt64Array([1n]), [])]);
+    const slots = g.op('Range', [
+      g.constant(new BigInt64Array([0n]), []),
+      slotCount,
+      g.constant(new BigInt64Array([1n]), []),
+    ]);
     // [batch, 1, seq] == [1, K, 1] → [batch, K, seq]
     const selects = g.op('Equal', [
       g.op('Unsqueeze', [slotOfPosition, g.int64s([1])]),
       g.op('Unsqueeze', [slots, g.int64s([0, 2])]),
     ]);
-    const slotToPosition = g.op('Cast', [selects], { to: TensorDataType.FLOAT }, { name: 'slot_to_position' });
-    const positionToSlot = g.op('Transpose', [slotToPosition], { perm: [0, 2, 1] }, { name: 'position_to_slot' });
-    const slotUsed = g.op('Less', [g.op('Unsqueeze', [slots, g.int64s([0])]), g.op('Unsqueeze', [perRow, g.int64s([1])])]);
+    const slotToPosition = g.op(
+      'Cast',
+      [selects],
+      { to: TensorDataType.FLOAT },
+      { name: 'slot_to_position' },
+    );
+    const positionToSlot = g.op(
+      'Transpose',
+      [slotToPosition],
+      { perm: [0, 2, 1] },
+      { name: 'position_to_slot' },
+    );
+    const slotUsed = g.op('Less', [
+      g.op('Unsqueeze', [slots, g.int64s([0])]),
+      g.op('Unsqueeze', [perRow, g.int64s([1])]),
+    ]);
     const slotCount1d = g.op('Unsqueeze', [slotCount, g.int64s([0])], {}, { name: 'slot_count' });
-    return { isGlobal, isLocal, isMasked, slotToPosition, positionToSlot, slotUsed, merged, slotCount: slotCount1d };
+    return {
+      isGlobal,
+      isLocal,
+      isMasked,
+      slotToPosition,
+      positionToSlot,
+      slotUsed,
+      merged,
+      slotCount: slotCount1d,
+    };
   });
 }
 
@@ -107,12 +133,19 @@ export function longformerSelfAttention(
   const min = g.scalar(FLOAT32_MIN, 'finfo_min');
   const splitHeads = g.int64s([0, 0, heads, headSize], 'split_heads_shape');
   // [batch, n, hidden] → [batch, heads, n, headSize] (keys: [batch, heads, headSize, n]).
-  const toHeads = (v: Value, perm: number[]): Value => g.op('Transpose', [g.op('Reshape', [v, splitHeads])], { perm });
+  const toHeads = (v: Value, perm: number[]): Value =>
+    g.op('Transpose', [g.op('Reshape', [v, splitHeads])], { perm });
   const mergeHeads = (v: Value): Value =>
-    g.op('Reshape', [g.op('Transpose', [v], { perm: [0, 2, 1, 3] }), g.int64s([0, 0, hidden], 'merge_heads_shape')]);
+    g.op('Reshape', [
+      g.op('Transpose', [v], { perm: [0, 2, 1, 3] }),
+      g.int64s([0, 0, hidden], 'merge_heads_shape'),
+    ]);
 
   // Local path. HF scales the query before the product.
-  const query = toHeads(g.op('Div', [linear(m, x, `${prefix}.query`, hidden, hidden), g.scalar(scale)]), [0, 2, 1, 3]);
+  const query = toHeads(
+    g.op('Div', [linear(m, x, `${prefix}.query`, hidden, hidden), g.scalar(scale)]),
+    [0, 2, 1, 3],
+  );
   const key = toHeads(linear(m, x, `${prefix}.key`, hidden, hidden), [0, 2, 1, 3]);
   const value = toHeads(linear(m, x, `${prefix}.value`, hidden, hidden), [0, 2, 1, 3]);
   const local = slidingWindowAttention(m, { query, key, value, headSize, layout, half: spec.window / 2 });
@@ -141,7 +174,12 @@ export function longformerSelfAttention(
   return {
     context,
     attentions: g.op('Concat', [local.globalColumns, local.band], { axis: 3 }, { name: 'attentions' }),
-    globalAttentions: g.op('Transpose', [globalProbabilities], { perm: [0, 1, 3, 2] }, { name: 'global_attentions' }),
+    globalAttentions: g.op(
+      'Transpose',
+      [globalProbabilities],
+      { perm: [0, 1, 3, 2] },
+      { name: 'global_attentions' },
+    ),
   };
 }
 
@@ -182,7 +220,12 @@ function slidingWindowAttention(
     const padded = g.op('Pad', fill ? [v, g.int64s(pads), fill] : [v, g.int64s(pads)]);
     const shifted = [0, half, 2 * half].map((start) =>
       g.op('Reshape', [
-        g.op('Slice', [padded, g.int64s([start]), g.op('Add', [sequenceLength, g.int64s([start])]), g.int64s([axis])]),
+        g.op('Slice', [
+          padded,
+          g.int64s([start]),
+          g.op('Add', [sequenceLength, g.int64s([start])]),
+          g.int64s([axis]),
+        ]),
         blockShape,
       ]),
     );
@@ -191,7 +234,13 @@ function slidingWindowAttention(
   const headBlocks = g.int64s([0, 0, -1, half, headSize], 'head_block_shape');
 
   // Which of the 3·half neighbours each query sees: a local key (padding beyond both ends is masked) …
-  const mergedBlocks = neighbours(layout.merged, 1, 2, g.constant(new BigInt64Array([0n]), []), g.int64s([0, -1, half]));
+  const mergedBlocks = neighbours(
+    layout.merged,
+    1,
+    2,
+    g.constant(new BigInt64Array([0n]), []),
+    g.int64s([0, -1, half]),
+  );
   const localKeys = g.op('Unsqueeze', [
     g.op('Equal', [mergedBlocks, g.constant(new BigInt64Array([1n]), [])]),
     g.int64s([1, 3]),
@@ -202,7 +251,9 @@ function slidingWindowAttention(
     const k = n % (3 * half);
     return Math.abs(k - half - q) <= half ? 1 : 0;
   });
-  const inWindow = g.op('Cast', [g.constant(withinHalf, [half, 3 * half], 'within_half')], { to: TensorDataType.BOOL });
+  const inWindow = g.op('Cast', [g.constant(withinHalf, [half, 3 * half], 'within_half')], {
+    to: TensorDataType.BOOL,
+  });
 
   const keyBlocks = neighbours(key, 2, 4, null, headBlocks); // [batch, heads, blocks, 3·half, headSize]
   const valueBlocks = neighbours(value, 2, 4, null, headBlocks);
@@ -214,13 +265,28 @@ function slidingWindowAttention(
   const slotsOfBatch = g.op('Unsqueeze', [layout.slotToPosition, g.int64s([1])]); // [batch, 1, K, seq]
   const globalKeys = g.op('MatMul', [slotsOfBatch, key]); // [batch, heads, K, headSize]
   let globalKeyScores = g.op('MatMul', [query, g.op('Transpose', [globalKeys], { perm: [0, 1, 3, 2] })]);
-  globalKeyScores = g.op('Where', [g.op('Unsqueeze', [layout.slotUsed, g.int64s([1, 2])]), globalKeyScores, min]);
-  const globalKeyBlocks = reshapeExact(globalKeyScores, [batchHeads, blocks, g.int64s([half]), layout.slotCount]);
+  globalKeyScores = g.op('Where', [
+    g.op('Unsqueeze', [layout.slotUsed, g.int64s([1, 2])]),
+    globalKeyScores,
+    min,
+  ]);
+  const globalKeyBlocks = reshapeExact(globalKeyScores, [
+    batchHeads,
+    blocks,
+    g.int64s([half]),
+    layout.slotCount,
+  ]);
 
-  let probabilities = g.op('Softmax', [g.op('Concat', [globalKeyBlocks, bandScores], { axis: 4 })], { axis: -1 });
+  let probabilities = g.op('Softmax', [g.op('Concat', [globalKeyBlocks, bandScores], { axis: 4 })], {
+    axis: -1,
+  });
   // Masked rows are zeroed by HF; global rows are recomputed by the caller and HF reports zeros for them here.
   const silentRows = g.op('Unsqueeze', [g.op('Or', [layout.isMasked, layout.isGlobal]), g.int64s([1])]);
-  probabilities = g.op('Where', [g.op('Reshape', [silentRows, g.int64s([0, 0, -1, half, 1])]), zero, probabilities]);
+  probabilities = g.op('Where', [
+    g.op('Reshape', [silentRows, g.int64s([0, 0, -1, half, 1])]),
+    zero,
+    probabilities,
+  ]);
   const globalPart = g.op('Slice', [probabilities, g.int64s([0]), layout.slotCount, g.int64s([4])]);
   const bandPart = g.op('Slice', [
     probabilities,
@@ -230,15 +296,25 @@ function slidingWindowAttention(
   ]);
   const globalColumns = reshapeExact(globalPart, [batchHeads, sequenceLength, layout.slotCount]); // [b, h, seq, K]
   const globalValues = g.op('MatMul', [slotsOfBatch, value]); // [batch, heads, K, headSize]
-  const bandContext = g.op('Reshape', [g.op('MatMul', [bandPart, valueBlocks]), g.int64s([0, 0, -1, headSize])]);
+  const bandContext = g.op('Reshape', [
+    g.op('MatMul', [bandPart, valueBlocks]),
+    g.int64s([0, 0, -1, headSize]),
+  ]);
   // HF adds the global-key part to the sliding-window part in this order.
   const context = g.op('Add', [g.op('MatMul', [globalColumns, globalValues]), bandContext]);
 
   // HF's band columns d = 0 … 2·half are the keys i − half … i + half: neighbour q + d of block query q.
   const width = 2 * half + 1;
-  const bandIndex = BigInt64Array.from({ length: half * width }, (_, n) => BigInt(Math.floor(n / width) + (n % width)));
-  const indexShape = g.op('Concat', [g.op('Shape', [bandPart], { start: 0, end: 4 }), g.int64s([width])], { axis: 0 });
+  const bandIndex = BigInt64Array.from({ length: half * width }, (_, n) =>
+    BigInt(Math.floor(n / width) + (n % width)),
+  );
+  const indexShape = g.op('Concat', [g.op('Shape', [bandPart], { start: 0, end: 4 }), g.int64s([width])], {
+    axis: 0,
+  });
   const index = g.op('Expand', [g.constant(bandIndex, [half, width], 'band_index'), indexShape]);
-  const band = g.op('Reshape', [g.op('GatherElements', [bandPart, index], { axis: 4 }), g.int64s([0, 0, -1, width])]);
+  const band = g.op('Reshape', [
+    g.op('GatherElements', [bandPart, index], { axis: 4 }),
+    g.int64s([0, 0, -1, width]),
+  ]);
   return { context, globalColumns, band };
 }

@@ -4,8 +4,8 @@
  *
  * Inputs. Besides the usual ones the graph always takes `global_attention_mask` (int64 [batch, sequence], 1 =
  * global). HF's default when the argument is None depends on the head (none for the base model, token 0 for sequence
- * classification, the question for question answering); the model API fills it (`defaultGlobalAttentionMask` in
- * ./auto.ts), so the graph itself has no default.
+ * classification, the question for question answering); the model API fills it from this architecture's
+ * `extraInputs` (`defaultGlobalAttentionMask` below), so the graph itself has no default.
  *
  * Inside the graph, as LongformerModel.forward does:
  * 1. pad the sequence to a multiple of max(attention_window) with the pad id (mask 0, type 0, global 0, position
@@ -19,14 +19,11 @@
  * [batch, heads, padded sequence, K], K being the largest number of global tokens in a row of the batch. HF returns
  * no global_attentions at all when no row has a global token; this graph then returns tensors with K = 0.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, InputError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
-import {
-  bertEmbeddings,
-  readBertConfig,
-  type BertConfig,
-} from './bert.js';
-import type { Architecture, GraphRequest } from './index.js';
+import { bertEmbeddings, readBertConfig, type BertConfig } from './bert.js';
+import type { IntMatrix } from '../runtime/inputs.js';
+import type { Architecture, ExtraInput, GraphRequest, ModelTask } from './architecture.js';
 import {
   ConfigReader,
   linearActivation,
@@ -35,7 +32,7 @@ import {
   AttentionMask,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { globalLayout, longformerSelfAttention, type GlobalLayout } from './longformer-attention.js';
 import { robertaHeads } from './roberta.js';
 
@@ -67,12 +64,15 @@ function attentionWindows(c: ConfigReader, layers: number): number[] {
   };
   const check = (w: unknown, where: string): number => {
     if (typeof w !== 'number' || !Number.isInteger(w) || w <= 0 || w % 2 !== 0) {
-      fail(`${where}expected a positive even integer (the window spans attention_window/2 tokens on each side)`);
+      fail(
+        `${where}expected a positive even integer (the window spans attention_window/2 tokens on each side)`,
+      );
     }
     return w as number;
   };
   if (!Array.isArray(raw)) return Array.from({ length: layers }, () => check(raw, ''));
-  if (raw.length !== layers) fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
+  if (raw.length !== layers)
+    fail(`one window per layer expected (num_hidden_layers is ${layers}), ${raw.length} given`);
   const windows = raw.map((w, i) => check(w, `layer ${i}: `));
   // Inputs are padded to a multiple of the largest window; HF's sliding chunks need that length to be a multiple
   // of every layer's window too, so it fails on some lengths unless each window divides the largest.
@@ -91,7 +91,13 @@ interface PaddedInputs {
 }
 
 /** LongformerModel._pad_to_window_size followed by _merge_to_attention_mask. */
-function padToWindow(m: ModelGraph, inputs: EncoderInputs, globalMask: Value, window: number, padTokenId: number): PaddedInputs {
+function padToWindow(
+  m: ModelGraph,
+  inputs: EncoderInputs,
+  globalMask: Value,
+  window: number,
+  padTokenId: number,
+): PaddedInputs {
   const g = m.g;
   return g.scope('pad_to_window', () => {
     const int64 = (v: number): Value => g.constant(new BigInt64Array([BigInt(v)]), []);
@@ -106,7 +112,12 @@ function padToWindow(m: ModelGraph, inputs: EncoderInputs, globalMask: Value, wi
     });
     const mask = pad(inputs.mask.mask ?? ones, 0);
     const global = pad(globalMask, 0);
-    const merged = g.op('Mul', [mask, g.op('Add', [global, int64(1)])], {}, { name: 'merged_attention_mask' });
+    const merged = g.op(
+      'Mul',
+      [mask, g.op('Add', [global, int64(1)])],
+      {},
+      { name: 'merged_attention_mask' },
+    );
     return {
       inputs: {
         inputIds: pad(inputs.inputIds, padTokenId),
@@ -154,8 +165,24 @@ function longformerLayer(
       `${prefix}.attention.output.LayerNorm`,
       eps,
     );
-    const intermediate = linearActivation(m, attended, `${prefix}.intermediate.dense`, h, inner, config.hiddenAct);
-    const output = linearResidualLayerNorm(m, intermediate, attended, `${prefix}.output.dense`, inner, h, `${prefix}.output.LayerNorm`, eps);
+    const intermediate = linearActivation(
+      m,
+      attended,
+      `${prefix}.intermediate.dense`,
+      h,
+      inner,
+      config.hiddenAct,
+    );
+    const output = linearResidualLayerNorm(
+      m,
+      intermediate,
+      attended,
+      `${prefix}.output.dense`,
+      inner,
+      h,
+      `${prefix}.output.LayerNorm`,
+      eps,
+    );
     return { output, attentions: attention.attentions, globalAttentions: attention.globalAttentions };
   });
 }
@@ -179,7 +206,15 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   const attentionOutputs: NamedOutput[] = [];
   for (let i = 0; i < config.numHiddenLayers; i++) {
     const window = config.attentionWindows[i]!;
-    const layer = longformerLayer(m, hidden, `${base}encoder.layer.${i}`, config, window, layout, request.outputAttentions);
+    const layer = longformerLayer(
+      m,
+      hidden,
+      `${base}encoder.layer.${i}`,
+      config,
+      window,
+      layout,
+      request.outputAttentions,
+    );
     hidden = layer.output;
     hiddenStates.push(hidden);
     if (layer.attentions && layer.globalAttentions) {
@@ -197,7 +232,11 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   }
   if (request.outputHiddenStates) {
     hiddenStates.forEach((state, i) =>
-      traced.push({ name: `hidden_states.${i}`, value: cutBack(m, state, padded.length, 1), dims: ['batch', 'sequence', h] }),
+      traced.push({
+        name: `hidden_states.${i}`,
+        value: cutBack(m, state, padded.length, 1),
+        dims: ['batch', 'sequence', h],
+      }),
     );
   }
   traced.push(...attentionOutputs.filter((o) => o.name.startsWith('attentions.')));
@@ -208,11 +247,68 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   return robertaHeads(m, c, config, base, sequence, request, traced);
 }
 
+function checkGlobalMask(mask: IntMatrix, ids: IntMatrix): void {
+  if (mask.dims[0] !== ids.dims[0] || mask.dims[1] !== ids.dims[1]) {
+    throw new InputError(
+      `global_attention_mask: shape [${mask.dims.join(', ')}] does not match input_ids [${ids.dims.join(', ')}]`,
+      { argument: 'global_attention_mask' },
+    );
+  }
+  for (let i = 0; i < mask.data.length; i++) {
+    if (mask.data[i] !== 0n && mask.data[i] !== 1n) {
+      throw new InputError(`global_attention_mask: value ${mask.data[i]} at flat index ${i} is not 0 or 1`, {
+        argument: 'global_attention_mask',
+      });
+    }
+  }
+}
+
+/**
+ * HF's Longformer default when `global_attention_mask` is None: sequence classification puts global attention on
+ * token 0, question answering on every token before the first separator (the question), other heads on none.
+ */
+export function defaultGlobalAttentionMask(task: ModelTask, ids: IntMatrix, config: ConfigReader): IntMatrix {
+  const [batch, seq] = ids.dims;
+  const data = new BigInt64Array(batch * seq);
+  if (task === 'sequence-classification') {
+    for (let b = 0; b < batch; b++) data[b * seq] = 1n;
+  } else if (task === 'question-answering') {
+    const sep = BigInt(config.integer('sep_token_id', 2));
+    for (let b = 0; b < batch; b++) {
+      const row = ids.data.subarray(b * seq, (b + 1) * seq);
+      const seps = row.reduce((n, id) => n + (id === sep ? 1 : 0), 0);
+      if (seps !== 3) {
+        // HF asserts this too: the question end is found from the separators of `<s> q </s></s> context </s>`.
+        throw new InputError(
+          `input_ids: row ${b} has ${seps} separator tokens (id ${sep}); Longformer question answering needs ` +
+            'exactly 3 to find the question, or an explicit global_attention_mask',
+          { argument: 'input_ids' },
+        );
+      }
+      const questionEnd = row.indexOf(sep);
+      for (let s = 0; s < questionEnd; s++) data[b * seq + s] = 1n;
+    }
+  }
+  return { data, dims: [batch, seq] };
+}
+
+const globalAttentionMask: ExtraInput = {
+  name: GLOBAL_ATTENTION_MASK,
+  alias: 'globalAttentionMask',
+  check: checkGlobalMask,
+  defaultValue: defaultGlobalAttentionMask,
+};
+
 export const longformerArchitecture: Architecture = {
   modelTypes: ['longformer'],
+  packed: { supported: false, why: 'banded attention' },
   accepts: { tokenTypeIds: true, positionIds: true },
+  extraInputs: [globalAttentionMask],
   checkConfig: (c) => void readLongformerConfig(c),
-  positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', LONGFORMER_DEFAULTS.pad_token_id) }),
+  positions: (c) => ({
+    kind: 'from-input-ids',
+    padTokenId: c.integer('pad_token_id', LONGFORMER_DEFAULTS.pad_token_id),
+  }),
   typeVocabSize: (c) => c.size('type_vocab_size', 2),
   build,
 };

@@ -10,7 +10,7 @@
  * each sequence's own coordinates, exactly as HF's `|i - j| <= local_attention // 2` on an unpadded sequence.
  */
 import { attr, Value } from '../onnx/graph-builder.js';
-import { AttentionMask, FLOAT32_MIN, matmul, linear, ModelGraph } from './layers.js';
+import { AttentionMask, FLOAT32_MIN, matmul, linear, ModelGraph } from './layers/index.js';
 
 const MS = { domain: 'com.microsoft' } as const;
 

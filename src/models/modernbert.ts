@@ -8,7 +8,7 @@
  * tokens. Here the padded graph mirrors the eager path (padding positions included), and the packed graph is the
  * unpadded form: every per-token block runs on the real tokens, attention per sequence.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   activation,
   ConfigReader,
@@ -21,7 +21,7 @@ import {
   type ActivationName,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import { dense, modernBertAttention, ModernBertAttentionContext } from './modernbert-attention.js';
 import { ConfigError, InputError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
@@ -285,6 +285,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const modernbertArchitecture: Architecture = {
   modelTypes: ['modernbert'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: false, positionIds: true },
   checkConfig: (c) => void readModernBertConfig(c),
   positions: () => ({ kind: 'arange' }),

@@ -8,7 +8,7 @@
  * once per attention layout; in the packed graph each sequence gets it in its own coordinates (its real tokens come
  * first in every layout), and a row of a packed batch equals the sequence run alone. The heads are RoBERTa's.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import { bertLayer, type PostNormLayerNames } from './bert.js';
 import { robertaHeads } from './roberta.js';
 import {
@@ -25,7 +25,7 @@ import {
   type EncoderTrace,
   type NamedOutput,
   type PositionBias,
-} from './layers.js';
+} from './layers/index.js';
 import type { Value } from '../onnx/graph-builder.js';
 import { ConfigError } from '../errors.js';
 
@@ -222,6 +222,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 
 export const mpnetArchitecture: Architecture = {
   modelTypes: ['mpnet'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: false, positionIds: true },
   checkConfig: (c) => void readMpnetConfig(c),
   positions: () => ({ kind: 'from-input-ids', padTokenId: PADDING_IDX }),

@@ -19,7 +19,7 @@
  * them out changes no real token's result.
  */
 import { GraphBuilder, Value } from '../onnx/graph-builder.js';
-import type { AttentionMask } from './layers.js';
+import type { AttentionMask } from './layers/index.js';
 
 /**
  * Length groups of the packed graph's self-attention. Attention runs in a `[rows, max_length]` layout and costs
@@ -60,7 +60,12 @@ export class PackedLayout {
     readonly unpadIndex: Value,
     readonly firstIndex: Value,
   ) {
-    this.firstIndexColumn = g.op('Unsqueeze', [firstIndex, g.int64s([1])], {}, { name: 'first_index_column' });
+    this.firstIndexColumn = g.op(
+      'Unsqueeze',
+      [firstIndex, g.int64s([1])],
+      {},
+      { name: 'first_index_column' },
+    );
   }
 
   private flat(x: Value): Value {
@@ -81,14 +86,20 @@ export class PackedLayout {
   toPacked(groups: readonly Value[], width: number): Value {
     const g = this.g;
     const parts = groups.map((x) => g.op('Reshape', [x, g.int64s([-1, width])]));
-    const slots = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: 0 }, { name: 'group_slots' });
+    const slots =
+      parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: 0 }, { name: 'group_slots' });
     const packed = g.op('Gather', [slots, this.unpadIndex], { axis: 0 }, { name: 'to_packed' });
     return g.op('Unsqueeze', [packed, g.int64s([0])]);
   }
 
   /** Each sequence's first token of a packed [1, T, width] value, as [batch, 1, width]. */
   firstPositions(x: Value): Value {
-    return this.g.op('Gather', [this.flat(x), this.firstIndexColumn], { axis: 0 }, { name: 'first_position' });
+    return this.g.op(
+      'Gather',
+      [this.flat(x), this.firstIndexColumn],
+      { axis: 0 },
+      { name: 'first_position' },
+    );
   }
 
   /** Each sequence's first token of a packed [1, T, width] value, as [batch, width]. */

@@ -2,7 +2,7 @@
  * RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py: the same code under another name).
  * The embeddings and the encoder are BERT's; the differences are the pad-aware default positions and the heads.
  */
-import type { Architecture, GraphRequest } from './index.js';
+import type { Architecture, GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertEncoder,
@@ -24,7 +24,7 @@ import {
   traceOutputs,
   type EncoderInputs,
   type NamedOutput,
-} from './layers.js';
+} from './layers/index.js';
 import type { Value } from '../onnx/graph-builder.js';
 
 // RobertaConfig's own defaults where they differ from BertConfig.
@@ -47,7 +47,10 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 }
 
 /** The config fields RoBERTa's heads read. */
-export type RobertaHeadsConfig = Pick<BertConfig, 'hiddenSize' | 'layerNormEps' | 'tieWordEmbeddings' | 'vocabSize'>;
+export type RobertaHeadsConfig = Pick<
+  BertConfig,
+  'hiddenSize' | 'layerNormEps' | 'tieWordEmbeddings' | 'vocabSize'
+>;
 
 /**
  * RoBERTa's heads on the encoder output (Longformer and MPNet use the same ones): a pooler for the base model when the
@@ -65,9 +68,15 @@ export function robertaHeads(
   const h = config.hiddenSize;
   switch (request.task) {
     case 'base': {
-      const outputs: NamedOutput[] = [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }];
+      const outputs: NamedOutput[] = [
+        { name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] },
+      ];
       if (m.has(`${base}pooler.dense.weight`)) {
-        outputs.push({ name: 'pooler_output', value: bertPooler(m, sequence, `${base}pooler.dense`, h), dims: ['batch', h] });
+        outputs.push({
+          name: 'pooler_output',
+          value: bertPooler(m, sequence, `${base}pooler.dense`, h),
+          dims: ['batch', h],
+        });
       }
       return [...outputs, ...traced];
     }
@@ -106,9 +115,13 @@ export function robertaHeads(
 
 export const robertaArchitecture: Architecture = {
   modelTypes: ['roberta', 'xlm-roberta', 'camembert'],
+  packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ROBERTA_DEFAULTS),
-  positions: (c) => ({ kind: 'from-input-ids', padTokenId: c.integer('pad_token_id', ROBERTA_DEFAULTS.pad_token_id) }),
+  positions: (c) => ({
+    kind: 'from-input-ids',
+    padTokenId: c.integer('pad_token_id', ROBERTA_DEFAULTS.pad_token_id),
+  }),
   typeVocabSize: (c) => c.size('type_vocab_size', 2),
   build,
 };

@@ -81,7 +81,13 @@ export class BPE extends VocabModel {
    * `path` names where this model sits in tokenizer.json and `file` the legacy merges file it was read from (if
    * any), for error messages.
    */
-  constructor(vocab: Vocab, merges: readonly Merge[], options: BPEOptions = {}, path = 'model', file?: string) {
+  constructor(
+    vocab: Vocab,
+    merges: readonly Merge[],
+    options: BPEOptions = {},
+    path = 'model',
+    file?: string,
+  ) {
     super(vocab);
     this.path = path;
     this.file = file;
@@ -116,7 +122,8 @@ export class BPE extends VocabModel {
   }
 
   static fromJSON(json: JsonObject, path = 'model'): BPE {
-    const dropout = json.dropout === undefined || json.dropout === null ? null : field.number(json, 'dropout', path);
+    const dropout =
+      json.dropout === undefined || json.dropout === null ? null : field.number(json, 'dropout', path);
     return new BPE(
       readVocabObject(json, 'vocab', path),
       parseMergesJSON(field.array(json, 'merges', path), `${path}.merges`),
@@ -155,9 +162,12 @@ export class BPE extends VocabModel {
       });
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ConfigError(`${vocabFile}: expected an object mapping tokens to ids, got ${describeJson(parsed)}`, {
-        file: vocabFile,
-      });
+      throw new ConfigError(
+        `${vocabFile}: expected an object mapping tokens to ids, got ${describeJson(parsed)}`,
+        {
+          file: vocabFile,
+        },
+      );
     }
     const vocab = vocabFromRecord(parsed as Record<string, unknown>, vocabFile);
     return new BPE(vocab, parseMergesText(mergesText, mergesFile), options, 'model', mergesFile);
@@ -195,7 +205,7 @@ export class BPE extends VocabModel {
     let pendingUnkLength = 0;
 
     const unitIds = this.unitIds;
-    for (let i = 0; i < word.length; ) {
+    for (let i = 0; i < word.length;) {
       const codePoint = word.codePointAt(i)!;
       const start = i;
       const end = i + (codePoint > 0xffff ? 2 : 1);
@@ -342,7 +352,12 @@ export class BPE extends VocabModel {
   private requireMergeToken(token: string, rank: number): number {
     const id = this.vocab.get(token);
     if (id === undefined) {
-      throw settingError(this.path, this.file, `merges[${rank}]`, `token ${JSON.stringify(token)} is not in the vocabulary`);
+      throw settingError(
+        this.path,
+        this.file,
+        `merges[${rank}]`,
+        `token ${JSON.stringify(token)} is not in the vocabulary`,
+      );
     }
     return id;
   }
@@ -361,9 +376,12 @@ export function parseMergesJSON(entries: readonly unknown[], path: string): Merg
     ) {
       return [entry[0], entry[1]];
     }
-    throw new ConfigError(`${where}: expected "left right" or ["left", "right"], got ${describeJson(entry)}`, {
-      field: where,
-    });
+    throw new ConfigError(
+      `${where}: expected "left right" or ["left", "right"], got ${describeJson(entry)}`,
+      {
+        field: where,
+      },
+    );
   });
 }
 
@@ -426,7 +444,7 @@ function byteSpansToUtf16(word: string, ids: number[], lengths: number[], count:
   // charStart[b] / charEnd[b]: UTF-16 range of the character holding UTF-8 byte b.
   const charStart: number[] = [];
   const charEnd: number[] = [];
-  for (let i = 0; i < word.length; ) {
+  for (let i = 0; i < word.length;) {
     const codePoint = word.codePointAt(i)!;
     const units = codePoint > 0xffff ? 2 : 1;
     for (let b = utf8Length(codePoint); b > 0; b--) {

@@ -16,7 +16,12 @@ export function nonNegativeInteger(json: JsonObject, key: string, path: string, 
  * A ConfigError about the model setting `key`. Models built from tokenizer.json name the JSON path
  * (`model.unk_token`); models built from legacy files (vocab.txt, merges.txt) name the file and the setting.
  */
-export function settingError(path: string, file: string | undefined, key: string, problem: string): ConfigError {
+export function settingError(
+  path: string,
+  file: string | undefined,
+  key: string,
+  problem: string,
+): ConfigError {
   if (file !== undefined) return new ConfigError(`${file}: ${key}: ${problem}`, { file, field: key });
   return new ConfigError(`${path}.${key}: ${problem}`, { field: `${path}.${key}` });
 }

@@ -24,7 +24,12 @@ models.register('WordLevel', (json, path) => WordLevel.fromJSON(json, path));
  * the fields present, like serde's untagged fallback in the Rust crate.
  */
 export function modelFromJSON(json: unknown, path = 'model'): Model {
-  if (json !== null && typeof json === 'object' && !Array.isArray(json) && (json as JsonObject).type === undefined) {
+  if (
+    json !== null &&
+    typeof json === 'object' &&
+    !Array.isArray(json) &&
+    (json as JsonObject).type === undefined
+  ) {
     return models.fromJSON({ ...(json as JsonObject), type: inferModelType(json as JsonObject, path) }, path);
   }
   return models.fromJSON(json, path);
@@ -33,9 +38,11 @@ export function modelFromJSON(json: unknown, path = 'model'): Model {
 function inferModelType(json: JsonObject, path: string): string {
   const vocab = json.vocab;
   const vocabIsObject = vocab !== null && typeof vocab === 'object' && !Array.isArray(vocab);
-  if (vocabIsObject && 'continuing_subword_prefix' in json && 'max_input_chars_per_word' in json) return 'WordPiece';
+  if (vocabIsObject && 'continuing_subword_prefix' in json && 'max_input_chars_per_word' in json)
+    return 'WordPiece';
   if (vocabIsObject && 'merges' in json) return 'BPE';
-  if (Array.isArray(vocab) && vocab.every((entry) => Array.isArray(entry) && entry.length === 2)) return 'Unigram';
+  if (Array.isArray(vocab) && vocab.every((entry) => Array.isArray(entry) && entry.length === 2))
+    return 'Unigram';
   if (vocabIsObject) return 'WordLevel';
   throw new ConfigError(
     `${path}: no "type" and the fields do not match any model (WordPiece, BPE, Unigram, WordLevel); vocab is ${describeJson(vocab)}`,

@@ -93,7 +93,11 @@ export class Unigram implements Model {
     });
     let unkId: number | null = null;
     if (json.unk_id !== undefined && json.unk_id !== null) unkId = field.number(json, 'unk_id', path);
-    return new Unigram(pieces, { unkId, byteFallback: field.boolean(json, 'byte_fallback', path, false) }, path);
+    return new Unigram(
+      pieces,
+      { unkId, byteFallback: field.boolean(json, 'byte_fallback', path, false) },
+      path,
+    );
   }
 
   tokenize(sequence: string): Token[] {
@@ -104,7 +108,11 @@ export class Unigram implements Model {
       this.cache.set(sequence, tokens);
     }
     // Callers may adjust offsets in place, so hand out copies of the cached tokens.
-    return tokens.map((token) => ({ id: token.id, value: token.value, offsets: [token.offsets[0], token.offsets[1]] }));
+    return tokens.map((token) => ({
+      id: token.id,
+      value: token.value,
+      offsets: [token.offsets[0], token.offsets[1]],
+    }));
   }
 
   /** The best segmentation of `sentence` as pieces (unknown runs fused), without ids. */
@@ -124,7 +132,7 @@ export class Unigram implements Model {
     const trie = this.trie;
     const pieces = this.pieces;
 
-    for (let startsAt = 0; startsAt < size; ) {
+    for (let startsAt = 0; startsAt < size;) {
       const scoreTillHere = bestScore[startsAt]!;
       const first = sentence.charCodeAt(startsAt);
       const charLength = first >= 0xd800 && first <= 0xdbff && isLowSurrogate(sentence, startsAt + 1) ? 2 : 1;
@@ -159,7 +167,7 @@ export class Unigram implements Model {
     const results: string[] = [];
     let unkRunStart = -1;
     let unkRunEnd = -1;
-    for (let endsAt = size; endsAt > 0; ) {
+    for (let endsAt = size; endsAt > 0;) {
       const startsAt = bestStart[endsAt]!;
       if (this.unkId !== null && bestId[endsAt] === this.unkId) {
         if (unkRunStart < 0) unkRunEnd = endsAt;

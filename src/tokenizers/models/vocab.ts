@@ -40,7 +40,6 @@ export function invertVocab(vocab: Vocab): string[] {
   return reverse;
 }
 
-
 /** What WordPiece, BPE and WordLevel share: token ↔ id lookups over one `{token: id}` vocabulary. */
 export abstract class VocabModel implements Model {
   abstract readonly type: string;

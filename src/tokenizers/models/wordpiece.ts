@@ -39,7 +39,12 @@ export class WordPiece extends VocabModel {
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
     const unkId = vocab.get(this.unkToken);
     if (unkId === undefined) {
-      throw settingError(path, file, 'unk_token', `the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`);
+      throw settingError(
+        path,
+        file,
+        'unk_token',
+        `the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`,
+      );
     }
     this.unkId = unkId;
     for (const [token, id] of vocab) this.trie.insert(token, id);
@@ -132,4 +137,3 @@ function countCodePoints(text: string): number {
 function trimEndRust(line: string): string {
   return line.replace(/[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u, '');
 }
-

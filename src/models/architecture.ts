@@ -1,0 +1,88 @@
+/**
+ * The contract between the shared model code (graph building, config reading, the model API) and one model
+ * family. Everything that differs per family is declared here by the family's own file, so shared code never
+ * names a `model_type`: adding an architecture is one new file exporting an `Architecture` plus one line in
+ * registry.ts (docs/models.md, "Adding an architecture").
+ */
+import type { IntMatrix, NumericTensor } from '../runtime/inputs.js';
+import type { ConfigReader, EncoderInputs, ModelGraph, NamedOutput } from './layers/index.js';
+
+export const MODEL_TASKS = [
+  'base',
+  'sequence-classification',
+  'token-classification',
+  'question-answering',
+  'masked-lm',
+] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+
+/** The request an architecture builds for. */
+export interface GraphRequest {
+  task: ModelTask;
+  outputHiddenStates: boolean;
+  outputAttentions: boolean;
+  /** `BuildModelGraphOptions.firstTokenOnly` (default true). */
+  firstTokenOnly: boolean;
+}
+
+/**
+ * How HF makes `position_ids` when the caller gives none: `arange` is 0..L-1 (BERT), `from-input-ids` is
+ * RoBERTa's pad-aware `cumsum(ids != pad) · (ids != pad) + pad`, which also costs the position table `pad + 1`
+ * rows of usable length.
+ */
+export type PositionScheme = { kind: 'arange' } | { kind: 'from-input-ids'; padTokenId: number };
+
+/**
+ * An integer input beyond input_ids / attention_mask / token_type_ids / position_ids that the architecture's
+ * graph declares itself (Longformer's `global_attention_mask`). The model API accepts it under `name` or
+ * `alias`, checks it, and fills HF's default when the caller leaves it out.
+ */
+export interface ExtraInput {
+  /** The HF name: the forward() key and the graph input name. */
+  readonly name: string;
+  /** The camelCase spelling forward() accepts too. */
+  readonly alias: string;
+  /** Throws InputError (naming the input) when a given value is malformed for `inputIds`. */
+  check(value: IntMatrix, inputIds: IntMatrix): void;
+  /** HF's default when the input is absent, for this task and batch. */
+  defaultValue(task: ModelTask, inputIds: IntMatrix, config: ConfigReader): IntMatrix;
+}
+
+/** One model family (one file in this folder, one line in registry.ts). */
+export interface Architecture {
+  /** config.json `model_type` values this file builds. */
+  readonly modelTypes: readonly string[];
+  /** Whether the HF forward() takes token_type_ids / position_ids at all. */
+  readonly accepts: { tokenTypeIds: boolean; positionIds: boolean };
+  /**
+   * Whether a packed (padding-free) graph exists (see packed-layout.ts). When not, `why` completes the InputError
+   * "packed: <model_type> models have no packed graph (<why>)", and packed: 'auto' runs padded.
+   */
+  readonly packed: { supported: true } | { supported: false; why: string };
+  /**
+   * transformers' `attribute_map`: common config names → the names this family writes in config.json (DistilBERT's
+   * `dim` for `hidden_size`), so `PretrainedConfig.hiddenSize` and friends read the right field.
+   */
+  readonly attributeMap?: Readonly<Record<string, string>>;
+  /** Inputs the graph declares beyond the common four (see ExtraInput). */
+  readonly extraInputs?: readonly ExtraInput[];
+  /** Validates the config fields that change the math (ConfigError naming the field otherwise). */
+  checkConfig(config: ConfigReader): void;
+  /** How the default positions are made when `position_ids` is absent. */
+  positions(config: ConfigReader): PositionScheme;
+  /** Rows of the token type table; 0 when the family has no token types (DistilBERT). */
+  typeVocabSize(config: ConfigReader): number;
+  build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
+  /**
+   * The sequence-classification loss when config.json has no `problem_type`, for heads whose HF class has a rule of
+   * its own (DeBERTa); absent, transformers' usual inference applies (src/runtime/losses.ts).
+   */
+  inferredSequenceClassificationLoss?: SequenceClassificationLoss;
+}
+
+/** A sequence-classification loss on logits [batch, num_labels]. */
+export type SequenceClassificationLoss = (
+  logits: { data: ArrayLike<number>; dims: number[] },
+  labels: NumericTensor,
+  numLabels: number,
+) => number;
