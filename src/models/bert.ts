@@ -342,21 +342,13 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'question-answering':
       return [...questionAnsweringHead(m, sequence, 'qa_outputs', h), ...traced];
     case 'masked-lm': {
-      // BertLMPredictionHead: transform (dense → hidden_act → LayerNorm) → decoder.
-      const p = 'cls.predictions';
-      const transformed = layerNorm(
-        m,
-        linearActivation(m, sequence, `${p}.transform.dense`, h, h, config.hiddenAct),
-        `${p}.transform.LayerNorm`,
-        h,
-        config.layerNormEps,
-      );
-      const logits = vocabularyProjection(m, transformed, {
-        decoderWeight: `${p}.decoder.weight`,
-        wordEmbeddings: `${base}embeddings.word_embeddings.weight`,
-        biasNames: [`${p}.bias`, `${p}.decoder.bias`],
+      const logits = bertLMPredictionHead(m, sequence, {
+        base,
+        hiddenSize: h,
+        transformSize: h,
+        hiddenAct: config.hiddenAct,
+        layerNormEps: config.layerNormEps,
         tied: config.tieWordEmbeddings,
-        inFeatures: h,
         vocabSize: config.vocabSize,
       });
       return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
@@ -373,3 +365,41 @@ export const bertArchitecture: Architecture = {
   typeVocabSize: (c) => c.size('type_vocab_size', 2),
   build,
 };
+
+/** What `bertLMPredictionHead` needs from the config. */
+export interface LMPredictionHeadShape {
+  /** Weight-name prefix of the encoder (`bert.`, `deberta.`), where the tied word embeddings live. */
+  base: string;
+  hiddenSize: number;
+  /** Output size of the transform: hidden_size for BERT, embedding_size for DeBERTa-v2. */
+  transformSize: number;
+  hiddenAct: ActivationName;
+  layerNormEps: number;
+  tied: boolean;
+  vocabSize: number;
+}
+
+/**
+ * BertLMPredictionHead under `cls.predictions` (also DeBERTa-v2's in transformers 4.40): transform (dense →
+ * hidden_act → LayerNorm) → decoder, tied to the word embeddings unless the config unties it, plus
+ * `cls.predictions.bias`.
+ */
+export function bertLMPredictionHead(m: ModelGraph, sequence: Value, shape: LMPredictionHeadShape): Value {
+  const p = 'cls.predictions';
+  const e = shape.transformSize;
+  const transformed = layerNorm(
+    m,
+    linearActivation(m, sequence, `${p}.transform.dense`, shape.hiddenSize, e, shape.hiddenAct),
+    `${p}.transform.LayerNorm`,
+    e,
+    shape.layerNormEps,
+  );
+  return vocabularyProjection(m, transformed, {
+    decoderWeight: `${p}.decoder.weight`,
+    wordEmbeddings: `${shape.base}embeddings.word_embeddings.weight`,
+    biasNames: [`${p}.bias`, `${p}.decoder.bias`],
+    tied: shape.tied,
+    inFeatures: e,
+    vocabSize: shape.vocabSize,
+  });
+}

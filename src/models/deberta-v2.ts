@@ -11,7 +11,7 @@
  * the sequence run alone.
  */
 import type { Architecture, GraphRequest } from './architecture.js';
-import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
+import { bertLMPredictionHead, questionAnsweringHead, tokenClassificationHead } from './bert.js';
 import {
   attentionLayout,
   attentionSpan,
@@ -456,23 +456,14 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'question-answering':
       return [...questionAnsweringHead(m, sequence, 'qa_outputs', h), ...traced];
     case 'masked-lm': {
-      // transformers 4.40: DebertaV2OnlyMLMHead `cls.predictions`: transform (dense to embedding_size → hidden_act →
-      // LayerNorm) → decoder tied to the word embeddings, plus `cls.predictions.bias`.
-      const p = 'cls.predictions';
-      const e = config.embeddingSize;
-      const transformed = layerNorm(
-        m,
-        linearActivation(m, sequence, `${p}.transform.dense`, h, e, config.hiddenAct),
-        `${p}.transform.LayerNorm`,
-        e,
-        config.layerNormEps,
-      );
-      const logits = vocabularyProjection(m, transformed, {
-        decoderWeight: `${p}.decoder.weight`,
-        wordEmbeddings: `${base}embeddings.word_embeddings.weight`,
-        biasNames: [`${p}.bias`, `${p}.decoder.bias`],
+      // transformers 4.40: DebertaV2OnlyMLMHead is BERT's head, its transform projecting to embedding_size.
+      const logits = bertLMPredictionHead(m, sequence, {
+        base,
+        hiddenSize: h,
+        transformSize: config.embeddingSize,
+        hiddenAct: config.hiddenAct,
+        layerNormEps: config.layerNormEps,
         tied: config.tieWordEmbeddings,
-        inFeatures: e,
         vocabSize: config.vocabSize,
       });
       return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
