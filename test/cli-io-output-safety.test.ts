@@ -279,6 +279,32 @@ test('--resume continues the work file a killed run left, then puts it in place'
   );
 });
 
+test('--resume puts in place a work file that already holds every row (killed after its last write, before the rename)', async () => {
+  const path = fresh();
+  writeFileSync(path, OLD);
+  const work = path + WORK_FILE_SUFFIX;
+  const all = texts(5).map((text, index) => JSON.stringify({ index, upper: text.toUpperCase() }) + '\n');
+  // A finished run's output and manifest, moved back to where they were just before the rename.
+  const finished = fresh();
+  await run({ texts: texts(5) }, { file: finished });
+  writeFileSync(work, readFileSync(finished));
+  writeFileSync(manifestPath(work), readFileSync(manifestPath(finished)));
+  assert.deepEqual(await run({ texts: texts(5) }, { file: path, resume: true }), { skipped: 5, written: 0 });
+  assert.equal(readFileSync(path, 'utf8'), all.join(''));
+  assert.ok(
+    !existsSync(work) && !existsSync(manifestPath(work)),
+    'the work file and its manifest were moved',
+  );
+  // And the output it became resumes as complete: nothing written, nothing changed.
+  assert.deepEqual(await run({ texts: texts(5) }, { file: path, resume: true }), { skipped: 5, written: 0 });
+  assert.equal(readFileSync(path, 'utf8'), all.join(''));
+  // A plain output (no manifest) with every row and a torn last line: the torn line is cut.
+  const plain = fresh();
+  writeFileSync(plain, all.join('') + '{"index":5,"up');
+  assert.deepEqual(await run({ texts: texts(5) }, { file: plain, resume: true }), { skipped: 5, written: 0 });
+  assert.equal(readFileSync(plain, 'utf8'), all.join(''));
+});
+
 function writeInput(name: string, content: string): string {
   const path = join(dir, name);
   writeFileSync(path, content);

@@ -184,6 +184,8 @@ class FileRowWriter extends EncodingRowWriter {
   private started = false;
   /** Some rows reached the file (else closing leaves every file as it was). */
   private wrote = false;
+  /** The input ended with no row beyond those already in the resumed file: the output is complete as it is. */
+  private completeAsResumed = false;
 
   constructor(private readonly spec: FileRowWriterSpec) {
     super(spec.format, spec.columns);
@@ -209,6 +211,7 @@ class FileRowWriter extends EncodingRowWriter {
   }
 
   endInput(rows: number): void {
+    this.completeAsResumed = rows === this.resumedRows && this.spec.point !== undefined;
     if (rows >= this.resumedRows) return;
     throw new InputError(
       `${this.file}: cannot resume: it holds ${this.resumedRows} rows but the input has only ${rows}, so it is not this input's output; ${START_OVER}`,
@@ -274,7 +277,12 @@ class FileRowWriter extends EncodingRowWriter {
   }
 
   async close(): Promise<void> {
-    if (!this.started) return; // nothing written: no file was touched
+    if (!this.started) {
+      // A run killed after its last write but before the rename leaves a work file holding every row: a resume
+      // then has nothing to write, yet must still put that file in place. Otherwise no file was touched.
+      if (this.completeAsResumed) await this.finishResumedAsIs();
+      return;
+    }
     await this.handle?.close();
     const target = this.spec.renameTo;
     if (!this.wrote && this.spec.point === undefined) {
@@ -282,10 +290,26 @@ class FileRowWriter extends EncodingRowWriter {
       await unlinkIfPresent(this.file);
       await unlinkIfPresent(manifestPath(this.file));
     } else if (this.wrote && target !== undefined) {
-      // Data first: between the two renames the work manifest describes the output exactly (see output-resume).
-      await rename(this.file, target);
-      await rename(manifestPath(this.file), manifestPath(target));
+      await this.renameIntoPlace(target);
     }
+  }
+
+  /** A resumed file that already held every row: its torn tail is cut, and a work file is put in place. */
+  private async finishResumedAsIs(): Promise<void> {
+    const handle = await open(this.file, 'r+');
+    try {
+      await handle.truncate(this.spec.point!.keepBytes);
+      if (this.spec.fsync) await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    if (this.spec.renameTo !== undefined) await this.renameIntoPlace(this.spec.renameTo);
+  }
+
+  private async renameIntoPlace(target: string): Promise<void> {
+    // Data first: between the two renames the work manifest describes the output exactly (see output-resume).
+    await rename(this.file, target);
+    await rename(manifestPath(this.file), manifestPath(target));
   }
 }
 
