@@ -25,6 +25,7 @@ export {
   AutoModelForTokenClassification,
   AutoModelForQuestionAnswering,
   AutoModelForMaskedLM,
+  AutoModelForMultipleChoice,
   PreTrainedModel,
   type FromPretrainedOptions,
   type ModelInputs,

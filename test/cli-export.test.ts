@@ -16,7 +16,7 @@ import { ConfigError, WeightsError } from '../src/errors.js';
 import { AutoModelForSequenceClassification } from '../src/models/auto.js';
 import { AutoConfig } from '../src/models/config.js';
 import { defaultModelInput } from '../src/models/model-inputs.js';
-import { toIntMatrix } from '../src/runtime/inputs.js';
+import { toIntMatrix, toNumericTensor, type IntMatrix } from '../src/runtime/inputs.js';
 import * as ort from 'onnxruntime-node';
 import { makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
 import { REPO_ROOT, readSharedJson, sharedPath, skipUnlessShared } from './helpers/shared.js';
@@ -190,15 +190,19 @@ describe(
             JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { cases: Case[] }
           ).cases.find((c) => c.name === 'batch_padded')!;
           const session = await ort.InferenceSession.create(result.modelPath, { intraOpNumThreads: 1 });
-          const ids = toIntMatrix(c.inputs.input_ids!, 'input_ids');
+          // Sequences as rows (multiple choice's [batch, choices, seq] flattened); fed in the case's own shape.
+          const dims = toNumericTensor(c.inputs.input_ids, 'input_ids').dims;
+          const rows = (input: string): IntMatrix => {
+            const { data } = toNumericTensor(c.inputs[input], input);
+            return toIntMatrix({ data, dims: [data.length / dims.at(-1)!, dims.at(-1)!] }, input);
+          };
+          const ids = rows('input_ids');
           const config = AutoConfig.fromPretrained(dir);
           const feeds: Record<string, ort.Tensor> = {};
           for (const input of result.inputNames) {
             // Inputs the case leaves out (token types, Longformer's global mask) get the model API's HF defaults.
-            const matrix = c.inputs[input]
-              ? toIntMatrix(c.inputs[input], input)
-              : defaultModelInput(input, ids, config, result.task);
-            feeds[input] = new ort.Tensor('int64', matrix.data, matrix.dims);
+            const matrix = c.inputs[input] ? rows(input) : defaultModelInput(input, ids, config, result.task);
+            feeds[input] = new ort.Tensor('int64', matrix.data, dims);
           }
           const got = await session.run(feeds);
           // The export's outputs are the head's (no hidden states or attentions; losses are not in graphs).

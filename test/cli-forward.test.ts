@@ -182,6 +182,29 @@ describe('seqbatch forward', { skip: skipUnlessShared(MODELS) }, () => {
     const out = JSON.parse(ok.stdout) as { logits: number[][] };
     assertClose(out.logits, caseOf('bert-seqcls', 'single').outputs.logits, 'logits');
 
+    // --task multiple-choice: inputs [batch, choices, sequence], logits [batch, choices].
+    const choices = readSharedJson<{ cases: FixtureCase[] }>(
+      'fixtures/models-2',
+      'bert-multiple-choice',
+      'expected.json',
+    ).cases.find((c) => c.name === 'labels')!;
+    writeFileSync(input, JSON.stringify(choices.inputs));
+    const mc = run([
+      'forward',
+      '--model',
+      sharedPath('fixtures/models-2', 'bert-multiple-choice'),
+      '--task',
+      'multiple-choice',
+      '--input',
+      input,
+      '--threads',
+      '1',
+    ]);
+    assert.equal(mc.status, 0, mc.stderr);
+    const mcOut = JSON.parse(mc.stdout) as { logits: number[][]; loss: number };
+    assertClose(mcOut.logits, choices.outputs.logits, 'multiple-choice logits');
+    assertClose(mcOut.loss, choices.outputs.loss, 'multiple-choice loss');
+
     writeFileSync(input, JSON.stringify({ input_ids: [[2, 500, 3]] }));
     const bad = run(['forward', '--model', sharedPath(MODELS, 'bert-seqcls'), '--input', input]);
     assert.equal(bad.status, 2);

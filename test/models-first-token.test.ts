@@ -2,7 +2,7 @@
  * The first-token shortcut of sequence-classification graphs (the last layer computes position 0 alone and its
  * attention never projects every position's keys and values, see `fewQueryAttention` in src/models/layers.ts)
  * against `firstTokenOnly: false` (every position of every layer, as HF computes it) and against PyTorch's logits,
- * on every sequence-classification fixture checkpoint, in both lowerings and in the packed layout, masked batches
+ * on every sequence-classification (and multiple-choice) fixture checkpoint, in both lowerings and in the packed layout, masked batches
  * included. Plus a structural check that the last layer's key/value weights never meet all positions.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import * as ort from 'onnxruntime-node';
 import {
   buildModelGraph,
   defaultPositionIds,
+  taskFromConfig,
   type BuildModelGraphOptions,
   type GraphInputSelection,
 } from '../src/models/index.js';
@@ -43,11 +44,15 @@ function configOf(name: string): Record<string, unknown> {
 }
 
 /**
- * Every registered sequence-classification fixture of fixtures/models and fixtures/models-2 but Longformer's (its
- * own layer loop has no shortcut), by folder path.
+ * Every registered sequence-classification (and multiple-choice, the same head per choice) fixture of
+ * fixtures/models and fixtures/models-2 but Longformer's (its own layer loop has no shortcut), by folder path.
  */
 const SEQUENCE_CLASSIFIERS = supportedModelFixtures()
-  .filter((f) => !f.name.startsWith('longformer-') && f.task === 'sequence-classification')
+  .filter(
+    (f) =>
+      !f.name.startsWith('longformer-') &&
+      (f.task === 'sequence-classification' || f.task === 'multiple-choice'),
+  )
   .map((f) => f.dir);
 
 const LOWERINGS = [
@@ -83,15 +88,17 @@ function assertAllClose(got: Float32Array, want: Float32Array, what: string, tol
   return worst;
 }
 
+/** Rows of sequences: one row [seq] is a batch of one; multiple choice's [batch, choices, seq] is batch·choices rows. */
 function intMatrix(value: Nested): IntMatrix {
   const { data, dims } = flattenNested(value);
-  const rows = dims.length === 1 ? [1, dims[0]!] : dims;
-  return { data: BigInt64Array.from(data, BigInt), dims: rows as [number, number] };
+  const seq = dims[dims.length - 1]!;
+  return { data: BigInt64Array.from(data, BigInt), dims: [data.length / seq, seq] };
 }
 
 const rowsOf = (value: Nested): number[][] => {
   const rows = value as Nested[];
-  return (Array.isArray(rows[0]) ? rows : [rows]) as number[][];
+  if (!Array.isArray(rows[0])) return [rows as number[]];
+  return Array.isArray((rows[0] as Nested[])[0]) ? (rows as number[][][]).flat() : (rows as number[][]);
 };
 
 describe('first-token shortcut on the sequence-classification fixtures', { skip }, () => {
@@ -122,7 +129,7 @@ describe('first-token shortcut on the sequence-classification fixtures', { skip 
       const { cases } = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
         cases: FixtureCase[];
       };
-      const task = 'sequence-classification';
+      const task = taskFromConfig(config);
       let masked = 0;
       let packedCases = 0;
       const worst = { shortcutVsFull: 0, packedVsFull: 0 };

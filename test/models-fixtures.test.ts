@@ -81,6 +81,19 @@ function isTokenLevel(name: string, task: string): boolean {
 
 const fixtures = modelFixtures().filter((f) => !f.name.startsWith('longformer-'));
 
+test(
+  'every fixture folder of models/ and models-2/ runs (no unregistered model_type or head)',
+  { skip },
+  () => {
+    const all = modelFixtures();
+    assert.ok(all.length >= 46, `${all.length} fixture folders`);
+    assert.deepEqual(
+      all.filter((f) => f.skip).map((f) => `${f.label}: ${f.skip}`),
+      [],
+    );
+  },
+);
+
 for (const lowering of ['contrib ops', 'standard ops'] as const) {
   const contribOps = lowering === 'contrib ops';
   test(`model fixtures match PyTorch (${lowering})`, { skip }, async (t) => {

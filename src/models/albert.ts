@@ -3,7 +3,7 @@
  * `embedding_hidden_mapping_in`, then `num_hidden_layers` applications of shared layer groups: application i
  * runs group ⌊i / (num_hidden_layers / num_hidden_groups)⌋, whose `inner_group_num` layers run in sequence.
  */
-import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertPooler,
@@ -189,8 +189,10 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       }
       return [...outputs, ...traced];
     }
-    case 'sequence-classification': {
-      const numLabels = c.numLabels();
+    case 'sequence-classification':
+    case 'multiple-choice': {
+      // AlbertForMultipleChoice is this head with Linear(hidden, 1), on each choice.
+      const numLabels = classifierWidth(request.task, () => c.numLabels());
       const pooled = bertPooler(m, sequence, `${base}pooler`, h);
       return [
         { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },

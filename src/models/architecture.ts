@@ -13,8 +13,19 @@ export const MODEL_TASKS = [
   'token-classification',
   'question-answering',
   'masked-lm',
+  'multiple-choice',
 ] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
+
+/**
+ * Outputs of the sequence classifier: one score per sequence for multiple choice (HF's `*ForMultipleChoice` heads
+ * are the sequence-classification head with `Linear(hidden, 1)`, run on every choice of the flattened
+ * [batch·choices, sequence] rows), `num_labels` otherwise. The shared graph code reshapes the multiple-choice
+ * scores [batch·choices, 1] to `logits` [batch, choices].
+ */
+export function classifierWidth(task: ModelTask, numLabels: () => number): number {
+  return task === 'multiple-choice' ? 1 : numLabels();
+}
 
 /** The request an architecture builds for. */
 export interface GraphRequest {
@@ -72,6 +83,11 @@ export interface Architecture {
   positions(config: ConfigReader): PositionScheme;
   /** Rows of the token type table; 0 when the family has no token types (DistilBERT). */
   typeVocabSize(config: ConfigReader): number;
+  /**
+   * The graph outputs of `request.task` on `inputs`. A 'multiple-choice' request sees the flattened
+   * [batch·choices, sequence] rows and returns `logits` [batch, 1] (see `classifierWidth`); an architecture whose HF
+   * family has no such head throws InputError naming itself.
+   */
   build(m: ModelGraph, config: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[];
   /**
    * The sequence-classification loss when config.json has no `problem_type`, for heads whose HF class has a rule of

@@ -38,6 +38,7 @@ import type { ModelTask } from './architecture.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
 import { graphInputNames } from './index.js';
 import { defaultModelInput, normaliseInputs, type ForwardInput, type ModelInputs } from './model-inputs.js';
+import { choiceLogitDims, flattenChoiceInputs, multipleChoiceLoss } from './multiple-choice.js';
 import { openGraph, type BuildOptions } from './open-graph.js';
 import { ARCHITECTURES, inferredSequenceClassificationLoss } from './registry.js';
 
@@ -49,6 +50,14 @@ export { graphBuilderVersion, sourceTreeFingerprint } from './open-graph.js';
 const EXTRA_INPUT_NAMES: readonly string[] = ARCHITECTURES.flatMap((a) =>
   (a.extraInputs ?? []).map((e) => e.name),
 );
+/** The inputs with one value per token (what multiple choice flattens from [batch, choices, sequence]). */
+const PER_TOKEN_INPUTS: readonly string[] = [
+  'input_ids',
+  'attention_mask',
+  'token_type_ids',
+  'position_ids',
+  ...EXTRA_INPUT_NAMES,
+];
 
 export interface FromPretrainedOptions extends RuntimeOptions {
   /** Also return `hidden_states` (embedding output + one per layer). */
@@ -197,21 +206,17 @@ export class PreTrainedModel {
     }
     const { inputs, fromTokenizer } = normaliseInputs(input);
     if (fromTokenizer && this.config.typeVocabSize === 0) delete inputs.token_type_ids;
-    const matrices: ModelInputMatrices & Record<string, IntMatrix | undefined> = {
-      input_ids: toIntMatrix(inputs.input_ids, 'input_ids'),
-      attention_mask:
-        inputs.attention_mask === undefined
-          ? undefined
-          : toIntMatrix(inputs.attention_mask, 'attention_mask'),
-      token_type_ids:
-        inputs.token_type_ids === undefined
-          ? undefined
-          : toIntMatrix(inputs.token_type_ids, 'token_type_ids'),
-      position_ids:
-        inputs.position_ids === undefined ? undefined : toIntMatrix(inputs.position_ids, 'position_ids'),
-    };
-    for (const name of EXTRA_INPUT_NAMES) {
-      const value = (inputs as unknown as Record<string, IntTensorInput | undefined>)[name];
+    // Multiple choice runs batch·choices rows; from here on every per-token input is [rows, sequence].
+    const choices =
+      this.task === 'multiple-choice'
+        ? flattenChoiceInputs(inputs as unknown as Record<string, unknown>, PER_TOKEN_INPUTS, fromTokenizer)
+        : null;
+    // Every per-token input is [rows, sequence] here (toIntMatrix refuses any other shape, naming the input).
+    const given = inputs as unknown as Record<string, IntTensorInput | undefined>;
+    const matrices = { input_ids: toIntMatrix(given.input_ids!, 'input_ids') } as ModelInputMatrices &
+      Record<string, IntMatrix | undefined>;
+    for (const name of PER_TOKEN_INPUTS.slice(1)) {
+      const value = given[name];
       if (value !== undefined) matrices[name] = toIntMatrix(value, name);
     }
     for (const name of ['position_ids', ...EXTRA_INPUT_NAMES]) {
@@ -246,9 +251,14 @@ export class PreTrainedModel {
           : (matrices.token_type_ids ?? this.defaultInput('token_type_ids', matrices.input_ids)),
       );
       const session = await this.sessionFor('packed');
-      const results = await session.run(packed.feeds);
+      const results = this.unpackResults(await session.run(packed.feeds), packed);
       this.packedRuns++;
-      return this.collectOutputs(this.unpackResults(results, packed), inputs);
+      if (choices) {
+        // The packed graph scores each row; HF's logits are [batch, choices].
+        const scores = results.logits!;
+        results.logits = { ...scores, dims: choiceLogitDims(scores.data.length, choices) };
+      }
+      return this.collectOutputs(results, inputs);
     }
 
     const [batch, seq] = matrices.input_ids.dims;
@@ -257,7 +267,8 @@ export class PreTrainedModel {
       const given = matrices[name];
       const matrix =
         given ?? (name === 'position_ids' ? positions : this.defaultInput(name, matrices.input_ids));
-      feeds[name] = { type: 'int64', data: matrix.data, dims: [batch, seq] };
+      const dims = choices ? [choices.batch, choices.choices, seq] : [batch, seq];
+      feeds[name] = { type: 'int64', data: matrix.data, dims };
     }
     const results = await (await this.sessionFor('padded')).run(feeds);
     return this.collectOutputs(results, inputs);
@@ -325,7 +336,7 @@ export class PreTrainedModel {
   ): Record<string, NamedTensor> {
     const perSequence = new Set([
       'pooler_output',
-      ...(this.task === 'sequence-classification' ? ['logits'] : []),
+      ...(this.task === 'sequence-classification' || this.task === 'multiple-choice' ? ['logits'] : []),
     ]);
     const out: Record<string, NamedTensor> = {};
     for (const [name, tensor] of Object.entries(results)) {
@@ -407,11 +418,18 @@ export class PreTrainedModel {
           ? inferredSequenceClassificationLoss(this.config.raw as Record<string, unknown>)
           : null;
       out.loss =
-        this.task !== 'sequence-classification'
-          ? tokenLoss(out.logits, labels)
-          : ownRule
-            ? ownRule(out.logits, labels, this.config.numLabels)
-            : sequenceClassificationLoss(out.logits, labels, this.config.numLabels, this.config.problemType);
+        this.task === 'multiple-choice'
+          ? multipleChoiceLoss(out.logits, labels)
+          : this.task !== 'sequence-classification'
+            ? tokenLoss(out.logits, labels)
+            : ownRule
+              ? ownRule(out.logits, labels, this.config.numLabels)
+              : sequenceClassificationLoss(
+                  out.logits,
+                  labels,
+                  this.config.numLabels,
+                  this.config.problemType,
+                );
     }
     if (
       inputs.start_positions !== undefined &&
@@ -483,6 +501,8 @@ export const AutoModelForSequenceClassification = taskLoader('sequence-classific
 export const AutoModelForTokenClassification = taskLoader('token-classification');
 export const AutoModelForQuestionAnswering = taskLoader('question-answering');
 export const AutoModelForMaskedLM = taskLoader('masked-lm');
+/** Inputs [batch, choices, sequence]; `logits` [batch, choices]; labels [batch] (the right choice) add the loss. */
+export const AutoModelForMultipleChoice = taskLoader('multiple-choice');
 
 /** The graph inputs a model of this config takes in seqbatch (useful for callers building feeds by hand). */
 export function modelInputNames(config: PretrainedConfig): string[] {

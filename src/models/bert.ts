@@ -2,7 +2,7 @@
  * BERT, following transformers' modeling_bert.py top to bottom: config → embeddings → encoder layers → pooler →
  * heads. RoBERTa and ELECTRA reuse the embeddings and the encoder from here (HF copies that code too).
  */
-import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import {
   chunkedFeedForward,
   chunkSizeFeedForward,
@@ -329,9 +329,11 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       }
       return [...outputs, ...traced];
     }
-    case 'sequence-classification': {
+    case 'sequence-classification':
+    case 'multiple-choice': {
+      // BertForMultipleChoice is this head with Linear(hidden, 1), on each choice.
       const pooled = bertPooler(m, sequence, `${base}pooler.dense`, h);
-      const numLabels = c.numLabels();
+      const numLabels = classifierWidth(request.task, () => c.numLabels());
       return [
         { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
         ...traced,

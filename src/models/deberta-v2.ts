@@ -10,7 +10,7 @@
  * attention and the convolution per sequence in the length groups' layouts (see packed-layout.ts), so a row equals
  * the sequence run alone.
  */
-import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import { bertLMPredictionHead, questionAnsweringHead, tokenClassificationHead } from './bert.js';
 import {
   attentionLayout,
@@ -438,14 +438,16 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   switch (request.task) {
     case 'base':
       return [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }, ...traced];
-    case 'sequence-classification': {
-      // ContextPooler: dense(hidden[:, 0]) → pooler_hidden_act; then the classifier.
+    case 'sequence-classification':
+    case 'multiple-choice': {
+      // ContextPooler: dense(hidden[:, 0]) → pooler_hidden_act; then the classifier (DebertaV2ForMultipleChoice:
+      // Linear(hidden, 1), on each choice).
       const pooled = activation(
         m,
         linear(m, firstToken(m, sequence), 'pooler.dense', h, h),
         config.poolerHiddenAct,
       );
-      const numLabels = c.numLabels();
+      const numLabels = classifierWidth(request.task, () => c.numLabels());
       return [
         { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
         ...traced,

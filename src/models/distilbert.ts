@@ -2,7 +2,7 @@
  * DistilBERT (modeling_distilbert.py): word + position embeddings (no token types), a stack of transformer blocks
  * with DistilBERT's own weight names, and heads that read the first token without a pooler.
  */
-import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
   activation,
@@ -190,9 +190,11 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   switch (request.task) {
     case 'base':
       return [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', dim] }, ...traced];
-    case 'sequence-classification': {
-      // First token → pre_classifier → ReLU (always ReLU, whatever `activation` says) → classifier.
-      const numLabels = c.numLabels();
+    case 'sequence-classification':
+    case 'multiple-choice': {
+      // First token → pre_classifier → ReLU (always ReLU, whatever `activation` says) → classifier
+      // (DistilBertForMultipleChoice: the same with Linear(dim, 1), on each choice).
+      const numLabels = classifierWidth(request.task, () => c.numLabels());
       const pre = activation(m, linear(m, firstToken(m, sequence), 'pre_classifier', dim, dim), 'relu');
       return [
         { name: 'logits', value: linear(m, pre, 'classifier', dim, numLabels), dims: ['batch', numLabels] },

@@ -2,7 +2,7 @@
  * ELECTRA (modeling_electra.py): BERT's embeddings at width `embedding_size`, projected to `hidden_size` by
  * `embeddings_project` when the two differ, then BERT's encoder. No pooler; the heads differ from BERT's.
  */
-import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertEncoder,
@@ -11,7 +11,10 @@ import {
   tokenClassificationHead,
   vocabularyProjection,
 } from './bert.js';
+import { ConfigError } from '../errors.js';
+import type { Value } from '../onnx/graph-builder.js';
 import {
+  activation,
   ConfigReader,
   firstToken,
   layerNorm,
@@ -51,6 +54,11 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
       return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
     }
+    case 'multiple-choice':
+      return [
+        { name: 'logits', value: sequenceSummaryScore(m, c, sequence, h), dims: ['batch', 1] },
+        ...traced,
+      ];
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
     case 'question-answering':
@@ -75,6 +83,42 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', config.vocabSize] }, ...traced];
     }
   }
+}
+
+/**
+ * ElectraForMultipleChoice: SequenceSummary (the first token, `summary_type` "first", → `summary` Linear(hidden,
+ * hidden) when `summary_use_proj` → `summary_activation`) → classifier Linear(hidden, 1), one score per choice.
+ * The summaries HF has besides "first" ("last" and "mean" read padding positions, "cls_index" and "attn" need
+ * more inputs) and `summary_proj_to_labels` (whose classifier could not load) are a ConfigError naming the field.
+ */
+function sequenceSummaryScore(m: ModelGraph, c: ConfigReader, sequence: Value, h: number): Value {
+  const type = c.string('summary_type', 'first');
+  if (type !== 'first') {
+    throw new ConfigError(
+      `${c.file} summary_type: seqbatch builds ElectraForMultipleChoice with summary_type "first" only, got "${type}"`,
+      { file: c.file, field: 'summary_type' },
+    );
+  }
+  if (c.boolean('summary_proj_to_labels', false)) {
+    throw new ConfigError(
+      `${c.file} summary_proj_to_labels: true makes the summary project to num_labels, which ` +
+        "ElectraForMultipleChoice's Linear(hidden_size, 1) classifier cannot take; expected false or absent",
+      { file: c.file, field: 'summary_proj_to_labels' },
+    );
+  }
+  let summary = firstToken(m, sequence);
+  if (c.boolean('summary_use_proj', true)) summary = linear(m, summary, 'sequence_summary.summary', h, h);
+  // ElectraConfig's default is "gelu"; null or "" is SequenceSummary's identity.
+  const act = c.json.summary_activation;
+  if (act !== null && act !== '')
+    summary = activation(m, summary, c.activation('summary_activation', 'gelu'));
+  return linear(
+    m,
+    summary,
+    'classifier',
+    h,
+    classifierWidth('multiple-choice', () => c.numLabels()),
+  );
 }
 
 export const electraArchitecture: Architecture = {

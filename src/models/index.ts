@@ -106,13 +106,14 @@ const ARCHITECTURE_SUFFIX_TASKS: [string, ModelTask][] = [
   ['ForTokenClassification', 'token-classification'],
   ['ForQuestionAnswering', 'question-answering'],
   ['ForMaskedLM', 'masked-lm'],
+  ['ForMultipleChoice', 'multiple-choice'],
   ['Model', 'base'],
 ];
 
 /**
  * The task of a checkpoint from `config.architectures[0]` (e.g. `BertForSequenceClassification` →
- * 'sequence-classification'); 'base' when the field is absent. Other heads (ForPreTraining, ForMultipleChoice, …)
- * are a ConfigError naming the field.
+ * 'sequence-classification'); 'base' when the field is absent. Other heads (ForPreTraining, ForCausalLM, …) are a
+ * ConfigError naming the field.
  */
 export function taskFromConfig(config: Record<string, unknown>, file = 'config.json'): ModelTask {
   const architectures = config.architectures;
@@ -204,7 +205,8 @@ export function buildModelGraph(
     checkPackable(arch, reader, request);
     inputs = packedInputs(m, selected.tokenTypeIds);
   } else {
-    const ids = (name: string): Value => g.input(name, 'int64', ['batch', 'sequence']);
+    m.choiceInputs = options.task === 'multiple-choice';
+    const ids = (name: string): Value => m.rowInput(name);
     inputs = {
       inputIds: ids('input_ids'),
       mask: new AttentionMask(m, selected.attentionMask ? ids('attention_mask') : null),
@@ -214,6 +216,7 @@ export function buildModelGraph(
   }
   let outputs = arch.build(m, reader, inputs, request);
   if (options.packed) outputs = outputs.map(packedOutputDims);
+  else if (m.choiceInputs) outputs = outputs.map((output) => choiceLogits(m, output));
   for (const output of outputs) g.output(output.value, output.name, 'float32', output.dims);
   if (g.initializerBytes > MAX_GRAPH_BYTES) {
     throw new WeightsError(
@@ -268,6 +271,22 @@ function packedInputs(m: ModelGraph, tokenTypeIds: boolean): EncoderInputs {
   const firstIndex = g.input('first_index', 'int64', ['batch']);
   m.packed = new PackedLayout(g, packIndex, groups, unpadIndex, firstIndex);
   return { inputIds, mask: new AttentionMask(m, mask), tokenTypeIds: types, positionIds: positions };
+}
+
+/**
+ * A padded multiple-choice graph's scores [batch·choices, 1] as `logits` [batch, choices] (HF's
+ * `logits.view(-1, num_choices)`); hidden states and attentions stay per flattened row, as HF returns them. The
+ * packed graph keeps [batch·choices, 1]: the model API reshapes it.
+ */
+function choiceLogits(m: ModelGraph, output: NamedOutput): NamedOutput {
+  if (output.name !== 'logits') return output;
+  const g = m.g;
+  const batchAndChoices = g.op('Shape', [new Value('input_ids')], { start: 0, end: 2 });
+  return {
+    name: 'logits',
+    value: g.op('Reshape', [output.value, batchAndChoices], {}, { name: 'choice_logits' }),
+    dims: ['batch', 'choices'],
+  };
 }
 
 /** Per-token outputs of a packed graph are [1, tokens, …]; per-sequence ones keep [batch, …]. */

@@ -189,11 +189,10 @@ function longformerLayer(
 
 function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
   const config = readLongformerConfig(c);
-  const g = m.g;
   const h = config.hiddenSize;
   const heads = config.numAttentionHeads;
   const base = m.weights.has('longformer.embeddings.word_embeddings.weight') ? 'longformer.' : '';
-  const globalMask = g.input(GLOBAL_ATTENTION_MASK, 'int64', ['batch', 'sequence']);
+  const globalMask = m.rowInput(GLOBAL_ATTENTION_MASK);
   const padded = padToWindow(m, inputs, globalMask, Math.max(...config.attentionWindows), config.padTokenId);
   const layout = globalLayout(m, padded.merged);
 
@@ -265,14 +264,15 @@ function checkGlobalMask(mask: IntMatrix, ids: IntMatrix): void {
 
 /**
  * HF's Longformer default when `global_attention_mask` is None: sequence classification puts global attention on
- * token 0, question answering on every token before the first separator (the question), other heads on none.
+ * token 0; question answering, and multiple choice on each choice row, on every token before the first separator
+ * (the question); other heads on none.
  */
 export function defaultGlobalAttentionMask(task: ModelTask, ids: IntMatrix, config: ConfigReader): IntMatrix {
   const [batch, seq] = ids.dims;
   const data = new BigInt64Array(batch * seq);
   if (task === 'sequence-classification') {
     for (let b = 0; b < batch; b++) data[b * seq] = 1n;
-  } else if (task === 'question-answering') {
+  } else if (task === 'question-answering' || task === 'multiple-choice') {
     const sep = BigInt(config.integer('sep_token_id', 2));
     for (let b = 0; b < batch; b++) {
       const row = ids.data.subarray(b * seq, (b + 1) * seq);
@@ -280,7 +280,7 @@ export function defaultGlobalAttentionMask(task: ModelTask, ids: IntMatrix, conf
       if (seps !== 3) {
         // HF asserts this too: the question end is found from the separators of `<s> q </s></s> context </s>`.
         throw new InputError(
-          `input_ids: row ${b} has ${seps} separator tokens (id ${sep}); Longformer question answering needs ` +
+          `input_ids: row ${b} has ${seps} separator tokens (id ${sep}); Longformer ${task.replace('-', ' ')} needs ` +
             'exactly 3 to find the question, or an explicit global_attention_mask',
           { argument: 'input_ids' },
         );

@@ -11,14 +11,20 @@ import { defaultPositionIds } from './index.js';
 import { ConfigReader } from './layers/index.js';
 import { ARCHITECTURES } from './registry.js';
 
+/**
+ * A per-token input: [batch, sequence] (see IntTensorInput), or for multiple choice [batch, choices, sequence]
+ * nested arrays (or a `{ data, dims }` tensor with three dims).
+ */
+export type TokenInput = IntTensorInput | ReadonlyArray<ReadonlyArray<ReadonlyArray<number | bigint>>>;
+
 /** Integer inputs by their HF names (camelCase spellings are accepted too). */
 export interface ModelInputs {
-  input_ids: IntTensorInput;
-  attention_mask?: IntTensorInput;
-  token_type_ids?: IntTensorInput;
-  position_ids?: IntTensorInput;
+  input_ids: TokenInput;
+  attention_mask?: TokenInput;
+  token_type_ids?: TokenInput;
+  position_ids?: TokenInput;
   /** Longformer: 1 marks tokens with global attention (default as in HF: see `defaultGlobalAttentionMask` in longformer.ts). */
-  global_attention_mask?: IntTensorInput;
+  global_attention_mask?: TokenInput;
   /** Class ids [batch] (or float targets for regression / multi-hot [batch, num_labels]); per-token for token tasks. */
   labels?: unknown;
   start_positions?: unknown;
@@ -29,11 +35,11 @@ export interface ModelInputs {
 export type ForwardInput =
   | ModelInputs
   | {
-      inputIds: IntTensorInput;
-      attentionMask?: IntTensorInput;
-      tokenTypeIds?: IntTensorInput;
-      positionIds?: IntTensorInput;
-      globalAttentionMask?: IntTensorInput;
+      inputIds: TokenInput;
+      attentionMask?: TokenInput;
+      tokenTypeIds?: TokenInput;
+      positionIds?: TokenInput;
+      globalAttentionMask?: TokenInput;
       labels?: unknown;
       startPositions?: unknown;
       endPositions?: unknown;

@@ -263,8 +263,9 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', numLabels] }, ...traced];
     }
     case 'question-answering':
+    case 'multiple-choice':
       throw new InputError(
-        'task: modernbert has no question-answering head in transformers 4.48 (supported: base, ' +
+        `task: modernbert has no ${request.task} head in transformers 4.48 (supported: base, ` +
           'sequence-classification, token-classification, masked-lm)',
         { argument: 'task' },
       );

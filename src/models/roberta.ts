@@ -2,7 +2,7 @@
  * RoBERTa and XLM-RoBERTa (modeling_roberta.py, modeling_xlm_roberta.py: the same code under another name).
  * The embeddings and the encoder are BERT's; the differences are the pad-aware default positions and the heads.
  */
-import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import {
   bertEmbeddings,
   bertEncoder,
@@ -86,6 +86,16 @@ export function robertaHeads(
       const dense = activation(m, linear(m, firstToken(m, sequence), 'classifier.dense', h, h), 'tanh');
       const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
       return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
+    }
+    case 'multiple-choice': {
+      // RobertaForMultipleChoice (and Longformer's, MPNet's): the pooler, not the classification head, then
+      // classifier Linear(hidden, 1), on each choice.
+      const pooled = bertPooler(m, sequence, `${base}pooler.dense`, h);
+      const width = classifierWidth(request.task, () => c.numLabels());
+      return [
+        { name: 'logits', value: linear(m, pooled, 'classifier', h, width), dims: ['batch', width] },
+        ...traced,
+      ];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];

@@ -1,8 +1,8 @@
 /**
  * The model fixture folders of ../shared/fixtures: `models/` (the first seven architectures) and `models-2/` (the
- * second wave). Every folder of both is listed; a folder whose `model_type` is not registered yet, or whose head
- * (`config.architectures[0]`, e.g. `BertForMultipleChoice`) seqbatch does not build yet, carries a skip message
- * naming it. So an architecture turns its fixtures on just by registering.
+ * second wave). Every folder of both is listed; a folder whose `model_type` is not registered, or whose head
+ * (`config.architectures[0]`) seqbatch does not build, would carry a skip message naming it (none does: the
+ * fixture tests assert that every folder runs). So an architecture turns its fixtures on just by registering.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

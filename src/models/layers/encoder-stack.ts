@@ -58,7 +58,7 @@ export interface FirstTokenRequest {
 export function firstTokenSuffices(request: FirstTokenRequest): boolean {
   return (
     request.firstTokenOnly !== false &&
-    request.task === 'sequence-classification' &&
+    (request.task === 'sequence-classification' || request.task === 'multiple-choice') &&
     !request.outputHiddenStates &&
     !request.outputAttentions
   );

@@ -29,6 +29,11 @@ export class ModelGraph {
   private readonly tensors = new Map<string, Value>();
   /** Set when the graph runs on packed tokens (see packed-layout.ts); null for the padded [batch, seq] layout. */
   packed: PackedLayout | null = null;
+  /**
+   * Set in a padded multiple-choice graph: per-sequence inputs arrive as [batch, choices, sequence] and the
+   * architecture sees them flattened to [batch·choices, sequence] rows, as HF's `*ForMultipleChoice` views them.
+   */
+  choiceInputs = false;
 
   constructor(
     readonly weights: WeightStore,
@@ -92,6 +97,16 @@ export class ModelGraph {
       this.tensors.set(key, value);
     }
     return value;
+  }
+
+  /**
+   * Declares an int64 graph input with one value per token of each sequence: [batch, sequence], or in a
+   * multiple-choice graph [batch, choices, sequence] flattened to [batch·choices, sequence] rows.
+   */
+  rowInput(name: string): Value {
+    if (!this.choiceInputs) return this.g.input(name, 'int64', ['batch', 'sequence']);
+    const perChoice = this.g.input(name, 'int64', ['batch', 'choices', 'sequence']);
+    return this.g.op('Flatten', [perChoice], { axis: 2 }, { name: `${name}_rows` });
   }
 
   /** Whether the checkpoint holds `name` (or its legacy gamma/beta spelling). */
