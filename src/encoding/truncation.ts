@@ -31,6 +31,19 @@ export function windowRanges(
   stride: number,
   side: Side,
 ): [number, number][] {
+  return Array.from(eachWindowRange(length, maxLength, stride, side));
+}
+
+/**
+ * The ranges of `windowRanges` one at a time, so a text of millions of tokens is cut as its windows are used. The
+ * stride is checked at the call, before the first range.
+ */
+export function eachWindowRange(
+  length: number,
+  maxLength: number,
+  stride: number,
+  side: Side,
+): Iterable<[number, number]> {
   if (maxLength >= length) return [[0, length]];
   if (maxLength === 0)
     return [
@@ -44,22 +57,27 @@ export function windowRanges(
       { argument: 'stride' },
     );
   }
-  const step = maxLength - stride;
-  const ranges: [number, number][] = [];
+  return slidingRanges(length, maxLength, maxLength - stride, side);
+}
+
+function* slidingRanges(
+  length: number,
+  maxLength: number,
+  step: number,
+  side: Side,
+): Generator<[number, number]> {
   if (side === 'right') {
     for (let start = 0; ; start += step) {
       const stop = Math.min(start + maxLength, length);
-      ranges.push([start, stop]);
-      if (stop === length) break;
-    }
-  } else {
-    for (let stop = length; ; stop -= step) {
-      const start = Math.max(stop - maxLength, 0);
-      ranges.push([start, stop]);
-      if (start === 0) break;
+      yield [start, stop];
+      if (stop === length) return;
     }
   }
-  return ranges;
+  for (let stop = length; ; stop -= step) {
+    const start = Math.max(stop - maxLength, 0);
+    yield [start, stop];
+    if (start === 0) return;
+  }
 }
 
 /**

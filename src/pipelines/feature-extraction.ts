@@ -8,8 +8,8 @@ import { Encoding } from '../encoding/encoding.js';
 import { InputError } from '../errors.js';
 import { Pipeline, type PipelineTask, type WholeCall } from './base.js';
 import { encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
-import { combineVectors, l2Normalize } from './math.js';
-import { sliceRowPositions, toRow, type ModelRow } from './model-batch.js';
+import { l2Normalize, VectorCombiner } from './math.js';
+import { sliceRowPositions, type ModelRow } from './model-batch.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
 import {
   POOLING_MODES,
@@ -65,6 +65,15 @@ export type Features = number[] | number[][];
 /** A model row and how many of its first tokens (a prompt) the pooling leaves out. */
 interface PooledRow extends ModelRow {
   maskedPrefix: number;
+}
+
+/** The rows of one input, the first one's `maskedPrefix` tokens (its prompt) left out of pooling. */
+function* pooledRows(rows: Iterable<ModelRow>, maskedPrefix: number): Generator<PooledRow> {
+  let first = true;
+  for (const row of rows) {
+    yield { ...row, maskedPrefix: first ? maskedPrefix : 0 };
+    first = false;
+  }
 }
 
 function checkPositiveInteger(value: unknown, argument: string): number | undefined {
@@ -241,14 +250,15 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
       if (normalize === true) vector = l2Normalize(vector);
       return precision === 'float32' ? vector : quantizeEmbedding(vector, precision, ranges);
     };
-    const steps: TaskSteps<TextOrEncoding, null, Features, Features> = {
+    // Pooled windows are combined as they arrive (a long text may have thousands of windows); token vectors
+    // ('none') come from one row and are kept as they are.
+    const steps: TaskSteps<TextOrEncoding, VectorCombiner | null, Features, Features> = {
       prepare: (input, index) => {
         const value = st === null && prompt === null ? input : prepareText(input, index, prompt, clean);
-        const rows: PooledRow[] = encodeInput(tokenizer, value, limits, index).map((encoding, w) => ({
-          ...toRow(encoding),
-          maskedPrefix: w === 0 ? maskedPrefix : 0,
-        }));
-        return { rows, state: null };
+        return {
+          rows: pooledRows(encodeInput(tokenizer, value, limits, index), maskedPrefix),
+          state: modes === null ? null : new VectorCombiner(limits.aggregation),
+        };
       },
       extract: (output, b, row, paddedLength) => {
         const hidden = output.last_hidden_state;
@@ -262,13 +272,10 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
         }
         return poolTokens(tokens, row.ids.length, width, modes, (row as PooledRow).maskedPrefix);
       },
-      finish: (_state, windows) => {
-        if (modes === null) return windows[0]!;
-        const pooled =
-          windows.length === 1
-            ? (windows[0] as number[])
-            : combineVectors(windows as number[][], limits.aggregation);
-        return finishVector(pooled);
+      ...(modes === null ? {} : { absorb: (combiner, pooled) => combiner!.add(pooled as number[]) }),
+      finish: (combiner, windows) => {
+        if (combiner === null) return windows[0]!;
+        return finishVector(combiner.result() as number[]);
       },
     };
     return steps as TaskSteps<TextOrEncoding, unknown, unknown, Features>;

@@ -4,10 +4,13 @@
  * overlapping windows with the tokenizer's overflow (`stride` tokens shared by neighbours) whose outputs are
  * then combined by the task.
  */
-import { Encoding } from '../encoding/encoding.js';
 import type { TextInput } from '../encoding/encode-batch.js';
+import { Encoding } from '../encoding/encoding.js';
+import { idRows, layoutIdRow } from '../encoding/id-rows.js';
 import { InputError } from '../errors.js';
+import { idLayoutOf } from '../tokenizers/post-processors/post-processor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
+import { toRow, type ModelRow } from './model-batch.js';
 import { readTextOrPair } from './text-inputs.js';
 
 export type LongInputs = 'error' | 'truncate' | 'sliding-window';
@@ -86,7 +89,8 @@ export function resolveLongInputs(
 }
 
 /**
- * Encodes one input (and its pair) into the rows the model runs: one encoding, or its windows. Truncation cuts
+ * Encodes one input (and its pair) into the rows the model runs: one row, or its windows, made lazily (a text of
+ * millions of tokens is held as its ids while its windows run, see `src/encoding/id-rows.ts`). Truncation cuts
  * pairs longest-first; windows of a pair run over the first text ('only_first'), the second stays whole.
  */
 export function encodeWithLimit(
@@ -95,30 +99,82 @@ export function encodeWithLimit(
   pair: TextInput | null,
   limits: ResolvedLongInputs,
   index: number,
-): Encoding[] {
+): Iterable<ModelRow> {
+  return (
+    encodeFromIds(tokenizer, text, pair, limits, index) ?? encodeRows(tokenizer, text, pair, limits, index)
+  );
+}
+
+/**
+ * The rows from token ids alone, when the post-processor's layout gives the ids and type ids of a row and the
+ * inputs are texts (not words); null otherwise (and with `tokenizerJsonBlocks: 'apply'`), and for the edge cases `encodeRows` reports (a pair leaving no
+ * room for windows, a budget below the special tokens).
+ */
+function encodeFromIds(
+  tokenizer: Tokenizer,
+  text: TextInput,
+  pair: TextInput | null,
+  limits: ResolvedLongInputs,
+  index: number,
+): Iterable<ModelRow> | null {
+  if (typeof text !== 'string' || (pair !== null && typeof pair !== 'string')) return null;
+  // tokenizer.json's own truncation or padding would apply to calls that leave them unset.
+  if (tokenizer.appliesTokenizerJsonBlocks) return null;
+  const isPair = pair !== null;
+  const layout = idLayoutOf(tokenizer.postProcessor, isPair, true);
+  if (layout === null) return null;
+  const added = tokenizer.numSpecialTokensToAdd(isPair);
+  const budget = limits.maxLength - added;
+  if (limits.mode !== 'error' && budget <= 0) return null;
+  const first = tokenizer.pipeline.encodeTextIds(text);
+  const second = pair === null ? null : tokenizer.pipeline.encodeTextIds(pair);
+  if (limits.mode === 'error') {
+    const length = first.length + (second?.length ?? 0) + added;
+    if (length > limits.maxLength) throw tooLong(index, length, limits.maxLength);
+    return [layoutIdRow(layout, first, second)];
+  }
+  const windows = limits.mode === 'sliding-window';
+  return idRows(layout, first, second, {
+    budget,
+    mode: windows ? 'windows' : 'truncate',
+    stride: windows ? limits.stride : 0,
+    side: tokenizer.truncationSide,
+  });
+}
+
+function tooLong(index: number, length: number, maxLength: number): InputError {
+  return new InputError(
+    `inputs[${index}]: ${length} tokens exceed the model maximum of ${maxLength}; pass ` +
+      `truncation: true (or longInputs: 'truncate' / 'sliding-window') to handle long inputs`,
+    { argument: 'truncation' },
+  );
+}
+
+/** The rows through whole Encodings (`encodeBatch`), for what `encodeFromIds` does not cover. */
+function encodeRows(
+  tokenizer: Tokenizer,
+  text: TextInput,
+  pair: TextInput | null,
+  limits: ResolvedLongInputs,
+  index: number,
+): ModelRow[] {
   if (limits.mode === 'error') {
     const batch = tokenizer.encodeBatch([text], pair === null ? null : [pair], { verbose: false });
     const encoding = batch.encodings[0];
-    if (encoding.length > limits.maxLength) {
-      throw new InputError(
-        `inputs[${index}]: ${encoding.length} tokens exceed the model maximum of ${limits.maxLength}; pass ` +
-          `truncation: true (or longInputs: 'truncate' / 'sliding-window') to handle long inputs`,
-        { argument: 'truncation' },
-      );
-    }
-    return [encoding];
+    if (encoding.length > limits.maxLength) throw tooLong(index, encoding.length, limits.maxLength);
+    return [toRow(encoding)];
   }
   const windows = limits.mode === 'sliding-window';
-  return [
-    ...tokenizer.encodeBatch([text], pair === null ? null : [pair], {
+  return tokenizer
+    .encodeBatch([text], pair === null ? null : [pair], {
       // Python's truncation=True is longest_first; overflow windows of a pair need a one-sided strategy.
       truncation: windows && pair !== null ? 'only_first' : 'longest_first',
       maxLength: limits.maxLength,
       stride: windows ? limits.stride : 0,
       returnOverflowingTokens: windows,
       verbose: false,
-    }).encodings,
-  ];
+    })
+    .encodings.map(toRow);
 }
 
 /**
@@ -131,7 +187,7 @@ export function encodeInput(
   input: unknown,
   limits: ResolvedLongInputs,
   index: number,
-): Encoding[] {
+): Iterable<ModelRow> {
   if (!(input instanceof Encoding)) {
     const { text, pair } = readTextOrPair(input, index);
     return encodeWithLimit(tokenizer, text, pair, limits, index);
@@ -148,5 +204,5 @@ export function encodeInput(
       argument: `inputs[${index}]`,
     });
   }
-  return [input];
+  return [toRow(input)];
 }

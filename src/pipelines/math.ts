@@ -39,13 +39,40 @@ export function l2Normalize(values: ArrayLike<number>): number[] {
 /** Element-wise mean or max of equally long vectors (windows of one long input). */
 export function combineVectors(vectors: readonly ArrayLike<number>[], how: 'mean' | 'max'): number[] {
   if (vectors.length === 0) throw new RangeError('combineVectors: no vectors');
-  const size = vectors[0].length;
-  const out = Array.from(vectors[0]);
-  for (let k = 1; k < vectors.length; k++) {
-    const v = vectors[k];
-    if (v.length !== size) throw new RangeError('combineVectors: vectors differ in length');
-    for (let i = 0; i < size; i++) out[i] = how === 'max' ? Math.max(out[i], v[i]) : out[i] + v[i];
+  const combiner = new VectorCombiner(how);
+  for (const v of vectors) combiner.add(v);
+  return Array.from(combiner.result());
+}
+
+/**
+ * `combineVectors` one vector at a time, so the windows of a long input need not be kept: the same float64 sums
+ * (or maxima) in the same order, divided once at the end, so the results are bit for bit those of
+ * `combineVectors`. One vector alone comes back as it was given.
+ */
+export class VectorCombiner {
+  private first: ArrayLike<number> | null = null;
+  private combined: number[] | null = null;
+  private count = 0;
+
+  constructor(private readonly how: 'mean' | 'max') {}
+
+  add(v: ArrayLike<number>): void {
+    this.count++;
+    if (this.first === null) {
+      this.first = v;
+      return;
+    }
+    const out = (this.combined ??= Array.from(this.first));
+    if (v.length !== out.length) throw new RangeError('combineVectors: vectors differ in length');
+    const max = this.how === 'max';
+    for (let i = 0; i < out.length; i++) out[i] = max ? Math.max(out[i], v[i]) : out[i] + v[i];
   }
-  if (how === 'mean') for (let i = 0; i < size; i++) out[i] /= vectors.length;
-  return out;
+
+  /** The first vector itself when only one was added; the combination otherwise. */
+  result(): ArrayLike<number> {
+    if (this.first === null) throw new RangeError('combineVectors: no vectors');
+    const out = this.combined;
+    if (out === null) return this.first;
+    return this.how === 'mean' ? out.map((v) => v / this.count) : out;
+  }
 }

@@ -21,23 +21,34 @@ export interface PipelineBatchOptions extends PlanOptions {
   signal?: AbortSignal;
 }
 
-/** What a task does with one input: its rows, and what it needs to finish it. */
+/**
+ * What a task does with one input: its rows, and what it needs to finish it. The rows may be lazy (the windows of
+ * a very long text): they are read as the scheduler takes them.
+ */
 export interface PreparedInput<S> {
-  rows: ModelRow[];
+  rows: Iterable<ModelRow>;
   state: S;
 }
 
-/** The three steps of a task. `extract` must copy what it keeps (the batch's buffers are not kept alive). */
+/**
+ * The steps of a task. `extract` must copy what it keeps (the batch's buffers are not kept alive). With `absorb`,
+ * each row's output is handed to it as it arrives, in row order, and `finish` receives no outputs: an input of
+ * thousands of windows then keeps a running combination instead of every window's output.
+ */
 export interface TaskSteps<I, S, R, O> {
   prepare(input: I, index: number): PreparedInput<S>;
   extract(output: ModelOutput, batchRow: number, row: ModelRow, paddedLength: number): R;
+  absorb?(state: S, output: R): void;
   finish(state: S, outputs: R[], index: number): O;
 }
 
 interface Job<S, R> {
   index: number;
   state: S;
+  /** Rows of the input; Infinity until its last row has been read. */
   rowCount: number;
+  /** Outputs received so far. */
+  received: number;
   outputs: R[];
 }
 
@@ -69,10 +80,28 @@ export function runTask<I, S, R, O>(
     let index = 0;
     for await (const input of inputs as AsyncIterable<I>) {
       const prepared = steps.prepare(input, index);
-      const job: Job<S, R> = { index, state: prepared.state, rowCount: prepared.rows.length, outputs: [] };
+      const job: Job<S, R> = {
+        index,
+        state: prepared.state,
+        rowCount: Number.POSITIVE_INFINITY,
+        received: 0,
+        outputs: [],
+      };
       pending.push(job);
       index++;
-      for (const row of prepared.rows) yield { job, row };
+      // One row ahead, so the count is known before the last row goes out: its output may come back before
+      // this generator is resumed, and the job must then be complete.
+      const iterator = prepared.rows[Symbol.iterator]();
+      let next = iterator.next();
+      let count = 0;
+      if (next.done) job.rowCount = 0;
+      while (!next.done) {
+        const row = next.value;
+        next = iterator.next();
+        count++;
+        if (next.done) job.rowCount = count;
+        yield { job, row };
+      }
     }
   }
 
@@ -95,7 +124,7 @@ export function runTask<I, S, R, O>(
   });
 
   function* finished(): Generator<O> {
-    while (head < pending.length && pending[head].outputs.length === pending[head].rowCount) {
+    while (head < pending.length && pending[head].received === pending[head].rowCount) {
       const job = pending[head];
       pending[head++] = undefined as unknown as Job<S, R>;
       if (head > 1024 && head * 2 > pending.length) {
@@ -109,7 +138,10 @@ export function runTask<I, S, R, O>(
   async function* inOrder(): AsyncGenerator<O, void, undefined> {
     for await (const result of results) {
       yield* finished();
-      pending[head].outputs.push(result);
+      const job = pending[head];
+      job.received++;
+      if (steps.absorb) steps.absorb(job.state, result);
+      else job.outputs.push(result);
       yield* finished();
     }
     yield* finished();

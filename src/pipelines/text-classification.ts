@@ -8,8 +8,7 @@ import { InputError } from '../errors.js';
 import type { PretrainedConfig } from '../models/config.js';
 import { Pipeline } from './base.js';
 import { encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
-import { argmax, combineVectors, sigmoid, softmax } from './math.js';
-import { toRow } from './model-batch.js';
+import { argmax, sigmoid, softmax, VectorCombiner } from './math.js';
 import type { TaskSteps } from './runner.js';
 import type { TextOrEncoding } from './text-inputs.js';
 
@@ -122,18 +121,22 @@ export class TextClassificationPipeline extends Pipeline<
     );
     const { tokenizer, model } = this;
     const numLabels = model.config.numLabels;
-    const steps: TaskSteps<TextOrEncoding, null, Float32Array, TextClassificationResult> = {
+    // The windows' logits are combined as they arrive (a long text may have thousands of windows).
+    const steps: TaskSteps<TextOrEncoding, VectorCombiner, Float32Array, TextClassificationResult> = {
       prepare: (input, index) => {
-        return { rows: encodeInput(tokenizer, input, limits, index).map(toRow), state: null };
+        return {
+          rows: encodeInput(tokenizer, input, limits, index),
+          state: new VectorCombiner(limits.aggregation),
+        };
       },
       extract: (output, b) => {
         const logits = output.logits;
         if (!logits) throw new InputError('the model returned no logits', { argument: 'model' });
         return logits.data.slice(b * numLabels, (b + 1) * numLabels);
       },
-      finish: (_state, windowLogits) => {
-        const logits =
-          windowLogits.length === 1 ? windowLogits[0] : combineVectors(windowLogits, limits.aggregation);
+      absorb: (combiner, logits) => combiner.add(logits),
+      finish: (combiner) => {
+        const logits = combiner.result();
         const result = labelScores(
           applyClassificationFunction(logits, fn),
           model.config.id2label,

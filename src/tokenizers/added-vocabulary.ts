@@ -94,6 +94,11 @@ export class AddedVocabulary {
   /** When true, special tokens in the text are not recognised (Rust `encode_special_tokens`). */
   encodeSpecialTokens = false;
 
+  /** True when some token's content holds whitespace (a match could then span a cut at a space). */
+  get hasTokenWithWhitespace(): boolean {
+    return this.tokens.some((token) => /\s/u.test(token.content));
+  }
+
   /**
    * `normalizer` normalizes the content of `normalized: true` tokens before matching (the tokenizer's own
    * normalizer, or null).

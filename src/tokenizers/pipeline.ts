@@ -29,6 +29,9 @@ export interface TokenizerPipelineOptions {
 /** Pre-tokens longer than this are not cached: they are rare and would only churn the cache. */
 const MAX_CACHED_WORD_LENGTH = 64;
 
+/** UTF-16 units `encodeTextIds` encodes at once when the text can be cut (see `separableAtSpaces`). */
+export const ID_SEGMENT_LENGTH = 1 << 16;
+
 export class TokenizerPipeline {
   readonly normalizer: Normalizer | null;
   readonly preTokenizer: PreTokenizer | null;
@@ -108,6 +111,39 @@ export class TokenizerPipeline {
     return out;
   }
 
+  /**
+   * True when a text may be encoded piece by piece, cut at plain spaces between ASCII letters or digits: the
+   * normalizer and pre-tokenizer say so (`separableAtSpaces`), the model sees one pre-token at a time anyway,
+   * and no added token holds whitespace (a match could span the cut).
+   */
+  get separableAtSpaces(): boolean {
+    return (
+      (this.normalizer === null || this.normalizer.separableAtSpaces === true) &&
+      this.preTokenizer?.separableAtSpaces === true &&
+      !this.addedVocabulary.hasTokenWithWhitespace
+    );
+  }
+
+  /**
+   * Only the token ids of `text`, as `encodeTextTokens(text).ids` gives them, in one Int32Array: no token strings,
+   * word ids or offsets are kept. A long text (a whole book run in sliding windows) then costs its ids, 4 bytes a
+   * token, plus one piece of `segmentLength` units at a time in the normalizer and pre-tokenizer when the
+   * pipeline is `separableAtSpaces` (the whole text at once otherwise).
+   */
+  encodeTextIds(text: string, segmentLength = ID_SEGMENT_LENGTH): Int32Array {
+    const out = new IdCollector();
+    if (text.length <= segmentLength || !this.separableAtSpaces) {
+      this.encodeInto(text, null, out);
+      return out.ids();
+    }
+    for (let start = 0; start < text.length;) {
+      const end = segmentEnd(text, start, segmentLength);
+      this.encodeInto(text.slice(start, end), null, out);
+      start = end;
+    }
+    return out.ids();
+  }
+
   /** The tokens of pre-split words without building an Encoding (see `encodeWords`). */
   encodeWordsTokens(words: readonly string[]): SequenceTokens {
     const out = new TokenCollector();
@@ -154,7 +190,7 @@ export class TokenizerPipeline {
   }
 
   /** Appends the tokens of `text` to `out`; `wordIndex` overrides the word ids (pre-split input). */
-  private encodeInto(text: string, wordIndex: number | null, out: TokenCollector): void {
+  private encodeInto(text: string, wordIndex: number | null, out: TokenSink): void {
     const pretokenized = this.addedVocabulary.extractAndNormalize(this.normalizer, toWellFormed(text));
     const pre = this.preTokenizer;
     if (pre !== null && pre.splitRanges !== undefined) {
@@ -185,11 +221,7 @@ export class TokenizerPipeline {
   }
 
   /** Generic path: one word per split of the pre-tokenized string. */
-  private collectSplits(
-    pretokenized: PreTokenizedString,
-    wordIndex: number | null,
-    out: TokenCollector,
-  ): void {
+  private collectSplits(pretokenized: PreTokenizedString, wordIndex: number | null, out: TokenSink): void {
     const splits = pretokenized.splits;
     for (let idx = 0; idx < splits.length; idx++) {
       const split = splits[idx]!;
@@ -209,7 +241,7 @@ export class TokenizerPipeline {
     ranges: number[][],
     mapPiece: ((piece: string) => string) | null,
     wordIndex: number | null,
-    out: TokenCollector,
+    out: TokenSink,
   ): void {
     let word = 0;
     const splits = pretokenized.splits;
@@ -235,8 +267,58 @@ export class TokenizerPipeline {
   }
 }
 
+/**
+ * Where the piece of `text` starting at `start` ends: at the last plain space between two ASCII letters or digits
+ * within `segmentLength` units (the space begins the next piece), else at the first one after, else at the end.
+ */
+function segmentEnd(text: string, start: number, segmentLength: number): number {
+  const limit = start + segmentLength;
+  if (limit >= text.length) return text.length;
+  for (let i = limit; i > start + 1; i--) if (isCut(text, i)) return i;
+  for (let i = limit + 1; i < text.length - 1; i++) if (isCut(text, i)) return i;
+  return text.length;
+}
+
+function isCut(text: string, i: number): boolean {
+  return (
+    text.charCodeAt(i) === 0x20 &&
+    isAsciiAlnum(text.charCodeAt(i - 1)) &&
+    isAsciiAlnum(text.charCodeAt(i + 1))
+  );
+}
+
+function isAsciiAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+/** Where `encodeInto` puts the tokens of each word it finds. */
+interface TokenSink {
+  /** The tokens of one word found at `start` in `normalized` (token offsets are relative to the word). */
+  addWord(normalized: NormalizedString, start: number, tokens: Token[], word: number): void;
+}
+
+/** Keeps only the ids, in a typed array that grows by doubling. */
+class IdCollector implements TokenSink {
+  private buffer = new Int32Array(1024);
+  private length = 0;
+
+  addWord(_normalized: NormalizedString, _start: number, tokens: Token[]): void {
+    if (this.length + tokens.length > this.buffer.length) {
+      const grown = new Int32Array(Math.max(this.buffer.length * 2, this.length + tokens.length));
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+    }
+    for (let t = 0; t < tokens.length; t++) this.buffer[this.length++] = tokens[t]!.id;
+  }
+
+  /** The ids so far (a view: copying them out would briefly hold them twice). */
+  ids(): Int32Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
 /** Accumulates the per-token arrays of an Encoding (offsets flat: start, end, start, end, …). */
-class TokenCollector implements SequenceTokens {
+class TokenCollector implements SequenceTokens, TokenSink {
   readonly ids: number[] = [];
   readonly tokens: string[] = [];
   readonly words: (number | null)[] = [];

@@ -306,6 +306,11 @@ export class Tokenizer {
     return result;
   }
 
+  /** True when calls fall back on tokenizer.json's truncation / padding blocks (`tokenizerJsonBlocks: 'apply'`). */
+  get appliesTokenizerJsonBlocks(): boolean {
+    return this.applyBlocks;
+  }
+
   /** Special tokens added to one text (`isPair` false) or a pair. */
   numSpecialTokensToAdd(isPair = false): number {
     return this.postProcessor.addedTokens(isPair);

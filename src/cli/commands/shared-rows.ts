@@ -14,6 +14,7 @@ import type {
 } from '../../pipelines/index.js';
 import {
   addRowsOptions,
+  type BatchProgress,
   interruptOnSignals,
   rowsOptionsFrom,
   runRowsCommand,
@@ -188,7 +189,7 @@ export function rowError(
 export async function runPipelineRows(
   texts: readonly string[],
   options: RowsCliOptions & BatchingCliOptions,
-  processChunk: (rows: InputRow[]) => Promise<OutputRecord[]>,
+  processChunk: (rows: InputRow[], progress: BatchProgress) => Promise<OutputRecord[]>,
   io: RowsCommandIO = {},
   run?: RunFingerprint,
   shape: RowsShape = {},
@@ -200,9 +201,9 @@ export async function runPipelineRows(
   if (run !== undefined) rowsOptions.output.run = run;
   return runRowsCommand(
     rowsOptions,
-    async (rows) => {
+    async (rows, progress) => {
       try {
-        return await processChunk(rows);
+        return await processChunk(rows, progress);
       } catch (error) {
         throw rowError(error, rows, texts, options.input);
       }
@@ -237,7 +238,13 @@ export async function runPipelineCommand<P extends { readonly task: string; disp
   shape: RowsShape = {},
 ): Promise<RowsCommandSummary> {
   const model = await resolveModelFlags(options);
-  const pipe = await open(model.dir, { ...model.load, ...batchingFrom(options) });
+  // The chunk being run hears of every model batch, so the progress bar moves within a row of many windows.
+  let chunkProgress: BatchProgress | undefined;
+  const pipe = await open(model.dir, {
+    ...model.load,
+    ...batchingFrom(options),
+    onProgress: (stats) => chunkProgress?.modelRows(stats.sequences),
+  });
   // SIGINT/SIGTERM stop the run between chunks (see interrupt.ts), unless the caller brought its own signal.
   const interruption = io.signal === undefined ? interruptOnSignals() : undefined;
   try {
@@ -249,7 +256,10 @@ export async function runPipelineCommand<P extends { readonly task: string; disp
     return await runPipelineRows(
       texts,
       options,
-      records,
+      (rows, progress) => {
+        chunkProgress = progress;
+        return records(rows);
+      },
       { ...io, signal: io.signal ?? interruption?.signal },
       run,
       shape,

@@ -17,6 +17,7 @@ export { interruptOnSignals, type Interruption } from './interrupt.js';
 export { createRowProgress, type RowProgress } from './progress.js';
 export {
   runRowsCommand,
+  type BatchProgress,
   type ProcessBatch,
   type RowsCommandIO,
   type RowsCommandOptions,

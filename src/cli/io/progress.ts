@@ -7,11 +7,16 @@ import cliProgress from 'cli-progress';
 export interface RowProgress {
   /** Rows finished so far (including rows skipped by --resume). */
   update(done: number): void;
+  /**
+   * Model rows this run finished so far, shown beside the rows once reported: a row may be thousands of sliding
+   * windows, which then show progress within it.
+   */
+  modelRows(done: number): void;
   setTotal(total: number): void;
   stop(): void;
 }
 
-const SILENT: RowProgress = { update() {}, setTotal() {}, stop() {} };
+const SILENT: RowProgress = { update() {}, modelRows() {}, setTotal() {}, stop() {} };
 
 export interface ProgressOptions {
   /** true/false forces it; 'auto' (default) draws only when `stream` is a TTY. */
@@ -31,14 +36,15 @@ export function createRowProgress(options: ProgressOptions = {}): RowProgress {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: (opts, params, payload: { rate: string }) => {
+      format: (opts, params, payload: { rate: string; modelRows?: number }) => {
         const rate = `${payload.rate} rows/s`;
-        if (params.total <= 0) return `${params.value} rows | ${rate}`;
+        const model = payload.modelRows === undefined ? '' : ` (${payload.modelRows} model rows)`;
+        if (params.total <= 0) return `${params.value} rows${model} | ${rate}`;
         const barWidth = opts.barsize ?? 30;
         const filled = Math.round(params.progress * barWidth);
         const bar = '█'.repeat(filled) + '░'.repeat(barWidth - filled);
         const eta = params.eta > 0 && Number.isFinite(params.eta) ? formatSeconds(params.eta) : '--';
-        return `${bar} ${Math.floor(params.progress * 100)}% | ${params.value}/${params.total} rows | ${rate} | ETA ${eta}`;
+        return `${bar} ${Math.floor(params.progress * 100)}% | ${params.value}/${params.total} rows${model} | ${rate} | ETA ${eta}`;
       },
       hideCursor: true,
       clearOnComplete: false,
@@ -48,11 +54,16 @@ export function createRowProgress(options: ProgressOptions = {}): RowProgress {
     cliProgress.Presets.shades_classic,
   );
   bar.start(0, start, { rate: '0' });
+  let rowsDone = start;
   return {
     update(done) {
+      rowsDone = done;
       const seconds = (Date.now() - startedAt) / 1000;
       const rate = seconds > 0 ? ((done - start) / seconds).toFixed(1) : '0';
       bar.update(done, { rate });
+    },
+    modelRows(done) {
+      bar.update(rowsDone, { modelRows: done });
     },
     setTotal(value) {
       total = value;

@@ -23,8 +23,16 @@ export interface RowsCommandOptions {
   progress?: boolean | 'auto';
 }
 
-/** Turns rows into exactly one output record each, in the same order. */
-export type ProcessBatch = (rows: InputRow[]) => Promise<OutputRecord[]>;
+/**
+ * Turns rows into exactly one output record each, in the same order. `progress` takes the model rows finished
+ * so far within these rows (a row may be thousands of sliding windows), for the progress bar.
+ */
+export type ProcessBatch = (rows: InputRow[], progress: BatchProgress) => Promise<OutputRecord[]>;
+
+export interface BatchProgress {
+  /** Model rows (windows, pairs, ...) finished so far in this batch. */
+  modelRows(done: number): void;
+}
 
 export interface RowsCommandIO {
   stdin?: Readable;
@@ -75,6 +83,8 @@ export async function runRowsCommand(
   }
 
   let written = 0;
+  // Model rows finished by this run, running batches included (each reports its own count as it grows).
+  let modelRows = 0;
   const inFlight: Array<{ rows: InputRow[]; work: Promise<OutputRecord[]> }> = [];
   const flushOldest = async (): Promise<void> => {
     const { rows, work } = inFlight.shift()!;
@@ -89,7 +99,14 @@ export async function runRowsCommand(
     progress.update(skipped + written);
   };
   const start = (rows: InputRow[]): void => {
-    const work = processBatch(rows);
+    let batchModelRows = 0;
+    const work = processBatch(rows, {
+      modelRows(done) {
+        modelRows += done - batchModelRows;
+        batchModelRows = done;
+        progress.modelRows(modelRows);
+      },
+    });
     work.catch(() => {}); // awaited in order by flushOldest; this only avoids an unhandled rejection meanwhile
     inFlight.push({ rows, work });
   };

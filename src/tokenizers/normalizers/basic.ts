@@ -47,6 +47,10 @@ export class SequenceNormalizer implements Normalizer {
 
   constructor(readonly normalizers: Normalizer[]) {}
 
+  get separableAtSpaces(): boolean {
+    return this.normalizers.every((n) => n.separableAtSpaces === true);
+  }
+
   normalize(normalized: NormalizedString): void {
     for (const n of this.normalizers) n.normalize(normalized);
   }
@@ -58,6 +62,7 @@ export class SequenceNormalizer implements Normalizer {
  */
 export class NmtNormalizer implements Normalizer {
   readonly type = 'Nmt';
+  readonly separableAtSpaces = true;
 
   normalize(normalized: NormalizedString): void {
     normalized.filter(

@@ -13,6 +13,7 @@ export interface BertNormalizerOptions {
 /** Rust `BertNormalizer`: clean text, space out CJK ideographs, strip accents, lowercase (in that order). */
 export class BertNormalizer implements Normalizer {
   readonly type = 'BertNormalizer';
+  readonly separableAtSpaces = true;
   readonly options: BertNormalizerOptions;
 
   constructor(options: Partial<BertNormalizerOptions> = {}) {

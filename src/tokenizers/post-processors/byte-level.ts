@@ -5,7 +5,7 @@
 import type { Encoding } from '../../encoding/encoding.js';
 import { BYTES_TO_UNICODE } from '../byte-level.js';
 import { field, type JsonObject } from '../registry.js';
-import { BasePostProcessor } from './post-processor.js';
+import { BasePostProcessor, keepLayout, type LayoutPiece } from './post-processor.js';
 
 const SPACE_CHAR = BYTES_TO_UNICODE[0x20];
 const WHITESPACE = /^\p{White_Space}$/u;
@@ -57,6 +57,11 @@ export class ByteLevelProcessing extends BasePostProcessor {
 
   addedTokens(): number {
     return 0;
+  }
+
+  /** Offset trimming leaves ids and type ids alone. */
+  idLayout(isPair: boolean): readonly LayoutPiece[] {
+    return keepLayout(isPair);
   }
 
   processEncodings(encodings: Encoding[]): Encoding[] {

@@ -26,6 +26,21 @@ export interface PostProcessor {
    * `process` + concat + pad. Undefined or null: use `process`.
    */
   layout?(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] | null;
+  /**
+   * The layout of the ids and type ids alone, for processors whose `layout` is null only because they also
+   * rewrite offsets (byte-level offset trimming). Undefined: the same as `layout`.
+   */
+  idLayout?(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] | null;
+}
+
+/** The pieces of a processed row's ids and type ids, or null when only `process` knows them. */
+export function idLayoutOf(
+  processor: PostProcessor,
+  isPair: boolean,
+  addSpecialTokens: boolean,
+): readonly LayoutPiece[] | null {
+  if (processor.idLayout !== undefined) return processor.idLayout(isPair, addSpecialTokens);
+  return processor.layout?.(isPair, addSpecialTokens) ?? null;
 }
 
 /**

@@ -35,7 +35,11 @@ export class RobertaProcessing extends BasePostProcessor {
 
   /** Only without offset trimming (trimming rewrites offsets, which `process` does). */
   layout(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] | null {
-    if (this.trimOffsets) return null;
+    return this.trimOffsets ? null : this.idLayout(isPair, addSpecialTokens);
+  }
+
+  /** Offset trimming leaves ids and type ids alone. */
+  idLayout(isPair: boolean, addSpecialTokens: boolean): readonly LayoutPiece[] {
     const first: LayoutPiece = { kind: 'sequence', sequence: 0, typeId: 0 };
     const second: LayoutPiece = { kind: 'sequence', sequence: 1, typeId: 0 };
     if (!addSpecialTokens) return isPair ? [first, second] : [first];

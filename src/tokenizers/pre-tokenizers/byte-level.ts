@@ -23,6 +23,15 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
     readonly useRegex = true,
   ) {}
 
+  /**
+   * The GPT-2 pattern ends a piece before " word" and " 123", and a text that starts with a space gets no prefix
+   * space, so the side after such a cut is pre-tokenized as within the whole. Without the pattern the whole text
+   * is one piece.
+   */
+  get separableAtSpaces(): boolean {
+    return this.useRegex;
+  }
+
   preTokenize(pretokenized: PreTokenizedString): void {
     pretokenized.split((_, normalized) => {
       if (this.addPrefixSpace && !normalized.get().startsWith(' ')) normalized.prepend(' ');

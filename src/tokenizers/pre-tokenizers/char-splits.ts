@@ -40,6 +40,7 @@ export abstract class PatternSplitPreTokenizer implements PreTokenizer {
  */
 export class BertPreTokenizer implements PreTokenizer {
   readonly type = 'BertPreTokenizer';
+  readonly separableAtSpaces = true;
 
   preTokenize(pretokenized: PreTokenizedString): void {
     pretokenized.split((_, normalized) => splitWhitespaceAndPunctuation(normalized));
@@ -101,6 +102,7 @@ export function splitWhitespaceAndPunctuation(normalized: NormalizedString): Nor
 /** Rust `WhitespaceSplit`: split on White_Space characters, removing them. */
 export class WhitespaceSplitPreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'WhitespaceSplit';
+  readonly separableAtSpaces = true;
 
   constructor() {
     super(new CharPredicatePattern(isWhitespace), 'removed');
@@ -110,6 +112,7 @@ export class WhitespaceSplitPreTokenizer extends PatternSplitPreTokenizer {
 /** Rust `Whitespace`: keeps the matches of `\w+|[^\w\s]+` (Unicode classes). */
 export class WhitespacePreTokenizer extends PatternSplitPreTokenizer {
   readonly type = 'Whitespace';
+  readonly separableAtSpaces = true;
 
   constructor() {
     // The Rust `regex` crate's Unicode \w (unlike Oniguruma's) includes Join_Control.

@@ -5,6 +5,11 @@ export interface PreTokenizer {
   readonly type: string;
   preTokenize(pretokenized: PreTokenizedString): void;
   /**
+   * True for pre-tokenizers that always end a piece at a plain space between ASCII letters or digits and whose
+   * pieces depend on nothing beyond it: pre-tokenizing the two sides of such a cut gives the pieces of the whole.
+   */
+  readonly separableAtSpaces?: boolean;
+  /**
    * Present on pre-tokenizers that only cut the text (never rewrite it): the non-empty pieces of `text` as
    * flattened [start, end) pairs, identical to what `preTokenize` produces for one split. The pipeline uses it
    * to skip building a NormalizedString per word.

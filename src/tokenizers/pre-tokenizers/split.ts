@@ -22,6 +22,10 @@ export class SequencePreTokenizer implements PreTokenizer {
 
   constructor(readonly preTokenizers: PreTokenizer[]) {}
 
+  get separableAtSpaces(): boolean {
+    return this.preTokenizers.every((p) => p.separableAtSpaces === true);
+  }
+
   preTokenize(pretokenized: PreTokenizedString): void {
     for (const p of this.preTokenizers) p.preTokenize(pretokenized);
   }
