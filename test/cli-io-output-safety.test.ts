@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test from 'node:test';
 import { InputError } from '../src/errors.js';
 import {
@@ -17,6 +17,7 @@ import {
   type OutputSpec,
   type RunFingerprint,
 } from '../src/cli/io/index.js';
+import { durability, syncDirectoryOf } from '../src/cli/io/sync-directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'seqbatch-io-safety-'));
 let counter = 0;
@@ -310,3 +311,28 @@ function writeInput(name: string, content: string): string {
   writeFileSync(path, content);
   return path;
 }
+
+test('--fsync also syncs the directory: the new work file, each manifest rename, and the rename into place', async () => {
+  const calls: { dir: string; output: boolean; work: boolean }[] = [];
+  const real = durability.syncDirectoryOf;
+  const output = fresh();
+  durability.syncDirectoryOf = async (file: string) => {
+    calls.push({ dir: dirname(file), output: existsSync(output), work: existsSync(output + WORK_FILE_SUFFIX) });
+    await real(file);
+  };
+  try {
+    await run({ texts: texts(4) }, { file: output, fsync: true });
+    // Two batches: the first manifest (before any data file), the work file's new name, the second manifest,
+    // then the rename into place.
+    const at = (output: boolean, work: boolean) => ({ dir, output, work });
+    assert.deepEqual(calls, [at(false, false), at(false, true), at(false, true), at(true, false)]);
+    calls.length = 0;
+    await run({ texts: texts(4) }, { file: fresh() });
+    assert.equal(calls.length, 0, 'without --fsync nothing is synced');
+  } finally {
+    durability.syncDirectoryOf = real;
+  }
+  // The real call on a real directory, and a missing directory is an error, not silence.
+  await syncDirectoryOf(output);
+  await assert.rejects(syncDirectoryOf(join(dir, 'missing', 'out.jsonl')), { code: 'ENOENT' });
+});

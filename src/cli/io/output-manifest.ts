@@ -19,6 +19,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { InputError } from '../../errors.js';
 import type { InputRow } from './input-row.js';
 import type { OutputFormat } from './output-format.js';
+import { durability } from './sync-directory.js';
 
 export const MANIFEST_SUFFIX = '.seqbatch.json';
 const MANIFEST_VERSION = 1;
@@ -128,6 +129,7 @@ export async function writeManifest(path: string, manifest: OutputManifest, fsyn
     await writeFile(temporary, text);
   }
   await rename(temporary, path);
+  if (fsync) await durability.syncDirectoryOf(path);
 }
 
 /** `--top-k` for `topK`: how an option key is spelled on the command line, for messages. */

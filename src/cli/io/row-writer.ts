@@ -31,6 +31,7 @@ import {
   type RunFingerprint,
 } from './output-manifest.js';
 import { findResumePoint, START_OVER, type ResumePoint } from './output-resume.js';
+import { durability } from './sync-directory.js';
 
 /** The work file a new output is written to before it is renamed into place. */
 export const WORK_FILE_SUFFIX = '.partial';
@@ -238,6 +239,7 @@ class FileRowWriter extends EncodingRowWriter {
         this.spec.fsync,
       );
       // A new file is created only now, so it never exists without a manifest that describes it.
+      const created = this.handle === undefined;
       this.handle ??= await open(this.file, 'w');
       let offset = 0;
       while (offset < bytes.length) {
@@ -249,7 +251,10 @@ class FileRowWriter extends EncodingRowWriter {
         );
         offset += bytesWritten;
       }
-      if (this.spec.fsync) await this.handle!.datasync();
+      if (this.spec.fsync) {
+        await this.handle!.datasync();
+        if (created) await durability.syncDirectoryOf(this.file); // the new file's name
+      }
       this.state = next;
       this.wrote = true;
     } catch (error) {
@@ -310,6 +315,7 @@ class FileRowWriter extends EncodingRowWriter {
     // Data first: between the two renames the work manifest describes the output exactly (see output-resume).
     await rename(this.file, target);
     await rename(manifestPath(this.file), manifestPath(target));
+    if (this.spec.fsync) await durability.syncDirectoryOf(target);
   }
 }
 
