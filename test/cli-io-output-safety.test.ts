@@ -317,7 +317,11 @@ test('--fsync also syncs the directory: the new work file, each manifest rename,
   const real = durability.syncDirectoryOf;
   const output = fresh();
   durability.syncDirectoryOf = async (file: string) => {
-    calls.push({ dir: dirname(file), output: existsSync(output), work: existsSync(output + WORK_FILE_SUFFIX) });
+    calls.push({
+      dir: dirname(file),
+      output: existsSync(output),
+      work: existsSync(output + WORK_FILE_SUFFIX),
+    });
     await real(file);
   };
   try {
