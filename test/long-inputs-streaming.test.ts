@@ -226,6 +226,11 @@ test('onProgress hears of each batch of windows of one long text, with growing c
 });
 
 test('the CLI progress bar counts the model rows (windows) of a row while it runs', async () => {
+  // About 225 windows run one per batch: over a second here, while the bar redraws five times a second.
+  const text = LONG_REVIEW.repeat(5);
+  const tokenizer = await Tokenizer.fromPretrained(DEMO);
+  const options = { truncation: true, maxLength: 128, stride: 63, returnOverflowingTokens: true };
+  const windows = 1 + tokenizer.encode(text, null, options).overflowing.length;
   const stderr = Object.assign(new PassThrough(), {
     isTTY: true,
     columns: 120,
@@ -238,15 +243,16 @@ test('the CLI progress bar counts the model rows (windows) of a row while it run
   const stdout = new PassThrough();
   stdout.resume();
   await runClassify(
-    [LONG_REVIEW],
+    [text],
     { graphCache: false, longInputs: 'sliding-window', batchSize: '1' },
     { stdout, stderr: stderr as unknown as NodeJS.WriteStream },
   );
   const counts = [...drawn.matchAll(/\/1 rows \((\d+) model rows\)/g)].map((m) => Number(m[1]));
-  const inside = counts.filter((c, i) => i === 0 || c !== counts[i - 1]);
-  assert.ok(inside.length >= 2, `progress drawn while the row ran: ${drawn.slice(0, 400)}`);
+  const distinct = counts.filter((c, i) => i === 0 || c !== counts[i - 1]);
+  assert.equal(distinct.at(-1), windows, `every window counted: ${distinct.join(' ')}`);
+  assert.ok(distinct.length >= 2, `progress drawn while the row ran: ${distinct.join(' ')}`);
   assert.ok(
-    inside.every((c, i) => i === 0 || c > inside[i - 1]!),
-    `growing: ${inside.join(' ')}`,
+    distinct.every((c, i) => i === 0 || c > distinct[i - 1]!),
+    `growing: ${distinct.join(' ')}`,
   );
 });
