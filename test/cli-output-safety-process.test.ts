@@ -11,7 +11,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -49,9 +58,9 @@ interface Exit {
 
 let cliNodeArgs: (args: readonly string[]) => string[];
 
-function start(args: string[]) {
+function start(args: string[], env: NodeJS.ProcessEnv = ENV) {
   const child = spawn(process.execPath, cliNodeArgs(['classify', ...args]), {
-    env: ENV,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -113,6 +122,52 @@ test('a run that fails before its first row leaves labels.jsonl as it was; --res
   );
   assert.equal(readFileSync(output, 'utf8'), 'junk\nmore junk\n');
 });
+
+/**
+ * Signals while the model loads: the graph being built (the cache's file digests are written just before) or ONNX
+ * Runtime opening its session (the built graph was just put in the cache). Nothing is written yet and nothing
+ * needs finishing, so the process ends at once by the signal's default action, in the kernel: no teardown runs,
+ * so no native abort; a shell reports 143 / 130. A fresh graph cache per run makes each one build its graph.
+ */
+test('SIGTERM / SIGINT while the model loads end the process at once, without a native abort, output untouched', async () => {
+  const output = join(WORK, 'loading.jsonl');
+  const old = '{"label":"POSITIVE","score":0.9}\n';
+  const phases = [
+    ['the graph is built', 'file-digests.json'],
+    ['the session opens', join('graphs', '*', 'meta.json')],
+  ] as const;
+  let trial = 0;
+  for (const [phase, marker] of phases) {
+    for (const signals of [['SIGTERM'], ['SIGINT', 'SIGINT'], ['SIGTERM', 'SIGTERM']] as const) {
+      writeFileSync(output, old);
+      const cache = join(WORK, `load-cache-${trial++}`);
+      const run = start(['-i', INPUT, '-o', output, ...FLAGS], { ...process.env, SEQBATCH_CACHE: cache });
+      while (run.isRunning() && !cacheHas(cache, marker)) await sleep(1);
+      assert.ok(run.isRunning(), `${phase}: still loading when the marker appeared`);
+      const sentAt = Date.now();
+      for (const [i, name] of signals.entries()) {
+        if (i > 0) await sleep(5);
+        run.child.kill(name);
+      }
+      const stopped = await run.exited;
+      const what = `${phase}, ${signals.join(' + ')}: exit ${stopped.code} / ${stopped.signal}: ${stopped.stderr}`;
+      assert.equal(stopped.signal, signals[0], what);
+      assert.ok(Date.now() - sentAt < 2000, `${what}: ended ${Date.now() - sentAt} ms after the signal`);
+      assert.doesNotMatch(stopped.stderr, /terminate called|Napi|Error/, what);
+      assert.equal(readFileSync(output, 'utf8'), old, what);
+      assert.ok(!existsSync(`${output}.partial`) && !existsSync(`${output}.seqbatch.json`), what);
+    }
+  }
+});
+
+/** Whether the graph cache at `cache` holds `marker` (one `*` stands for any graph key folder). */
+function cacheHas(cache: string, marker: string): boolean {
+  const [head, ...rest] = marker.split('*');
+  if (rest.length === 0) return existsSync(join(cache, marker));
+  const parent = join(cache, head!);
+  if (!existsSync(parent)) return false;
+  return readdirSync(parent).some((key) => existsSync(join(parent, key, rest.join('*'))));
+}
 
 test('SIGTERM: the chunk in progress is written, the output put in place, exit 143; --resume completes it', async () => {
   const output = join(WORK, 'term.jsonl');

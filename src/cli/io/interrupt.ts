@@ -9,6 +9,9 @@
  * 'Napi::Error'`, status 134). A signal with its default action ends the process in the kernel, running no
  * teardown at all; the output is then what a SIGKILL leaves, which `--resume` handles (torn tail cut, work file
  * continued).
+ *
+ * The handlers are installed only once the model is open (runPipelineCommand): while it loads nothing has been
+ * written, so a signal keeps its default action there and ends the process at once, for the same reason.
  */
 import { constants } from 'node:os';
 
