@@ -133,6 +133,20 @@ function assertApiError(
   if (message) assert.match(body.error.message, message);
 }
 
+/** text-embeddings-inference's error body (its routes): exactly `{error, error_type}`. */
+function assertTeiError(
+  result: { status: number; json: unknown },
+  status: number,
+  type: string,
+  message?: RegExp,
+): void {
+  assert.equal(result.status, status, JSON.stringify(result.json));
+  const body = result.json as { error: string; error_type: string };
+  assert.deepEqual(Object.keys(body), ['error', 'error_type']);
+  assert.equal(body.error_type, type);
+  if (message) assert.match(body.error, message);
+}
+
 /** Response floats are float32 printed shortest; read them back as float32 to compare with the engine's values. */
 const asFloat32 = (vectors: number[][]): number[][] => vectors.map((v) => v.map(Math.fround));
 
@@ -270,17 +284,17 @@ test('/embed answers the text-embeddings-inference shape: number[][], normalized
         .status,
       200,
     );
-    assertApiError(
+    assertTeiError(
       await postJson(`${url}/embed`, { inputs: 'a', truncation_direction: 'Left' }),
       400,
-      'invalid_request_error',
+      'Validation',
       /Right/,
     );
-    assertApiError(
+    assertTeiError(
       await postJson(`${url}/embed`, { inputs: 'a', prompt_name: 'query' }),
       400,
-      'invalid_request_error',
-      /prompt_name/,
+      'Validation',
+      /prompt_name: "query" is not one of the model's prompts \(it has none\)/,
     );
     // float32 values are printed in their shortest form, not as 17-digit doubles.
     assert.ok(!/\d{10,}/.test(single.text), single.text);
@@ -312,10 +326,10 @@ test('/v1/embeddings answers the OpenAI shape, with usage and base64 float32 enc
     const decoded = Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readFloatLE(i * 4));
     assert.deepEqual(decoded, normalized(rawEmbedding('first input')));
     assertApiError(
-      await postJson(`${url}/v1/embeddings`, { input: 'x', dimensions: 2 }),
+      await postJson(`${url}/v1/embeddings`, { input: 'x', dimensions: 4 }),
       400,
       'invalid_request_error',
-      /dimensions/,
+      /dimensions: expected 1 to 3, got 4/,
     );
   } finally {
     await stop(server);
@@ -344,7 +358,7 @@ test('/tokenize answers the TEI shape with offsets into the input', async () => 
   }
 });
 
-test('validation and size errors are JSON {error: {message, type}} with the right status', async () => {
+test('validation and size errors are JSON (OpenAI body on /classify and /v1, TEI body on its routes) with the right status', async () => {
   const engine = new FakeEngine();
   engine.info = { ...engine.info, tasks: ['classify', 'tokenize'] };
   const { server, url } = await start({ engine, bodyLimit: 2048, maxInputsPerRequest: 4 });
@@ -399,11 +413,17 @@ test('validation and size errors are JSON {error: {message, type}} with the righ
       /22 tokens; the model accepts at most 16/,
     );
     assert.equal((await postJson(`${url}/classify`, { inputs: long, truncate: true })).status, 200);
-    assertApiError(
+    assertTeiError(
       await postJson(`${url}/embed`, { inputs: 'x' }),
       424,
+      'Backend',
+      /fake\/length-model is a sequence classifier \(2 labels\) and does not support \/embed/,
+    );
+    assertApiError(
+      await postJson(`${url}/v1/embeddings`, { input: 'x' }),
+      424,
       'unsupported_task_error',
-      /does not support embed/,
+      /does not support \/v1\/embeddings/,
     );
     const missing = await fetch(`${url}/nope`);
     assertApiError({ status: missing.status, json: await missing.json() }, 404, 'not_found_error');
@@ -432,7 +452,7 @@ test('a full queue answers 429 with Retry-After; accepted requests still complet
     accepted.push(postJson(`${url}/embed`, { inputs: ['q1', 'q2', 'q3'] }));
     await waitFor(() => server.batcher.depth === 3);
     const refused = await postJson(`${url}/embed`, { inputs: ['q4', 'q5'] });
-    assertApiError(refused, 429, 'overloaded_error', /overloaded/);
+    assertTeiError(refused, 429, 'Overloaded', /overloaded/);
     assert.match(refused.headers.get('retry-after') ?? '', /^[1-9]\d*$/);
     accepted.push(postJson(`${url}/embed`, { inputs: 'q6' })); // exactly fills the queue
     await waitFor(() => server.batcher.depth === 4);

@@ -141,15 +141,23 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
    * The Encoding the model runs for `text` by default, as `SentenceTransformer.tokenize` makes it: the call's
    * prompt in front, stripped and lower-cased for a sentence-transformers folder, truncated at max_seq_length.
    */
-  encodeText(text: string, options: PromptOptions = {}): Encoding {
+  encodeText(text: string, options: PromptOptions & { truncate?: boolean } = {}): Encoding {
     const st = this.sentenceTransformers;
-    const prompt = resolvePrompt(options, st?.prompts ?? {}, st?.defaultPromptName ?? null);
+    const prompt = this.promptFor(options);
     const preparation = new TextPreparation(this.tokenizer, this.maxSeqLength, st?.doLowerCase ?? false);
     const withPrompt = prompt === null ? text : prompt + text;
-    return this.tokenizer.encode(st === null ? withPrompt : preparation.clean(withPrompt), null, {
-      truncation: 'longest_first',
-      maxLength: this.maxSeqLength,
-    });
+    // `truncate: false` gives the whole text's tokens (the server counts them to refuse over-long inputs, as TEI).
+    return this.tokenizer.encode(
+      st === null ? withPrompt : preparation.clean(withPrompt),
+      null,
+      options.truncate === false ? {} : { truncation: 'longest_first', maxLength: this.maxSeqLength },
+    );
+  }
+
+  /** The prompt text a call with these options puts in front of each text (null: none), by Python's precedence. */
+  promptFor(options: PromptOptions = {}): string | null {
+    const st = this.sentenceTransformers;
+    return resolvePrompt(options, st?.prompts ?? {}, st?.defaultPromptName ?? null);
   }
 
   /** The [a × b] similarity matrix of two lists of embeddings, with the model's similarity function by default. */

@@ -62,6 +62,7 @@ export {
 export {
   TextRankingPipeline,
   crossEncoderActivationPath,
+  isCrossEncoder,
   type PairScore,
   type RankOptions,
   type RankResult,

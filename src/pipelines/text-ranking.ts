@@ -65,6 +65,19 @@ export function crossEncoderActivationPath(config: PretrainedConfig): string {
   return config.numLabels === 1 ? 'torch.nn.modules.activation.Sigmoid' : 'torch.nn.modules.linear.Identity';
 }
 
+/**
+ * Whether a sequence-classification checkpoint is a cross-encoder: one label (a relevance score, as
+ * text-embeddings-inference takes it too), or a config.json that sentence-transformers' CrossEncoder wrote
+ * (`sentence_transformers` block, or the legacy `sbert_ce_default_activation_function`).
+ */
+export function isCrossEncoder(config: PretrainedConfig): boolean {
+  return (
+    config.numLabels === 1 ||
+    config.raw.sentence_transformers !== undefined ||
+    config.raw.sbert_ce_default_activation_function !== undefined
+  );
+}
+
 function readPair(value: unknown, index: number): [string, string] {
   if (Array.isArray(value)) {
     if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {

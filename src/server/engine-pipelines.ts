@@ -1,16 +1,20 @@
 /**
  * The Engine `seqbatch serve` runs: one checkpoint folder (or Hub id) served through seqbatch's pipelines. What it
- * serves follows the checkpoint: `classify` when config.json names a sequence-classification architecture,
- * `embed` for any encoder, `tokenize` always. The wrapping of pipelines into an Engine is
+ * serves follows the checkpoint: `rerank` for a cross-encoder (a sequence-classification checkpoint with one label,
+ * or one sentence-transformers' CrossEncoder saved), `classify` and `embed` for another sequence-classification
+ * checkpoint, `embed` for any other encoder, `tokenize` always. The wrapping of pipelines into an Engine is
  * `createPipelineEngine` (pipeline-engine.ts); this module decides the tasks and loads them.
  */
 import { InputError } from '../errors.js';
 import { resolveModel, type ResolveModelOptions } from '../hub/index.js';
 import { AutoConfig } from '../models/config.js';
+import { isCrossEncoder } from '../pipelines/text-ranking.js';
 import type { Engine } from './engine.js';
 import { loadPipelineEngine, type PipelineEngineOptions } from './pipeline-engine.js';
 
-export type ServedTask = 'classify' | 'embed';
+export type ServedTask = 'classify' | 'embed' | 'rerank';
+
+export const SERVED_TASKS: readonly ServedTask[] = ['classify', 'embed', 'rerank'];
 
 export interface ServeEngineOptions extends Omit<PipelineEngineOptions, 'hub'> {
   /** Tasks to serve (default: every task the checkpoint supports). */
@@ -25,7 +29,8 @@ export interface ServeEngineOptions extends Omit<PipelineEngineOptions, 'hub'> {
 export function checkpointTasks(dir: string): ServedTask[] {
   const config = AutoConfig.fromPretrained(dir);
   const classifies = config.architectures.some((name) => name.endsWith('ForSequenceClassification'));
-  return classifies ? ['classify', 'embed'] : ['embed'];
+  if (!classifies) return ['embed'];
+  return isCrossEncoder(config) ? ['rerank'] : ['classify', 'embed'];
 }
 
 /** Resolves the model, checks the asked tasks against the checkpoint, and loads the pipeline Engine. */
@@ -39,10 +44,14 @@ export async function loadServeEngine(
   const tasks = asked ?? supported;
   for (const task of tasks) {
     if (!supported.includes(task)) {
-      throw new InputError(
-        `--tasks: ${modelDirOrId} cannot ${task}: config.json architectures name no ${task === 'classify' ? 'ForSequenceClassification head' : 'encoder'}`,
-        { argument: '--tasks' },
-      );
+      const needs: Record<ServedTask, string> = {
+        classify: 'a ForSequenceClassification head that is not a cross-encoder',
+        embed: 'an encoder that is not a cross-encoder',
+        rerank: 'a cross-encoder (a ForSequenceClassification head with one label, or saved by CrossEncoder)',
+      };
+      throw new InputError(`--tasks: ${modelDirOrId} cannot ${task}: that needs ${needs[task]}`, {
+        argument: '--tasks',
+      });
     }
   }
   const engine = await loadPipelineEngine(dir, tasks, load);

@@ -3,7 +3,17 @@
  * deterministic fake. Batching, queueing and HTTP live in the server, so an Engine only ever sees whole batches.
  */
 
-export type EngineTask = 'classify' | 'embed' | 'tokenize';
+/**
+ * What an engine can serve. `rerank` scores (query, document) pairs with a cross-encoder, as sentence-transformers'
+ * `CrossEncoder.predict` does (/rerank, and /predict on such a model).
+ */
+export type EngineTask = 'classify' | 'embed' | 'rerank' | 'tokenize';
+
+/**
+ * What the model is, in text-embeddings-inference's terms (GET /info's `model_type`): a bi-encoder embeds, a
+ * cross-encoder with one label reranks, a sequence classifier (or a cross-encoder with several labels) classifies.
+ */
+export type ModelKind = 'embedding' | 'reranker' | 'classifier';
 
 export interface EngineInfo {
   /** Reported as `model` by the OpenAI route and in /health. */
@@ -14,8 +24,16 @@ export interface EngineInfo {
   tasks: readonly EngineTask[];
   /** Embedding width, when known (reported by /health). */
   embeddingDimension?: number;
-  /** Classification labels, when known. */
+  /** Classification labels, when known (in id order). */
   labels?: readonly string[];
+  /** What the model is (default: from `tasks`, see `modelKind` in model-kind.ts). */
+  kind?: ModelKind;
+  /** The pooling of the embeddings, as /info reports it (e.g. `mean`, `cls+max`). */
+  pooling?: string;
+  /** Prompt names and texts the embedder knows (sentence-transformers `prompts`), for `prompt_name`. */
+  prompts?: Readonly<Record<string, string>>;
+  /** The similarity function of the embeddings (sentence-transformers `similarity_fn_name`), default cosine. */
+  similarityFnName?: 'cosine' | 'dot' | 'euclidean' | 'manhattan';
   /**
    * Copies of the model that run batches side by side (replicas.ts). Default 1. The server's default concurrency,
    * so that each replica has a batch to run.
@@ -52,9 +70,33 @@ export interface Prediction {
 }
 
 export interface EmbedOptions {
-  /** L2-normalise each embedding. */
-  normalize: boolean;
+  /**
+   * true: L2-normalise each final vector; false: no normalisation at all (not even a sentence-transformers
+   * Normalize module); unset: the model's own (its Normalize module, if any), as `SentenceTransformer.encode`.
+   */
+  normalize?: boolean;
   truncate: boolean;
+  /** One of `info.prompts` (default: the model's default prompt, if any). */
+  promptName?: string;
+  /** Keep the first N dimensions (Matryoshka), before `normalize`. */
+  dimensions?: number;
+}
+
+/** One input of an embed batch: a text, or token ids run as they are (TEI's `inputs: [101, 7592, 102]`). */
+export interface EmbedItem {
+  text: string;
+  ids?: readonly number[];
+  encoded?: unknown;
+}
+
+export interface ScoreOptions {
+  truncate: boolean;
+  /** The logits, without the checkpoint's activation. */
+  rawScores: boolean;
+}
+
+export interface DecodeOptions {
+  skipSpecialTokens: boolean;
 }
 
 export interface TokenizeOptions {
@@ -83,9 +125,24 @@ export interface Engine {
   prepareText?(text: string, textPair?: string): PreparedText;
   /** One prediction list per item (every label, in any order: the server sorts and cuts to top_k). */
   classify(items: TextItem[], options: ClassifyOptions): Promise<Prediction[][]>;
+  /**
+   * Optional: tokenises a text to embed as the embedder will see it with these options (a sentence-transformers
+   * prompt, stripping, lower-casing), for the token count and the 413 check; `prepareText` / `countTokens` are used
+   * when absent. Throws seqbatch's InputError for options the model cannot honour (an unknown prompt name).
+   */
+  prepareEmbed?(text: string, options: EmbedOptions): PreparedText;
+  /** Optional: the token count of ids embedded as they are (TEI token-id inputs); refuses ids outside the vocabulary. */
+  prepareIds?(ids: readonly number[]): PreparedText;
   /** One vector per text, in order; `encoded[i]`, when given, is `prepareText`'s result for `texts[i]`. */
   embed(texts: string[], options: EmbedOptions, encoded?: readonly unknown[]): Promise<ArrayLike<number>[]>;
   tokenize(texts: string[], options: TokenizeOptions): Promise<TokenizedText[]>;
+  /**
+   * Optional (task `rerank`): one score per label for each (text, textPair) item, through the checkpoint's
+   * activation unless `rawScores`, as `CrossEncoder.predict` gives them.
+   */
+  score?(items: TextItem[], options: ScoreOptions): Promise<number[][]>;
+  /** Optional: the text of each row of token ids (/decode). */
+  decode?(ids: readonly (readonly number[])[], options: DecodeOptions): string[];
   /** False while the model is still loading; /ready reports it. Default: ready. */
   isReady?(): boolean;
   /** Called once by the server's close(), after the last batch finished. */

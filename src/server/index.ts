@@ -15,6 +15,10 @@ export type {
   ClassifyOptions,
   Prediction,
   EmbedOptions,
+  EmbedItem,
+  ModelKind,
+  ScoreOptions,
+  DecodeOptions,
   TokenizeOptions,
   TokenizedText,
 } from './engine.js';
@@ -26,7 +30,13 @@ export {
   type BatchStats,
 } from './batcher.js';
 export { replicatedEngine } from './replicas.js';
-export { ApiError, type ApiErrorType, type ErrorBody } from './http-errors.js';
+export {
+  ApiError,
+  type ApiErrorType,
+  type ErrorBody,
+  type ErrorDialect,
+  type TeiErrorType,
+} from './http-errors.js';
 export { Counter, Gauge, Histogram, MetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export { float32ToString } from '../util/float32-json.js';
 export {

@@ -1,7 +1,9 @@
 /**
- * The Engine the server runs in production: seqbatch's text-classification and feature-extraction pipelines (and
- * their tokenizer) behind the small interface the HTTP layer needs. The server has already formed each batch, so
- * every call hands the whole batch to the pipeline, which may still split it by its own token budget.
+ * The Engine the server runs in production: seqbatch's text-classification, feature-extraction and text-ranking
+ * pipelines (and their tokenizer) behind the small interface the HTTP layer needs. The server has already formed
+ * each batch, so every call hands the whole batch to the pipeline, which may still split it by its own token budget.
+ * Embeddings are exactly what the feature-extraction pipeline gives for the same options (a sentence-transformers
+ * folder's prompts, stripping, lower-casing and max_seq_length included), and scores what `rank` / `predict` give.
  */
 import { Encoding } from '../encoding/encoding.js';
 import { InputError } from '../errors.js';
@@ -16,18 +18,21 @@ import {
   type PipelineOptions,
   type Pooling,
   type TextClassificationPipeline,
+  type TextRankingPipeline,
 } from '../pipelines/index.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { Engine, EngineInfo, EngineTask, Prediction } from './engine.js';
+import type { Engine, EngineInfo, EngineTask, ModelKind, Prediction } from './engine.js';
 import { replicatedEngine } from './replicas.js';
 
 export interface PipelineEngineParts {
-  /** Reported as `model` (OpenAI route) and by /health. */
+  /** Reported as `model` (OpenAI route) and by /health and /info. */
   modelId: string;
-  /** Serves /classify. */
+  /** Serves /classify and /predict. */
   classifier?: TextClassificationPipeline;
-  /** Serves /embed and /v1/embeddings. */
+  /** Serves /embed, /similarity and /v1/embeddings. */
   embedder?: FeatureExtractionPipeline;
+  /** A cross-encoder: serves /rerank and /predict. */
+  ranker?: TextRankingPipeline;
   /**
    * Pooling for embeddings when the folder has no sentence-transformers configuration (which otherwise decides).
    * Default 'mean'.
@@ -35,28 +40,65 @@ export interface PipelineEngineParts {
   defaultPooling?: Exclude<Pooling, 'none'>;
 }
 
+/** Token ids run as they are (TEI's token-id inputs): no special tokens added, cut at `max` from the right. */
+function encodingOfIds(ids: readonly number[], tokenizer: Tokenizer, max: number): Encoding {
+  const kept = ids.slice(0, max);
+  const specials = new Set(tokenizer.allSpecialIds);
+  return new Encoding(
+    [...kept],
+    kept.map(() => 0),
+    kept.map((id) => tokenizer.convertIdsToTokens(id) ?? ''),
+    kept.map(() => null),
+    kept.map((): [number, number] => [0, 0]),
+    kept.map((id) => (specials.has(id) ? 1 : 0)),
+    kept.map(() => 1),
+  );
+}
+
 export function createPipelineEngine(parts: PipelineEngineParts): Engine {
-  const { classifier, embedder } = parts;
-  const tokenizer: Tokenizer | undefined = classifier?.tokenizer ?? embedder?.tokenizer;
+  const { classifier, embedder, ranker } = parts;
+  const tokenizer: Tokenizer | undefined = classifier?.tokenizer ?? embedder?.tokenizer ?? ranker?.tokenizer;
   if (tokenizer === undefined) {
-    throw new InputError('a pipeline engine needs a classifier or an embedder', { argument: 'classifier' });
+    throw new InputError('a pipeline engine needs a classifier, an embedder or a ranker', {
+      argument: 'classifier',
+    });
   }
   const tasks: EngineTask[] = ['tokenize'];
   if (classifier) tasks.unshift('classify');
+  if (ranker) tasks.unshift('rerank');
   if (embedder) tasks.unshift('embed');
   const st = embedder?.sentenceTransformers ?? null;
-  const embedLimit = embedder ? embedder.maxSeqLength : Infinity;
-  const classifyLimit = classifier ? classifier.modelMaxLength : Infinity;
+  const limits = [
+    embedder ? embedder.maxSeqLength : Infinity,
+    classifier ? classifier.modelMaxLength : Infinity,
+    ranker ? ranker.modelMaxLength : Infinity,
+  ];
   // One limit for the server's 413 check: the strictest of the pipelines served.
-  const maxInputLength = Math.min(embedLimit, classifyLimit);
+  const maxInputLength = Math.min(...limits);
   const pooling = st === null ? (parts.defaultPooling ?? 'mean') : undefined;
-  const id2label = classifier?.model.config.id2label;
+  const headConfig = (classifier ?? ranker)?.model.config;
+  const id2label = headConfig?.id2label;
+  const kind: ModelKind = ranker
+    ? ranker.model.config.numLabels === 1
+      ? 'reranker'
+      : 'classifier'
+    : classifier
+      ? 'classifier'
+      : 'embedding';
   const info: EngineInfo = {
     modelId: parts.modelId,
     maxInputLength,
     tasks,
+    kind,
     embeddingDimension: embedder?.embeddingDimension,
     labels: id2label === undefined ? undefined : Object.keys(id2label).map((id) => id2label[Number(id)]!),
+    ...(embedder
+      ? {
+          pooling: (st?.modes ?? [pooling!]).join('+'),
+          prompts: { query: '', document: '', ...(st?.prompts ?? {}) },
+          similarityFnName: embedder.similarityFnName,
+        }
+      : {}),
   };
 
   // What prepareText made of a text runs as it is when it fits; a longer one (the request allowed truncation) goes
@@ -73,6 +115,28 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
     info,
     countTokens: (text, textPair) => prepareText(text, textPair).tokens,
     prepareText,
+    prepareEmbed(text, options) {
+      if (!embedder) return prepareText(text);
+      const promptOptions = options.promptName === undefined ? {} : { promptName: options.promptName };
+      // The text as the model sees it (prompt, stripping, lower-casing), counted whole.
+      const encoded = embedder.encodeText(text, { ...promptOptions, truncate: false });
+      // With a prompt the pipeline needs the text (Pooling may leave the prompt's tokens out), so only a
+      // prompt-less encoding is handed back.
+      return {
+        tokens: encoded.length,
+        encoded: embedder.promptFor(promptOptions) === null ? encoded : undefined,
+      };
+    },
+    prepareIds(ids) {
+      ids.forEach((id, i) => {
+        if (tokenizer.convertIdsToTokens(id) === null) {
+          throw new InputError(`inputs[${i}]: token id ${id} is not in the tokenizer's vocabulary`, {
+            argument: 'inputs',
+          });
+        }
+      });
+      return { tokens: ids.length, encoded: encodingOfIds(ids, tokenizer, maxInputLength) };
+    },
     async classify(items, options) {
       if (!classifier) throw new InputError('this model does not classify', { argument: 'task' });
       const results = await classifier.run(
@@ -94,27 +158,52 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
     async embed(texts, options, encoded) {
       if (!embedder) throw new InputError('this model does not embed', { argument: 'task' });
       // The server refused over-long inputs unless truncation was asked for, so truncating here only ever cuts
-      // inputs the request allowed to be cut.
-      // A sentence-transformers folder prepares its texts itself (prompt, stripping, lower-casing), so it gets
-      // the text rather than the plain tokenizer's Encoding.
-      const inputs = texts.map((text, i) => (st === null ? reusable(encoded?.[i]) : undefined) ?? text);
+      // inputs the request allowed to be cut. An encoding handed back is the text as the pipeline would prepare
+      // it (prepareEmbed) or token ids (prepareIds); otherwise the pipeline prepares the text itself.
+      const inputs = texts.map((text, i) => reusable(encoded?.[i]) ?? text);
       const vectors = await embedder.run(inputs, {
         pooling,
         normalize: options.normalize,
-        truncation: true,
-        maxLength: maxInputLength,
+        ...(options.promptName === undefined ? {} : { promptName: options.promptName }),
+        ...(options.dimensions === undefined ? {} : { truncateDim: options.dimensions }),
+        ...(st === null ? { truncation: true, maxLength: maxInputLength } : {}),
         batchSize: texts.length,
       });
       return vectors as number[][];
+    },
+    async score(items, options) {
+      if (!ranker) throw new InputError('this model is not a cross-encoder', { argument: 'task' });
+      const pairs = items.map((item, i): [string, string] => {
+        if (item.textPair === undefined) {
+          throw new InputError(
+            `inputs[${i}]: a cross-encoder scores pairs; send [query, text] instead of one text`,
+            { argument: 'inputs' },
+          );
+        }
+        return [item.text, item.textPair];
+      });
+      const scores = await ranker.run(pairs, {
+        maxLength: maxInputLength,
+        ...(options.rawScores ? { activation: 'identity' } : {}),
+        batchSize: items.length,
+      });
+      return scores.map((score) => (typeof score === 'number' ? [score] : score));
     },
     async tokenize(texts, options) {
       return texts.map((text) =>
         tokenizer.encode(text, null, { addSpecialTokens: options.addSpecialTokens }),
       );
     },
+    decode(rows, options) {
+      return rows.map((ids) => tokenizer.decode(ids, { skipSpecialTokens: options.skipSpecialTokens }));
+    },
     async close() {
-      await classifier?.dispose();
-      if (embedder && embedder.model !== classifier?.model) await embedder.dispose();
+      const models = new Set<unknown>();
+      for (const pipe of [classifier, embedder, ranker]) {
+        if (pipe === undefined || models.has(pipe.model)) continue;
+        models.add(pipe.model);
+        await pipe.dispose();
+      }
     },
   };
 }
@@ -137,11 +226,11 @@ export interface PipelineEngineOptions extends PipelineOptions {
  */
 export async function loadPipelineEngine(
   modelDirOrId: string,
-  tasks: readonly ('classify' | 'embed')[],
+  tasks: readonly ('classify' | 'embed' | 'rerank')[],
   options: PipelineEngineOptions = {},
 ): Promise<Engine> {
   if (tasks.length === 0)
-    throw new InputError('tasks: name at least one of classify, embed', { argument: 'tasks' });
+    throw new InputError('tasks: name at least one of classify, embed, rerank', { argument: 'tasks' });
   const { defaultPooling, replicas = 1, ...requested } = options;
   if (!Number.isSafeInteger(replicas) || replicas < 1) {
     throw new InputError(`replicas must be a positive integer, got ${JSON.stringify(replicas)}`, {
@@ -175,7 +264,14 @@ export async function loadPipelineEngine(
         : undefined;
       if (embedder) loaded.push(embedder);
       tokenizer ??= embedder?.tokenizer;
-      engines.push(createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, defaultPooling }));
+      const ranker = tasks.includes('rerank')
+        ? await pipeline('text-ranking', dir, { ...pipelineOptions, tokenizer })
+        : undefined;
+      if (ranker) loaded.push(ranker);
+      tokenizer ??= ranker?.tokenizer;
+      engines.push(
+        createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, ranker, defaultPooling }),
+      );
     }
   } catch (error) {
     // A pipeline that failed to load (out of memory, most likely) must not leave the ones before it holding

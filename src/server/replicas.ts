@@ -52,6 +52,10 @@ export function replicatedEngine(engines: readonly Engine[]): Engine {
     // Tokenising needs no model: every replica shares the same tokenizer files, so the first one answers.
     countTokens: (text, textPair) => first.countTokens(text, textPair),
     ...(first.prepareText ? { prepareText: first.prepareText.bind(first) } : {}),
+    ...(first.prepareEmbed ? { prepareEmbed: first.prepareEmbed.bind(first) } : {}),
+    ...(first.prepareIds ? { prepareIds: first.prepareIds.bind(first) } : {}),
+    ...(first.decode ? { decode: first.decode.bind(first) } : {}),
+    ...(first.score ? { score: (items, options) => route((engine) => engine.score!(items, options)) } : {}),
     tokenize: (texts, options) => first.tokenize(texts, options),
     classify: (items, options) => route((engine) => engine.classify(items, options)),
     embed: (texts, options, encoded) => route((engine) => engine.embed(texts, options, encoded)),

@@ -44,7 +44,7 @@ export function addServeOptions(command: Command): Command {
     .option('--max-queue <n>', 'inputs allowed to wait; beyond that requests get 429', '1024')
     .option(
       '--max-inputs-per-request <n>',
-      'inputs in one request; beyond that 413 (default: min(256, max queue))',
+      'inputs in one request, split over batches as needed; beyond that 413 (default: the max queue)',
     )
     .option('--body-limit <bytes>', 'largest request body; beyond that 413', String(2 * 1024 * 1024))
     .option('--concurrency <n>', 'batches run at once (default: one per replica)')

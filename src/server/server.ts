@@ -9,9 +9,16 @@ import { haltOrtWork } from '../runtime/ort-thread.js';
 import { DynamicBatcher } from './batcher.js';
 import type { ResolvedServerOptions, ServerContext } from './context.js';
 import type { Engine } from './engine.js';
-import { errorBody, errorHandler, sendApiError, ApiError } from './http-errors.js';
+import { errorBody, errorDialect, errorHandler, sendApiError, ApiError } from './http-errors.js';
 import { registerClassifyRoute } from './routes/classify.js';
-import { registerEmbedRoutes } from './routes/embed.js';
+import { registerDecodeRoute } from './routes/decode.js';
+import { registerEmbedRoute } from './routes/embed.js';
+import { registerInfoRoute } from './routes/info.js';
+import { registerOpenAiEmbeddingsRoute } from './routes/openai-embeddings.js';
+import { registerPredictRoute } from './routes/predict.js';
+import { registerRerankRoute } from './routes/rerank.js';
+import { registerRootRoute } from './routes/root.js';
+import { registerSimilarityRoute } from './routes/similarity.js';
 import { registerStatusRoutes } from './routes/status.js';
 import { registerTokenizeRoute } from './routes/tokenize.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
@@ -26,7 +33,10 @@ export interface ServerOptions {
   maxWaitMs?: number;
   /** Inputs allowed to wait; beyond that requests get 429. Default 1024. */
   maxQueue?: number;
-  /** Inputs in one request; beyond that 413. Default min(256, maxQueue). */
+  /**
+   * Inputs in one request (a /rerank's texts, a /similarity's sentences + 1); beyond that 413. The batcher splits a
+   * request over as many batches as it needs, so this only bounds what one request may queue. Default maxQueue.
+   */
   maxInputsPerRequest?: number;
   /** Largest request body in bytes; beyond that 413. Default 2 MiB. */
   bodyLimit?: number;
@@ -88,11 +98,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     maxBatchSize: positiveInteger(options.maxBatchSize, 64, 'maxBatchSize'),
     maxWaitMs: positiveInteger(options.maxWaitMs, 5, 'maxWaitMs', 0),
     maxQueue,
-    maxInputsPerRequest: positiveInteger(
-      options.maxInputsPerRequest,
-      Math.min(256, maxQueue),
-      'maxInputsPerRequest',
-    ),
+    maxInputsPerRequest: positiveInteger(options.maxInputsPerRequest, maxQueue, 'maxInputsPerRequest'),
     bodyLimit: positiveInteger(options.bodyLimit, 2 * 1024 * 1024, 'bodyLimit'),
     concurrency: positiveInteger(options.concurrency, options.engine?.info.replicas ?? 1, 'concurrency'),
     prepareAheadMs: positiveInteger(options.prepareAheadMs, DEFAULT_PREPARE_AHEAD_MS, 'prepareAheadMs', 0),
@@ -141,11 +147,12 @@ export function createServer(options: ServerOptions): SeqbatchServer {
     state: { closing: false },
   };
 
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     if (context.state.closing) {
       return sendApiError(
         reply.header('connection', 'close'),
         new ApiError(503, 'unavailable_error', 'server is shutting down'),
+        errorDialect(request),
       );
     }
   });
@@ -167,8 +174,15 @@ export function createServer(options: ServerOptions): SeqbatchServer {
   );
 
   registerClassifyRoute(app, context);
-  registerEmbedRoutes(app, context);
+  registerEmbedRoute(app, context);
+  registerOpenAiEmbeddingsRoute(app, context);
+  registerSimilarityRoute(app, context);
+  registerRerankRoute(app, context);
+  registerPredictRoute(app, context);
   registerTokenizeRoute(app, context);
+  registerDecodeRoute(app, context);
+  registerInfoRoute(app, context);
+  registerRootRoute(app, context);
   registerStatusRoutes(app, context);
 
   let closing: Promise<void> | undefined;

@@ -28,3 +28,15 @@ export async function postJson(
     json: text ? JSON.parse(text) : undefined,
   };
 }
+
+/** GETs `url` and reads the whole answer. */
+export async function getJson(url: string): Promise<JsonResponse> {
+  const response = await fetch(url);
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: text ? JSON.parse(text) : undefined,
+  };
+}

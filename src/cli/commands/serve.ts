@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { addServeOptions, serveOptionsFrom, startServer, type ServeCliOptions } from '../../server/index.js';
-import { loadServeEngine, type ServedTask } from '../../server/engine-pipelines.js';
+import { loadServeEngine, SERVED_TASKS, type ServedTask } from '../../server/engine-pipelines.js';
 import { InputError } from '../../errors.js';
 import type { SeqbatchServer } from '../../server/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
@@ -23,14 +23,14 @@ export function register(program: Command): void {
   const command = program
     .command('serve')
     .description(
-      'serve a model over HTTP with dynamic batching (/classify, /embed, /v1/embeddings, /tokenize)',
+      'serve a model over HTTP with dynamic batching: the text-embeddings-inference API (/embed, /rerank, /predict, /similarity, /tokenize, /decode, /info), OpenAI /v1/embeddings, /classify',
     );
   addModelOptions(command, { defaultsToDemo: true, needs: 'checkpoint to serve' });
   addServeOptions(command);
   command
     .option(
       '--tasks <tasks>',
-      'comma-separated: classify, embed (default: every task the checkpoint supports)',
+      'comma-separated: classify, embed, rerank (default: every task the checkpoint supports)',
     )
     .option(
       '--pooling <mode>',
@@ -56,8 +56,10 @@ export async function runServe(options: ServeCommandOptions): Promise<SeqbatchSe
   const serve = serveOptionsFrom(options);
   const tasks = listFlag(options.tasks, '--tasks');
   for (const task of tasks ?? []) {
-    if (task !== 'classify' && task !== 'embed') {
-      throw new InputError(`--tasks: expected classify and/or embed, got "${task}"`, { argument: '--tasks' });
+    if (!(SERVED_TASKS as readonly string[]).includes(task)) {
+      throw new InputError(`--tasks: expected ${SERVED_TASKS.join(', ')}, got "${task}"`, {
+        argument: '--tasks',
+      });
     }
   }
   const pooling = options.pooling ?? 'mean';

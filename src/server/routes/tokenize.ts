@@ -1,20 +1,24 @@
 /**
- * `POST /tokenize` (text-embeddings-inference shape): `{inputs: string | string[], add_special_tokens = true}` →
+ * `POST /tokenize` (text-embeddings-inference shape): `{inputs: string | string[], add_special_tokens = true,
+ * prompt_name?}` →
  * one list per input of `{id, text, special, start, stop}`. `start`/`stop` are UTF-16 code unit offsets into the
  * input (so `input.slice(start, stop) === text`); special tokens have null offsets and their own token text.
- * Tokenizing is cheap, so it does not go through the batch queue.
+ * With `prompt_name`, the prompt is put in front of each text (as TEI does) and the offsets are into the prompted
+ * text. Tokenizing is cheap, so it does not go through the batch queue.
  */
 import type { FastifyInstance } from 'fastify';
 import { schemaErrorFormatter } from '../schema-errors.js';
-import { checkInputCount, requireTask, type ServerContext } from '../context.js';
+import { checkInputCount, checkNotEmpty, requireTask, type ServerContext } from '../context.js';
+import { checkPromptName } from '../embed-requests.js';
 
 const schema = {
   body: {
     type: 'object',
     required: ['inputs'],
     properties: {
-      inputs: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, items: { type: 'string' } }] },
+      inputs: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
       add_special_tokens: { type: 'boolean' },
+      prompt_name: { type: ['string', 'null'] },
     },
   },
 };
@@ -22,6 +26,7 @@ const schema = {
 interface TokenizeBody {
   inputs: string | string[];
   add_special_tokens?: boolean;
+  prompt_name?: string | null;
 }
 
 export function registerTokenizeRoute(app: FastifyInstance, context: ServerContext): void {
@@ -29,12 +34,17 @@ export function registerTokenizeRoute(app: FastifyInstance, context: ServerConte
     '/tokenize',
     {
       schema,
-      schemaErrorFormatter: schemaErrorFormatter({ inputs: 'a string or a non-empty array of strings' }),
+      config: { errors: 'tei' },
+      schemaErrorFormatter: schemaErrorFormatter({ inputs: 'a string or an array of strings' }),
     },
     async (request) => {
-      requireTask(context, 'tokenize');
-      const texts = typeof request.body.inputs === 'string' ? [request.body.inputs] : request.body.inputs;
-      checkInputCount(context, texts.length, 'inputs');
+      requireTask(context, 'tokenize', '/tokenize');
+      const promptName = checkPromptName(context, request.body.prompt_name);
+      const prompt = promptName === undefined ? '' : context.engine.info.prompts![promptName]!;
+      const inputs = typeof request.body.inputs === 'string' ? [request.body.inputs] : request.body.inputs;
+      checkNotEmpty(inputs.length, 'inputs');
+      checkInputCount(context, inputs.length, 'inputs');
+      const texts = inputs.map((text) => prompt + text);
       const encodings = await context.engine.tokenize(texts, {
         addSpecialTokens: request.body.add_special_tokens ?? true,
       });
