@@ -18,7 +18,7 @@ import {
   type TokenizedText,
 } from '../src/server/index.js';
 import { InputError } from '../src/errors.js';
-import { postJson } from './helpers/http.js';
+import { assertErrorBody, postJson } from './helpers/http.js';
 
 const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
 
@@ -119,33 +119,10 @@ async function start(options: Partial<Parameters<typeof createServer>[0]> = {}) 
   return { engine, server, url };
 }
 
-function assertApiError(
-  result: { status: number; json: unknown },
-  status: number,
-  type: string,
-  message?: RegExp,
-): void {
-  assert.equal(result.status, status, JSON.stringify(result.json));
-  const body = result.json as { error: { message: string; type: string } };
-  assert.deepEqual(Object.keys(body), ['error']);
-  assert.equal(body.error.type, type);
-  assert.equal(typeof body.error.message, 'string');
-  if (message) assert.match(body.error.message, message);
-}
-
-/** text-embeddings-inference's error body (its routes): exactly `{error, error_type}`. */
-function assertTeiError(
-  result: { status: number; json: unknown },
-  status: number,
-  type: string,
-  message?: RegExp,
-): void {
-  assert.equal(result.status, status, JSON.stringify(result.json));
-  const body = result.json as { error: string; error_type: string };
-  assert.deepEqual(Object.keys(body), ['error', 'error_type']);
-  assert.equal(body.error_type, type);
-  if (message) assert.match(body.error, message);
-}
+const assertApiError = (...args: [{ status: number; json: unknown }, number, string, RegExp?]) =>
+  assertErrorBody('openai', ...args);
+const assertTeiError = (...args: [{ status: number; json: unknown }, number, string, RegExp?]) =>
+  assertErrorBody('tei', ...args);
 
 /** Response floats are float32 printed shortest; read them back as float32 to compare with the engine's values. */
 const asFloat32 = (vectors: number[][]): number[][] => vectors.map((v) => v.map(Math.fround));

@@ -10,7 +10,7 @@ import { pipeline, type FeatureExtractionPipeline } from '../src/pipelines/index
 import { loadServeEngine } from '../src/server/engine-pipelines.js';
 import { createServer, type SeqbatchServer } from '../src/server/index.js';
 import { assertDeepClose } from './helpers/assert-close.js';
-import { getJson, postJson, type JsonResponse } from './helpers/http.js';
+import { assertErrorBody, getJson, postJson, type JsonResponse } from './helpers/http.js';
 import {
   assertEncodeCase,
   readStExpected,
@@ -29,12 +29,8 @@ async function serve(folder: string, options: Partial<Parameters<typeof createSe
 }
 
 /** TEI's error body: exactly `{error, error_type}`. */
-function assertTeiError(result: JsonResponse, status: number, type: string, message?: RegExp): void {
-  assert.equal(result.status, status, result.text);
-  assert.deepEqual(Object.keys(result.json), ['error', 'error_type']);
-  assert.equal(result.json.error_type, type);
-  if (message) assert.match(result.json.error, message);
-}
+const assertTeiError = (result: JsonResponse, status: number, type: string, message?: RegExp) =>
+  assertErrorBody('tei', result, status, type, message);
 
 const caseNamed = (cases: StCase[], name: string) => cases.find((c) => c.name === name)!;
 
