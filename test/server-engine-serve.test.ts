@@ -130,6 +130,26 @@ test(
 );
 
 test(
+  'serve engine: a cross-encoder reranks (one label, or a CrossEncoder config.json), a bi-encoder embeds',
+  { skip: skipUnlessShared('fixtures', 'sentence-transformers') },
+  async () => {
+    const st = (name: string) => sharedPath('fixtures', 'sentence-transformers', name);
+    // ce-bert-sigmoid has no sentence_transformers block: one label makes it a reranker, as in TEI.
+    assert.deepEqual(checkpointTasks(st('ce-bert-sigmoid')), ['rerank']);
+    // Three labels, but config.json was written by CrossEncoder.
+    assert.deepEqual(checkpointTasks(st('ce-bert-3labels')), ['rerank']);
+    assert.deepEqual(checkpointTasks(st('st-bert-mean-norm')), ['embed']);
+    await assert.rejects(
+      loadServeEngine(st('ce-bert-sigmoid'), { tasks: ['embed'], cacheDir: false }),
+      (error: unknown) =>
+        error instanceof InputError &&
+        error.argument === '--tasks' &&
+        /cannot embed: that needs an encoder that is not a cross-encoder/.test(error.message),
+    );
+  },
+);
+
+test(
   'serve --replicas 2: concurrent answers equal the offline pipeline, batches overlap, /health says 2',
   { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv'), timeout: 120_000 },
   async () => {
