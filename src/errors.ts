@@ -70,3 +70,10 @@ export class TruncationError extends SeqbatchError {
     super('ERR_TRUNCATION', message, context);
   }
 }
+
+/** The job queue could not be used: Redis unreachable, or a job missing or not in the state asked for. */
+export class QueueError extends SeqbatchError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('ERR_QUEUE', message, context);
+  }
+}

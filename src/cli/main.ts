@@ -20,6 +20,7 @@ import * as serveCommand from './commands/serve.js';
 import * as vizCommand from './commands/viz.js';
 import * as benchCommand from './commands/bench.js';
 import * as downloadCommand from './commands/download.js';
+import * as jobsCommand from './commands/jobs.js';
 
 /** Each command module exports `register(program)`. Add new commands to this list. */
 const commandModules: Array<{ register(program: Command): void }> = [
@@ -39,6 +40,7 @@ const commandModules: Array<{ register(program: Command): void }> = [
   vizCommand,
   benchCommand,
   downloadCommand,
+  jobsCommand,
 ];
 
 export function buildProgram(): Command {

@@ -9,6 +9,7 @@ import {
   pipeline,
   type ClassificationFunction,
   type TextClassificationOptions,
+  type TextClassificationPipeline,
   type TextClassificationResult,
 } from '../../pipelines/index.js';
 import type { OutputRecord, RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
@@ -21,6 +22,7 @@ import {
   rowInputs,
   runPipelineCommand,
   type BatchingCliOptions,
+  type PipelineRowTask,
 } from './shared-rows.js';
 
 export interface ClassifyCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
@@ -78,25 +80,31 @@ function classificationRecord(result: TextClassificationResult): OutputRecord {
   return record;
 }
 
+/**
+ * What classify does with a model: the pipeline it opens and the records of some rows under these flags (shared
+ * by the local command and `seqbatch jobs worker`, so a queued chunk gives the local command's rows).
+ */
+export function classifyRowTask(options: ClassifyCliOptions): PipelineRowTask<TextClassificationPipeline> {
+  const topK = topKFlag(options.topK);
+  const callOptions: TextClassificationOptions = { ...longInputsFrom(options) };
+  if (options.function !== undefined) callOptions.functionToApply = options.function;
+  if (topK !== undefined) callOptions.topK = topK;
+  if (options.logits) callOptions.returnLogits = true;
+  return {
+    open: (dir, load) => pipeline('text-classification', dir, load),
+    recordsOf: (classifier) => async (rows) => {
+      const results = await classifier.run(rowInputs(rows), callOptions);
+      return results.map(classificationRecord);
+    },
+  };
+}
+
 /** The command's work, with injectable streams (tests). Resolves with the rows skipped and written. */
 export async function runClassify(
   texts: readonly string[],
   options: ClassifyCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
-  const topK = topKFlag(options.topK);
-  const callOptions: TextClassificationOptions = { ...longInputsFrom(options) };
-  if (options.function !== undefined) callOptions.functionToApply = options.function;
-  if (topK !== undefined) callOptions.topK = topK;
-  if (options.logits) callOptions.returnLogits = true;
-  return runPipelineCommand(
-    texts,
-    options,
-    (dir, load) => pipeline('text-classification', dir, load),
-    (classifier) => async (rows) => {
-      const results = await classifier.run(rowInputs(rows), callOptions);
-      return results.map(classificationRecord);
-    },
-    io,
-  );
+  const task = classifyRowTask(options);
+  return runPipelineCommand(texts, options, task.open, task.recordsOf, io);
 }

@@ -10,6 +10,7 @@ import {
   PRECISIONS,
   pipeline,
   type FeatureExtractionOptions,
+  type FeatureExtractionPipeline,
   type Pooling,
   type Precision,
 } from '../../pipelines/index.js';
@@ -25,6 +26,7 @@ import {
   rowInputs,
   runPipelineCommand,
   type BatchingCliOptions,
+  type PipelineRowTask,
 } from './shared-rows.js';
 
 export interface EmbedCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
@@ -97,16 +99,44 @@ function embedOptions(options: EmbedCliOptions): FeatureExtractionOptions {
   return call;
 }
 
+/** Whether these flags quantize with ranges taken from the whole run (every row must be in one call). */
+export function embedNeedsWholeInput(options: EmbedCliOptions): boolean {
+  return (options.precision === 'int8' || options.precision === 'uint8') && options.calibration === undefined;
+}
+
+/**
+ * What embed does with a model: the pipeline it opens and the records of some rows under these flags (shared by
+ * the local command and `seqbatch jobs worker`).
+ */
+export function embedRowTask(options: EmbedCliOptions): PipelineRowTask<FeatureExtractionPipeline> {
+  const callOptions = embedOptions(options);
+  return {
+    open: (dir, load) => pipeline('feature-extraction', dir, load),
+    recordsOf: (embedder) => {
+      // A plain checkpoint has no pooling of its own: a sentence vector (mean) is what an embed command is for.
+      const pooling = options.pooling ?? (embedder.sentenceTransformers === null ? 'mean' : undefined);
+      const call: FeatureExtractionOptions = { ...callOptions, pooling };
+      const quantized = call.precision !== undefined && call.precision !== 'float32';
+      return async (rows) => {
+        const vectors = await embedder.run(rowInputs(rows), call);
+        // Float values are float32 from the model: the shortest decimal of each float32 reads back exactly.
+        return vectors.map((embedding) => ({
+          embedding: quantized ? embedding : shortestFloat32Values(embedding),
+        }));
+      };
+    },
+  };
+}
+
 export async function runEmbed(
   texts: readonly string[],
   options: EmbedCliOptions,
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
-  const callOptions = embedOptions(options);
+  const task = embedRowTask(options);
   // int8 / uint8 without calibration take their ranges from every embedding of the run, as Python's
   // quantize_embeddings does: the whole input is one call, held in memory and written at the end.
-  const wholeInput =
-    (options.precision === 'int8' || options.precision === 'uint8') && callOptions.calibration === undefined;
+  const wholeInput = embedNeedsWholeInput(options);
   if (wholeInput) {
     if (options.resume) {
       throw new InputError(
@@ -120,24 +150,5 @@ export async function runEmbed(
         'vector is held in memory and written at the end; pass --calibration FILE to stream\n',
     );
   }
-  return runPipelineCommand(
-    texts,
-    options,
-    (dir, load) => pipeline('feature-extraction', dir, load),
-    (embedder) => {
-      // A plain checkpoint has no pooling of its own: a sentence vector (mean) is what an embed command is for.
-      const pooling = options.pooling ?? (embedder.sentenceTransformers === null ? 'mean' : undefined);
-      const call: FeatureExtractionOptions = { ...callOptions, pooling };
-      const quantized = call.precision !== undefined && call.precision !== 'float32';
-      return async (rows) => {
-        const vectors = await embedder.run(rowInputs(rows), call);
-        // Float values are float32 from the model: the shortest decimal of each float32 reads back exactly.
-        return vectors.map((embedding) => ({
-          embedding: quantized ? embedding : shortestFloat32Values(embedding),
-        }));
-      };
-    },
-    io,
-    { wholeInput },
-  );
+  return runPipelineCommand(texts, options, task.open, task.recordsOf, io, { wholeInput });
 }

@@ -225,6 +225,15 @@ export interface RowsShape {
 export type RowRecords = (rows: InputRow[]) => Promise<OutputRecord[]>;
 
 /**
+ * A row command's work under its flags, apart from where rows come from and go: the pipeline it opens and the
+ * records it makes of rows. The local command and the queue worker (src/jobs) both run it.
+ */
+export interface PipelineRowTask<P extends { readonly task: string; dispose(): Promise<void> }> {
+  open: (dir: string, load: PipelineOptions) => Promise<P>;
+  recordsOf: (pipe: P) => RowRecords;
+}
+
+/**
  * The body of every pipeline command: resolves the model flags, opens the pipeline with the batching flags,
  * checks the call options on no rows (so a bad flag, such as a --max-length above the model's, fails before any
  * input is read), runs the rows through `recordsOf(pipeline)` chunk by chunk, and disposes the pipeline.

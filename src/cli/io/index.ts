@@ -14,7 +14,7 @@ export {
 export { scanOutputFile, type OutputScan } from './output-scan.js';
 export { manifestPath, type OutputManifest, type RunFingerprint } from './output-manifest.js';
 export { interruptOnSignals, type Interruption } from './interrupt.js';
-export { createRowProgress, type RowProgress } from './progress.js';
+export { createRowProgress, formatSeconds, type RowProgress } from './progress.js';
 export {
   runRowsCommand,
   type BatchProgress,

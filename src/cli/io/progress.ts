@@ -75,7 +75,8 @@ export function createRowProgress(options: ProgressOptions = {}): RowProgress {
   };
 }
 
-function formatSeconds(seconds: number): string {
+/** `42s`, `3m07s`, `2h05m`. */
+export function formatSeconds(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

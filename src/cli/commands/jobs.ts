@@ -1,0 +1,301 @@
+/**
+ * `seqbatch jobs submit|worker|status|collect`: a corpus job spread over worker processes on any machines that
+ * reach one Redis (`REDIS_URL`, default redis://127.0.0.1:6379), on BullMQ. The work is in src/jobs; this file
+ * reads the flags. See docs/jobs.md.
+ */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { InputError } from '../../errors.js';
+import {
+  collectJob,
+  connectRedis,
+  DEFAULT_STALLED_MS,
+  formatStatus,
+  JOB_TASK_NAMES,
+  jobOptions,
+  jobStatus,
+  jobTask,
+  modelKey,
+  modelQueueName,
+  parseTaskFlags,
+  redisUrl,
+  startWorker,
+  submitJob,
+  type JobStatus,
+} from '../../jobs/index.js';
+import { createRowProgress, interruptOnSignals, OUTPUT_FORMATS, rowsOptionsFrom } from '../io/index.js';
+import type { OutputFormat } from '../io/index.js';
+import { integerFlag } from './shared-flags.js';
+import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
+import { batchingFrom, rowError, runFingerprint } from './shared-rows.js';
+
+/** Default chunk: 8 × the row commands' default pipeline call (32 × 4 rows), so chunks cut where they cut. */
+export const DEFAULT_CHUNK_SIZE = 1024;
+export const DEFAULT_ATTEMPTS = 3;
+export const DEFAULT_BACKOFF_MS = 1000;
+
+/** The results folder: --results-dir, SEQBATCH_JOBS_DIR, or ./seqbatch-jobs. */
+function resultsDirFlag(value: string | undefined): string {
+  return resolve(value ?? process.env.SEQBATCH_JOBS_DIR ?? 'seqbatch-jobs');
+}
+
+interface SubmitCliOptions {
+  task: string;
+  input: string;
+  column?: string;
+  model?: string;
+  chunkSize: string;
+  name?: string;
+  resultsDir?: string;
+  attempts: string;
+  backoffMs: string;
+}
+
+interface WorkerCliOptions extends ModelCliOptions {
+  concurrency: string;
+  resultsDir?: string;
+  stalledMs: string;
+}
+
+interface StatusCliOptions {
+  json?: boolean;
+  watch?: boolean;
+  intervalMs: string;
+}
+
+interface CollectCliOptions {
+  output?: string;
+  format?: OutputFormat;
+  resultsDir?: string;
+  fsync?: boolean;
+}
+
+export function register(program: Command): void {
+  const jobs = program
+    .command('jobs')
+    .description('corpus jobs over many worker processes through Redis (REDIS_URL) and BullMQ');
+
+  jobs
+    .command('submit')
+    .description(
+      'cut an input file into chunks and queue them; prints the job name. Other flags of the task command (--top-k, --pair-column, --truncation, ...) are accepted as that command accepts them',
+    )
+    .addOption(
+      new Option('--task <task>', 'the local command to run').choices(JOB_TASK_NAMES).makeOptionMandatory(),
+    )
+    .requiredOption(
+      '-i, --input <file>',
+      'a .txt, .jsonl, .csv or .tsv file, read as the task command reads it',
+    )
+    .option('--column <name>', 'CSV/TSV column or JSONL field holding the text (as the task command)')
+    .option('-m, --model <dir-or-id>', 'checkpoint folder or Hub id (default: as the task command)')
+    .option('--chunk-size <n>', 'rows per queued chunk', String(DEFAULT_CHUNK_SIZE))
+    .option('--name <job>', 'job name (default: generated)')
+    .option(
+      '--results-dir <dir>',
+      'folder shared with the workers for chunk inputs and results (default: $SEQBATCH_JOBS_DIR or ./seqbatch-jobs)',
+    )
+    .option('--attempts <n>', 'runs of a chunk before it is parked as failed', String(DEFAULT_ATTEMPTS))
+    .option(
+      '--backoff-ms <n>',
+      'wait before the first retry (doubling each time)',
+      String(DEFAULT_BACKOFF_MS),
+    )
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (options: SubmitCliOptions, command: Command) => {
+      await runSubmit(options, command.args);
+    });
+
+  const worker = jobs
+    .command('worker')
+    .description("take chunks of the model's jobs from the queue and run them until SIGINT/SIGTERM");
+  addModelOptions(worker, {
+    defaultsToDemo: true,
+    needs: 'the model whose jobs this worker runs',
+    checksHead: false,
+  });
+  worker
+    .option('--concurrency <n>', 'chunks run at once', '1')
+    .option('--results-dir <dir>', "the shared results folder as mounted here (default: the job's own)")
+    .option(
+      '--stalled-ms <n>',
+      "lock time of a running chunk: a dead worker's chunk is retried after about twice this",
+      String(DEFAULT_STALLED_MS),
+    )
+    .action(async (options: WorkerCliOptions) => {
+      await runWorker(options);
+    });
+
+  jobs
+    .command('status')
+    .description('chunks done / running / waiting / failed, rows done, rows per second, ETA')
+    .argument('<job>', 'job name (as printed by submit)')
+    .option('--json', 'print one JSON object (keys chunks, done, running, waiting, failed, rows_done, ...)')
+    .option('--watch', 'draw a progress bar until the job ends (exit status 1 if chunks were parked)')
+    .option('--interval-ms <n>', 'how often --watch asks Redis', '1000')
+    .action(async (name: string, options: StatusCliOptions) => {
+      await runStatus(name, options);
+    });
+
+  jobs
+    .command('collect')
+    .description("write a finished job's rows, once each and in input order, as the task command writes them")
+    .argument('<job>', 'job name')
+    .option('-o, --output <file>', 'output file (default: stdout)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'output format (default: csv for a .csv output file, else jsonl)',
+      ).choices(OUTPUT_FORMATS),
+    )
+    .option('--results-dir <dir>', "the shared results folder as mounted here (default: the job's own)")
+    .option('--fsync', 'sync the output file to disk after every chunk')
+    .action(async (name: string, options: CollectCliOptions) => {
+      await runCollect(name, options);
+    });
+}
+
+async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): Promise<void> {
+  const task = jobTask(options.task);
+  const chunkSize = integerFlag(options.chunkSize, '--chunk-size')!;
+  const attempts = integerFlag(options.attempts, '--attempts')!;
+  const backoffMs = integerFlag(options.backoffMs, '--backoff-ms', 0)!;
+  const args = ['--input', options.input, ...extra];
+  if (options.column !== undefined) args.push('--column', options.column);
+  if (options.model !== undefined) args.push('--model', options.model);
+  const taskOptions = await parseTaskFlags(options.task, args);
+  for (const flag of ['output', 'resume'] as const) {
+    if (taskOptions[flag] !== undefined) {
+      throw new InputError(
+        `--${flag}: a job's rows are written by "seqbatch jobs collect JOB --output FILE"`,
+        {
+          argument: `--${flag}`,
+        },
+      );
+    }
+  }
+  const refusal = task.refuse?.(taskOptions);
+  if (refusal !== undefined) throw new InputError(refusal, { argument: '--task' });
+  const rows = rowsOptionsFrom([], taskOptions);
+  const model = await resolveModelFlags(taskOptions);
+  // Check the task flags against the model before queuing anything (as the local command does on no rows).
+  const rowTask = task.rowTask(taskOptions);
+  const pipe = await rowTask.open(model.dir, { ...model.load, ...batchingFrom(taskOptions) });
+  let run;
+  try {
+    await rowTask
+      .recordsOf(pipe)([])
+      .catch((error: unknown) => {
+        throw rowError(error, [], [], options.input);
+      });
+    run = runFingerprint(pipe.task, model.dir, taskOptions);
+  } finally {
+    await pipe.dispose();
+  }
+  const key = await modelKey(model.dir, taskOptions.tokenizer as string | undefined);
+  const url = redisUrl();
+  const redis = await connectRedis(url);
+  try {
+    const submitted = await submitJob(redis, {
+      name: options.name,
+      task: options.task,
+      model: model.modelId,
+      modelKey: key,
+      queue: modelQueueName(key),
+      options: jobOptions(taskOptions),
+      run,
+      input: rows.input,
+      chunkSize,
+      resultsDir: resultsDirFlag(options.resultsDir),
+      attempts,
+      backoffMs,
+    });
+    process.stdout.write(`${submitted.record.name}\n`);
+    process.stderr.write(
+      `seqbatch: queued ${submitted.rows} rows in ${submitted.chunks} chunks for workers of ${model.modelId} (model key ${key})\n`,
+    );
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function runWorker(options: WorkerCliOptions): Promise<void> {
+  const concurrency = integerFlag(options.concurrency, '--concurrency')!;
+  const stalledMs = integerFlag(options.stalledMs, '--stalled-ms', 100)!;
+  const model = await resolveModelFlags(options);
+  const key = await modelKey(model.dir, options.tokenizer);
+  const url = redisUrl();
+  const redis = await connectRedis(url, { persistent: true });
+  const interruption = interruptOnSignals();
+  const worker = await startWorker({
+    redis,
+    redisUrl: url,
+    model,
+    modelKey: key,
+    concurrency,
+    resultsDir: options.resultsDir === undefined ? undefined : resolve(options.resultsDir),
+    stalledMs,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  try {
+    await new Promise((done) => interruption.signal.addEventListener('abort', done, { once: true }));
+    await worker.close();
+  } finally {
+    redis.disconnect();
+    interruption.dispose();
+    const exitCode = interruption.exitCode();
+    if (exitCode !== undefined) process.exitCode = exitCode;
+  }
+}
+
+async function runStatus(name: string, options: StatusCliOptions): Promise<void> {
+  const url = redisUrl();
+  const redis = await connectRedis(url);
+  try {
+    let status = await jobStatus(redis, name, url);
+    if (options.watch) {
+      const intervalMs = integerFlag(options.intervalMs, '--interval-ms', 10)!;
+      status = await watch(status, () => jobStatus(redis, name, url), intervalMs);
+    }
+    process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
+    if (options.watch && status.failed > 0) process.exitCode = 1;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Redraws a row progress bar (stderr, when a terminal) until the job has no chunk left to run. */
+async function watch(
+  first: JobStatus,
+  poll: () => Promise<JobStatus>,
+  intervalMs: number,
+): Promise<JobStatus> {
+  const progress = createRowProgress({ start: first.rows_done });
+  let status = first;
+  try {
+    while (!status.finished) {
+      if (status.rows !== null) progress.setTotal(status.rows);
+      progress.update(status.rows_done);
+      await new Promise((done) => setTimeout(done, intervalMs));
+      status = await poll();
+    }
+    progress.update(status.rows_done);
+  } finally {
+    progress.stop();
+  }
+  return status;
+}
+
+async function runCollect(name: string, options: CollectCliOptions): Promise<void> {
+  const url = redisUrl();
+  const redis = await connectRedis(url);
+  try {
+    await collectJob(redis, name, url, {
+      output: { file: options.output, format: options.format, fsync: options.fsync ?? false },
+      resultsDir: options.resultsDir === undefined ? undefined : resolve(options.resultsDir),
+    });
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,9 @@
+/** Corpus jobs on BullMQ and Redis: submit, worker, status, collect (docs/jobs.md). */
+export { DEFAULT_REDIS_URL, redisUrl, connectRedis } from './redis.js';
+export { submitJob, generatedJobName, type SubmitSpec, type Submitted } from './submit.js';
+export { startWorker, DEFAULT_STALLED_MS, type RunningWorker, type WorkerSpec } from './worker.js';
+export { jobStatus, statusOf, formatStatus, type JobStatus, type ParkedChunk } from './status.js';
+export { collectJob, type CollectSpec } from './collect.js';
+export { modelKey, modelQueueName } from './model-key.js';
+export { JOB_TASK_NAMES, jobTask, jobOptions, parseTaskFlags } from './tasks.js';
+export { loadJob, type JobRecord } from './job-record.js';

@@ -1,0 +1,115 @@
+/**
+ * The local commands a job can run, each through the very code of its command: the command's own commander
+ * definition parses and checks the task flags given to `jobs submit`, and its row task (pipeline + records) runs
+ * the chunks in the worker. A queued chunk therefore gives the rows `seqbatch <task>` gives.
+ */
+import { Command } from 'commander';
+import { InputError } from '../errors.js';
+import * as classifyCommand from '../cli/commands/classify.js';
+import * as embedCommand from '../cli/commands/embed.js';
+import type { PipelineRowTask } from '../cli/commands/shared-rows.js';
+
+type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
+
+export interface JobTask {
+  /** Registers the local command on a program (its flags are the job's flags). */
+  register(program: Command): void;
+  /** The pipeline and records of the command under these (parsed) flags. */
+  rowTask(options: Record<string, unknown>): AnyRowTask;
+  /** Flags whose rows depend on the whole input (they cannot be cut into chunks): an error, or undefined. */
+  refuse?(options: Record<string, unknown>): string | undefined;
+}
+
+export const JOB_TASKS: Record<string, JobTask> = {
+  classify: {
+    register: classifyCommand.register,
+    rowTask: (options) => classifyCommand.classifyRowTask(options) as unknown as AnyRowTask,
+  },
+  embed: {
+    register: embedCommand.register,
+    rowTask: (options) => embedCommand.embedRowTask(options) as unknown as AnyRowTask,
+    refuse: (options) =>
+      embedCommand.embedNeedsWholeInput(options)
+        ? `--precision ${String(options.precision)} without --calibration takes its ranges from every row of the input, which a job split into chunks cannot do; pass --calibration FILE`
+        : undefined,
+  },
+};
+
+export const JOB_TASK_NAMES = Object.keys(JOB_TASKS);
+
+export function jobTask(name: string): JobTask {
+  const task = JOB_TASKS[name];
+  if (task === undefined) {
+    throw new InputError(`--task: expected one of ${JOB_TASK_NAMES.join(', ')}, got "${name}"`, {
+      argument: '--task',
+    });
+  }
+  return task;
+}
+
+/**
+ * Parses `args` (task flags such as `--top-k 3 --column review`) with the local command's own definition, so
+ * every flag is checked as `seqbatch <task>` checks it; returns the options commander gives its action.
+ */
+export async function parseTaskFlags(
+  name: string,
+  args: readonly string[],
+): Promise<Record<string, unknown>> {
+  const program = new Command().exitOverride();
+  jobTask(name).register(program);
+  const command = program.commands[0]!;
+  let parsed: Record<string, unknown> | undefined;
+  let texts: string[] = [];
+  for (const each of [program, command]) {
+    each.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  }
+  command.action((given: string[], options: Record<string, unknown>) => {
+    texts = given;
+    parsed = options;
+  });
+  try {
+    await program.parseAsync([name, ...args], { from: 'user' });
+  } catch (error) {
+    const message = (error as Error).message.replace(/^error: /, '');
+    throw new InputError(`jobs submit --task ${name}: ${message}`, { argument: '--task', cause: error });
+  }
+  if (texts.length > 0) {
+    throw new InputError(
+      `jobs submit: unexpected argument "${texts[0]}" (a job reads its texts from --input)`,
+      {
+        argument: '--input',
+      },
+    );
+  }
+  return parsed!;
+}
+
+/** Flags that say where rows come from and go, which model folder, and how it runs: not part of a job's options. */
+const FLAGS_OUTSIDE_JOB = new Set([
+  'input',
+  'inputFormat',
+  'column',
+  'pairColumn',
+  'quote',
+  'output',
+  'format',
+  'resume',
+  'fsync',
+  'progress',
+  'model',
+  'revision',
+  'offline',
+  'tokenizer',
+  'threads',
+  'graphCache',
+  'packed',
+]);
+
+/** The options a job records: what changes its rows (and the batch flags, which decide how rows are grouped). */
+export function jobOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (!FLAGS_OUTSIDE_JOB.has(key) && value !== undefined) kept[key] = value;
+  }
+  return kept;
+}

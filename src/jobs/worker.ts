@@ -1,0 +1,140 @@
+/**
+ * `seqbatch jobs worker`: takes chunks from the queue of the model it was started with and runs them through the
+ * local command's pipeline and batching (tasks.ts), writing each chunk's records to the results folder.
+ *
+ * Recovery is BullMQ's: a worker holds a lock on each chunk it runs and renews it while alive; a chunk whose
+ * worker died (SIGKILL, lost machine) loses its lock and the stalled-job check hands it to another worker. A chunk
+ * that fails (an error, or stalling more than MAX_STALLS times) is retried with exponential backoff up to the
+ * job's attempts, then parked in the failed set with its error, where `status` names it.
+ *
+ * A worker serves one model: it listens on that model's queue only (model-key.ts), so chunks of another model
+ * never reach it, and it refuses, without retry, any chunk whose job records another model key.
+ */
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { rowError, batchingFrom, BATCHES_PER_CHUNK } from '../cli/commands/shared-rows.js';
+import type { ResolvedModelFlags } from '../cli/commands/shared-model.js';
+import { DEFAULT_BATCH_SIZE, type InputRow, type OutputRecord } from '../cli/io/index.js';
+import type { PipelineOptions } from '../pipelines/index.js';
+import { chunkFile, readChunkRows, writeChunkFile } from './chunk-files.js';
+import { KEY_PREFIX, loadJob, markChunkDone, markStarted, type JobRecord } from './job-record.js';
+import { modelQueueName } from './model-key.js';
+import type { ChunkData } from './queue.js';
+import { jobTask } from './tasks.js';
+
+/** Times a chunk may lose its worker before it counts as failing (each loss also uses one attempt). */
+export const MAX_STALLS = 3;
+/** Default lock time: a dead worker's chunk goes back to the queue within about twice this. */
+export const DEFAULT_STALLED_MS = 30_000;
+
+export interface WorkerSpec {
+  redis: Redis;
+  redisUrl: string;
+  model: ResolvedModelFlags;
+  modelKey: string;
+  concurrency: number;
+  /** Overrides each job's recorded results folder (the same share mounted elsewhere on this machine). */
+  resultsDir?: string;
+  /** Lock time of a chunk (and the stalled-check interval). */
+  stalledMs?: number;
+  /** Lines for the operator (stderr in the CLI). */
+  log?: (line: string) => void;
+}
+
+type OpenPipeline = { readonly task: string; dispose(): Promise<void> };
+
+export interface RunningWorker {
+  readonly queue: string;
+  /** Stops taking chunks, lets the running ones finish, and disposes the pipelines. */
+  close(): Promise<void>;
+}
+
+export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
+  const log = spec.log ?? (() => {});
+  const queueName = modelQueueName(spec.modelKey);
+  const pipelines = new Map<string, Promise<OpenPipeline>>();
+  const jobs = new Map<string, JobRecord>();
+
+  /** One pipeline per task and batching flags (they are load options), opened on first use. */
+  const pipelineFor = (
+    record: JobRecord,
+    open: (dir: string, load: PipelineOptions) => Promise<OpenPipeline>,
+  ) => {
+    const load: PipelineOptions = { ...spec.model.load, ...batchingFrom(record.options) };
+    if (record.options.allowHeadMismatch === true) load.allowHeadMismatch = true;
+    const key = JSON.stringify([record.task, load.batchSize, load.maxBatchTokens, load.allowHeadMismatch]);
+    let pipe = pipelines.get(key);
+    if (pipe === undefined) {
+      pipe = open(spec.model.dir, load);
+      pipe.catch(() => pipelines.delete(key)); // a failed load is retried with the next chunk
+      pipelines.set(key, pipe);
+    }
+    return pipe;
+  };
+
+  const processChunk = async (job: Job<ChunkData>): Promise<void> => {
+    const { job: name, chunk } = job.data;
+    let record = jobs.get(name);
+    if (record === undefined) {
+      record = await loadJob(spec.redis, name, spec.redisUrl);
+      jobs.set(name, record);
+    }
+    if (record.modelKey !== spec.modelKey) {
+      throw new UnrecoverableError(
+        `job ${name} needs model ${record.model} (key ${record.modelKey}); this worker has ${spec.model.modelId} (key ${spec.modelKey})`,
+      );
+    }
+    await markStarted(spec.redis, name);
+    const resultsDir = spec.resultsDir ?? record.resultsDir;
+    const rows = await readChunkRows(chunkFile(resultsDir, name, 'input', chunk));
+    const task = jobTask(record.task).rowTask(record.options);
+    const pipe = await pipelineFor(record, task.open);
+    const recordsOf = task.recordsOf(pipe);
+    // The local command hands the pipeline batch-size × 4 rows at a time, counted from the first row of the
+    // input; cutting the chunk at the same places gives the same model batches, hence the same bytes.
+    const slice = Number(record.options.batchSize ?? DEFAULT_BATCH_SIZE) * BATCHES_PER_CHUNK;
+    const records: OutputRecord[] = [];
+    let start = 0;
+    while (start < rows.length) {
+      const end = Math.min(rows.length, start + slice - (rows[start]!.index % slice));
+      const part: InputRow[] = rows.slice(start, end);
+      try {
+        records.push(...(await recordsOf(part)));
+      } catch (error) {
+        const relabelled = rowError(error, part, [], record.input);
+        throw relabelled instanceof Error ? relabelled : new Error(String(relabelled));
+      }
+      start = end;
+    }
+    await writeChunkFile(chunkFile(resultsDir, name, 'results', chunk), records);
+    await markChunkDone(spec.redis, name, chunk, rows.length);
+  };
+
+  const stalledMs = spec.stalledMs ?? DEFAULT_STALLED_MS;
+  const worker = new Worker<ChunkData>(queueName, processChunk, {
+    connection: spec.redis as unknown as ConnectionOptions,
+    prefix: KEY_PREFIX,
+    concurrency: spec.concurrency,
+    lockDuration: stalledMs,
+    stalledInterval: stalledMs,
+    maxStalledCount: MAX_STALLS,
+  });
+  worker.on('failed', (job, error) => {
+    if (job === undefined) return;
+    const left = (job.opts.attempts ?? 1) - job.attemptsMade;
+    log(
+      `seqbatch: chunk ${job.data.chunk} of job ${job.data.job} failed (${error.message})` +
+        (left > 0 && !(error instanceof UnrecoverableError) ? `; ${left} attempt(s) left` : '; parked'),
+    );
+  });
+  worker.on('error', (error) => log(`seqbatch: queue connection: ${error.message}`));
+  log(`seqbatch: worker for ${spec.model.modelId} (model key ${spec.modelKey}) on queue ${queueName}`);
+
+  return {
+    queue: queueName,
+    close: async () => {
+      await worker.close();
+      for (const pipe of pipelines.values()) await (await pipe.catch(() => undefined))?.dispose();
+    },
+  };
+}

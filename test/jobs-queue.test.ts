@@ -1,0 +1,174 @@
+/**
+ * `seqbatch jobs` end to end on a small job, with real processes and a private redis-server: submit prints only
+ * the job name, a worker of another model leaves the job alone, a worker of the job's model runs it, `status`
+ * reports it (JSON keys as the issue names them), and `collect` writes the bytes and manifest of a local
+ * `seqbatch classify` over the same file, in JSONL and in CSV, the same on a second collect. Then the refusals:
+ * flags the task command rejects, --output at submit, an unfinished or unknown job, an unreachable Redis.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { JobsCli, stopWorker } from './helpers/jobs-cli.js';
+import { TestRedis, skipUnlessRedis } from './helpers/redis-server.js';
+import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+
+const skip = skipUnlessRedis() || skipUnlessShared('datasets', 'sst2');
+const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-jobs-'));
+const INPUT = join(WORK, 'dev300.tsv');
+const RESULTS = join(WORK, 'results');
+let redis: TestRedis;
+let cli: JobsCli;
+
+before(async () => {
+  if (skip) return;
+  const lines = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8').split('\n');
+  writeFileSync(INPUT, lines.slice(0, 301).join('\n') + '\n');
+  redis = await TestRedis.start();
+  cli = await JobsCli.create(WORK, redis.url);
+});
+after(async () => {
+  await redis?.dispose();
+  rmSync(WORK, { recursive: true, force: true });
+});
+
+function statusJson(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `status --json prints one line, got: ${stdout}`);
+  return JSON.parse(lines[0]!) as Record<string, unknown>;
+}
+
+test('a small job: submit, workers of two models, status, collect = local classify', { skip }, async () => {
+  const flags = ['--top-k', '2', '--column', 'sentence'];
+  const submit = await cli.run([
+    'jobs',
+    'submit',
+    '--task',
+    'classify',
+    '--input',
+    INPUT,
+    '--chunk-size',
+    '64',
+    '--results-dir',
+    RESULTS,
+    ...flags,
+  ]);
+  assert.equal(submit.code, 0, submit.stderr);
+  const lines = submit.stdout.split('\n');
+  assert.equal(lines.length, 2, 'one line on stdout');
+  const job = lines[0]!;
+  assert.match(job, /^classify-\d{8}-\d{6}-[0-9a-f]{4}$/);
+
+  let status = statusJson((await cli.run(['jobs', 'status', job, '--json'])).stdout);
+  for (const key of ['chunks', 'done', 'running', 'waiting', 'failed', 'rows_done']) {
+    assert.ok(key in status, `status --json has "${key}"`);
+  }
+  assert.deepEqual(
+    [
+      status.chunks,
+      status.done,
+      status.running,
+      status.waiting,
+      status.failed,
+      status.rows_done,
+      status.rows,
+    ],
+    [5, 0, 0, 5, 0, 0, 300],
+  );
+
+  // A worker of another model listens on that model's queue: the job's chunks never reach it.
+  const other = await cli.worker(['--model', sharedPath('fixtures', 'models', 'distilbert-seqcls')]);
+  await new Promise((done) => setTimeout(done, 1500));
+  status = statusJson((await cli.run(['jobs', 'status', job, '--json'])).stdout);
+  assert.equal(status.waiting, 5, 'a worker of another model took nothing');
+  await stopWorker(other);
+  assert.match(other.stderr(), /on queue model-[0-9a-f]{16}/);
+
+  const worker = await cli.worker();
+  const watched = await cli.run(['jobs', 'status', job, '--watch', '--interval-ms', '200']);
+  assert.equal(watched.code, 0, watched.stderr);
+  assert.match(watched.stdout, /chunks: 5 done, 0 running, 0 waiting, 0 failed \(of 5\)/);
+  assert.match(watched.stdout, /rows: 300 of 300 done/);
+  const exit = await stopWorker(worker);
+  assert.equal(exit.code, 143, 'a worker stops on SIGTERM with 143');
+
+  const local = await cli.run([
+    'classify',
+    '-i',
+    INPUT,
+    ...flags,
+    '-o',
+    join(WORK, 'local.jsonl'),
+    '--no-progress',
+  ]);
+  assert.equal(local.code, 0, local.stderr);
+  const localCsv = await cli.run([
+    'classify',
+    '-i',
+    INPUT,
+    ...flags,
+    '-o',
+    join(WORK, 'local.csv'),
+    '--no-progress',
+  ]);
+  assert.equal(localCsv.code, 0, localCsv.stderr);
+  for (const [name, local] of [
+    ['jobs.jsonl', 'local.jsonl'],
+    ['jobs.csv', 'local.csv'],
+    ['again.jsonl', 'local.jsonl'],
+  ]) {
+    const collect = await cli.run(['jobs', 'collect', job, '--output', join(WORK, name!)]);
+    assert.equal(collect.code, 0, collect.stderr);
+    assert.equal(collect.stdout, '');
+    assert.equal(readFileSync(join(WORK, name!), 'utf8'), readFileSync(join(WORK, local!), 'utf8'), name);
+    // The manifest is the local command's: same fingerprint, same digests, so --resume accepts it.
+    assert.deepEqual(JSON.parse(readFileSync(join(WORK, `${name}.seqbatch.json`), 'utf8')), {
+      ...JSON.parse(readFileSync(join(WORK, `${local}.seqbatch.json`), 'utf8')),
+      input: INPUT,
+    });
+  }
+  assert.equal(readFileSync(join(WORK, 'jobs.jsonl'), 'utf8').split('\n').length, 301);
+});
+
+test('refusals name the flag, the job or the Redis URL', { skip }, async () => {
+  const submit = (...args: string[]) =>
+    cli.run(['jobs', 'submit', '--input', INPUT, '--results-dir', RESULTS, ...args]);
+  // Independent refusals run side by side (each is a process start).
+  const [topK, output, int8, task, name] = await Promise.all([
+    submit('--task', 'classify', '--top-k', 'many'),
+    submit('--task', 'classify', '--output', join(WORK, 'x.jsonl')),
+    submit('--task', 'embed', '--precision', 'int8'),
+    submit('--task', 'translate'),
+    submit('--task', 'classify', '--name', 'bad name!'),
+  ]);
+  assert.equal(topK.code, 2);
+  assert.match(topK.stderr, /--top-k: expected a whole number/);
+  assert.equal(output.code, 2);
+  assert.match(output.stderr, /--output: a job's rows are written by "seqbatch jobs collect/);
+  assert.equal(int8.code, 2);
+  assert.match(int8.stderr, /--calibration/);
+  assert.notEqual(task.code, 0);
+  assert.match(task.stderr, /--task.*translate/);
+  assert.equal(name.code, 2);
+  assert.match(name.stderr, /--name: expected a job name/);
+
+  let exit = await submit('--task', 'classify', '--name', 'pending', '--chunk-size', '100');
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.equal(exit.stdout, 'pending\n');
+  exit = await submit('--task', 'classify', '--name', 'pending');
+  assert.equal(exit.code, 2);
+  assert.match(exit.stderr, /a job "pending" already exists/);
+  exit = await cli.run(['jobs', 'collect', 'pending', '-o', join(WORK, 'pending.jsonl')]);
+  assert.equal(exit.code, 2);
+  assert.match(
+    exit.stderr,
+    /job pending is not finished: 0 of 3 chunks done, 0 running, 3 waiting, 0 parked/,
+  );
+  exit = await cli.run(['jobs', 'status', 'nosuchjob']);
+  assert.equal(exit.code, 2);
+  assert.match(exit.stderr, /job "nosuchjob" not found in Redis at redis:\/\/127\.0\.0\.1:\d+ \(REDIS_URL\)/);
+  exit = await cli.run(['jobs', 'status', 'pending'], { REDIS_URL: 'redis://127.0.0.1:1' });
+  assert.equal(exit.code, 2);
+  assert.match(exit.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(REDIS_URL\)/);
+});
