@@ -6,25 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { readInputRows, type InputRow, type InputSpec, type RunFingerprint } from '../cli/io/index.js';
+import { readInputRows, type InputRow, type InputSpec } from '../cli/io/index.js';
 import { chunkFile, writeChunkFile } from './chunk-files.js';
 import { checkJobName, createJob, finishSubmission, type JobRecord } from './job-record.js';
 import { chunkJobOptions, openQueue } from './queue.js';
 
-export interface SubmitSpec {
+/** What submit is given: the job record's fields that are not worked out here, and the input to read. */
+export interface SubmitSpec extends Omit<JobRecord, 'name' | 'input' | 'resultsDir' | 'submittedAt'> {
   /** Job name; default generated (task, time, random suffix). */
   name?: string;
-  task: string;
-  model: string;
-  modelKey: string;
-  queue: string;
-  options: Record<string, unknown>;
-  run: RunFingerprint;
   input: InputSpec;
-  chunkSize: number;
   resultsDir: string;
-  attempts: number;
-  backoffMs: number;
 }
 
 export interface Submitted {
@@ -46,18 +38,10 @@ export function generatedJobName(task: string, now = new Date()): string {
 export async function submitJob(redis: Redis, spec: SubmitSpec): Promise<Submitted> {
   const name = spec.name === undefined ? generatedJobName(spec.task) : checkJobName(spec.name, '--name');
   const record: JobRecord = {
+    ...spec,
     name,
-    task: spec.task,
-    model: spec.model,
-    modelKey: spec.modelKey,
-    queue: spec.queue,
-    options: spec.options,
-    run: spec.run,
     input: spec.input.file ?? '-',
-    chunkSize: spec.chunkSize,
     resultsDir: resolve(spec.resultsDir),
-    attempts: spec.attempts,
-    backoffMs: spec.backoffMs,
     submittedAt: new Date().toISOString(),
   };
   await createJob(redis, record);

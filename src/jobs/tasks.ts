@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import * as classifyCommand from '../cli/commands/classify.js';
 import * as embedCommand from '../cli/commands/embed.js';
-import type { PipelineRowTask } from '../cli/commands/shared-rows.js';
+import { MODEL_RUN_FLAGS, ROW_IO_FLAGS, type PipelineRowTask } from '../cli/commands/shared-rows.js';
 
 type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
 
@@ -84,26 +84,11 @@ export async function parseTaskFlags(
   return parsed!;
 }
 
-/** Flags that say where rows come from and go, which model folder, and how it runs: not part of a job's options. */
-const FLAGS_OUTSIDE_JOB = new Set([
-  'input',
-  'inputFormat',
-  'column',
-  'pairColumn',
-  'quote',
-  'output',
-  'format',
-  'resume',
-  'fsync',
-  'progress',
-  'model',
-  'revision',
-  'offline',
-  'tokenizer',
-  'threads',
-  'graphCache',
-  'packed',
-]);
+/**
+ * Flags that say where rows come from and go, which model and how it runs: not part of a job's options (the model
+ * and a --tokenizer folder are the job's model key instead).
+ */
+const FLAGS_OUTSIDE_JOB = new Set([...ROW_IO_FLAGS, ...MODEL_RUN_FLAGS, 'tokenizer']);
 
 /** The options a job records: what changes its rows (and the batch flags, which decide how rows are grouped). */
 export function jobOptions(options: Record<string, unknown>): Record<string, unknown> {

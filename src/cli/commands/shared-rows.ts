@@ -281,12 +281,8 @@ export async function runPipelineCommand<P extends { readonly task: string; disp
   }
 }
 
-/**
- * Flags that do not change what a row command writes: where rows come from and go (the input is checked by the
- * digest of its rows instead), how they are batched and run (equal up to float rounding), and how the model is
- * found (`modelDir` records the folder it resolved to). Every other flag is part of the run's fingerprint.
- */
-const FLAGS_OUTSIDE_FINGERPRINT = new Set([
+/** The row flags of src/cli/io: where rows come from and where they go. */
+export const ROW_IO_FLAGS = [
   'input',
   'inputFormat',
   'column',
@@ -297,14 +293,21 @@ const FLAGS_OUTSIDE_FINGERPRINT = new Set([
   'resume',
   'fsync',
   'progress',
+];
+
+/** How the model is found and run (equal up to float rounding): a machine's business, not a run's. */
+export const MODEL_RUN_FLAGS = ['threads', 'graphCache', 'packed', 'model', 'revision', 'offline'];
+
+/**
+ * Flags that do not change what a row command writes: where rows come from and go (the input is checked by the
+ * digest of its rows instead), how they are batched and run (equal up to float rounding), and how the model is
+ * found (`modelDir` records the folder it resolved to). Every other flag is part of the run's fingerprint.
+ */
+const FLAGS_OUTSIDE_FINGERPRINT = new Set([
+  ...ROW_IO_FLAGS,
+  ...MODEL_RUN_FLAGS,
   'batchSize',
   'maxBatchTokens',
-  'threads',
-  'graphCache',
-  'packed',
-  'model',
-  'revision',
-  'offline',
 ]);
 
 /** What `--resume` compares: the task, the model folder and every output-changing flag. */
