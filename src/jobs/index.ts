@@ -4,6 +4,6 @@ export { submitJob, generatedJobName, type SubmitSpec, type Submitted } from './
 export { startWorker, DEFAULT_STALLED_MS, type RunningWorker, type WorkerSpec } from './worker.js';
 export { jobStatus, statusOf, formatStatus, type JobStatus, type ParkedChunk } from './status.js';
 export { collectJob, type CollectSpec } from './collect.js';
-export { modelKey, modelQueueName } from './model-key.js';
+export { modelKey, modelQueueName, modelVariant } from './model-key.js';
 export { JOB_TASK_NAMES, jobTask, jobOptions, parseTaskFlags } from './tasks.js';
 export { loadJob, type JobRecord } from './job-record.js';

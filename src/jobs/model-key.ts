@@ -8,6 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PipelineOptions } from '../pipelines/index.js';
 
 /** Weight formats seqbatch never reads (it loads safetensors only): left out so they cost no hashing. */
 const UNREAD = /\.(bin|onnx|h5|msgpack|ot|pt|pth|ckpt|gguf)$/i;
@@ -33,17 +34,45 @@ async function hashFolder(hash: Hash, dir: string): Promise<void> {
   }
 }
 
+/** Loading options that only say how a model runs (results equal up to float rounding), or where it comes from. */
+const RUN_ONLY_LOAD_OPTIONS = new Set([
+  'threads',
+  'cacheDir',
+  'packed',
+  'allowHeadMismatch',
+  'tokenizer',
+  'runOn',
+]);
+
 /**
- * The key of a model folder (and of a tokenizer folder used instead of its own, which changes every row):
- * 16 hex digits of a SHA-256 over the files' names and bytes.
+ * The loading options that change what the model computes (a quantized dtype, say): part of the key, so a worker
+ * loading the model another way never takes the job's chunks. Whatever option is not known to be run-only counts.
  */
-export async function modelKey(modelDir: string, tokenizerDir?: string): Promise<string> {
+export function modelVariant(load: PipelineOptions): Record<string, unknown> {
+  const variant: Record<string, unknown> = {};
+  for (const key of Object.keys(load).sort()) {
+    const value = (load as Record<string, unknown>)[key];
+    if (!RUN_ONLY_LOAD_OPTIONS.has(key) && value !== undefined) variant[key] = value;
+  }
+  return variant;
+}
+
+/**
+ * The key of a model folder, loaded with `variant` (modelVariant), and of a tokenizer folder used instead of its
+ * own (which changes every row): 16 hex digits of a SHA-256 over the files' names and bytes and the variant.
+ */
+export async function modelKey(
+  modelDir: string,
+  tokenizerDir?: string,
+  variant: Record<string, unknown> = {},
+): Promise<string> {
   const hash = createHash('sha256');
   await hashFolder(hash, modelDir);
   if (tokenizerDir !== undefined) {
     hash.update('tokenizer\n');
     await hashFolder(hash, tokenizerDir);
   }
+  if (Object.keys(variant).length > 0) hash.update(`variant\n${JSON.stringify(variant)}\n`);
   return hash.digest('hex').slice(0, 16);
 }
 

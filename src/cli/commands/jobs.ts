@@ -17,6 +17,7 @@ import {
   jobTask,
   modelKey,
   modelQueueName,
+  modelVariant,
   parseTaskFlags,
   redisUrl,
   startWorker,
@@ -193,7 +194,11 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
   } finally {
     await pipe.dispose();
   }
-  const key = await modelKey(model.dir, taskOptions.tokenizer as string | undefined);
+  const key = await modelKey(
+    model.dir,
+    taskOptions.tokenizer as string | undefined,
+    modelVariant(model.load),
+  );
   const url = redisUrl();
   const redis = await connectRedis(url);
   try {
@@ -224,7 +229,7 @@ async function runWorker(options: WorkerCliOptions): Promise<void> {
   const concurrency = integerFlag(options.concurrency, '--concurrency')!;
   const stalledMs = integerFlag(options.stalledMs, '--stalled-ms', 100)!;
   const model = await resolveModelFlags(options);
-  const key = await modelKey(model.dir, options.tokenizer);
+  const key = await modelKey(model.dir, options.tokenizer, modelVariant(model.load));
   const url = redisUrl();
   const redis = await connectRedis(url, { persistent: true });
   const interruption = interruptOnSignals();
