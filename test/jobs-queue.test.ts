@@ -2,7 +2,8 @@
  * `seqbatch jobs` end to end on a small job, with real processes and a private redis-server: submit prints only
  * the job name, a worker of another model leaves the job alone, a worker of the job's model runs it, `status`
  * reports it (JSON keys as the issue names them), and `collect` writes the bytes and manifest of a local
- * `seqbatch classify` over the same file, in JSONL and in CSV, the same on a second collect. Then the refusals:
+ * `seqbatch classify` over the same file, in JSONL and in CSV, the same on a second collect; embed and ner jobs
+ * (the latter on a token-classification fixture, served by that other worker) give their local commands' bytes. Then the refusals:
  * flags the task command rejects, --output at submit, an unfinished or unknown job, an unreachable Redis.
  */
 import assert from 'node:assert/strict';
@@ -10,11 +11,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fixtureCheckpoint, labelConfig, NER_LABELS } from './helpers/fixture-checkpoints.js';
 import { JobsCli, stopWorker } from './helpers/jobs-cli.js';
 import { TestRedis, skipUnlessRedis } from './helpers/redis-server.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
-const skip = skipUnlessRedis() || skipUnlessShared('datasets', 'sst2');
+const skip =
+  skipUnlessRedis() || skipUnlessShared('datasets', 'sst2') || skipUnlessShared('fixtures', 'models');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-jobs-'));
 const INPUT = join(WORK, 'dev300.tsv');
 const RESULTS = join(WORK, 'results');
@@ -32,6 +35,12 @@ after(async () => {
   await redis?.dispose();
   rmSync(WORK, { recursive: true, force: true });
 });
+
+async function submitJob(args: string[]): Promise<string> {
+  const exit = await cli.run(['jobs', 'submit', '--results-dir', RESULTS, ...args]);
+  assert.equal(exit.code, 0, exit.stderr);
+  return exit.stdout.trim();
+}
 
 function statusJson(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');
@@ -77,9 +86,39 @@ test('a small job: submit, workers of two models, status, collect = local classi
     [5, 0, 0, 5, 0, 0, 300],
   );
 
-  // A worker of another model listens on that model's queue: the job's chunks never reach it.
-  const other = await cli.worker(['--model', sharedPath('fixtures', 'models', 'distilbert-seqcls')]);
-  await new Promise((done) => setTimeout(done, 1500));
+  // Jobs of other tasks: embed on the same model, ner on a token-classification fixture.
+  const embedJob = await submitJob([
+    '--task',
+    'embed',
+    '--input',
+    INPUT,
+    '--chunk-size',
+    '128',
+    '--name',
+    'embed-300',
+  ]);
+  const nerModel = fixtureCheckpoint(WORK, 'bert-tokcls', {
+    config: labelConfig(NER_LABELS),
+    withTokenizer: true,
+  });
+  const nerFlags = ['--model', nerModel, '--aggregation', 'first'];
+  const nerJob = await submitJob([
+    '--task',
+    'ner',
+    '--input',
+    INPUT,
+    '--chunk-size',
+    '128',
+    '--name',
+    'ner-300',
+    ...nerFlags,
+  ]);
+
+  // A worker of another model listens on that model's queue: it runs the ner job, and the classify job's chunks
+  // never reach it.
+  const other = await cli.worker(['--model', nerModel]);
+  const nerWatched = await cli.run(['jobs', 'status', nerJob, '--watch', '--interval-ms', '200']);
+  assert.equal(nerWatched.code, 0, nerWatched.stderr);
   status = statusJson((await cli.run(['jobs', 'status', job, '--json'])).stdout);
   assert.equal(status.waiting, 5, 'a worker of another model took nothing');
   await stopWorker(other);
@@ -90,6 +129,9 @@ test('a small job: submit, workers of two models, status, collect = local classi
   assert.equal(watched.code, 0, watched.stderr);
   assert.match(watched.stdout, /chunks: 5 done, 0 running, 0 waiting, 0 failed \(of 5\)/);
   assert.match(watched.stdout, /rows: 300 of 300 done/);
+  // The same worker runs the embed job of its model.
+  const embedWatched = await cli.run(['jobs', 'status', embedJob, '--watch', '--interval-ms', '200']);
+  assert.equal(embedWatched.code, 0, embedWatched.stderr);
   const exit = await stopWorker(worker);
   assert.equal(exit.code, 143, 'a worker stops on SIGTERM with 143');
 
@@ -129,6 +171,27 @@ test('a small job: submit, workers of two models, status, collect = local classi
     });
   }
   assert.equal(readFileSync(join(WORK, 'jobs.jsonl'), 'utf8').split('\n').length, 301);
+
+  // The other tasks give their local command's bytes too.
+  for (const [name, args] of [
+    [embedJob, ['embed']],
+    [nerJob, ['ner', ...nerFlags]],
+  ] as const) {
+    const local = await cli.run([
+      ...args,
+      '-i',
+      INPUT,
+      '-o',
+      join(WORK, `${name}.local.jsonl`),
+      '--no-progress',
+    ]);
+    assert.equal(local.code, 0, local.stderr);
+    const collect = await cli.run(['jobs', 'collect', name, '-o', join(WORK, `${name}.jsonl`)]);
+    assert.equal(collect.code, 0, collect.stderr);
+    const got = readFileSync(join(WORK, `${name}.jsonl`), 'utf8');
+    assert.equal(got, readFileSync(join(WORK, `${name}.local.jsonl`), 'utf8'), name);
+    assert.equal(got.split('\n').length, 301);
+  }
 });
 
 test('refusals name the flag, the job or the Redis URL', { skip }, async () => {

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { InputError } from '../errors.js';
 import * as classifyCommand from '../cli/commands/classify.js';
 import * as embedCommand from '../cli/commands/embed.js';
+import * as nerCommand from '../cli/commands/ner.js';
 import { MODEL_RUN_FLAGS, ROW_IO_FLAGS, type PipelineRowTask } from '../cli/commands/shared-rows.js';
 
 type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
@@ -32,6 +33,12 @@ export const JOB_TASKS: Record<string, JobTask> = {
       embedCommand.embedNeedsWholeInput(options)
         ? `--precision ${String(options.precision)} without --calibration takes its ranges from every row of the input, which a job split into chunks cannot do; pass --calibration FILE`
         : undefined,
+  },
+  ner: {
+    register: nerCommand.register,
+    rowTask: (options) => nerCommand.nerRowTask(options) as unknown as AnyRowTask,
+    refuse: (options) =>
+      options.pairColumn !== undefined ? '--pair-column: ner reads one text per row, not pairs' : undefined,
   },
 };
 

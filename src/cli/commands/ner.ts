@@ -7,6 +7,7 @@ import {
   pipeline,
   type AggregationStrategy,
   type TokenClassificationOptions,
+  type TokenClassificationPipeline,
 } from '../../pipelines/index.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { integerFlag, listFlag } from './shared-flags.js';
@@ -16,6 +17,7 @@ import {
   refusePairColumn,
   runPipelineCommand,
   type BatchingCliOptions,
+  type PipelineRowTask,
 } from './shared-rows.js';
 
 export interface NerCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
@@ -55,6 +57,15 @@ export async function runNer(
   io: RowsCommandIO = {},
 ): Promise<RowsCommandSummary> {
   refusePairColumn(options, 'ner');
+  const task = nerRowTask(options);
+  return runPipelineCommand(texts, options, task.open, task.recordsOf, io);
+}
+
+/**
+ * What ner does with a model: the pipeline it opens and the records of some rows under these flags (shared by the
+ * local command and `seqbatch jobs worker`).
+ */
+export function nerRowTask(options: NerCliOptions): PipelineRowTask<TokenClassificationPipeline> {
   const callOptions: TokenClassificationOptions = {
     aggregationStrategy: options.aggregation ?? 'simple',
   };
@@ -62,17 +73,14 @@ export async function runNer(
   if (ignore !== undefined) callOptions.ignoreLabels = ignore;
   const stride = integerFlag(options.stride, '--stride', 0);
   if (stride !== undefined) callOptions.stride = stride;
-  return runPipelineCommand(
-    texts,
-    options,
-    (dir, load) => pipeline('token-classification', dir, load),
-    (tagger) => async (rows) => {
+  return {
+    open: (dir, load) => pipeline('token-classification', dir, load),
+    recordsOf: (tagger) => async (rows) => {
       const results = await tagger.run(
         rows.map((row) => row.text),
         callOptions,
       );
       return results.map((entities) => ({ entities }));
     },
-    io,
-  );
+  };
 }
