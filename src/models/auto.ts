@@ -36,7 +36,7 @@ import {
 import { FloatTensor } from '../runtime/tensor.js';
 import type { ModelTask } from './architecture.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
-import { graphInputNames } from './index.js';
+import { graphInputNames, int8Settings, type ModelDtype } from './index.js';
 import { defaultModelInput, normaliseInputs, type ForwardInput, type ModelInputs } from './model-inputs.js';
 import { choiceLogitDims, flattenChoiceInputs, multipleChoiceLoss } from './multiple-choice.js';
 import { openGraph, type BuildOptions } from './open-graph.js';
@@ -77,6 +77,13 @@ export interface FromPretrainedOptions extends RuntimeOptions {
    * outputs are 0 in packed results.
    */
   packed?: PackedMode;
+  /**
+   * 'fp32' (default) or 'int8': the large matrix products quantized (weights per output channel at load,
+   * activations per token when the graph runs; docs/models.md, "int8"). The int8 graph is cached like the fp32 one.
+   */
+  dtype?: ModelDtype;
+  /** int8 only: Linear layers kept in fp32, by checkpoint name segments (default: `DEFAULT_INT8_EXCLUDE`). */
+  int8Exclude?: readonly string[];
 }
 
 /** Per-call options of `forward`. */
@@ -152,6 +159,7 @@ export class PreTrainedModel {
         argument: 'packed',
       });
     }
+    const int8 = int8Settings(options.dtype, options.int8Exclude);
     const config = AutoConfig.fromPretrained(dir);
     const selection = { attentionMask: true, positionIds: config.architecture.accepts.positionIds };
     const buildOptions: BuildOptions = {
@@ -159,6 +167,7 @@ export class PreTrainedModel {
       outputHiddenStates: options.outputHiddenStates ?? false,
       outputAttentions: options.outputAttentions ?? false,
       inputs: selection,
+      ...(int8 ? { dtype: 'int8' as const, int8Exclude: [...int8.exclude] } : {}),
     };
     if (packed === true) checkPackable(config, buildOptions);
     // 'auto' starts padded: length-sorted batches, the scheduler's usual output, need nothing else.

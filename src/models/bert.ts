@@ -299,7 +299,7 @@ export function vocabularyProjection(
   },
 ): Value {
   const weight = options.tied ? options.wordEmbeddings : options.decoderWeight;
-  const projected = m.g.op('MatMul', [x, m.linearWeight(weight, options.vocabSize, options.inFeatures)]);
+  const projected = m.linearProduct(x, [weight], options.vocabSize, options.inFeatures);
   const biasName = options.biasNames.find((name) => m.has(name)) ?? options.biasNames[0]!;
   return m.g.op('Add', [projected, m.tensor(biasName, [options.vocabSize])]);
 }

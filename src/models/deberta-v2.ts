@@ -33,7 +33,8 @@ import {
   linearResidualLayerNorm,
   matmul,
   ModelGraph,
-  packedProjection,
+  packedProjectionBias,
+  projectQueryKeyValue as stackedQueryKeyValue,
   stackLayers,
   traceOutputs,
   type ActivationName,
@@ -252,7 +253,7 @@ function debertaLayer(
       relativeEmbeddings,
       outputProbabilities,
     };
-    const [query, key, value] = projectQueryKeyValue(m, x, self, h);
+    const [query, key, value] = queryKeyValueProjections(m, x, self, h);
     let context: Value;
     let probabilities: Value | null = null;
     if (m.packed) {
@@ -298,12 +299,12 @@ function debertaLayer(
 }
 
 /** query_proj, key_proj and value_proj of `x` (one MatMul on the side-by-side weights with contrib ops). */
-function projectQueryKeyValue(m: ModelGraph, x: Value, self: string, hidden: number): Value[] {
+function queryKeyValueProjections(m: ModelGraph, x: Value, self: string, hidden: number): Value[] {
   const names = { query: `${self}.query_proj`, key: `${self}.key_proj`, value: `${self}.value_proj` };
   if (!m.options.contribOps)
     return Object.values(names).map((prefix) => linear(m, x, prefix, hidden, hidden));
-  const { weight, bias } = packedProjection(m, { ...names, hidden });
-  const projected = m.g.op('Add', [m.g.op('MatMul', [x, weight]), bias]);
+  const spec = { ...names, hidden };
+  const projected = m.g.op('Add', [stackedQueryKeyValue(m, x, spec), packedProjectionBias(m, spec)]);
   return m.g.opMulti('Split', [projected, m.g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
 }
 

@@ -27,6 +27,7 @@ import {
   type EncoderInputs,
   type NamedOutput,
 } from './layers/index.js';
+import { DEFAULT_INT8_EXCLUDE, type Int8Settings } from './layers/int8.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
 import { architectureFor } from './registry.js';
 
@@ -64,7 +65,18 @@ export interface BuildModelGraphOptions {
    * the full computation, and for tests of the shortcut. Other requests ignore it.
    */
   firstTokenOnly?: boolean;
+  /**
+   * 'fp32' (default) or 'int8': the large matrix products (attention projections, feed-forward, heads, MLM
+   * decoders) with weights quantized per output channel at build time and activations per row when the graph
+   * runs (docs/models.md, "int8"). Embeddings, LayerNorm, softmax and the attention products stay fp32.
+   */
+  dtype?: ModelDtype;
+  /** int8 only: Linear layers kept in fp32, by checkpoint name segments (default `DEFAULT_INT8_EXCLUDE`). */
+  int8Exclude?: readonly string[];
 }
+
+export const MODEL_DTYPES = ['fp32', 'int8'] as const;
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
 /**
  * The inputs of a packed graph, in feed order (`token_type_ids` only for models with token types): int64
@@ -192,7 +204,10 @@ export function buildModelGraph(
   arch.checkConfig(reader);
   const selected = resolveInputs(arch, reader, options.inputs ?? {});
 
-  const m = new ModelGraph(weights, { contribOps: options.contribOps ?? true });
+  const m = new ModelGraph(weights, {
+    contribOps: options.contribOps ?? true,
+    int8: int8Settings(options.dtype, options.int8Exclude),
+  });
   const g = m.g;
   const request: GraphRequest = {
     task: options.task,
@@ -231,6 +246,22 @@ export function buildModelGraph(
     outputNames: g.outputNames,
     outputs: outputs.map(({ name, dims }) => ({ name, dims })),
   };
+}
+
+/** The int8 settings of a build, or null for fp32; malformed options are an InputError naming them. */
+export function int8Settings(dtype: unknown, exclude: unknown): Int8Settings | null {
+  if (dtype !== undefined && !(MODEL_DTYPES as readonly unknown[]).includes(dtype)) {
+    throw new InputError(`dtype: expected one of ${MODEL_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`, {
+      argument: 'dtype',
+    });
+  }
+  if (exclude !== undefined && !(Array.isArray(exclude) && exclude.every((e) => typeof e === 'string'))) {
+    throw new InputError(`int8Exclude: expected a list of layer names, got ${JSON.stringify(exclude)}`, {
+      argument: 'int8Exclude',
+    });
+  }
+  if (dtype !== 'int8') return null;
+  return { exclude: (exclude as string[] | undefined) ?? DEFAULT_INT8_EXCLUDE };
 }
 
 function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {

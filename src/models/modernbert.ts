@@ -274,10 +274,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       // leaves decoder.weight out) and whose bias follows `decoder_bias`.
       const { vocabSize } = config;
       const weight = config.tieWordEmbeddings ? `${base}embeddings.tok_embeddings.weight` : 'decoder.weight';
-      let logits = m.g.op('MatMul', [
-        predictionHead(m, sequence, config),
-        m.linearWeight(weight, vocabSize, h),
-      ]);
+      let logits = m.linearProduct(predictionHead(m, sequence, config), [weight], vocabSize, h);
       if (config.decoderBias) logits = m.g.op('Add', [logits, m.tensor('decoder.bias', [vocabSize])]);
       return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', vocabSize] }, ...traced];
     }

@@ -20,6 +20,9 @@ export type BuildOptions = {
   outputAttentions: boolean;
   inputs: { attentionMask: boolean; positionIds: boolean };
   packed?: boolean;
+  /** Set only for int8 (so fp32 keys stay as they were); the exclusion list is resolved (defaults filled in). */
+  dtype?: 'int8';
+  int8Exclude?: readonly string[];
 };
 
 export interface OpenedGraph {

@@ -211,6 +211,8 @@ export async function pipeline(
     outputAttentions,
     cacheDir,
     packed,
+    dtype,
+    int8Exclude,
     allowHeadMismatch,
     ...callDefaults
   } = options;
@@ -228,6 +230,8 @@ export async function pipeline(
     cacheDir,
     // Per batch, padded or packed (see FromPretrainedOptions.packed).
     packed: packed ?? 'auto',
+    dtype,
+    int8Exclude,
   });
   switch (resolved) {
     case 'text-classification':

@@ -13,9 +13,12 @@ import { AutoConfig } from '../../models/config.js';
 import { MODEL_TASKS, taskFromConfig, type ModelTask } from '../../models/index.js';
 import { GRAPH_OPTIMIZATION_LEVELS, type GraphOptimizationLevel } from '../../runtime/session.js';
 import { FloatTensor } from '../../runtime/tensor.js';
+import { addDtypeOptions, dtypeFlags } from './shared-model.js';
 
 export interface ForwardCliOptions {
   model: string;
+  dtype?: 'fp32' | 'int8';
+  int8Exclude?: string;
   input: string;
   task?: ModelTask;
   outputHiddenStates?: boolean;
@@ -52,7 +55,7 @@ export function positiveInteger(flag: string) {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('forward')
     .description(
       'run a checkpoint on input_ids (+ masks, labels) from a JSON file and print the outputs as JSON',
@@ -74,10 +77,10 @@ export function register(program: Command): void {
         GRAPH_OPTIMIZATION_LEVELS,
       ),
     )
-    .option('--no-cache', 'do not read or write the built-graph cache (SEQBATCH_CACHE or ~/.cache/seqbatch)')
-    .action(async (options: ForwardCliOptions) => {
-      await runForward(options);
-    });
+    .option('--no-cache', 'do not read or write the built-graph cache (SEQBATCH_CACHE or ~/.cache/seqbatch)');
+  addDtypeOptions(command).action(async (options: ForwardCliOptions) => {
+    await runForward(options);
+  });
 }
 
 async function readAll(stream: Readable): Promise<string> {
@@ -184,6 +187,7 @@ export async function runForward(options: ForwardCliOptions, io: ForwardIO = {})
     threads: options.threads,
     graphOptimizationLevel: options.graphOptimizationLevel,
     cacheDir: options.cache === false ? false : undefined,
+    ...dtypeFlags(options),
   });
   try {
     const outputs = await model.forward(inputs as never);

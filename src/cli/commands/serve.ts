@@ -9,7 +9,7 @@ import { loadServeEngine, SERVED_TASKS, type ServedTask } from '../../server/eng
 import { InputError } from '../../errors.js';
 import type { SeqbatchServer } from '../../server/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
-import { addModelOptions, type ModelCliOptions } from './shared-model.js';
+import { addModelOptions, dtypeFlags, type ModelCliOptions } from './shared-model.js';
 import { defaultModelDir } from '../default-model.js';
 import { integerFlag, listFlag } from './shared-flags.js';
 
@@ -81,6 +81,7 @@ export async function runServe(options: ServeCommandOptions): Promise<SeqbatchSe
     ...(options.packed === undefined
       ? {}
       : { packed: options.packed === 'auto' ? ('auto' as const) : options.packed === 'true' }),
+    ...dtypeFlags(options),
     ...(options.tokenizer === undefined
       ? {}
       : { tokenizer: await Tokenizer.fromPretrained(options.tokenizer) }),

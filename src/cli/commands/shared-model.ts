@@ -9,7 +9,7 @@ import { resolveModel, type ResolveModelOptions } from '../../hub/index.js';
 import type { PipelineOptions } from '../../pipelines/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { DEFAULT_MODEL_NAME, defaultModelDir } from '../default-model.js';
-import { integerFlag } from './shared-flags.js';
+import { integerFlag, listFlag } from './shared-flags.js';
 
 /** What commander hands the action for the options added by addModelOptions. */
 export interface ModelCliOptions {
@@ -20,6 +20,8 @@ export interface ModelCliOptions {
   threads?: string;
   graphCache?: boolean;
   packed?: 'auto' | 'true' | 'false';
+  dtype?: 'fp32' | 'int8';
+  int8Exclude?: string;
   allowHeadMismatch?: boolean;
 }
 
@@ -52,6 +54,7 @@ export function addModelOptions(command: Command, spec: ModelFlagsSpec): Command
         .choices(['auto', 'true', 'false'])
         .default('auto'),
     );
+  addDtypeOptions(command);
   if (spec.checksHead) {
     command.option(
       '--allow-head-mismatch',
@@ -87,6 +90,34 @@ export async function resolveModelFlags(options: ModelCliOptions): Promise<Resol
   if (options.allowHeadMismatch) load.allowHeadMismatch = true;
   if (options.packed !== undefined)
     load.packed = options.packed === 'auto' ? 'auto' : options.packed === 'true';
+  Object.assign(load, dtypeFlags(options));
   if (options.tokenizer !== undefined) load.tokenizer = await Tokenizer.fromPretrained(options.tokenizer);
   return { modelId, dir, load };
+}
+
+/** `--dtype` and `--int8-exclude`, on every command that loads a model (read back with `dtypeFlags`). */
+export function addDtypeOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--dtype <dtype>', 'fp32, or int8: quantized matrix products (docs/models.md, "int8")')
+        .choices(['fp32', 'int8'])
+        .default('fp32'),
+    )
+    .option(
+      '--int8-exclude <layers>',
+      'with --dtype int8: comma-separated Linear layer names kept in fp32 (default: none)',
+    );
+}
+
+/** The loading options of --dtype and --int8-exclude (an empty object for fp32 without exclusions). */
+export function dtypeFlags(options: Pick<ModelCliOptions, 'dtype' | 'int8Exclude'>): {
+  dtype?: 'int8';
+  int8Exclude?: string[];
+} {
+  const exclude = listFlag(options.int8Exclude, '--int8-exclude');
+  if (exclude !== undefined && options.dtype !== 'int8') {
+    throw new InputError('--int8-exclude: only meaningful with --dtype int8', { argument: '--int8-exclude' });
+  }
+  if (options.dtype !== 'int8') return {};
+  return exclude === undefined ? { dtype: 'int8' } : { dtype: 'int8', int8Exclude: exclude };
 }

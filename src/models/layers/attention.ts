@@ -218,41 +218,57 @@ function fewQueryAttention(
   return g.op('Add', [merged, m.tensor(`${spec.value}.bias`, [hidden])], {}, { name: 'few_query_context' });
 }
 
-/** The query, key and value projections side by side (weights [hidden, 3·hidden], bias [3·hidden]), built once. */
-export function packedProjection(
-  m: ModelGraph,
-  spec: Pick<SelfAttentionSpec, 'query' | 'key' | 'value' | 'hidden'>,
-): { weight: Value; bias: Value } {
+type ProjectionNames = Pick<SelfAttentionSpec, 'query' | 'key' | 'value' | 'hidden'>;
+
+/** `x` times the query, key and value weights side by side: [..., 3·hidden], without the bias (one product). */
+export function projectQueryKeyValue(m: ModelGraph, x: Value, spec: ProjectionNames): Value {
+  const sources = [spec.query, spec.key, spec.value].map((prefix) => `${prefix}.weight`);
+  return m.linearProduct(x, sources, spec.hidden, spec.hidden);
+}
+
+/** The query, key and value biases side by side [3·hidden], built once. */
+export function packedProjectionBias(m: ModelGraph, spec: ProjectionNames): Value {
   const { hidden } = spec;
   const prefixes = [spec.query, spec.key, spec.value];
-  const weight = m.derived(`${spec.query}+key+value.weight:T`, [hidden, 3 * hidden], () => {
-    const packed = new Float32Array(hidden * 3 * hidden);
-    prefixes.forEach((prefix, p) => {
-      const w = m.read(`${prefix}.weight`, [hidden, hidden]); // [out, in]
-      for (let o = 0; o < hidden; o++) {
-        for (let i = 0; i < hidden; i++) packed[i * 3 * hidden + p * hidden + o] = w[o * hidden + i]!;
-      }
-    });
-    return packed;
-  });
-  const bias = m.derived(`${spec.query}+key+value.bias`, [3 * hidden], () => {
+  return m.derived(`${spec.query}+key+value.bias`, [3 * hidden], () => {
     const packed = new Float32Array(3 * hidden);
     prefixes.forEach((prefix, p) => packed.set(m.read(`${prefix}.bias`, [hidden]), p * hidden));
     return packed;
   });
-  return { weight, bias };
 }
 
+/**
+ * One fused kernel for the whole attention: com.microsoft Attention, which projects Q/K/V itself from fp32
+ * weights; when the projections run in int8, the projection is our int8 product and MultiHeadAttention attends.
+ */
 function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: SelfAttentionSpec): Value {
-  const { weight, bias } = packedProjection(m, spec);
+  const g = m.g;
+  const bias = packedProjectionBias(m, spec);
+  const weights = [spec.query, spec.key, spec.value].map((prefix) => `${prefix}.weight`);
+  if (m.int8For(weights)) {
+    const [q, k, v] = splitQueryKeyValue(m, projectQueryKeyValue(m, x, spec), spec.hidden);
+    const positionBias = spec.positionBias ? [spec.positionBias(mask, x)] : [];
+    return g.op(
+      'MultiHeadAttention',
+      [q!, k!, v!, bias, mask.maskIndex(), ...positionBias],
+      { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
+      MS,
+    );
+  }
+  const weight = m.stackedLinearWeight(weights, spec.hidden, spec.hidden); // [hidden, 3·hidden]
   // Inputs 4 and 5 are `past` (none here) and `attention_bias`, added to the scores like HF's position bias.
   const positionBias = spec.positionBias ? [null, spec.positionBias(mask, x)] : [];
-  return m.g.op(
+  return g.op(
     'Attention',
     [x, weight, bias, mask.maskIndex(), ...positionBias],
     { num_heads: spec.heads, mask_filter_value: attr.float(FLOAT32_MIN) },
     MS,
   );
+}
+
+/** Splits [..., 3·hidden] into query, key and value. */
+function splitQueryKeyValue(m: ModelGraph, projected: Value, hidden: number): Value[] {
+  return m.g.opMulti('Split', [projected, m.g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
 }
 
 /**
@@ -270,18 +286,11 @@ function packedSelfAttention(
   const g = m.g;
   const { hidden } = spec;
   if (m.options.contribOps) {
-    const { weight, bias } = packedProjection(m, spec);
+    const bias = packedProjectionBias(m, spec);
     // Split on the T packed tokens, then gather each part: splitting after the gather would copy the filler slots
     // of the attention layouts too. ORT's CPU MultiHeadAttention does not take packed QKV
     // ([batch, length, heads, 3, head]), so the split itself cannot be avoided.
-    const packedQkv = g.opMulti(
-      'Split',
-      [g.op('MatMul', [x, weight]), g.int64s([hidden, hidden, hidden])],
-      3,
-      {
-        axis: 2,
-      },
-    );
+    const packedQkv = splitQueryKeyValue(m, projectQueryKeyValue(m, x, spec), hidden);
     const contexts = layout.groups.map((group) => {
       const [q, k, v] = packedQkv.map((part) => layout.toGroupLayout(part, group));
       // MultiHeadAttention adds the [3·hidden] bias to Q, K and V itself and hides masked keys (key_padding_mask);

@@ -6,6 +6,13 @@ import { WeightsError } from '../../errors.js';
 import { GraphBuilder, Value } from '../../onnx/graph-builder.js';
 import type { SafetensorsDtype, WeightStore } from '../../weights/types.js';
 import type { PackedLayout } from '../packed-layout.js';
+import {
+  excludedFromInt8,
+  int8Product,
+  quantizeLinearWeights,
+  quantizeRows,
+  type Int8Settings,
+} from './int8.js';
 
 /** `torch.finfo(torch.float32).min`, the value HF adds to (or fills into) masked attention scores. */
 export const FLOAT32_MIN = -3.4028234663852886e38;
@@ -15,6 +22,8 @@ export const MS = { domain: 'com.microsoft' } as const;
 export interface LayerOptions {
   /** Use com.microsoft fused kernels where ONNX Runtime provides them. */
   contribOps: boolean;
+  /** Run the large matrix products in int8 (see int8.ts); null keeps every product in fp32. */
+  int8?: Int8Settings | null;
 }
 
 /**
@@ -27,6 +36,8 @@ const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16
 export class ModelGraph {
   readonly g = new GraphBuilder();
   private readonly tensors = new Map<string, Value>();
+  private readonly int8Weights = new Map<string, { weight: Value; scales: Value }>();
+  private readonly int8Rows = new Map<string, { rows: Value; scale: Value }>();
   /** Set when the graph runs on packed tokens (see packed-layout.ts); null for the padded [batch, seq] layout. */
   packed: PackedLayout | null = null;
   /**
@@ -85,7 +96,65 @@ export class ModelGraph {
     );
   }
 
-  /** A derived initializer computed once from checkpoint data (e.g. the packed QKV weight). */
+  /**
+   * `x @ Wᵀ` for the torch Linear weights `sources` ([out, in] each; several are stacked side by side as one
+   * product's output channels, e.g. the fused Q/K/V projection). In int8 (unless `int8Exclude` names one of the
+   * layers) the weights are quantized per output channel and `x` per row (int8.ts); `x`'s quantization is shared by
+   * every product that reads it.
+   */
+  linearProduct(x: Value, sources: readonly string[], outFeatures: number, inFeatures: number): Value {
+    if (!this.int8For(sources)) {
+      return this.g.op('MatMul', [x, this.stackedLinearWeight(sources, outFeatures, inFeatures)]);
+    }
+    const key = `${sources.join('+')}:int8`;
+    let quantized = this.int8Weights.get(key);
+    if (!quantized) {
+      const { weight, scales } = quantizeLinearWeights(
+        sources.map((name) => ({ outFeatures, read: () => this.read(name, [outFeatures, inFeatures]) })),
+        inFeatures,
+      );
+      const total = outFeatures * sources.length;
+      quantized = {
+        weight: this.g.initializer(key, weight, [inFeatures, total]),
+        scales: this.g.initializer(`${key}_scales`, scales, [total]),
+      };
+      this.int8Weights.set(key, quantized);
+    }
+    let rows = this.int8Rows.get(x.name);
+    if (!rows) {
+      rows = quantizeRows(this.g, x);
+      this.int8Rows.set(x.name, rows);
+    }
+    const zeroPoint = this.cached('int8_zero_point', () =>
+      this.g.constant(new Uint8Array([128]), [], 'int8_zero_point'),
+    );
+    return int8Product(this.g, rows, quantized.weight, quantized.scales, zeroPoint);
+  }
+
+  /** Whether the product of these Linear weights runs in int8 (dtype int8 and none of them in `int8Exclude`). */
+  int8For(sources: readonly string[]): boolean {
+    const int8 = this.options.int8;
+    return !!int8 && !sources.some((name) => excludedFromInt8(name.replace(/\.weight$/, ''), int8.exclude));
+  }
+
+  /** The fp32 right operand of `linearProduct`: the weights transposed and side by side, [in, out · count]. */
+  stackedLinearWeight(sources: readonly string[], outFeatures: number, inFeatures: number): Value {
+    if (sources.length === 1) return this.linearWeight(sources[0]!, outFeatures, inFeatures);
+    const total = outFeatures * sources.length;
+    return this.derived(`${sources.join('+')}:T`, [inFeatures, total], () => {
+      const stacked = new Float32Array(inFeatures * total);
+      sources.forEach((name, p) => {
+        const w = this.read(name, [outFeatures, inFeatures]);
+        for (let o = 0; o < outFeatures; o++) {
+          for (let i = 0; i < inFeatures; i++)
+            stacked[i * total + p * outFeatures + o] = w[o * inFeatures + i]!;
+        }
+      });
+      return stacked;
+    });
+  }
+
+  /** A derived initializer computed once from checkpoint data (e.g. MPNet's relative-position table). */
   derived(key: string, dims: number[], compute: () => Float32Array): Value {
     return this.cached(key, () => this.g.initializer(key, compute(), dims));
   }

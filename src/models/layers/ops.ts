@@ -65,7 +65,7 @@ export function activation(m: ModelGraph, x: Value, act: ActivationName, bias: V
 // ---------------------------------------------------------------------------------------------------------------
 // Linear and normalisation
 
-/** `x @ W^T` for the torch Linear `prefix` (no bias). */
+/** `x @ W^T` for the torch Linear `prefix` (no bias); int8 when the graph is (ModelGraph.linearProduct). */
 export function matmul(
   m: ModelGraph,
   x: Value,
@@ -73,7 +73,7 @@ export function matmul(
   inFeatures: number,
   outFeatures: number,
 ): Value {
-  return m.g.op('MatMul', [x, m.linearWeight(`${prefix}.weight`, outFeatures, inFeatures)]);
+  return m.linearProduct(x, [`${prefix}.weight`], outFeatures, inFeatures);
 }
 
 /** torch `nn.Linear`: `x @ W^T + b`, weights `<prefix>.weight` [out, in] and `<prefix>.bias` [out]. */

@@ -1,0 +1,123 @@
+/**
+ * int8 matrix products for every architecture: a torch Linear weight is quantized at load, per output channel
+ * and symmetric (int8, zero point 0, scale = max|row| / 127), and the activations are quantized dynamically per
+ * row (per token): each row's scale is its own max|x| / 127, never one scale for the whole batch, so a text's
+ * result does not depend on what it is batched with.
+ *
+ * The lowering (measured against the alternatives with bench/int8-ops.ts, docs/models.md "int8"): the per-row
+ * quantization in standard ops (Abs → ReduceMax → scale; x / scale → Round → + 128 → Cast to uint8), then one
+ * com.microsoft MatMulIntegerToFloat: uint8 activations with zero point 128 times int8 weights, scaled by the row
+ * scale and the per-channel weight scales to float. (uint8 × int8 is the product MLAS runs on VNNI; int8 × int8
+ * measured 8× slower, and MatMulNBits with 8-bit weights 1.5× slower; DynamicQuantizeMatMul and
+ * DynamicQuantizeLinear quantize per tensor.)
+ */
+import { TensorDataType } from '../../onnx/proto.js';
+import type { Value } from '../../onnx/graph-builder.js';
+
+/** The `int8Exclude` default: the task heads (small products whose error reaches the outputs directly). */
+export const DEFAULT_INT8_EXCLUDE: readonly string[] = [];
+
+/** What a graph's int8 products are built with (part of the graph-cache key through the build options). */
+export interface Int8Settings {
+  /**
+   * Linear layers left in fp32, matched against the checkpoint name of the layer's weight (without `.weight`):
+   * an entry matches a run of whole dot-separated segments of the name, so `classifier` matches `classifier` and
+   * `roberta.classifier.dense` but not `pre_classifier`, and `attention.output.dense` matches every layer's
+   * attention output.
+   */
+  exclude: readonly string[];
+}
+
+/** Whether the Linear layer `prefix` (e.g. `bert.encoder.layer.0.attention.self.query`) is left in fp32. */
+export function excludedFromInt8(prefix: string, exclude: readonly string[]): boolean {
+  const name = `.${prefix}.`;
+  return exclude.some((entry) => entry.length > 0 && name.includes(`.${entry}.`));
+}
+
+export interface QuantizedWeight {
+  /** [inFeatures, outFeatures] row-major: the transposed torch weight, ready as MatMul's right operand. */
+  weight: Int8Array;
+  /** [outFeatures]: one scale per output channel. */
+  scales: Float32Array;
+}
+
+/**
+ * Quantizes torch Linear weights [out, in] (several stacked as one product's output channels, e.g. the fused
+ * Q/K/V projection) per output channel, symmetric. Each part is read, quantized and dropped in turn (`read` may
+ * widen fp16/bf16 to one fp32 copy of that tensor), so no fp32 copy of the whole product is ever held.
+ */
+export function quantizeLinearWeights(
+  parts: readonly { outFeatures: number; read: () => Float32Array }[],
+  inFeatures: number,
+): QuantizedWeight {
+  const total = parts.reduce((sum, p) => sum + p.outFeatures, 0);
+  const weight = new Int8Array(inFeatures * total);
+  const scales = new Float32Array(total);
+  let column = 0;
+  for (const part of parts) {
+    const rows = part.read();
+    for (let o = 0; o < part.outFeatures; o++, column++) {
+      const base = o * inFeatures;
+      let max = 0;
+      for (let i = 0; i < inFeatures; i++) {
+        const a = Math.abs(rows[base + i]!);
+        if (a > max) max = a;
+      }
+      const scale = Math.fround(max / 127);
+      scales[column] = scale;
+      if (scale === 0) continue; // an all-zero channel stays 0
+      const inverse = 1 / scale;
+      for (let i = 0; i < inFeatures; i++) {
+        const q = Math.round(rows[base + i]! * inverse);
+        weight[i * total + column] = q > 127 ? 127 : q < -127 ? -127 : q;
+      }
+    }
+  }
+  return { weight, scales };
+}
+
+/** The graph operations an int8 product needs (a subset of GraphBuilder, so this file stays graph-agnostic). */
+interface ProductGraph {
+  op(
+    type: string,
+    inputs: (Value | null)[],
+    attrs?: Record<string, number | number[]>,
+    options?: object,
+  ): Value;
+  scalar(value: number): Value;
+  constant(data: Uint8Array, dims: number[]): Value;
+}
+
+/** Per-row quantization of `x` [..., K]: uint8 rows with zero point 128 and each row's scale [..., 1]. */
+export function quantizeRows(g: ProductGraph, x: Value): { rows: Value; scale: Value } {
+  const max = g.op('ReduceMax', [g.op('Abs', [x])], { axes: [-1], keepdims: 1 });
+  // A row of zeros gets a tiny scale instead of 0: its quantized values are then 0 + 128, not NaN.
+  const scale = g.op(
+    'Max',
+    [g.op('Div', [max, g.scalar(127)]), g.scalar(1e-30)],
+    {},
+    { name: 'int8_row_scale' },
+  );
+  const shifted = g.op('Add', [g.op('Round', [g.op('Div', [x, scale])]), g.scalar(128)]);
+  const rows = g.op('Cast', [shifted], { to: TensorDataType.UINT8 }, { name: 'int8_rows' });
+  return { rows, scale };
+}
+
+/** `x @ W` with the per-row quantized `x` (from quantizeRows) and a quantized weight's initializers. */
+export function int8Product(
+  g: ProductGraph,
+  x: { rows: Value; scale: Value },
+  weight: Value,
+  scales: Value,
+  zeroPoint: Value,
+): Value {
+  return g.op(
+    'MatMulIntegerToFloat',
+    [x.rows, weight, x.scale, scales, zeroPoint, null],
+    {},
+    {
+      domain: 'com.microsoft',
+      name: 'int8_matmul',
+    },
+  );
+}

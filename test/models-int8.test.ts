@@ -1,0 +1,268 @@
+/**
+ * dtype 'int8': the weight quantization against a plain reference, every fixture architecture in int8 against its
+ * own fp32 outputs (the documented tolerance), packed == padded in int8, a row of a batch == the row alone, the
+ * option checks, and the demo model's labels on SST-2 dev and embeddings on STS-B against fp32.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { InputError } from '../src/errors.js';
+import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
+import { buildModelGraph, type ModelTask } from '../src/models/index.js';
+import { excludedFromInt8, quantizeLinearWeights } from '../src/models/layers/int8.js';
+import { FloatTensor } from '../src/runtime/tensor.js';
+import { loadWeights } from '../src/weights/load.js';
+import { supportedModelFixtures } from './helpers/model-fixtures.js';
+import { mulberry32 as random } from './helpers/random.js';
+import { REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
+
+const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+/**
+ * The documented int8 tolerance on the fixture checkpoints (tiny random models, hidden size 32, whose weights are
+ * far less regular than trained ones): every output within 0.1 · max |fp32 output| of fp32, and the mean |Δ|
+ * within 0.05 · max |fp32 output| (outputs of a few numbers, such as two logits, make the mean almost the max).
+ */
+const INT8_MAX_SHARE = 0.1;
+const INT8_MEAN_SHARE = 0.05;
+
+/** The plain reference: per output channel, scale = max |w| / 127 and q = round(w / scale), written out. */
+function referenceQuantize(w: number[][]): { q: number[][]; scales: number[] } {
+  const scales = w.map((row) => Math.max(...row.map(Math.abs)) / 127);
+  const q = w.map((row, o) => row.map((v) => (scales[o] === 0 ? 0 : Math.round(v / scales[o]!))));
+  return { q, scales };
+}
+
+describe('int8 weight quantization', () => {
+  test('per output channel, symmetric, transposed to [in, out]: equals the plain reference', () => {
+    const rand = random(3);
+    const [out, inFeatures] = [5, 7];
+    const rows = Array.from({ length: out }, (_, o) =>
+      Array.from({ length: inFeatures }, () => (rand() - 0.5) * (o + 1)),
+    );
+    rows[2] = rows[2]!.map(() => 0); // an all-zero channel
+    const { weight, scales } = quantizeLinearWeights(
+      [{ outFeatures: out, read: () => Float32Array.from(rows.flat()) }],
+      inFeatures,
+    );
+    const f32 = rows.map((row) => row.map(Math.fround));
+    const reference = referenceQuantize(f32);
+    for (let o = 0; o < out; o++) {
+      assert.ok(Math.abs(scales[o]! - reference.scales[o]!) <= 1e-7 * reference.scales[o]!, `scale ${o}`);
+      for (let i = 0; i < inFeatures; i++) {
+        assert.ok(Math.abs(weight[i * out + o]! - reference.q[o]![i]!) <= 1, `q[${o}][${i}] within one step`);
+        // Dequantized, every weight is within half a step of the original.
+        assert.ok(Math.abs(weight[i * out + o]! * scales[o]! - f32[o]![i]!) <= scales[o]! * 0.5 + 1e-9);
+      }
+      const max = Math.max(...weight.filter((_, k) => k % out === o).map(Math.abs));
+      assert.equal(max, o === 2 ? 0 : 127, `channel ${o} uses the full range`);
+    }
+  });
+
+  test('stacked parts (the fused Q/K/V product) are the parts quantized side by side', () => {
+    const rand = random(5);
+    const part = () => Float32Array.from({ length: 3 * 4 }, () => rand() - 0.5);
+    const [a, b] = [part(), part()];
+    const stacked = quantizeLinearWeights(
+      [
+        { outFeatures: 3, read: () => a },
+        { outFeatures: 3, read: () => b },
+      ],
+      4,
+    );
+    const alone = [a, b].map((w) => quantizeLinearWeights([{ outFeatures: 3, read: () => w }], 4));
+    for (let i = 0; i < 4; i++) {
+      for (let o = 0; o < 6; o++) {
+        const p = alone[Math.floor(o / 3)]!;
+        assert.equal(stacked.weight[i * 6 + o], p.weight[i * 3 + (o % 3)]);
+        assert.equal(stacked.scales[o], p.scales[o % 3]);
+      }
+    }
+  });
+
+  test('int8Exclude entries match whole dot-separated segments of a layer name', () => {
+    assert.ok(excludedFromInt8('classifier', ['classifier']));
+    assert.ok(excludedFromInt8('roberta.classifier.dense', ['classifier']));
+    assert.ok(!excludedFromInt8('pre_classifier', ['classifier']));
+    assert.ok(excludedFromInt8('bert.encoder.layer.3.attention.output.dense', ['attention.output.dense']));
+    assert.ok(!excludedFromInt8('bert.encoder.layer.3.output.dense', ['attention.output.dense']));
+    assert.ok(!excludedFromInt8('classifier', []));
+  });
+});
+
+/** Max and mean |a − b| and max |a| over every float output both have. */
+function difference(a: ModelOutput, b: ModelOutput): { max: number; mean: number; scale: number } {
+  let [max, sum, count, scale] = [0, 0, 0, 0];
+  for (const key of Object.keys(a) as (keyof ModelOutput)[]) {
+    const x = a[key];
+    const y = b[key];
+    const pairs: [FloatTensor, FloatTensor][] = Array.isArray(x)
+      ? x.map((t, i) => [t, (y as FloatTensor[])[i]!])
+      : x instanceof FloatTensor
+        ? [[x, y as FloatTensor]]
+        : [];
+    for (const [u, v] of pairs) {
+      assert.deepEqual(v.dims, u.dims, `${key}: dims`);
+      for (let i = 0; i < u.data.length; i++) {
+        const d = Math.abs(u.data[i]! - v.data[i]!);
+        max = Math.max(max, d);
+        scale = Math.max(scale, Math.abs(u.data[i]!));
+        sum += d;
+        count++;
+      }
+    }
+  }
+  return { max, mean: sum / Math.max(count, 1), scale };
+}
+
+interface FixtureCase {
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+describe('int8 on every fixture architecture', { skip: skipUnlessShared('fixtures', 'models') }, () => {
+  for (const fixture of supportedModelFixtures()) {
+    test(`${fixture.label}: int8 within the documented tolerance of fp32; packed == padded`, async () => {
+      const { cases } = JSON.parse(readFileSync(join(fixture.dir, 'expected.json'), 'utf8')) as {
+        cases: FixtureCase[];
+      };
+      const task = fixture.task!;
+      const fp32 = await PreTrainedModel.fromPretrained(fixture.dir, task, { cacheDir: false });
+      const int8 = await PreTrainedModel.fromPretrained(fixture.dir, task, {
+        cacheDir: false,
+        dtype: 'int8',
+      });
+      try {
+        let packedChecked = 0;
+        for (const c of cases) {
+          const inputs = c.inputs as never;
+          const want = await fp32.forward(inputs, { packed: false });
+          const got = await int8.forward(inputs, { packed: false });
+          const { max, mean, scale } = difference(want, got);
+          assert.ok(max > 0, `${c.name}: int8 differs from fp32 at all (the products are quantized)`);
+          assert.ok(
+            max <= INT8_MAX_SHARE * scale,
+            `${c.name}: max |Δ| ${max} over ${INT8_MAX_SHARE}·${scale}`,
+          );
+          assert.ok(mean <= INT8_MEAN_SHARE * scale, `${c.name}: mean |Δ| ${mean}`);
+          const mask = c.inputs.attention_mask as number[][] | undefined;
+          const packable = !fixture.name.startsWith('longformer') && c.inputs.start_positions === undefined;
+          if (packable && Array.isArray(mask?.[0]) && mask.every((row) => row[0] === 1)) {
+            const packed = await int8.forward(inputs, { packed: true });
+            assertRealPositionsEqual(task, got, packed, mask, `${c.name} packed`);
+            packedChecked++;
+          }
+        }
+        if (!fixture.name.startsWith('longformer'))
+          assert.ok(packedChecked > 0 || cases.every((c) => c.inputs.start_positions !== undefined));
+      } finally {
+        await fp32.dispose();
+        await int8.dispose();
+      }
+    });
+  }
+});
+
+/** Packed results equal padded ones on real positions within 1e-5 (per-sequence outputs everywhere). */
+function assertRealPositionsEqual(
+  task: ModelTask,
+  padded: ModelOutput,
+  packed: ModelOutput,
+  mask: number[][],
+  what: string,
+): void {
+  const [batch, seq] = [mask.length, mask[0]!.length];
+  for (const key of Object.keys(padded) as (keyof ModelOutput)[]) {
+    const a = padded[key];
+    if (!(a instanceof FloatTensor)) continue;
+    const b = packed[key] as FloatTensor;
+    const perSequence = key === 'pooler_output' || (key === 'logits' && task === 'sequence-classification');
+    const perToken = !perSequence && a.dims[0] === batch && a.dims[1] === seq;
+    const width = perToken ? a.data.length / (batch * seq) : 0;
+    for (let i = 0; i < a.data.length; i++) {
+      if (perToken) {
+        const position = Math.floor(i / width);
+        if (mask[Math.floor(position / seq)]![position % seq] !== 1) continue;
+      }
+      assert.ok(
+        Math.abs(a.data[i]! - b.data[i]!) <= 1e-5,
+        `${what} ${key}[${i}]: ${a.data[i]} vs ${b.data[i]}`,
+      );
+    }
+  }
+}
+
+describe('int8 rows are independent of their batch', () => {
+  test('demo model: each row of mixed-length batches equals the row alone within 1e-5 (padded and packed)', async () => {
+    const rand = random(19);
+    for (const packed of [false, true]) {
+      const model = await PreTrainedModel.fromPretrained(DEMO, 'sequence-classification', {
+        cacheDir: false,
+        dtype: 'int8',
+        packed,
+      });
+      try {
+        const lengths = Array.from({ length: 6 }, () => 3 + Math.floor(rand() * 40));
+        const seq = Math.max(...lengths);
+        const rows = lengths.map((n) =>
+          Array.from({ length: n }, (_, j) =>
+            j === 0 ? 2 : j === n - 1 ? 3 : 5 + Math.floor(rand() * 2000),
+          ),
+        );
+        const batch = await model.forward({
+          input_ids: rows.map((r) => [...r, ...Array(seq - r.length).fill(0)]),
+          attention_mask: rows.map((r) => r.map(() => 1).concat(Array(seq - r.length).fill(0))),
+        });
+        for (const [i, row] of rows.entries()) {
+          const alone = await model.forward({ input_ids: [row], attention_mask: [row.map(() => 1)] });
+          for (let j = 0; j < 2; j++) {
+            const [x, y] = [batch.logits!.data[i * 2 + j]!, alone.logits!.data[j]!];
+            assert.ok(Math.abs(x - y) <= 1e-5, `packed ${packed} row ${i}: ${x} vs ${y}`);
+          }
+        }
+      } finally {
+        await model.dispose();
+      }
+    }
+  });
+});
+
+describe('int8 options', () => {
+  test('dtype and int8Exclude are checked, named in the InputError', async () => {
+    const config = JSON.parse(readFileSync(join(DEMO, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const weights = await loadWeights(DEMO);
+    const build = (extra: Record<string, unknown>) =>
+      buildModelGraph(config, weights, { task: 'sequence-classification', ...extra });
+    assert.throws(
+      () => build({ dtype: 'fp16' }),
+      (e: unknown) => e instanceof InputError && e.argument === 'dtype' && /fp32, int8/.test(e.message),
+    );
+    assert.throws(
+      () => build({ dtype: 'int8', int8Exclude: 'classifier' }),
+      (e: unknown) => e instanceof InputError && e.argument === 'int8Exclude',
+    );
+    await assert.rejects(
+      PreTrainedModel.fromPretrained(DEMO, 'base', { cacheDir: false, dtype: 'int4' as never }),
+      (e: unknown) => e instanceof InputError && e.argument === 'dtype',
+    );
+  });
+
+  test('int8Exclude keeps the named layers in fp32 (fewer int8 products in the graph)', async () => {
+    const config = JSON.parse(readFileSync(join(DEMO, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const weights = await loadWeights(DEMO);
+    const count = (extra: Record<string, unknown>): number => {
+      const bytes = buildModelGraph(config, weights, { task: 'sequence-classification', ...extra }).bytes;
+      return Buffer.from(bytes).toString('latin1').split('MatMulIntegerToFloat').length - 1;
+    };
+    const all = count({ dtype: 'int8', int8Exclude: [] });
+    assert.ok(all > 0);
+    assert.equal(count({}), 0, 'fp32 has no int8 product');
+    const layers = Number(config.n_layers);
+    assert.equal(
+      count({ dtype: 'int8', int8Exclude: ['ffn'] }),
+      all - 2 * layers,
+      'lin1 and lin2 of each layer',
+    );
+    assert.equal(count({ dtype: 'int8', int8Exclude: ['classifier', 'pre_classifier'] }), all - 2);
+  });
+});
