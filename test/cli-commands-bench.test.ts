@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
+import { type LabelComparison } from '../src/cli/commands/bench-dtype.js';
 import { runBench } from '../src/cli/commands/bench.js';
 import { InputError } from '../src/errors.js';
 import { REPO_ROOT, sharedPath, skipUnlessShared, sst2Sentences } from './helpers/shared.js';
@@ -54,10 +55,49 @@ test(
     assert.equal(inputOrder!.stats.paddedTokens, padded);
     assert.ok(Math.abs(inputOrder!.stats.paddingRatio - (1 - real / padded)) < 1e-12);
     assert.ok(sorted!.stats.paddedTokens < padded);
-    assert.match(printed, /\| sorted \| \d+ \| \d+\.\d% \|/);
+    assert.match(printed, /\| fp32 \| sorted \| \d+ \| \d+\.\d% \|/);
     assert.match(
       printed,
-      new RegExp(`\\| input-order \\| ${N / BATCH} \\| ${(100 * (1 - real / padded)).toFixed(1)}% \\|`),
+      new RegExp(
+        `\\| fp32 \\| input-order \\| ${N / BATCH} \\| ${(100 * (1 - real / padded)).toFixed(1)}% \\|`,
+      ),
+    );
+  },
+);
+
+test(
+  'bench --dtype int8: fp32 and int8 in one run, labels compared and scored against the dataset column',
+  { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv') },
+  async () => {
+    const stdout = new PassThrough();
+    let printed = '';
+    stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    const options = {
+      input: sharedPath('datasets', 'sst2', 'dev.tsv'),
+      column: 'sentence',
+      limit: '64',
+      graphCache: false,
+      threads: '1',
+      dtype: 'int8' as const,
+    };
+    const report = await runBench([], { ...options, labelColumn: 'label' }, { stdout });
+    assert.deepEqual(
+      report.results.map((r) => [r.dtype, r.strategy, r.stats.sequences]),
+      [
+        ['fp32', 'sorted', 64],
+        ['int8', 'sorted', 64],
+      ],
+    );
+    const comparison = report.comparison as LabelComparison;
+    assert.equal(comparison.texts, 64);
+    assert.ok(comparison.agreement >= 0.95 && comparison.maxAbsLogitDelta > 0);
+    // The accuracy counts the dataset's 0/1 labels (the demo model scores about 84% on SST-2 dev).
+    assert.ok(comparison.accuracyFp32! > 0.6 && comparison.accuracyInt8! > 0.6);
+    assert.match(printed, /\| int8 \| sorted \|/);
+    assert.match(printed, /labels agree on \d+\.\d\d%; accuracy on the dataset labels: fp32 /);
+    await assert.rejects(
+      runBench([], { ...options, dtype: 'fp32', labelColumn: 'label' }),
+      (e: unknown) => e instanceof InputError && e.argument === '--label-column',
     );
   },
 );

@@ -111,6 +111,34 @@ describe(
       await model.dispose();
     });
 
+    test('--dtype int8 writes onnx/model_quantized.onnx, which transformers.js runs as q8 with our int8 logits', async () => {
+      const quantized = join(tmp, 'exported-int8');
+      const result = await exportModel(checkpoint, quantized, { dtype: 'int8' });
+      assert.equal(result.modelPath, join(quantized, 'onnx', 'model_quantized.onnx'));
+      assert.equal(existsSync(join(quantized, 'onnx', 'model.onnx')), false);
+      assert.ok(readFileSync(result.modelPath).includes('MatMulIntegerToFloat'));
+      const rows = [
+        [101, 2023, 2003, 2307, 999, 102],
+        [101, 2919, 102, 0, 0, 0],
+      ];
+      const mask = rows.map((r) => r.map((id) => (id === 0 ? 0 : 1)));
+      const { name } = tjsOptions(quantized);
+      const model = await TjsSequenceClassification.from_pretrained(name, {
+        local_files_only: true,
+        dtype: 'q8',
+      });
+      const theirs = (await model({ input_ids: int64(rows), attention_mask: int64(mask) })).logits;
+      await model.dispose();
+      const ours = await AutoModelForSequenceClassification.fromPretrained(checkpoint, {
+        cacheDir: false,
+        dtype: 'int8',
+        packed: false,
+      });
+      const out = await ours.forward({ input_ids: rows, attention_mask: mask });
+      await ours.dispose();
+      assertClose(out.logits!.data, theirs.data as Float32Array, 'int8 logits', 1e-5);
+    });
+
     test('--standard-ops export has no com.microsoft nodes and gives the same logits', async () => {
       const portable = join(tmp, 'exported-portable');
       await exportModel(checkpoint, portable, { standardOps: true });

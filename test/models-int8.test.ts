@@ -4,18 +4,21 @@
  * option checks, and the demo model's labels on SST-2 dev and embeddings on STS-B against fp32.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { compareEmbeddings, compareLabels } from '../src/cli/commands/bench-dtype.js';
 import { InputError } from '../src/errors.js';
-import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
+import { PreTrainedModel, type FromPretrainedOptions, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, type ModelTask } from '../src/models/index.js';
 import { excludedFromInt8, quantizeLinearWeights } from '../src/models/layers/int8.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
 import { supportedModelFixtures } from './helpers/model-fixtures.js';
 import { mulberry32 as random } from './helpers/random.js';
-import { REPO_ROOT, skipUnlessShared } from './helpers/shared.js';
+import { pipeline } from '../src/pipelines/index.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared, sst2Sentences } from './helpers/shared.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
 /**
@@ -228,6 +231,34 @@ describe('int8 rows are independent of their batch', () => {
 });
 
 describe('int8 options', () => {
+  test('the graph cache keys int8 by dtype and exclusions: a second load reuses it, fp32 is another entry', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'seqbatch-int8-cache-'));
+    try {
+      const load = (options: FromPretrainedOptions) =>
+        PreTrainedModel.fromPretrained(DEMO, 'sequence-classification', {
+          cacheDir,
+          packed: false,
+          ...options,
+        });
+      const paths: (string | undefined)[] = [];
+      for (const [options, fromCache] of [
+        [{ dtype: 'int8' }, false],
+        [{ dtype: 'int8' }, true],
+        [{}, false],
+        [{ dtype: 'int8', int8Exclude: ['classifier'] }, false],
+      ] as [FromPretrainedOptions, boolean][]) {
+        const model = await load(options);
+        assert.equal(model.loadedFromCache, fromCache, JSON.stringify(options));
+        paths.push(model.graphPath);
+        await model.dispose();
+      }
+      assert.equal(paths[0], paths[1]);
+      assert.equal(new Set(paths).size, 3);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   test('dtype and int8Exclude are checked, named in the InputError', async () => {
     const config = JSON.parse(readFileSync(join(DEMO, 'config.json'), 'utf8')) as Record<string, unknown>;
     const weights = await loadWeights(DEMO);
@@ -265,4 +296,89 @@ describe('int8 options', () => {
     );
     assert.equal(count({ dtype: 'int8', int8Exclude: ['classifier', 'pre_classifier'] }), all - 2);
   });
+});
+
+describe('int8 accuracy on the demo model', () => {
+  test('comparison arithmetic: agreement, accuracy by index or name, |Δ|, cosine', () => {
+    const fp32 = [
+      [1, 0],
+      [0, 2],
+      [3, 1],
+    ];
+    const int8 = [
+      [0.5, 0.75],
+      [0, 1.5],
+      [3, 1],
+    ];
+    const names = { 0: 'NEGATIVE', 1: 'POSITIVE' };
+    const c = compareLabels(fp32, int8, names, ['0', 'POSITIVE', '']);
+    assert.equal(c.agreement, 2 / 3);
+    assert.deepEqual([c.accuracyFp32, c.accuracyInt8], [1, 0.5]);
+    assert.equal(c.maxAbsLogitDelta, 0.75);
+    assert.equal(c.meanAbsLogitDelta, (0.5 + 0.75 + 0 + 0.5) / 6);
+    const e = compareEmbeddings(
+      [
+        [1, 0],
+        [1, 1],
+      ],
+      [
+        [0, 1],
+        [2, 2],
+      ],
+    );
+    assert.equal(e.minCosine, 0);
+    assert.ok(Math.abs(e.meanCosine - 0.5) < 1e-12);
+  });
+
+  test(
+    'SST-2 dev: int8 labels agree with fp32 on >= 99% of the 872 sentences, accuracy drops <= 0.5 points',
+    { skip: skipUnlessShared('datasets', 'sst2', 'dev.tsv') },
+    async () => {
+      const lines = readFileSync(sharedPath('datasets', 'sst2', 'dev.tsv'), 'utf8')
+        .split('\n')
+        .slice(1);
+      const labels = lines.filter((l) => l.trim() !== '').map((l) => l.split('\t')[1]!);
+      const texts = sst2Sentences('dev');
+      assert.equal(texts.length, 872);
+      const logits: number[][][] = [];
+      for (const dtype of ['fp32', 'int8'] as const) {
+        const classify = await pipeline('text-classification', DEMO, { cacheDir: false, dtype });
+        try {
+          const out = await classify.run(texts, { returnLogits: true });
+          logits.push(out.map((r) => (r as { logits: number[] }).logits));
+        } finally {
+          await classify.dispose();
+        }
+      }
+      const c = compareLabels(logits[0]!, logits[1]!, { 0: 'NEGATIVE', 1: 'POSITIVE' }, labels);
+      assert.ok(c.agreement >= 0.99, `agreement ${c.agreement}`);
+      assert.ok(c.accuracyFp32! - c.accuracyInt8! <= 0.005, `accuracy ${c.accuracyFp32} → ${c.accuracyInt8}`);
+      assert.ok(c.accuracyFp32! > 0.8, 'the demo model scores about 84% in fp32');
+    },
+  );
+
+  test(
+    'STS-B sentences: mean-pooled int8 embeddings have mean cosine >= 0.99 to fp32',
+    { skip: skipUnlessShared('datasets', 'stsb', 'dev.tsv') },
+    async () => {
+      // sentence1 and sentence2 of the first 500 pairs (the file's quotes are not CSV quoting: split on tabs).
+      const texts = readFileSync(sharedPath('datasets', 'stsb', 'dev.tsv'), 'utf8')
+        .split('\n')
+        .slice(1, 501)
+        .flatMap((line) => line.split('\t').slice(7, 9));
+      assert.equal(texts.length, 1000);
+      const vectors: number[][][] = [];
+      for (const dtype of ['fp32', 'int8'] as const) {
+        const embed = await pipeline('feature-extraction', DEMO, { cacheDir: false, dtype, pooling: 'mean' });
+        try {
+          vectors.push((await embed.run(texts)) as number[][]);
+        } finally {
+          await embed.dispose();
+        }
+      }
+      const e = compareEmbeddings(vectors[0]!, vectors[1]!);
+      assert.ok(e.meanCosine >= 0.99, `mean cosine ${e.meanCosine}`);
+      assert.ok(e.minCosine < 1, 'int8 changes the vectors at all');
+    },
+  );
 });

@@ -2,7 +2,8 @@
  * `seqbatch bench`: a quick throughput measurement of a model on some texts. The texts run through the pipeline
  * once to warm up (graph build, first-run allocations), then once per batching strategy: length-sorted buckets
  * (seqbatch's default) and input order (the naive baseline). Reports sequences/s, tokens/s, batches and the share
- * of computed tokens that were padding.
+ * of computed tokens that were padding. With `--dtype int8` the fp32 model runs the same texts in the same run
+ * (sorted batches), and the report adds the int8-against-fp32 comparison of bench-dtype.ts.
  */
 import type { Readable, Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
@@ -14,6 +15,14 @@ import {
   type TextClassificationPipeline,
 } from '../../pipelines/index.js';
 import { checkpointTasks } from '../../server/engine-pipelines.js';
+import { AutoConfig } from '../../models/config.js';
+import {
+  compareEmbeddings,
+  compareLabels,
+  formatComparison,
+  type EmbeddingComparison,
+  type LabelComparison,
+} from './bench-dtype.js';
 import { integerFlag } from './shared-flags.js';
 import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
 import { addTextInputOptions, readTexts, type TextInputCliOptions } from './shared-texts.js';
@@ -24,9 +33,11 @@ export interface BenchCliOptions extends ModelCliOptions, TextInputCliOptions {
   maxBatchTokens?: string;
   task?: 'classify' | 'embed';
   json?: boolean;
+  labelColumn?: string;
 }
 
 export interface BenchResult {
+  dtype: 'fp32' | 'int8';
   strategy: 'sorted' | 'input-order';
   stats: BatchRunStats;
 }
@@ -37,6 +48,8 @@ export interface BenchReport {
   texts: number;
   batchSize: number;
   results: BenchResult[];
+  /** With --dtype int8: int8 against fp32 on the same texts. */
+  comparison?: LabelComparison | EmbeddingComparison;
 }
 
 export function register(program: Command): void {
@@ -58,6 +71,10 @@ export function register(program: Command): void {
       ).choices(['classify', 'embed']),
     )
     .option('--json', 'print the report as JSON')
+    .option(
+      '--label-column <name>',
+      "with --dtype int8 and --input: the column holding each text's label (index or name), for accuracy",
+    )
     .action(async (texts: string[], options: BenchCliOptions) => {
       await runBench(texts, options);
     });
@@ -67,16 +84,16 @@ function formatReport(report: BenchReport): string {
   const lines = [
     `model ${report.model}, task ${report.task}, ${report.texts} texts, batch size ${report.batchSize}`,
     '',
-    '| batching | batches | padding | sequences/s | tokens/s | seconds |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| dtype | batching | batches | padding | sequences/s | tokens/s | seconds |',
+    '|---|---|---:|---:|---:|---:|---:|',
   ];
-  for (const { strategy, stats } of report.results) {
+  for (const { dtype, strategy, stats } of report.results) {
     lines.push(
-      `| ${strategy} | ${stats.batches} | ${(100 * stats.paddingRatio).toFixed(1)}% | ` +
+      `| ${dtype} | ${strategy} | ${stats.batches} | ${(100 * stats.paddingRatio).toFixed(1)}% | ` +
         `${stats.sequencesPerSecond.toFixed(1)} | ${stats.tokensPerSecond.toFixed(0)} | ${(stats.elapsedMs / 1000).toFixed(2)} |`,
     );
   }
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + (report.comparison ? `\n${formatComparison(report.comparison)}` : '');
 }
 
 export async function runBench(
@@ -96,30 +113,68 @@ export async function runBench(
     });
   }
   const batching = { batchSize, ...(maxBatchTokens === undefined ? {} : { maxBatchTokens }) };
-  const pipe: TextClassificationPipeline | FeatureExtractionPipeline =
-    task === 'classify'
-      ? await pipeline('text-classification', model.dir, { ...model.load, ...batching, truncation: true })
-      : await pipeline('feature-extraction', model.dir, {
-          ...model.load,
-          ...batching,
-          truncation: true,
-          pooling: 'mean',
-        });
-  const results: BenchResult[] = [];
-  try {
-    // Warm-up: builds the session and touches every code path once, so the timed runs measure steady state.
-    await (pipe.run as (inputs: string[]) => Promise<unknown>)(rows.slice(0, batchSize));
-    for (const strategy of ['sorted', 'input-order'] as const) {
-      await (pipe.run as (inputs: string[], options: object) => Promise<unknown>)(rows, {
-        sortByLength: strategy === 'sorted',
-      });
-      results.push({ strategy, stats: pipe.lastRunStats! });
-    }
-  } finally {
-    await pipe.dispose();
+  const labelColumn = options.labelColumn;
+  if (labelColumn !== undefined && (options.dtype !== 'int8' || options.input === undefined)) {
+    throw new InputError('--label-column: only with --dtype int8 and --input', {
+      argument: '--label-column',
+    });
   }
-  const report: BenchReport = { model: model.modelId, task, texts: rows.length, batchSize, results };
+  const int8 = options.dtype === 'int8';
+  const results: BenchResult[] = [];
+  const outputs: Partial<Record<'fp32' | 'int8', number[][]>> = {};
+  // fp32 first when comparing: the int8 run is then the one measured on a warm page cache as well.
+  for (const dtype of int8 ? (['fp32', 'int8'] as const) : (['fp32'] as const)) {
+    const load = dtype === 'int8' ? model.load : { ...model.load, dtype: undefined, int8Exclude: undefined };
+    const pipe: TextClassificationPipeline | FeatureExtractionPipeline =
+      task === 'classify'
+        ? await pipeline('text-classification', model.dir, { ...load, ...batching, truncation: true })
+        : await pipeline('feature-extraction', model.dir, {
+            ...load,
+            ...batching,
+            truncation: true,
+            pooling: 'mean',
+          });
+    try {
+      // Warm-up: builds the session and touches every code path once, so the timed runs measure steady state.
+      await (pipe.run as (inputs: string[]) => Promise<unknown>)(rows.slice(0, batchSize));
+      const strategies = int8 ? (['sorted'] as const) : (['sorted', 'input-order'] as const);
+      for (const strategy of strategies) {
+        const out = await (pipe.run as (inputs: string[], options: object) => Promise<unknown[]>)(rows, {
+          sortByLength: strategy === 'sorted',
+          ...(task === 'classify' ? { returnLogits: true } : {}),
+        });
+        results.push({ dtype: int8 ? dtype : 'fp32', strategy, stats: pipe.lastRunStats! });
+        outputs[dtype] = out.map((o) =>
+          task === 'classify' ? (o as { logits: number[] }).logits : (o as number[]),
+        );
+      }
+    } finally {
+      await pipe.dispose();
+    }
+  }
+  let comparison: BenchReport['comparison'];
+  if (int8) {
+    const labels = labelColumn
+      ? await readTexts([], { ...options, column: labelColumn }, io.stdin, limit)
+      : undefined;
+    comparison =
+      task === 'classify'
+        ? compareLabels(outputs.fp32!, outputs.int8!, checkpointLabels(model.dir), labels)
+        : compareEmbeddings(outputs.fp32!, outputs.int8!);
+  }
+  const report: BenchReport = {
+    model: model.modelId,
+    task,
+    texts: rows.length,
+    batchSize,
+    results,
+    ...(comparison ? { comparison } : {}),
+  };
   const stdout = io.stdout ?? process.stdout;
   stdout.write(options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   return report;
+}
+
+function checkpointLabels(dir: string): Readonly<Record<number, string>> {
+  return AutoConfig.fromPretrained(dir).id2label;
 }

@@ -2,7 +2,8 @@
  * `seqbatch export --model DIR --out DIR2`: writes the checkpoint's ONNX graph in the folder layout transformers.js
  * (and Optimum) load: `DIR2/onnx/model.onnx` beside `config.json` and the tokenizer files. The graph takes
  * `input_ids`, `attention_mask` and, for models with token types, `token_type_ids` (what transformers.js feeds),
- * and its outputs carry the HF names (`logits`, `last_hidden_state`, …).
+ * and its outputs carry the HF names (`logits`, `last_hidden_state`, …). With `--dtype int8` the int8 graph goes to
+ * `DIR2/onnx/model_quantized.onnx`, the file transformers.js loads for `dtype: 'q8'`.
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { AutoConfig } from '../../models/config.js';
 import { buildModelGraph, MODEL_TASKS, taskFromConfig, type ModelTask } from '../../models/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { loadWeights } from '../../weights/load.js';
+import { addDtypeOptions, dtypeFlags, type DtypeCliOptions } from './shared-model.js';
 
 /** Files copied beside the graph when the checkpoint has them (config and everything a tokenizer may need). */
 export const EXPORTED_FILES = [
@@ -33,6 +35,9 @@ export interface ExportOptions {
   task?: ModelTask;
   /** Standard ONNX ops only (no com.microsoft fused kernels), for runtimes other than ONNX Runtime. */
   standardOps?: boolean;
+  /** 'int8' writes the int8 graph as onnx/model_quantized.onnx (docs/models.md, "int8"). */
+  dtype?: 'fp32' | 'int8';
+  int8Exclude?: readonly string[];
 }
 
 export interface ExportResult {
@@ -58,6 +63,7 @@ export async function exportModel(
     task,
     inputs: { attentionMask: true, positionIds: false },
     contribOps: !(options.standardOps ?? false),
+    ...(options.dtype === 'int8' ? { dtype: 'int8' as const, int8Exclude: options.int8Exclude } : {}),
   });
   try {
     await mkdir(join(outDir, 'onnx'), { recursive: true });
@@ -67,7 +73,7 @@ export async function exportModel(
       cause: error,
     });
   }
-  const modelPath = join(outDir, 'onnx', 'model.onnx');
+  const modelPath = join(outDir, 'onnx', options.dtype === 'int8' ? 'model_quantized.onnx' : 'model.onnx');
   await writeFile(modelPath, graph.bytes);
   const copied: string[] = [];
   for (const name of EXPORTED_FILES) {
@@ -121,19 +127,26 @@ async function completeTokenizerConfig(modelDir: string, outDir: string): Promis
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('export')
     .description(
-      'write onnx/model.onnx + config + tokenizer files in the folder layout transformers.js loads',
+      'write onnx/model.onnx (int8: onnx/model_quantized.onnx) + config + tokenizer files in the folder layout transformers.js loads',
     )
     .requiredOption('--model <dir>', 'checkpoint folder (config.json + model.safetensors)')
     .requiredOption('--out <dir>', 'export folder (created if missing)')
     .addOption(
       new Option('--task <task>', 'head to export (default: from config.architectures)').choices(MODEL_TASKS),
     )
-    .option('--standard-ops', 'use standard ONNX ops only (no com.microsoft fused kernels)')
-    .action(async (options: { model: string; out: string; task?: ModelTask; standardOps?: boolean }) => {
-      const result = await exportModel(options.model, options.out, options);
+    .option('--standard-ops', 'use standard ONNX ops only (no com.microsoft fused kernels)');
+  addDtypeOptions(command).action(
+    async (
+      options: { model: string; out: string; task?: ModelTask; standardOps?: boolean } & DtypeCliOptions,
+    ) => {
+      const { dtype, int8Exclude, ...rest } = options;
+      const result = await exportModel(options.model, options.out, {
+        ...rest,
+        ...dtypeFlags({ dtype, int8Exclude }),
+      });
       process.stdout.write(
         `wrote ${result.modelPath} (${result.task}; inputs ${result.inputNames.join(', ')}; outputs ` +
           `${result.outputNames.join(', ')})\ncopied ${result.copied.join(', ') || 'no other files'}\n` +
@@ -141,5 +154,6 @@ export function register(program: Command): void {
             ? `added to tokenizer_config.json: ${result.completed.join(', ')}\n`
             : ''),
       );
-    });
+    },
+  );
 }

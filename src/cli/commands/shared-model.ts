@@ -109,8 +109,11 @@ export function addDtypeOptions(command: Command): Command {
     );
 }
 
+/** What commander hands the action for the options added by addDtypeOptions. */
+export type DtypeCliOptions = Pick<ModelCliOptions, 'dtype' | 'int8Exclude'>;
+
 /** The loading options of --dtype and --int8-exclude (an empty object for fp32 without exclusions). */
-export function dtypeFlags(options: Pick<ModelCliOptions, 'dtype' | 'int8Exclude'>): {
+export function dtypeFlags(options: DtypeCliOptions): {
   dtype?: 'int8';
   int8Exclude?: string[];
 } {
