@@ -304,6 +304,42 @@ describe('dtype widening to float32', () => {
   });
 });
 
+describe('reading tensors on demand (the int8 build)', () => {
+  test('every dtype and the unaligned F32 read from the file equal the whole-file reader, each in its own buffer', async () => {
+    const u16 = (values: number[]) => {
+      const out = new Uint8Array(values.length * 2);
+      values.forEach((v, i) => new DataView(out.buffer).setUint16(i * 2, v, true));
+      return out;
+    };
+    const bytes = serializeSafetensors([
+      { name: 'pad', dtype: 'I8', shape: [2], data: Uint8Array.from([1, 255]) },
+      { name: 'w', dtype: 'F32', shape: [2, 2], data: Float32Array.from([1.5, -0.25, 1e-30, 7]) },
+      { name: 'half', dtype: 'F16', shape: [4], data: u16([0x3c00, 0xc000, 0x3555, 0x0001]) },
+      { name: 'bf', dtype: 'BF16', shape: [2], data: u16([0x3f80, 0x4049]) },
+    ]);
+    const file = join(tmpRoot, 'on-demand.safetensors');
+    writeFileSync(file, bytes);
+    const whole = await loadWeights(file);
+    const onDemand = await loadWeights(file, { onDemand: true });
+    assert.deepEqual(onDemand.names(), whole.names());
+    const buffers = new Set<ArrayBufferLike>();
+    for (const name of whole.names()) {
+      const got = onDemand.getFloat32(name);
+      assert.deepEqual(got, whole.getFloat32(name), name);
+      assert.deepEqual(onDemand.getRaw(name), whole.getRaw(name), name);
+      buffers.add(got.data.buffer);
+    }
+    assert.equal(buffers.size, 4, 'no tensor shares memory with another (each is read alone)');
+    assert.throws(() => onDemand.getFloat32('w', [4]), /has shape \[2, 2\], expected \[4\]/);
+    // The file changing under the store is an error naming it, never garbage.
+    writeFileSync(file, bytes.subarray(0, 40));
+    assert.throws(
+      () => onDemand.getFloat32('half'),
+      (e: unknown) => e instanceof WeightsError && e.file === file && e.field === 'half',
+    );
+  });
+});
+
 describe('checkpoint folders', { skip: skipUnlessShared(MODELS) }, () => {
   test('a sharded checkpoint (split from a fixture) loads the same tensors', async () => {
     const source = await loadWeights(sharedPath(MODELS, 'bert-seqcls'));

@@ -101,7 +101,8 @@ export async function openGraph(
     }
   }
 
-  const weights = await loadWeights(dir);
+  // int8 reads each tensor when it is quantized, so the whole fp32 checkpoint is never in memory at once.
+  const weights = await loadWeights(dir, { onDemand: buildOptions.dtype === 'int8' });
   const graph = buildModelGraph(config.toJSON(), weights, buildOptions);
   let graphPath: string | undefined;
   if (cache && key) {

@@ -1,11 +1,12 @@
 /** Checkpoint weights: the safetensors reader and the folder loader. */
 export type { SafetensorsDtype, TensorInfo, WeightStore } from './types.js';
-export { loadWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE } from './load.js';
+export { loadWeights, SAFETENSORS_FILE, SAFETENSORS_INDEX_FILE, type LoadWeightsOptions } from './load.js';
 export {
   parseHeader,
   parseSafetensors,
   readSafetensors,
   readSafetensorsHeader,
+  readSafetensorsOnDemand,
   SafetensorsWeightStore,
   MAX_HEADER_BYTES,
 } from './safetensors.js';

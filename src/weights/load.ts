@@ -7,7 +7,12 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { WeightsError } from '../errors.js';
-import { readSafetensors, SafetensorsWeightStore } from './safetensors.js';
+import {
+  readSafetensors as readWholeSafetensors,
+  readSafetensorsOnDemand,
+  SafetensorsWeightStore,
+  type SafetensorsFile,
+} from './safetensors.js';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
@@ -26,11 +31,23 @@ const HOW_TO_CONVERT =
   "the Hub's safetensors convert tool (https://huggingface.co/spaces/safetensors/convert), or download the " +
   "checkpoint's `model.safetensors` if the Hub repo has one.";
 
+export interface LoadWeightsOptions {
+  /**
+   * Read only the headers now and each tensor from its file when it is asked for, instead of the whole files
+   * at once (the int8 build: it holds one fp32 tensor at a time). Default false.
+   */
+  onDemand?: boolean;
+}
+
 /**
  * Loads the weights of `path`: a checkpoint folder, or a single `.safetensors` file.
  * Throws WeightsError naming the folder/file when nothing loadable is there.
  */
-export async function loadWeights(path: string): Promise<SafetensorsWeightStore> {
+export async function loadWeights(
+  path: string,
+  options: LoadWeightsOptions = {},
+): Promise<SafetensorsWeightStore> {
+  const readSafetensors = options.onDemand ? readSafetensorsOnDemand : readWholeSafetensors;
   if (existsSync(path) && statSync(path).isFile()) {
     return new SafetensorsWeightStore([await readSafetensors(path)]);
   }
@@ -41,7 +58,7 @@ export async function loadWeights(path: string): Promise<SafetensorsWeightStore>
   if (existsSync(single)) return new SafetensorsWeightStore([await readSafetensors(single)]);
 
   const index = join(path, SAFETENSORS_INDEX_FILE);
-  if (existsSync(index)) return loadSharded(path, index);
+  if (existsSync(index)) return loadSharded(path, index, readSafetensors);
 
   const unsafe = UNSAFE_WEIGHT_FILES.filter((f) => existsSync(join(path, f)));
   if (unsafe.length > 0) {
@@ -95,7 +112,11 @@ export async function readShardIndex(dir: string, index: string): Promise<Map<st
   return map;
 }
 
-async function loadSharded(dir: string, index: string): Promise<SafetensorsWeightStore> {
+async function loadSharded(
+  dir: string,
+  index: string,
+  readSafetensors: (file: string) => Promise<SafetensorsFile>,
+): Promise<SafetensorsWeightStore> {
   const weightMap = await readShardIndex(dir, index);
   const shardFiles = [...new Set(weightMap.values())];
   const parsed = [];

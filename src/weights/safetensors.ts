@@ -6,7 +6,10 @@
  *
  * The file is read once into a single Buffer; F32 tensors whose bytes are 4-aligned are returned as views into it,
  * so loading costs one copy of the checkpoint. Only unaligned or non-F32 tensors are copied (converted).
+ * `readSafetensorsOnDemand` reads only the header, and each tensor from the file when it is asked for (the int8
+ * build quantizes tensors one at a time, so it never holds the whole fp32 checkpoint).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { WeightsError } from '../errors.js';
 import { DTYPE_BYTES, isSafetensorsDtype, littleEndianHost, toFloat32 } from './dtype.js';
@@ -20,8 +23,9 @@ export interface TensorEntry extends TensorInfo {
   name: string;
   /** The file it came from. */
   file: string;
-  /** The whole file's bytes. */
+  /** The whole file's bytes; empty when the tensor is read from `file` on demand (then `onDemand` is true). */
   bytes: Uint8Array;
+  onDemand?: boolean;
   /** Absolute byte offset of the tensor in `bytes`. */
   byteOffset: number;
   byteLength: number;
@@ -211,6 +215,52 @@ function readMetadata(value: unknown, file: string): Record<string, string> {
   return out;
 }
 
+/** Validates a file's header and returns its tensors, whose bytes are read from the file when asked for. */
+export async function readSafetensorsOnDemand(file: string): Promise<SafetensorsFile> {
+  const header = await readSafetensorsHeader(file);
+  const none = new Uint8Array(0);
+  return {
+    file,
+    metadata: header.metadata,
+    tensors: header.tensors.map(({ name, dtype, shape, begin, end, size }) => ({
+      name,
+      dtype,
+      shape,
+      file,
+      bytes: none,
+      onDemand: true,
+      byteOffset: header.dataStart + begin,
+      byteLength: end - begin,
+      size,
+    })),
+  };
+}
+
+/** A tensor's bytes read from its file into a fresh buffer (offset 0 of its own memory, so F32 data is aligned). */
+function readTensorBytes(entry: TensorEntry): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(entry.byteLength);
+  let fd: number;
+  try {
+    fd = openSync(entry.file, 'r');
+  } catch (error) {
+    throw new WeightsError(`${entry.file}: cannot open (${(error as Error).message})`, {
+      file: entry.file,
+      cause: error,
+    });
+  }
+  try {
+    let filled = 0;
+    while (filled < entry.byteLength) {
+      const read = readSync(fd, bytes, filled, entry.byteLength - filled, entry.byteOffset + filled);
+      if (read === 0) fail(entry.file, 'file shrank since its header was read', entry.name);
+      filled += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
+}
+
 /**
  * Reads a file into one freshly allocated Buffer of exactly its size (its own ArrayBuffer, offset 0, so
  * alignment in the file is alignment in memory), then validates it.
@@ -313,7 +363,9 @@ export class SafetensorsWeightStore implements WeightStore {
     return {
       dtype: entry.dtype,
       shape: [...entry.shape],
-      bytes: entry.bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength),
+      bytes: entry.onDemand
+        ? readTensorBytes(entry)
+        : entry.bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength),
     };
   }
 
@@ -326,11 +378,13 @@ export class SafetensorsWeightStore implements WeightStore {
         { file: entry.file, field: name },
       );
     }
-    const absolute = entry.bytes.byteOffset + entry.byteOffset;
+    // On demand, the tensor's bytes come alone into a buffer of their own: offset 0, aligned, dropped after use.
+    const [bytes, offset] = entry.onDemand ? [readTensorBytes(entry), 0] : [entry.bytes, entry.byteOffset];
+    const absolute = bytes.byteOffset + offset;
     const data =
       entry.dtype === 'F32' && absolute % 4 === 0 && littleEndianHost()
-        ? new Float32Array(entry.bytes.buffer, absolute, entry.size)
-        : toFloat32(entry.bytes, entry.byteOffset, entry.size, entry.dtype);
+        ? new Float32Array(bytes.buffer, absolute, entry.size)
+        : toFloat32(bytes, offset, entry.size, entry.dtype);
     return { shape: [...entry.shape], data };
   }
 

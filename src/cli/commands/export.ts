@@ -58,7 +58,7 @@ export async function exportModel(
 ): Promise<ExportResult> {
   const config = AutoConfig.fromPretrained(modelDir);
   const task = options.task ?? taskFromConfig(config.toJSON(), config.file);
-  const weights = await loadWeights(modelDir);
+  const weights = await loadWeights(modelDir, { onDemand: options.dtype === 'int8' });
   const graph = buildModelGraph(config.toJSON(), weights, {
     task,
     inputs: { attentionMask: true, positionIds: false },
