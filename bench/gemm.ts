@@ -7,12 +7,17 @@
  * Each shape runs in a fresh process holding one session (one MatMul with a constant [K, N] weight, prepacked by
  * ORT as in the model graphs), because the idle intra-op threads of a second session spin and steal the cores.
  * Rows M are the tokens of a batch. GFLOPS = 2·M·K·N / seconds, median of the rounds. Compare with the machine's
- * FMA peak (bench/peak/fma.c). Prints Markdown.
+ * FMA peak (bench/peak/fma.c). `--dtype int8` measures seqbatch's int8 product instead (per-row uint8 activations
+ * into MatMulIntegerToFloat with per-channel int8 weights, src/models/layers/int8.ts, the quantization of the rows
+ * included), in fp32-equivalent GFLOPS; `--dtype both` prints both tables from the same run, shapes interleaved.
+ * Prints Markdown, with the CPU's int8-relevant flags (AVX2, AVX-512 VNNI, AVX-VNNI, AMX).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { int8Product, quantizeLinearWeights, quantizeRows } from '../src/models/layers/int8.js';
 import { GraphBuilder } from '../src/onnx/graph-builder.js';
 import { sessionOptions } from '../src/runtime/session.js';
 import { mulberry32 } from '../src/util/random.js';
@@ -25,6 +30,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '5' },
     rows: { type: 'string', default: '256,512,832,1024' },
     shape: { type: 'string' },
+    dtype: { type: 'string', default: 'fp32' },
   },
 });
 const rows = opts.rows!.split(',').map(Number);
@@ -37,16 +43,24 @@ const SHAPES: [number, number][] = [
 ];
 
 /** In the child: GFLOPS per row count for one shape, median of the rounds. */
-async function measureShape(k: number, n: number): Promise<number[]> {
+async function measureShape(k: number, n: number, dtype: string): Promise<number[]> {
   const random = mulberry32(k * 31 + n);
   const g = new GraphBuilder();
   const x = g.input('x', 'float32', ['m', k]);
-  const w = g.initializer(
-    'w',
-    Float32Array.from({ length: k * n }, () => random() - 0.5),
-    [k, n],
-  );
-  g.output(g.op('MatMul', [x, w]), 'y', 'float32', ['m', n]);
+  const weights = Float32Array.from({ length: k * n }, () => random() - 0.5);
+  if (dtype === 'int8') {
+    const { weight, scales } = quantizeLinearWeights([{ outFeatures: n, read: () => weights }], k);
+    const product = int8Product(
+      g,
+      quantizeRows(g, x),
+      g.initializer('w', weight, [k, n]),
+      g.initializer('w_scales', scales, [n]),
+      g.constant(new Uint8Array([128]), []),
+    );
+    g.output(product, 'y', 'float32', ['m', n]);
+  } else {
+    g.output(g.op('MatMul', [x, g.initializer('w', weights, [k, n])]), 'y', 'float32', ['m', n]);
+  }
   const session = await ort.InferenceSession.create(
     g.toBytes(),
     sessionOptions({ threads: Number(opts.threads) }),
@@ -75,10 +89,28 @@ async function measureShape(k: number, n: number): Promise<number[]> {
 
 if (opts.shape) {
   const [k, n] = opts.shape.split(',').map(Number) as [number, number];
-  console.log(JSON.stringify(await measureShape(k, n)));
+  console.log(JSON.stringify(await measureShape(k, n, opts.dtype!)));
 } else {
   console.log(machineMarkdown(machineInfo(['onnxruntime-node'])));
-  const table = SHAPES.map(([k, n]) => {
+  const flags = (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '')
+    .split(' ')
+    .filter((f) => /^(avx2|avx512f|avx512_vnni|avx_vnni|amx_int8)$/.test(f));
+  console.log(`CPU flags: ${flags.join(', ') || 'none of avx2, avx512f, avx512_vnni, avx_vnni, amx_int8'}.`);
+  const dtypes = opts.dtype === 'both' ? ['fp32', 'int8'] : [opts.dtype!];
+  const tables = new Map<string, string[][]>(dtypes.map((d) => [d, []]));
+  for (const [k, n] of SHAPES)
+    for (const dtype of dtypes) tables.get(dtype)!.push(measureInChild(k, n, dtype));
+  for (const dtype of dtypes) {
+    const what = dtype === 'int8' ? "seqbatch's int8 product (fp32-equivalent GFLOPS)" : 'MatMul, fp32';
+    console.log(
+      `\nONNX Runtime ${what}, ${opts.threads} intra-op threads, GFLOPS (median of ${opts.rounds} rounds) by rows M:\n`,
+    );
+    console.log(markdownTable(['weight K × N', ...rows.map((m) => `M = ${m}`)], tables.get(dtype)!));
+  }
+}
+
+function measureInChild(k: number, n: number, dtype: string): string[] {
+  {
     const child = spawnSync(
       process.execPath,
       [
@@ -92,15 +124,13 @@ if (opts.shape) {
         opts.rounds!,
         '--rows',
         opts.rows!,
+        '--dtype',
+        dtype,
       ],
       { encoding: 'utf8' },
     );
     if (child.status !== 0) throw new Error(`shape ${k}×${n} failed: ${child.stderr}`);
     const gflops = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as number[];
     return [`${k} × ${n}`, ...gflops.map((v) => v.toFixed(0))];
-  });
-  console.log(
-    `\nONNX Runtime MatMul, fp32, ${opts.threads} intra-op threads, GFLOPS (median of ${opts.rounds} rounds) by rows M:\n`,
-  );
-  console.log(markdownTable(['weight K × N', ...rows.map((m) => `M = ${m}`)], table));
+  }
 }

@@ -9,6 +9,8 @@
  * sweep:                seqbatch's pipeline once per {batchSize, maxBatchTokens, batchOverheadTokens} in --sweep
  *                       (JSON array; null = no limit, or the default overhead), model
  *                       loaded once; configurations run in the given order.
+ * `--dtype int8` (bench/int8.ts): seqbatch loads with dtype 'int8', transformers.js with dtype 'q8' (the export's
+ * onnx/model_quantized.onnx) and the raw session opens onnx/model_quantized.onnx.
  * Each reports per-pass wall time, the batch shapes it computed, and its labels (to compare the peers).
  */
 import { join } from 'node:path';
@@ -30,7 +32,9 @@ const args = workerArgs({
   passes: { type: 'string', default: '1' },
   threads: { type: 'string', default: '2' },
   sweep: { type: 'string' },
+  dtype: { type: 'string', default: 'fp32' },
 });
+const int8 = args.dtype === 'int8';
 const peer = args.peer as PipelinePeer;
 if (!PEERS.includes(peer)) throw new Error(`--peer must be one of ${PEERS.join(', ')}`);
 if (!args.checkpoint) throw new Error('--checkpoint DIR is required');
@@ -64,6 +68,7 @@ async function loadSeqbatch(options: Knobs = {}) {
   const pipe = await pipeline('text-classification', args.checkpoint!, {
     threads,
     cacheDir: join(BENCH_CACHE_DIR, 'graph-cache'),
+    ...(int8 ? { dtype: 'int8' as const } : {}),
   });
   const classify = async (input: string[], knobs = options): Promise<Classified> => {
     const batches: BatchShape[] = [];
@@ -81,7 +86,7 @@ async function loadTransformersJs(chunked: boolean): Promise<Classify> {
   const hf = await import('@huggingface/transformers');
   hf.env.allowRemoteModels = false;
   const pipe = await hf.pipeline('text-classification', args.export!, {
-    dtype: 'fp32',
+    dtype: int8 ? 'q8' : 'fp32',
     device: 'cpu',
     session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
   });
@@ -102,7 +107,8 @@ async function loadTransformersJs(chunked: boolean): Promise<Classify> {
 
 async function loadRawOrt(): Promise<Classify> {
   const tokenizer = RustTokenizer.fromFile(join(args.checkpoint!, 'tokenizer.json'));
-  const session = await ort.InferenceSession.create(join(args.export!, 'onnx', 'model.onnx'), {
+  const graph = int8 ? 'model_quantized.onnx' : 'model.onnx';
+  const session = await ort.InferenceSession.create(join(args.export!, 'onnx', graph), {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
