@@ -11,6 +11,7 @@
  *   the whole array at once;
  *   Rust `tokenizers` + seqbatch's planner + a raw onnxruntime-node session on the same int8 export.
  * Reports seq/s, the ratios to seqbatch int8, peak RSS (of the whole process: load and run) and label agreement.
+ * Then the peak RSS of loading alone (bench/workers/load-peak.ts, no graph cache), fp32 against int8, per round.
  * The checkpoint's weights are random, so its labels mean nothing against the dataset: accuracy is measured on
  * the demo model instead (`seqbatch bench --dtype int8`, test/models-int8.test.ts).
  * Prints Markdown; writes bench/out/int8.json.
@@ -22,6 +23,7 @@ import { ensureBenchModel } from './lib/checkpoint.js';
 import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
+import { runWorker } from './lib/child.js';
 import { runRounds, type Variant } from './lib/rounds.js';
 import { markdownTable, median, ratio, sig } from './lib/stats.js';
 
@@ -140,5 +142,19 @@ const sections = [
   ),
   '',
 ];
+// Loading alone: fp32 and int8 in turn, a fresh process each.
+const loadPeaks: Record<'fp32' | 'int8', number[]> = { fp32: [], int8: [] };
+for (let round = 0; round < Number(opts.rounds); round++) {
+  for (const dtype of ['fp32', 'int8'] as const) {
+    const run = { worker: 'load-peak.ts', args: ['--checkpoint', model.checkpointDir, '--dtype', dtype] };
+    loadPeaks[dtype].push((await runWorker<{ peakRssMiB: number }>(run)).peakRssMiB);
+  }
+}
+const [loadFp32, loadInt8] = [median(loadPeaks.fp32), median(loadPeaks.int8)];
+sections.push(
+  `Loading alone (graph built from the weights, no graph cache, one text run), peak RSS, median of ` +
+    `${opts.rounds}: fp32 ${sig(loadFp32)} MiB, int8 ${sig(loadInt8)} MiB (${sig(loadInt8 / loadFp32)}× fp32).`,
+  '',
+);
 process.stdout.write(sections.join('\n'));
-log(`wrote ${writeJsonResult('int8', { machine, flags, options: opts, summary })}`);
+log(`wrote ${writeJsonResult('int8', { machine, flags, options: opts, summary, loadPeaks })}`);
