@@ -13,7 +13,6 @@
  * Prints Markdown, with the CPU's int8-relevant flags (AVX2, AVX-512 VNNI, AVX-VNNI, AMX).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -21,7 +20,7 @@ import { int8Product, quantizeLinearWeights, quantizeRows } from '../src/models/
 import { GraphBuilder } from '../src/onnx/graph-builder.js';
 import { sessionOptions } from '../src/runtime/session.js';
 import { mulberry32 } from '../src/util/random.js';
-import { machineInfo, machineMarkdown } from './lib/machine.js';
+import { cpuFlagsMarkdown, machineInfo, machineMarkdown } from './lib/machine.js';
 import { markdownTable, median } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
@@ -92,10 +91,7 @@ if (opts.shape) {
   console.log(JSON.stringify(await measureShape(k, n, opts.dtype!)));
 } else {
   console.log(machineMarkdown(machineInfo(['onnxruntime-node'])));
-  const flags = (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '')
-    .split(' ')
-    .filter((f) => /^(avx2|avx512f|avx512_vnni|avx_vnni|amx_int8)$/.test(f));
-  console.log(`CPU flags: ${flags.join(', ') || 'none of avx2, avx512f, avx512_vnni, avx_vnni, amx_int8'}.`);
+  console.log(cpuFlagsMarkdown());
   const dtypes = opts.dtype === 'both' ? ['fp32', 'int8'] : [opts.dtype!];
   const tables = new Map<string, string[][]>(dtypes.map((d) => [d, []]));
   for (const [k, n] of SHAPES)

@@ -16,12 +16,11 @@
  * the demo model instead (`seqbatch bench --dtype int8`, test/models-int8.test.ts).
  * Prints Markdown; writes bench/out/int8.json.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { exportModel } from '../src/cli/commands/export.js';
 import { ensureBenchModel } from './lib/checkpoint.js';
 import { prepareWorkers } from './lib/build.js';
-import { machineInfo, machineMarkdown } from './lib/machine.js';
+import { cpuFlagsMarkdown, machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { runWorker } from './lib/child.js';
 import { runRounds, type Variant } from './lib/rounds.js';
@@ -38,9 +37,6 @@ const { values: opts } = parseArgs({
   },
 });
 const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tokenizers', 'tsx']);
-const flags = (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '')
-  .split(' ')
-  .filter((f) => /^(avx2|avx512f|avx512_vnni|avx_vnni|amx_int8)$/.test(f));
 log(machineMarkdown(machine));
 prepareWorkers(opts.tsx!);
 const model = await ensureBenchModel(opts.small);
@@ -122,7 +118,7 @@ const sections = [
   '## int8 (bench/int8.ts)',
   '',
   machineMarkdown(machine),
-  `CPU flags: ${flags.join(', ') || 'none of avx2, avx512f, avx512_vnni, avx_vnni, amx_int8'}.`,
+  cpuFlagsMarkdown(),
   '',
   `${ours.sequences} SST-2 dev sentences, raw text → label, DistilBERT-shaped random checkpoint, ` +
     `${opts.threads} intra-op threads; median of ${ours.samples.length} timed passes per peer (fresh process ` +
@@ -157,4 +153,6 @@ sections.push(
   '',
 );
 process.stdout.write(sections.join('\n'));
-log(`wrote ${writeJsonResult('int8', { machine, flags, options: opts, summary, loadPeaks })}`);
+log(
+  `wrote ${writeJsonResult('int8', { machine, flags: cpuFlagsMarkdown(), options: opts, summary, loadPeaks })}`,
+);

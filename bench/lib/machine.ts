@@ -67,3 +67,16 @@ export function machineMarkdown(info: MachineInfo): string {
     `${info.loadAverage.join(', ')} (1/5/15 min).`
   );
 }
+
+/** The CPU flags that decide int8 and fp32 kernel speed (Linux /proc/cpuinfo), as one Markdown sentence. */
+export function cpuFlagsMarkdown(): string {
+  let flags: string[] = [];
+  try {
+    flags = (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '')
+      .split(' ')
+      .filter((f) => /^(avx2|avx512f|avx512_vnni|avx_vnni|amx_int8)$/.test(f));
+  } catch {
+    // not Linux
+  }
+  return `CPU flags: ${flags.join(', ') || 'none of avx2, avx512f, avx512_vnni, avx_vnni, amx_int8'}.`;
+}

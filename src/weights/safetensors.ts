@@ -62,7 +62,11 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
     fail(file, `file is ${bytes.byteLength} bytes, too short to hold the 8-byte header length (truncated?)`);
   }
   const n = headerLength(bytes.subarray(0, 8), bytes.byteLength, file);
-  const header = parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, file);
+  return fileOf(parseHeader(bytes.subarray(8, 8 + n), bytes.byteLength - 8 - n, file), file, bytes);
+}
+
+/** The tensors of a validated header, over the file's bytes (or read on demand when `bytes` is null). */
+function fileOf(header: SafetensorsHeader, file: string, bytes: Uint8Array | null): SafetensorsFile {
   return {
     file,
     metadata: header.metadata,
@@ -71,7 +75,8 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFi
       dtype,
       shape,
       file,
-      bytes,
+      bytes: bytes ?? new Uint8Array(0),
+      ...(bytes ? {} : { onDemand: true }),
       byteOffset: header.dataStart + begin,
       byteLength: end - begin,
       size,
@@ -217,23 +222,7 @@ function readMetadata(value: unknown, file: string): Record<string, string> {
 
 /** Validates a file's header and returns its tensors, whose bytes are read from the file when asked for. */
 export async function readSafetensorsOnDemand(file: string): Promise<SafetensorsFile> {
-  const header = await readSafetensorsHeader(file);
-  const none = new Uint8Array(0);
-  return {
-    file,
-    metadata: header.metadata,
-    tensors: header.tensors.map(({ name, dtype, shape, begin, end, size }) => ({
-      name,
-      dtype,
-      shape,
-      file,
-      bytes: none,
-      onDemand: true,
-      byteOffset: header.dataStart + begin,
-      byteLength: end - begin,
-      size,
-    })),
-  };
+  return fileOf(await readSafetensorsHeader(file), file, null);
 }
 
 /** A tensor's bytes read from its file into a fresh buffer (offset 0 of its own memory, so F32 data is aligned). */
