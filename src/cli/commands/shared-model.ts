@@ -105,7 +105,7 @@ export function addDtypeOptions(command: Command): Command {
     )
     .option(
       '--int8-exclude <layers>',
-      'with --dtype int8: comma-separated Linear layer names kept in fp32 (default: none)',
+      'with --dtype int8: comma-separated Linear layer names kept in fp32 (default: pooler,pre_classifier,classifier)',
     );
 }
 

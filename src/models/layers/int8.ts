@@ -14,8 +14,14 @@
 import { TensorDataType } from '../../onnx/proto.js';
 import type { Value } from '../../onnx/graph-builder.js';
 
-/** The `int8Exclude` default: the task heads (small products whose error reaches the outputs directly). */
-export const DEFAULT_INT8_EXCLUDE: readonly string[] = [];
+/**
+ * The `int8Exclude` default: the per-sequence heads (BERT's pooler, the sequence classifiers). They multiply one
+ * row per sequence, so int8 saves nothing there, while their error reaches the logits directly: on the demo model
+ * over SST-2 dev, mean |Δlogit| against fp32 was 0.0028 with them in fp32 against 0.0040 quantized (labels equal
+ * either way). Token-level heads and MLM decoders, which multiply every token, stay int8 (a `classifier` on every
+ * token is excluded too, by its name: it is a few columns wide).
+ */
+export const DEFAULT_INT8_EXCLUDE: readonly string[] = ['pooler', 'pre_classifier', 'classifier'];
 
 /** What a graph's int8 products are built with (part of the graph-cache key through the build options). */
 export interface Int8Settings {
