@@ -148,7 +148,10 @@ describe('int8 on every fixture architecture', { skip: skipUnlessShared('fixture
             `${c.name}: max |Δ| ${max} over ${INT8_MAX_SHARE}·${scale}`,
           );
           assert.ok(mean <= INT8_MEAN_SHARE * scale, `${c.name}: mean |Δ| ${mean}`);
-          const mask = c.inputs.attention_mask as number[][] | undefined;
+          // Multiple-choice inputs are [batch, choices, seq]: their rows are the flattened choices.
+          const mask = (c.inputs.attention_mask as unknown[] | undefined)?.flat(
+            Array.isArray((c.inputs.attention_mask as unknown[][] | undefined)?.[0]?.[0]) ? 1 : 0,
+          ) as number[][] | undefined;
           const packable = !fixture.name.startsWith('longformer') && c.inputs.start_positions === undefined;
           if (packable && Array.isArray(mask?.[0]) && mask.every((row) => row[0] === 1)) {
             const packed = await int8.forward(inputs, { packed: true });
@@ -179,7 +182,9 @@ function assertRealPositionsEqual(
     const a = padded[key];
     if (!(a instanceof FloatTensor)) continue;
     const b = packed[key] as FloatTensor;
-    const perSequence = key === 'pooler_output' || (key === 'logits' && task === 'sequence-classification');
+    const perSequence =
+      key === 'pooler_output' ||
+      (key === 'logits' && (task === 'sequence-classification' || task === 'multiple-choice'));
     const perToken = !perSequence && a.dims[0] === batch && a.dims[1] === seq;
     const width = perToken ? a.data.length / (batch * seq) : 0;
     for (let i = 0; i < a.data.length; i++) {
