@@ -10,7 +10,7 @@
  * elsewhere), so byte identity is the right bar; `--threads 1` keeps the runs cheap on a shared machine.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdtempSync,
@@ -288,3 +288,42 @@ test('fault injection: 20 SIGKILLs at random points while writing, each resumed:
   const completed = await Promise.all([killAndResume('a', 10), killAndResume('b', 10)]);
   assert.ok(completed.every((n) => n >= 1));
 });
+
+/** Whether `strace` can trace a child here (installed, and ptrace allowed); else why not. */
+function straceUnavailable(): false | string {
+  const probe = spawnSync('strace', ['-qq', '-e', 'trace=none', process.execPath, '-e', '0'], {
+    encoding: 'utf8',
+  });
+  if (probe.error) return `strace is not installed (${probe.error.message})`;
+  if (probe.status !== 0) return `strace cannot trace here: ${probe.stderr.trim()}`;
+  return false;
+}
+
+test(
+  '--fsync on a real process: the output directory is fsynced after the rename into place (strace)',
+  { skip: straceUnavailable() },
+  async () => {
+    const output = join(WORK, 'synced.jsonl');
+    const trace = join(WORK, 'synced.trace');
+    const syscalls = 'trace=openat,fsync,rename,renameat,renameat2';
+    const args = ['-f', '-qq', '-e', syscalls, '-o', trace, process.execPath];
+    args.push(...cliNodeArgs(['classify', '-i', INPUT, '-o', output, '--fsync', ...FLAGS]));
+    const traced = spawnSync('strace', args, { env: ENV, encoding: 'utf8' });
+    assert.equal(traced.status, 0, traced.stderr);
+    assert.equal(readFileSync(output, 'utf8'), CLEAN);
+    // Follow the descriptors: which path each fd was opened on, and what happened after the rename into place.
+    const opened = new Map<string, string>();
+    let renamed = false;
+    let syncedAfterRename = false;
+    for (const line of readFileSync(trace, 'utf8').split('\n')) {
+      const open = /openat\(AT_FDCWD, "([^"]+)", [^)]*\) = (\d+)/.exec(line);
+      if (open) opened.set(open[2]!, open[1]!);
+      if (/rename\w*\(.*"[^"]*synced\.jsonl\.partial", .*"[^"]*synced\.jsonl"\) = 0/.test(line))
+        renamed = true;
+      const sync = /fsync\((\d+)\) += 0/.exec(line);
+      if (sync && renamed && opened.get(sync[1]!) === WORK) syncedAfterRename = true;
+    }
+    assert.ok(renamed, 'the work file was renamed into place');
+    assert.ok(syncedAfterRename, `fsync of ${WORK} after the rename`);
+  },
+);
