@@ -299,7 +299,7 @@ interface TokenSink {
 
 /** Keeps only the ids, in a typed array that grows by doubling. */
 class IdCollector implements TokenSink {
-  private buffer = new Int32Array(1024);
+  private buffer = new Int32Array(64);
   private length = 0;
 
   addWord(_normalized: NormalizedString, _start: number, tokens: Token[]): void {
