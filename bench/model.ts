@@ -16,9 +16,12 @@
  * logit difference from seqbatch (same weights, so the peers must agree to float32 noise).
  * Workers run tsc-compiled JavaScript (bench/lib/build.ts); --tsx runs the TypeScript sources instead.
  * `--arch` runs several architectures in one invocation (default: distilbert), their peers interleaved in the same
- * rounds, so their executed GFLOPS are measured on the same machine in the same state: `modernbert` is a ModernBERT-base-shaped
- * random checkpoint (bench/lib/modernbert-checkpoint.ts). Its classifier computes every position (no first-token
- * shortcut), so its export is the full computation and the separate `ort` peer is left out.
+ * rounds, so their executed GFLOPS are measured on the same machine in the same state: `modernbert`, `mpnet` and
+ * `deberta-v2` are base-shaped random checkpoints (ModernBERT-base, all-mpnet-base-v2, DeBERTa-v3-base; configs in
+ * bench/lib/arch-configs.ts, weights by `makeRandomCheckpointFromConfig`). An architecture whose classifier
+ * computes every position (no first-token shortcut: ModernBERT's mean pooling, DeBERTa) has an export that already
+ * is the full computation, so its separate `ort` peer is left out. The report ends with each architecture's
+ * executed GFLOPS as a share of DistilBERT's in the same run (issue 16: at least 70%, or a written reason).
  * Prints Markdown; writes bench/out/model.json.
  */
 import { parseArgs } from 'node:util';

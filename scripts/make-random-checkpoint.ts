@@ -13,7 +13,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildModelGraph, type ModelTask } from '../src/models/index.js';
 import { mulberry32 } from '../src/util/random.js';
+import type { WeightStore } from '../src/weights/types.js';
 import { writeSafetensorsFile, type LazyTensorToWrite } from '../src/weights/write.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,7 +39,7 @@ export interface RandomCheckpointOptions {
 }
 
 /** Normal samples by Box–Muller, two per pair of uniforms. */
-function normals(random: () => number, count: number, mean: number, std: number): Float32Array {
+export function normals(random: () => number, count: number, mean: number, std: number): Float32Array {
   const out = new Float32Array(count);
   for (let i = 0; i < count; i += 2) {
     const r = Math.sqrt(-2 * Math.log(1 - random()));
@@ -134,6 +136,49 @@ export async function makeRandomCheckpoint(
       writeFileSync(join(outDir, file), readFileSync(join(referenceDir, file)));
   }
   return config;
+}
+
+/**
+ * A seeded random checkpoint of any registered architecture from its config.json alone (the benchmarks' base-size
+ * rows). The graph builder runs once against a store that records every tensor it reads, with the shape it expects;
+ * those tensors are then written with random values: LayerNorm weights 1 + N(0, 0.1²), biases N(0, 0.1²), the rest
+ * N(0, initializer_range²). The store answers `has` with true, so the checkpoint takes the layout of a task model
+ * (`<base>.` prefixes). Writes config.json and model.safetensors; returns the parameter count.
+ */
+export async function makeRandomCheckpointFromConfig(
+  outDir: string,
+  config: Record<string, unknown>,
+  options: { seed?: number; task?: ModelTask } = {},
+): Promise<{ parameters: number }> {
+  const read = new Map<string, number[]>();
+  const recorder: WeightStore = {
+    files: ['(random)'],
+    names: () => [...read.keys()],
+    has: () => true,
+    info: (name) => (read.has(name) ? { dtype: 'F32', shape: read.get(name)! } : undefined),
+    getFloat32: (name, shape) => {
+      if (!shape) throw new Error(`makeRandomCheckpointFromConfig: ${name} was read without a shape`);
+      read.set(name, shape);
+      return { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
+    },
+  };
+  buildModelGraph(config, recorder, {
+    task: options.task ?? 'sequence-classification',
+    firstTokenOnly: false,
+  });
+  const random = mulberry32(options.seed ?? 42);
+  const std = (config.initializer_range as number | undefined) ?? 0.02;
+  let parameters = 0;
+  const tensors: LazyTensorToWrite[] = [...read].map(([name, shape]) => {
+    const count = shape.reduce((a, b) => a * b, 1);
+    parameters += count;
+    const [mean, sd] = /norm\.weight$/i.test(name) ? [1, 0.1] : name.endsWith('.bias') ? [0, 0.1] : [0, std];
+    return { name, dtype: 'F32', shape, data: () => normals(random, count, mean, sd) };
+  });
+  mkdirSync(outDir, { recursive: true });
+  await writeSafetensorsFile(join(outDir, 'model.safetensors'), tensors, { format: 'pt' });
+  writeFileSync(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return { parameters };
 }
 
 function parseArgs(argv: string[]): { outDir: string; options: RandomCheckpointOptions } {

@@ -7,12 +7,15 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import {
   batchFlops,
+  debertaRelativeRows,
+  debertaSequenceFlops,
   firstTokenSequenceFlops,
   modernBertSequenceFlops,
   sequenceFlops,
   usefulFlops,
 } from '../bench/lib/flops.js';
 import { chunkedBatches, paddingTotals, sortedBatches } from '../bench/lib/id-batches.js';
+import { relativeIndex } from '../src/models/deberta-v2-attention.js';
 import { markdownTable, median, ratio } from '../bench/lib/stats.js';
 import { digestRows, loadTokenizer, TOKENIZER_PEERS } from '../bench/lib/tokenizer-peers.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
@@ -61,6 +64,20 @@ test('ModernBERT FLOP count: Wqkv, Wo, per-head scores and context, GeGLU Wi (to
     layer += matmul(L, d, 2 * f) + matmul(L, f, d); // Wi (input and gate), Wo
     const head = matmul(1, d, d) + matmul(1, d, 2); // head.dense, classifier on the pooled vector
     assert.equal(modernBertSequenceFlops(modern, L), modern.num_hidden_layers * layer + head);
+  }
+});
+
+test('DeBERTa FLOP count: BERT products plus c2p and p2c against the relative rows the distances reach', () => {
+  const matmul = (m: number, k: number, n: number) => 2 * m * k * n;
+  const deberta = { ...shape, position_buckets: 8, max_relative_positions: -1, max_position_embeddings: 64 };
+  const config = { positionBuckets: 8, maxRelativePositions: 64 };
+  for (const L of [1, 3, 5, 17, 60]) {
+    // The distinct table indices of every (query, key) pair: a contiguous range, counted by brute force.
+    const used = new Set<number>();
+    for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) used.add(relativeIndex(i - j, config));
+    assert.equal(debertaRelativeRows(deberta, L), used.size, `rows reached at length ${L}`);
+    const c2pAndP2c = 2 * matmul(L, shape.dim, used.size); // queries and keys against the used rows, all heads
+    assert.equal(debertaSequenceFlops(deberta, L), sequenceFlops(shape, L) + shape.n_layers * c2pAndP2c);
   }
 });
 

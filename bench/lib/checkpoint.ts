@@ -6,19 +6,29 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeRandomCheckpoint } from '../../scripts/make-random-checkpoint.js';
+import {
+  makeRandomCheckpoint,
+  makeRandomCheckpointFromConfig,
+} from '../../scripts/make-random-checkpoint.js';
 import { exportModel } from '../../src/cli/commands/export.js';
 import { buildModelGraph } from '../../src/models/index.js';
 import { loadWeights } from '../../src/weights/index.js';
 import { BENCH_CACHE_DIR } from './data.js';
 import {
+  DEBERTA_V3_BASE_CONFIG,
+  MODERNBERT_BASE_CONFIG,
+  MPNET_BASE_CONFIG,
+  SMALL_OVERRIDES,
+} from './arch-configs.js';
+import {
+  debertaSequenceFlops,
   firstTokenSequenceFlops,
   modernBertSequenceFlops,
   sequenceFlops,
+  type DebertaShape,
   type GraphWork,
   type ModernBertShape,
 } from './flops.js';
-import { makeModernBertCheckpoint } from './modernbert-checkpoint.js';
 import { log } from './output.js';
 
 export interface BenchModel {
@@ -76,8 +86,8 @@ export async function ensureBenchModel(small = false): Promise<BenchModel> {
   return { checkpointDir, exportDir, fullGraphPath, config: configJson as unknown as DistilBertShape };
 }
 
-/** The architectures `bench/model.ts --arch` runs. */
-export const BENCH_ARCHS = ['distilbert', 'modernbert'] as const;
+/** The architectures `bench/model.ts --arch` runs: DistilBERT (the reference) and the base-size rows of issue 16. */
+export const BENCH_ARCHS = ['distilbert', 'modernbert', 'mpnet', 'deberta-v2'] as const;
 export type BenchArch = (typeof BENCH_ARCHS)[number];
 
 /** One architecture's benchmark model and the FLOP count of its forward pass. */
@@ -95,13 +105,64 @@ export interface ArchBenchModel {
   sequenceFlops(length: number, work: GraphWork): number;
 }
 
-/** Small ModernBERT for quick validation runs. */
-const MODERNBERT_SMALL = {
-  num_hidden_layers: 4,
-  hidden_size: 128,
-  num_attention_heads: 2,
-  intermediate_size: 192,
+/** How each architecture other than DistilBERT is described, configured and counted. */
+const ARCH_ROWS: Record<
+  Exclude<BenchArch, 'distilbert'>,
+  {
+    folder: string;
+    config: Record<string, unknown>;
+    firstTokenShortcut: boolean;
+    describe(c: Record<string, number>): string;
+    flops(c: Record<string, number>, length: number, work: GraphWork): number;
+  }
+> = {
+  modernbert: {
+    folder: 'modernbert',
+    config: MODERNBERT_BASE_CONFIG,
+    // Mean pooling reads every position, so there is no first-token shortcut.
+    firstTokenShortcut: false,
+    describe: (c) =>
+      `ModernBERT-base-shaped random checkpoint (${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ` +
+      `GeGLU ${c.intermediate_size}, ${c.num_attention_heads} heads, a global layer every ` +
+      `${c.global_attn_every_n_layers}, window ${c.local_attention}, mean pooling)`,
+    flops: (c, length) => modernBertSequenceFlops(c as unknown as ModernBertShape, length),
+  },
+  mpnet: {
+    folder: 'mpnet',
+    config: MPNET_BASE_CONFIG,
+    firstTokenShortcut: true,
+    describe: (c) =>
+      `MPNet-base-shaped random checkpoint (all-mpnet-base-v2: ${c.num_hidden_layers} layers, hidden ` +
+      `${c.hidden_size}, FFN ${c.intermediate_size}, ${c.num_attention_heads} heads, ` +
+      `${c.relative_attention_num_buckets} relative-position buckets)`,
+    // BERT's products (the position bias is one addition per score); the RoBERTa-style head costs DistilBERT's.
+    flops: (c, length, work) =>
+      work === 'full' ? sequenceFlops(bertShape(c), length) : firstTokenSequenceFlops(bertShape(c), length),
+  },
+  'deberta-v2': {
+    folder: 'deberta-v3',
+    config: DEBERTA_V3_BASE_CONFIG,
+    firstTokenShortcut: false,
+    describe: (c) =>
+      `DeBERTa-v3-base-shaped random checkpoint (${c.num_hidden_layers} layers, hidden ${c.hidden_size}, FFN ` +
+      `${c.intermediate_size}, ${c.num_attention_heads} heads, c2p + p2c over ${c.position_buckets} log ` +
+      `buckets, vocabulary ${c.vocab_size})`,
+    flops: (c, length) =>
+      debertaSequenceFlops({ ...bertShape(c), ...(c as unknown as DebertaShape) }, length),
+  },
 };
+
+/** A BERT-like config in the FLOP counts' DistilBERT names. */
+function bertShape(c: Record<string, number>): DistilBertShape {
+  return {
+    dim: c.hidden_size!,
+    hidden_dim: c.intermediate_size!,
+    n_layers: c.num_hidden_layers!,
+    n_heads: c.num_attention_heads!,
+    vocab_size: c.vocab_size!,
+    max_position_embeddings: c.max_position_embeddings!,
+  };
+}
 
 export async function ensureArchBenchModel(arch: BenchArch, small = false): Promise<ArchBenchModel> {
   if (arch === 'distilbert') {
@@ -120,27 +181,40 @@ export async function ensureArchBenchModel(arch: BenchArch, small = false): Prom
         work === 'full' ? sequenceFlops(shape, length) : firstTokenSequenceFlops(shape, length),
     };
   }
-  const checkpointDir = join(BENCH_CACHE_DIR, small ? 'modernbert-small-random' : 'modernbert-base-random');
+  const row = ARCH_ROWS[arch];
+  const checkpointDir = join(BENCH_CACHE_DIR, `${row.folder}-${small ? 'small' : 'base'}-random`);
   if (!existsSync(join(checkpointDir, 'model.safetensors'))) {
     log(`writing the random checkpoint ${checkpointDir}`);
-    await makeModernBertCheckpoint(checkpointDir, small ? MODERNBERT_SMALL : {});
+    await makeRandomCheckpointFromConfig(checkpointDir, {
+      ...row.config,
+      ...(small ? SMALL_OVERRIDES[arch] : {}),
+    });
   }
   const exportDir = `${checkpointDir}-export`;
   log(`exporting ${checkpointDir} → ${exportDir}/onnx/model.onnx`);
   await exportModel(checkpointDir, exportDir);
-  const shape = JSON.parse(readFileSync(join(checkpointDir, 'config.json'), 'utf8')) as ModernBertShape &
-    Record<string, number>;
+  const config = JSON.parse(readFileSync(join(checkpointDir, 'config.json'), 'utf8')) as Record<
+    string,
+    number
+  >;
+  // Without the first-token shortcut the export already is the full computation.
+  let fullGraphPath = join(exportDir, 'onnx', 'model.onnx');
+  if (row.firstTokenShortcut) {
+    fullGraphPath = join(exportDir, 'onnx', 'model-full.onnx');
+    log(`building the full-computation graph → ${fullGraphPath}`);
+    const full = buildModelGraph(config, await loadWeights(checkpointDir), {
+      task: 'sequence-classification',
+      firstTokenOnly: false,
+    });
+    writeFileSync(fullGraphPath, full.bytes);
+  }
   return {
     arch,
-    description:
-      `ModernBERT-base-shaped random checkpoint (${shape.num_hidden_layers} layers, hidden ${shape.hidden_size}, ` +
-      `GeGLU ${shape.intermediate_size}, ${shape.num_attention_heads} heads, a global layer every ` +
-      `${shape.global_attn_every_n_layers}, window ${shape.local_attention}, mean pooling)`,
+    description: row.describe(config),
     checkpointDir,
     exportDir,
-    // No first-token shortcut: the export is already the full computation.
-    fullGraphPath: join(exportDir, 'onnx', 'model.onnx'),
-    firstTokenShortcut: false,
-    sequenceFlops: (length) => modernBertSequenceFlops(shape, length),
+    fullGraphPath,
+    firstTokenShortcut: row.firstTokenShortcut,
+    sequenceFlops: (length, work) => row.flops(config, length, work),
   };
 }

@@ -13,6 +13,7 @@
  * sequence-classification graphs compute the last layer for the first token only, without key and value
  * projections (src/models/layers.ts, `fewQueryAttention`), so they execute less: see `firstTokenSequenceFlops`.
  */
+import { relativeIndex } from '../../src/models/deberta-v2-attention.js';
 import type { DistilBertShape } from './checkpoint.js';
 
 export function sequenceFlops(shape: DistilBertShape, length: number, labels = 2): number {
@@ -82,4 +83,43 @@ export function modernBertSequenceFlops(shape: ModernBertShape, length: number, 
   const L = length;
   const perLayer = 8 * L * d * d + 4 * L * L * d + 6 * L * d * f;
   return shape.num_hidden_layers * perLayer + 2 * d * d + 2 * d * labels;
+}
+
+/** The DeBERTa-v2 config fields the relative-position count reads. */
+export interface DebertaShape {
+  position_buckets: number;
+  max_relative_positions: number;
+  max_position_embeddings: number;
+}
+
+/**
+ * Rows of the relative-position table a sequence of length L reaches: the distances −(L−1)…L−1 map to the
+ * contiguous indices δ(−(L−1))…δ(L−1) (log-bucketed past `position_buckets / 2`), which seqbatch's graph slices
+ * before its products (src/models/deberta-v2-attention.ts).
+ */
+export function debertaRelativeRows(shape: DebertaShape, length: number): number {
+  const config = {
+    positionBuckets: shape.position_buckets,
+    maxRelativePositions:
+      shape.max_relative_positions < 1 ? shape.max_position_embeddings : shape.max_relative_positions,
+  };
+  return relativeIndex(length - 1, config) - relativeIndex(-(length - 1), config) + 1;
+}
+
+/**
+ * FLOPs of a DeBERTa-v2/v3 sequence classifier on one sequence of length L as seqbatch's graph runs it: BERT's
+ * products (`sequenceFlops`; the ContextPooler + classifier head costs what DistilBERT's head does), plus per
+ * layer c2p (queries against the projected relative rows) and p2c (keys against them), 2 · 2·L·R·d with R =
+ * `debertaRelativeRows`. The projections of the relative table are constants ONNX Runtime folds at load. HF's
+ * PyTorch model does more: it multiplies against all 2·position_buckets rows (512 for v3) and projects them on
+ * every call; the count leaves that out, so "computed" here is the work of seqbatch's graph, which every peer runs.
+ * Every layer computes every position (no first-token shortcut), so executed = computed.
+ */
+export function debertaSequenceFlops(
+  shape: DistilBertShape & DebertaShape,
+  length: number,
+  labels = 2,
+): number {
+  const rows = debertaRelativeRows(shape, length);
+  return sequenceFlops(shape, length, labels) + shape.n_layers * 4 * length * rows * shape.dim;
 }
