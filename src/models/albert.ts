@@ -5,13 +5,14 @@
  */
 import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import {
+  type BertConfig,
   bertEmbeddings,
   bertPooler,
+  classifierLogits,
   questionAnsweringHead,
   readBertConfig,
   tokenClassificationHead,
   vocabularyProjection,
-  type BertConfig,
 } from './bert.js';
 import {
   chunkedFeedForward,
@@ -192,12 +193,9 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'sequence-classification':
     case 'multiple-choice': {
       // AlbertForMultipleChoice is this head with Linear(hidden, 1), on each choice.
-      const numLabels = classifierWidth(request.task, () => c.numLabels());
+      const width = classifierWidth(request.task, () => c.numLabels());
       const pooled = bertPooler(m, sequence, `${base}pooler`, h);
-      return [
-        { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
-        ...traced,
-      ];
+      return [classifierLogits(m, pooled, 'classifier', h, width), ...traced];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];

@@ -282,6 +282,36 @@ export function questionAnsweringHead(
 }
 
 /**
+ * A classifier `<prefix>` (Linear(hidden, width)) on one pooled vector per sequence, as `logits` [batch, width]:
+ * width is num_labels, or 1 for multiple choice (one score per choice, see `classifierWidth`).
+ */
+export function classifierLogits(
+  m: ModelGraph,
+  pooled: Value,
+  prefix: string,
+  hidden: number,
+  width: number,
+): NamedOutput {
+  return { name: 'logits', value: linear(m, pooled, prefix, hidden, width), dims: ['batch', width] };
+}
+
+/**
+ * The first-token classification heads (RobertaClassificationHead, ElectraClassificationHead, DistilBERT's
+ * pre_classifier, DeBERTa's ContextPooler): first token → `dense` → `act` → `out` Linear(hidden, width).
+ */
+export function firstTokenHead(
+  m: ModelGraph,
+  sequence: Value,
+  names: { dense: string; out: string },
+  act: ActivationName,
+  hidden: number,
+  width: number,
+): NamedOutput {
+  const dense = linearActivation(m, firstToken(m, sequence), names.dense, hidden, hidden, act);
+  return classifierLogits(m, dense, names.out, hidden, width);
+}
+
+/**
  * The vocabulary projection of MLM heads: `x @ E^T + bias`, with E the word embeddings when the decoder is tied
  * (`tie_word_embeddings`, the default; save_pretrained then leaves the decoder weight out of the file) and the
  * decoder's own weight otherwise. The bias is stored under either name depending on the transformers version.
@@ -333,11 +363,8 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'multiple-choice': {
       // BertForMultipleChoice is this head with Linear(hidden, 1), on each choice.
       const pooled = bertPooler(m, sequence, `${base}pooler.dense`, h);
-      const numLabels = classifierWidth(request.task, () => c.numLabels());
-      return [
-        { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
-        ...traced,
-      ];
+      const width = classifierWidth(request.task, () => c.numLabels());
+      return [classifierLogits(m, pooled, 'classifier', h, width), ...traced];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];

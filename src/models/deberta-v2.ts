@@ -11,7 +11,12 @@
  * the sequence run alone.
  */
 import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
-import { bertLMPredictionHead, questionAnsweringHead, tokenClassificationHead } from './bert.js';
+import {
+  bertLMPredictionHead,
+  firstTokenHead,
+  questionAnsweringHead,
+  tokenClassificationHead,
+} from './bert.js';
 import {
   attentionLayout,
   attentionSpan,
@@ -25,7 +30,6 @@ import {
   activation,
   ConfigReader,
   embed,
-  firstToken,
   layerNorm,
   leadingRows,
   linear,
@@ -443,16 +447,9 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'multiple-choice': {
       // ContextPooler: dense(hidden[:, 0]) → pooler_hidden_act; then the classifier (DebertaV2ForMultipleChoice:
       // Linear(hidden, 1), on each choice).
-      const pooled = activation(
-        m,
-        linear(m, firstToken(m, sequence), 'pooler.dense', h, h),
-        config.poolerHiddenAct,
-      );
-      const numLabels = classifierWidth(request.task, () => c.numLabels());
-      return [
-        { name: 'logits', value: linear(m, pooled, 'classifier', h, numLabels), dims: ['batch', numLabels] },
-        ...traced,
-      ];
+      const width = classifierWidth(request.task, () => c.numLabels());
+      const names = { dense: 'pooler.dense', out: 'classifier' };
+      return [firstTokenHead(m, sequence, names, config.poolerHiddenAct, h, width), ...traced];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];

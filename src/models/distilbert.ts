@@ -3,18 +3,20 @@
  * with DistilBERT's own weight names, and heads that read the first token without a pooler.
  */
 import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
-import { questionAnsweringHead, tokenClassificationHead, vocabularyProjection } from './bert.js';
 import {
-  activation,
+  firstTokenHead,
+  questionAnsweringHead,
+  tokenClassificationHead,
+  vocabularyProjection,
+} from './bert.js';
+import {
   chunkedFeedForward,
   chunkSizeFeedForward,
   ConfigReader,
   embed,
   firstPosition,
-  firstToken,
   layerNorm,
   leadingRows,
-  linear,
   linearActivation,
   linearResidualLayerNorm,
   ModelGraph,
@@ -194,12 +196,9 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'multiple-choice': {
       // First token → pre_classifier → ReLU (always ReLU, whatever `activation` says) → classifier
       // (DistilBertForMultipleChoice: the same with Linear(dim, 1), on each choice).
-      const numLabels = classifierWidth(request.task, () => c.numLabels());
-      const pre = activation(m, linear(m, firstToken(m, sequence), 'pre_classifier', dim, dim), 'relu');
-      return [
-        { name: 'logits', value: linear(m, pre, 'classifier', dim, numLabels), dims: ['batch', numLabels] },
-        ...traced,
-      ];
+      const width = classifierWidth(request.task, () => c.numLabels());
+      const names = { dense: 'pre_classifier', out: 'classifier' };
+      return [firstTokenHead(m, sequence, names, 'relu', dim, width), ...traced];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', dim, c.numLabels()), ...traced];

@@ -6,6 +6,8 @@ import { classifierWidth, type Architecture, type GraphRequest } from './archite
 import {
   bertEmbeddings,
   bertEncoder,
+  classifierLogits,
+  firstTokenHead,
   questionAnsweringHead,
   readBertConfig,
   tokenClassificationHead,
@@ -49,16 +51,11 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       return [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }, ...traced];
     case 'sequence-classification': {
       // ElectraClassificationHead: first token → dense → gelu (exact, not hidden_act, not tanh) → out_proj.
-      const numLabels = c.numLabels();
-      const dense = linearActivation(m, firstToken(m, sequence), 'classifier.dense', h, h, 'gelu');
-      const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
-      return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
+      const names = { dense: 'classifier.dense', out: 'classifier.out_proj' };
+      return [firstTokenHead(m, sequence, names, 'gelu', h, c.numLabels()), ...traced];
     }
     case 'multiple-choice':
-      return [
-        { name: 'logits', value: sequenceSummaryScore(m, c, sequence, h), dims: ['batch', 1] },
-        ...traced,
-      ];
+      return [sequenceSummaryScores(m, c, sequence, h), ...traced];
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
     case 'question-answering':
@@ -91,7 +88,7 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
  * The summaries HF has besides "first" ("last" and "mean" read padding positions, "cls_index" and "attn" need
  * more inputs) and `summary_proj_to_labels` (whose classifier could not load) are a ConfigError naming the field.
  */
-function sequenceSummaryScore(m: ModelGraph, c: ConfigReader, sequence: Value, h: number): Value {
+function sequenceSummaryScores(m: ModelGraph, c: ConfigReader, sequence: Value, h: number): NamedOutput {
   const type = c.string('summary_type', 'first');
   if (type !== 'first') {
     throw new ConfigError(
@@ -112,7 +109,7 @@ function sequenceSummaryScore(m: ModelGraph, c: ConfigReader, sequence: Value, h
   const act = c.json.summary_activation;
   if (act !== null && act !== '')
     summary = activation(m, summary, c.activation('summary_activation', 'gelu'));
-  return linear(
+  return classifierLogits(
     m,
     summary,
     'classifier',

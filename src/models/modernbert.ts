@@ -9,6 +9,7 @@
  * unpadded form: every per-token block runs on the real tokens, attention per sequence.
  */
 import type { Architecture, GraphRequest } from './architecture.js';
+import { classifierLogits } from './bert.js';
 import {
   activation,
   ConfigReader,
@@ -247,15 +248,8 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
     case 'base':
       return [{ name: 'last_hidden_state', value: sequence, dims: ['batch', 'sequence', h] }, ...traced];
     case 'sequence-classification': {
-      const numLabels = c.numLabels();
-      const logits = linear(
-        m,
-        predictionHead(m, pool(m, sequence, inputs, config), config),
-        'classifier',
-        h,
-        numLabels,
-      );
-      return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
+      const pooled = predictionHead(m, pool(m, sequence, inputs, config), config);
+      return [classifierLogits(m, pooled, 'classifier', h, c.numLabels()), ...traced];
     }
     case 'token-classification': {
       const numLabels = c.numLabels();

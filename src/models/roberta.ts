@@ -4,21 +4,20 @@
  */
 import { classifierWidth, type Architecture, type GraphRequest } from './architecture.js';
 import {
+  type BertConfig,
   bertEmbeddings,
   bertEncoder,
   bertPooler,
+  classifierLogits,
+  firstTokenHead,
   questionAnsweringHead,
   readBertConfig,
   tokenClassificationHead,
-  type BertConfig,
   vocabularyProjection,
 } from './bert.js';
 import {
-  activation,
   ConfigReader,
-  firstToken,
   layerNorm,
-  linear,
   linearActivation,
   ModelGraph,
   traceOutputs,
@@ -82,20 +81,15 @@ export function robertaHeads(
     }
     case 'sequence-classification': {
       // RobertaClassificationHead: <s> token → dense → tanh → out_proj (no pooler).
-      const numLabels = c.numLabels();
-      const dense = activation(m, linear(m, firstToken(m, sequence), 'classifier.dense', h, h), 'tanh');
-      const logits = linear(m, dense, 'classifier.out_proj', h, numLabels);
-      return [{ name: 'logits', value: logits, dims: ['batch', numLabels] }, ...traced];
+      const names = { dense: 'classifier.dense', out: 'classifier.out_proj' };
+      return [firstTokenHead(m, sequence, names, 'tanh', h, c.numLabels()), ...traced];
     }
     case 'multiple-choice': {
       // RobertaForMultipleChoice (and Longformer's, MPNet's): the pooler, not the classification head, then
       // classifier Linear(hidden, 1), on each choice.
       const pooled = bertPooler(m, sequence, `${base}pooler.dense`, h);
       const width = classifierWidth(request.task, () => c.numLabels());
-      return [
-        { name: 'logits', value: linear(m, pooled, 'classifier', h, width), dims: ['batch', width] },
-        ...traced,
-      ];
+      return [classifierLogits(m, pooled, 'classifier', h, width), ...traced];
     }
     case 'token-classification':
       return [tokenClassificationHead(m, sequence, 'classifier', h, c.numLabels()), ...traced];
