@@ -15,7 +15,8 @@ export type PipelineTask =
   | 'question-answering'
   | 'fill-mask'
   | 'zero-shot-classification'
-  | 'text-ranking';
+  | 'text-ranking'
+  | 'multiple-choice';
 
 /**
  * A call whose results depend on all its inputs together (int8 quantization with the call's own ranges): the

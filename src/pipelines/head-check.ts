@@ -14,6 +14,7 @@ const HEADS_FOR_TASK: Record<PipelineTask, readonly string[] | 'any'> = {
   'text-classification': ['ForSequenceClassification'],
   'zero-shot-classification': ['ForSequenceClassification'],
   'text-ranking': ['ForSequenceClassification'],
+  'multiple-choice': ['ForMultipleChoice'],
   'token-classification': ['ForTokenClassification'],
   'question-answering': ['ForQuestionAnswering'],
   // BERT's pre-training checkpoints carry the masked-LM head beside the next-sentence one.

@@ -13,6 +13,7 @@ import { FeatureExtractionPipeline, type FeatureExtractionOptions } from './feat
 import { readSentenceTransformersConfig, SentenceModuleStack } from './sentence-transformers/index.js';
 import { TextRankingPipeline, type TextRankingOptions } from './text-ranking.js';
 import { FillMaskPipeline, type FillMaskOptions } from './fill-mask.js';
+import { MultipleChoicePipeline, type MultipleChoiceOptions } from './multiple-choice.js';
 import { QuestionAnsweringPipeline, type QuestionAnsweringOptions } from './question-answering.js';
 import type { PipelineBatchOptions } from './runner.js';
 import { TextClassificationPipeline, type TextClassificationOptions } from './text-classification.js';
@@ -87,6 +88,12 @@ export {
 export { selectSpans, type QaAnswer, type QaWindow, type SpanSelectionOptions } from './qa-spans.js';
 export { FillMaskPipeline, type FillMaskOptions, type FillMaskPrediction } from './fill-mask.js';
 export {
+  MultipleChoicePipeline,
+  type MultipleChoiceInput,
+  type MultipleChoiceOptions,
+  type MultipleChoiceResult,
+} from './multiple-choice.js';
+export {
   ZeroShotClassificationPipeline,
   zeroShotScores,
   type ZeroShotOptions,
@@ -127,6 +134,7 @@ const TASK_ALIASES: Record<string, PipelineTask> = {
   'zero-shot-classification': 'zero-shot-classification',
   'text-ranking': 'text-ranking',
   rerank: 'text-ranking',
+  'multiple-choice': 'multiple-choice',
 };
 
 const MODEL_TASK: Record<PipelineTask, ModelTask> = {
@@ -137,6 +145,7 @@ const MODEL_TASK: Record<PipelineTask, ModelTask> = {
   'fill-mask': 'masked-lm',
   'zero-shot-classification': 'sequence-classification',
   'text-ranking': 'sequence-classification',
+  'multiple-choice': 'multiple-choice',
 };
 
 export function pipeline(
@@ -174,6 +183,11 @@ export function pipeline(
   model: string,
   options?: PipelineOptions & TextRankingOptions,
 ): Promise<TextRankingPipeline>;
+export function pipeline(
+  task: 'multiple-choice',
+  model: string,
+  options?: PipelineOptions & MultipleChoiceOptions,
+): Promise<MultipleChoicePipeline>;
 /**
  * Loads a model folder (or Hub id) with its tokenizer for `task`. Every option not about loading becomes a
  * default of each call (`pipe.run(inputs, options)` overrides them per call).
@@ -190,6 +204,7 @@ export async function pipeline(
   | FillMaskPipeline
   | ZeroShotClassificationPipeline
   | TextRankingPipeline
+  | MultipleChoicePipeline
 > {
   const resolved = TASK_ALIASES[task];
   if (resolved === undefined) {
@@ -243,6 +258,8 @@ export async function pipeline(
     }
     case 'text-ranking':
       return new TextRankingPipeline(resolved, tokenizer, model, callDefaults);
+    case 'multiple-choice':
+      return new MultipleChoicePipeline(resolved, tokenizer, model, callDefaults);
     case 'token-classification':
       return new TokenClassificationPipeline(resolved, tokenizer, model, callDefaults);
     case 'question-answering':

@@ -36,7 +36,10 @@ export async function runModelBatch(
       if (types) types[base + t] = BigInt(row.typeIds[t]);
     }
   }
-  const dims = [rows.length, paddedLength];
+  // A multiple-choice model takes [batch, choices, sequence]: its head scores each row on its own, so the batch's
+  // rows run as the choices of one example (logits [1, rows]) whichever questions they belong to.
+  const dims =
+    model.task === 'multiple-choice' ? [1, rows.length, paddedLength] : [rows.length, paddedLength];
   return model.forward({
     input_ids: { data: ids, dims },
     attention_mask: { data: mask, dims },

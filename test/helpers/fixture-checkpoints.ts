@@ -116,6 +116,8 @@ export interface FixtureCheckpointOptions {
   files?: Record<string, unknown>;
   /** Write the small tokenizer's tokenizer.json and tokenizer_config.json into the folder. */
   withTokenizer?: boolean;
+  /** The fixture set the folder is in (default `models`). */
+  set?: 'models' | 'models-2';
 }
 
 /**
@@ -128,8 +130,8 @@ export function fixtureCheckpoint(
   name: string,
   options: FixtureCheckpointOptions = {},
 ): string {
-  const { config: configChanges = {}, files = {}, withTokenizer = false } = options;
-  const source = sharedPath('fixtures', 'models', name);
+  const { config: configChanges = {}, files = {}, withTokenizer = false, set = 'models' } = options;
+  const source = sharedPath('fixtures', set, name);
   const digest = createHash('sha256')
     .update(JSON.stringify([configChanges, files, withTokenizer]))
     .digest('hex')
