@@ -13,21 +13,14 @@
  * bench/out/long-input.json.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
 import { REPO_ROOT } from './lib/child.js';
+import { bookLine, peakRssMb, TINY_DEMO_SHAPE, writePeakRssPreload } from './lib/long-line.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { markdownTable, sig } from './lib/stats.js';
@@ -57,18 +50,6 @@ function sourceTree(rev: string | undefined): string {
   return dir;
 }
 
-function bookLine(chars: number): string {
-  const dir = join(SHARED, 'datasets', 'gutenberg');
-  const books = ['moby-dick_2701-0.txt', 'war-and-peace_2600-0.txt', 'pride-and-prejudice_1342-0.txt']
-    .map((file) => readFileSync(join(dir, file), 'utf8'))
-    .join(' ')
-    .replace(/\s+/g, ' ');
-  return books
-    .repeat(Math.ceil(chars / books.length))
-    .slice(0, chars)
-    .trim();
-}
-
 interface Run {
   tree: string;
   sizeMb: number;
@@ -85,10 +66,7 @@ async function classify(tree: string, model: string, input: string): Promise<Omi
       `await main(['node', 'seqbatch', ...process.argv.slice(2)]);\n`,
   );
   const preload = join(WORK, 'peak-rss.mjs');
-  writeFileSync(
-    preload,
-    "process.on('exit', () => process.stderr.write(`peak-rss-kb ${process.resourceUsage().maxRSS}\\n`));\n",
-  );
+  writePeakRssPreload(preload);
   const args = ['--import', 'tsx', '--import', pathToFileURL(preload).href, entry, 'classify'];
   args.push('--model', model, '-i', input, '--long-inputs', 'sliding-window', '--no-progress');
   const started = performance.now();
@@ -100,9 +78,8 @@ async function classify(tree: string, model: string, input: string): Promise<Omi
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((done) => child.on('exit', done));
-  const peaks = [...stderr.matchAll(/peak-rss-kb (\d+)/g)].map((m) => Number(m[1]));
   if (code !== 0) log(`exit ${code}: ${stderr.slice(0, 500)}`);
-  return { peakMb: Math.max(...peaks) / 1024, seconds: (performance.now() - started) / 1000, code };
+  return { peakMb: peakRssMb(stderr), seconds: (performance.now() - started) / 1000, code };
 }
 
 const machine = machineInfo(['onnxruntime-node']);
@@ -110,14 +87,8 @@ let model = opts.model;
 if (model === undefined) {
   model = join(REPO, '.cache', 'bench', 'long-input-model');
   if (!existsSync(join(model, 'config.json'))) {
-    await makeRandomCheckpoint(model, {
-      seed: 7,
-      layers: 1,
-      hidden: 8,
-      heads: 2,
-      intermediate: 8,
-      referenceDir: join(SHARED, 'models', 'seqbatch-demo-sst2'),
-    });
+    const referenceDir = join(SHARED, 'models', 'seqbatch-demo-sst2');
+    await makeRandomCheckpoint(model, { ...TINY_DEMO_SHAPE, referenceDir });
   }
 }
 const sizes = [0, ...opts.sizes.split(',').map(Number)];
@@ -127,7 +98,7 @@ const runs: Run[] = [];
 try {
   for (const sizeMb of sizes) {
     const input = join(WORK, `line-${sizeMb}.txt`);
-    writeFileSync(input, `${bookLine(sizeMb === 0 ? 2000 : sizeMb * 1024 * 1024)}\n`);
+    writeFileSync(input, `${bookLine(SHARED, sizeMb === 0 ? 2000 : sizeMb * 1024 * 1024)}\n`);
     for (const [name, tree] of trees) {
       log(`${name}: ${sizeMb || 'short'} MB`);
       runs.push({ tree: name, sizeMb, ...(await classify(tree, model, input)) });

@@ -9,12 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { makeRandomCheckpoint } from '../scripts/make-random-checkpoint.js';
+import { bookLine, peakRssMb, TINY_DEMO_SHAPE, writePeakRssPreload } from '../bench/lib/long-line.js';
 import { compileCli } from './helpers/compiled-cli.js';
 import { sharedPath, skipUnlessShared } from './helpers/shared.js';
 
@@ -39,34 +40,12 @@ before(async () => {
   if (skip) return;
   cliArgs = await compileCli(join(WORK, 'cli'));
   model = join(WORK, 'tiny-demo');
-  await makeRandomCheckpoint(model, {
-    seed: 7,
-    layers: 1,
-    hidden: 8,
-    heads: 2,
-    intermediate: 8,
-    referenceDir: sharedPath('models', 'seqbatch-demo-sst2'),
-  });
+  const referenceDir = sharedPath('models', 'seqbatch-demo-sst2');
+  await makeRandomCheckpoint(model, { ...TINY_DEMO_SHAPE, referenceDir });
   // Reports the process's peak RSS (kB) as it exits: Node gives no way to read a child's rusage.
   preload = join(WORK, 'peak-rss.mjs');
-  writeFileSync(
-    preload,
-    "process.on('exit', () => process.stderr.write(`peak-rss-kb ${process.resourceUsage().maxRSS}\\n`));\n",
-  );
+  writePeakRssPreload(preload);
 });
-
-/** One line of about `chars` UTF-16 units: the Gutenberg books, whitespace folded, repeated. */
-function bookLine(chars: number): string {
-  const dir = sharedPath('datasets', 'gutenberg');
-  const books = ['moby-dick_2701-0.txt', 'war-and-peace_2600-0.txt', 'pride-and-prejudice_1342-0.txt']
-    .map((file) => readFileSync(join(dir, file), 'utf8'))
-    .join(' ')
-    .replace(/\s+/g, ' ');
-  return books
-    .repeat(Math.ceil(chars / books.length))
-    .slice(0, chars)
-    .trim();
-}
 
 interface Run {
   code: number | null;
@@ -88,8 +67,7 @@ function classify(input: string, extra: string[] = []): Promise<Run> {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) =>
     child.on('exit', (code) => {
-      const peaks = [...stderr.matchAll(/peak-rss-kb (\d+)/g)].map((m) => Number(m[1]));
-      resolve({ code, stdout, stderr, peakMb: Math.max(...peaks) / 1024 });
+      resolve({ code, stdout, stderr, peakMb: peakRssMb(stderr) });
     }),
   );
 }
@@ -99,9 +77,9 @@ test(
   { skip },
   async (t) => {
     const short = join(WORK, 'short.txt');
-    writeFileSync(short, `${bookLine(2000)}\n`);
+    writeFileSync(short, `${bookLine(sharedPath(), 2000)}\n`);
     const long = join(WORK, 'long.txt');
-    const line = bookLine(10 * 1024 * 1024);
+    const line = bookLine(sharedPath(), 10 * 1024 * 1024);
     writeFileSync(long, `${line}\n`);
 
     const base = await classify(short);
