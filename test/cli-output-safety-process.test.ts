@@ -72,7 +72,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = ENV) {
   );
   let running = true;
   void exited.then(() => (running = false));
-  return { child, exited, isRunning: () => running };
+  return { child, exited, isRunning: () => running, stderr: () => stderr };
 }
 
 const size = (path: string) => (existsSync(path) ? statSync(path).size : 0);
@@ -197,15 +197,24 @@ test('a second SIGINT stops at once, by the signal and without a native abort; -
   writeFileSync(input, long.join('\n') + '\n');
   const flags = ['--logits', '--batch-size', '16', '--threads', '1', '--no-progress'];
   const uninterrupted = start(['-i', input, ...flags]).exited;
-  const run = start(['-i', input, '-o', output, ...flags]);
-  await waitForRows(`${output}.partial`, 1, run.isRunning);
-  run.child.kill('SIGINT');
-  await sleep(5);
-  run.child.kill('SIGINT');
-  const stopped = await run.exited;
-  assert.equal(stopped.signal, 'SIGINT', `exit ${stopped.code} / ${stopped.signal}: ${stopped.stderr}`);
-  assert.match(stopped.stderr, /SIGINT received/);
-  assert.doesNotMatch(stopped.stderr, /terminate called|Napi|Error/);
+  // On a loaded machine this test process may be descheduled for longer than the drain the first signal starts,
+  // so the second can come after a clean exit 130 (the case the test before this one covers): then try again.
+  let stopped: Exit | undefined;
+  for (let attempt = 1; attempt <= 4 && stopped?.signal !== 'SIGINT'; attempt++) {
+    rmSync(output, { force: true });
+    rmSync(`${output}.seqbatch.json`, { force: true });
+    const run = start(['-i', input, '-o', output, ...flags]);
+    await waitForRows(`${output}.partial`, 1, run.isRunning);
+    run.child.kill('SIGINT');
+    // The second signal as soon as the first is being handled (its notice is on stderr), while the drain runs.
+    while (run.isRunning() && !/SIGINT received/.test(run.stderr())) await sleep(1);
+    run.child.kill('SIGINT');
+    stopped = await run.exited;
+    assert.doesNotMatch(stopped.stderr, /terminate called|Napi|Error/);
+    if (stopped.signal !== 'SIGINT') assert.equal(stopped.code, 130, `attempt ${attempt}: ${stopped.stderr}`);
+  }
+  assert.equal(stopped!.signal, 'SIGINT', `exit ${stopped!.code} / ${stopped!.signal}: ${stopped!.stderr}`);
+  assert.match(stopped!.stderr, /SIGINT received/);
 
   const resumed = await start(['-i', input, '-o', output, '--resume', ...flags]).exited;
   assert.equal(resumed.code, 0, resumed.stderr);
