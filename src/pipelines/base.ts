@@ -8,6 +8,9 @@ import type { PreTrainedModel } from '../models/auto.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { runTask, type PipelineBatchOptions, type TaskSteps } from './runner.js';
 
+/** How a pair task cuts a pair that is too long. */
+export type PairTruncation = 'longest_first' | 'only_second';
+
 export type PipelineTask =
   | 'text-classification'
   | 'feature-extraction'
@@ -51,6 +54,32 @@ export abstract class Pipeline<I, O, C extends object> {
   /** Longest row the model takes: the tokenizer's model_max_length, capped by the position table. */
   get modelMaxLength(): number {
     return Math.min(this.tokenizer.modelMaxLength, this.model.config.maxSequenceLength);
+  }
+
+  /**
+   * The truncation and length of a pair task (rerank, multiple choice), checked: `longest_first` or `only_second`,
+   * and a length that leaves room for a token beside the special ones, at most the model's.
+   */
+  protected pairTruncation(options: { truncation?: string; maxLength?: number }): {
+    truncation: PairTruncation;
+    maxLength: number;
+  } {
+    const truncation = options.truncation ?? 'longest_first';
+    if (truncation !== 'longest_first' && truncation !== 'only_second') {
+      throw new InputError(
+        `truncation: expected 'longest_first' or 'only_second', got ${JSON.stringify(truncation)}`,
+        { argument: 'truncation' },
+      );
+    }
+    const maxLength = options.maxLength ?? this.modelMaxLength;
+    const added = this.tokenizer.numSpecialTokensToAdd(true);
+    if (!Number.isSafeInteger(maxLength) || maxLength <= added || maxLength > this.modelMaxLength) {
+      throw new InputError(
+        `maxLength: expected an integer from ${added + 1} to the model maximum of ${this.modelMaxLength}, got ${maxLength}`,
+        { argument: 'maxLength' },
+      );
+    }
+    return { truncation, maxLength };
   }
 
   /** The id padding positions get (config.json pad_token_id, else the tokenizer's pad token, else 0). */

@@ -62,21 +62,7 @@ export class MultipleChoicePipeline extends Pipeline<
   protected steps(
     options: MultipleChoiceOptions,
   ): TaskSteps<MultipleChoiceInput, unknown, unknown, MultipleChoiceResult> {
-    const truncation = options.truncation ?? 'longest_first';
-    if (truncation !== 'longest_first' && truncation !== 'only_second') {
-      throw new InputError(
-        `truncation: expected 'longest_first' or 'only_second', got ${JSON.stringify(truncation)}`,
-        { argument: 'truncation' },
-      );
-    }
-    const maxLength = options.maxLength ?? this.modelMaxLength;
-    const added = this.tokenizer.numSpecialTokensToAdd(true);
-    if (!Number.isSafeInteger(maxLength) || maxLength <= added || maxLength > this.modelMaxLength) {
-      throw new InputError(
-        `maxLength: expected an integer from ${added + 1} to the model maximum of ${this.modelMaxLength}, got ${maxLength}`,
-        { argument: 'maxLength' },
-      );
-    }
+    const { truncation, maxLength } = this.pairTruncation(options);
     const { tokenizer } = this;
     const steps: TaskSteps<MultipleChoiceInput, readonly string[], number, MultipleChoiceResult> = {
       prepare: (value, index) => {

@@ -8,7 +8,7 @@
  */
 import { InputError, TruncationError } from '../errors.js';
 import type { PretrainedConfig } from '../models/config.js';
-import { Pipeline } from './base.js';
+import { Pipeline, type PairTruncation } from './base.js';
 import { toRow } from './model-batch.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
 import { activationFunction, type ActivationFunction } from './sentence-transformers/activations.js';
@@ -19,7 +19,7 @@ import { describeValue } from './text-inputs.js';
 /** A (query, document) pair: `[query, document]` as Python takes it, or `{ text, textPair }`. */
 export type RankingPair = readonly [string, string] | { text: string; textPair: string };
 
-export type RankingTruncation = 'longest_first' | 'only_second';
+export type RankingTruncation = PairTruncation;
 
 export interface TextRankingOptions {
   /**
@@ -116,21 +116,7 @@ export class TextRankingPipeline extends Pipeline<RankingPair, PairScore, TextRa
         },
       );
     }
-    const truncation = options.truncation ?? 'longest_first';
-    if (truncation !== 'longest_first' && truncation !== 'only_second') {
-      throw new InputError(
-        `truncation: expected 'longest_first' or 'only_second', got ${JSON.stringify(truncation)}`,
-        { argument: 'truncation' },
-      );
-    }
-    const maxLength = options.maxLength ?? this.modelMaxLength;
-    const added = this.tokenizer.numSpecialTokensToAdd(true);
-    if (!Number.isSafeInteger(maxLength) || maxLength <= added || maxLength > this.modelMaxLength) {
-      throw new InputError(
-        `maxLength: expected an integer from ${added + 1} to the model maximum of ${this.modelMaxLength}, got ${maxLength}`,
-        { argument: 'maxLength' },
-      );
-    }
+    const { truncation, maxLength } = this.pairTruncation(options);
     const numLabels = config.numLabels;
     const softmaxAfter = options.applySoftmax === true && numLabels > 1;
     const { tokenizer } = this;
