@@ -23,17 +23,12 @@ import { prepareWorkers } from './lib/build.js';
 import { cpuFlagsMarkdown, machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { runWorker } from './lib/child.js';
-import { runRounds, type Variant } from './lib/rounds.js';
+import { ROUND_OPTIONS, runRounds, type Variant } from './lib/rounds.js';
 import { markdownTable, median, ratio, sig } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
   options: {
-    tsx: { type: 'boolean', default: false },
-    rounds: { type: 'string', default: '3' },
-    passes: { type: 'string', default: '1' },
-    limit: { type: 'string' },
-    threads: { type: 'string', default: '2' },
-    small: { type: 'boolean', default: false },
+    ...ROUND_OPTIONS,
   },
 });
 const machine = machineInfo(['onnxruntime-node', '@huggingface/transformers', 'tokenizers', 'tsx']);

@@ -29,17 +29,12 @@ import { batchFlops, usefulFlops } from './lib/flops.js';
 import { prepareWorkers } from './lib/build.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
-import { runRounds, type Variant } from './lib/rounds.js';
+import { ROUND_OPTIONS, runRounds, type Variant } from './lib/rounds.js';
 import { markdownTable, median, percent, ratio, sig } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
   options: {
-    tsx: { type: 'boolean', default: false },
-    rounds: { type: 'string', default: '3' },
-    passes: { type: 'string', default: '1' },
-    limit: { type: 'string' },
-    threads: { type: 'string', default: '2' },
-    small: { type: 'boolean', default: false },
+    ...ROUND_OPTIONS,
     'no-sweep': { type: 'boolean', default: false },
     'sweep-only': { type: 'boolean', default: false },
   },

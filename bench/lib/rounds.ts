@@ -6,6 +6,19 @@
 import { log } from './output.js';
 import { runWorker, type WorkerRun } from './child.js';
 
+/**
+ * The command-line options every round-based peer benchmark takes (node:util parseArgs form): run workers with
+ * tsx instead of compiled JS, rounds and passes per peer, a text limit, intra-op threads, a small checkpoint.
+ */
+export const ROUND_OPTIONS = {
+  tsx: { type: 'boolean', default: false },
+  rounds: { type: 'string', default: '3' },
+  passes: { type: 'string', default: '1' },
+  limit: { type: 'string' },
+  threads: { type: 'string', default: '2' },
+  small: { type: 'boolean', default: false },
+} as const;
+
 export interface Variant {
   /** Row label in the report. */
   name: string;
