@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
 import { runForward } from '../src/cli/commands/forward.js';
 import { InputError, WeightsError } from '../src/errors.js';
 import { PreTrainedModel, type ModelOutput } from '../src/models/auto.js';
@@ -157,14 +158,9 @@ describe('ModernBERT through the model API, packed, and left-padded', { skip }, 
 });
 
 describe('ModernBERT errors', { skip }, () => {
-  test('no question-answering head; classifier_pooling must be cls or mean; no token type ids', async () => {
+  test('classifier_pooling must be cls or mean; no token type ids', async () => {
     const config = configOf('modernbert-model');
     const weights = await loadWeights(dirOf('modernbert-model'));
-    assert.throws(
-      () => buildModelGraph(config, weights, { task: 'question-answering' }),
-      (e: unknown) =>
-        e instanceof InputError && e.argument === 'task' && /no question-answering head/.test(e.message),
-    );
     assert.throws(
       () => buildModelGraph({ ...config, classifier_pooling: 'max' }, weights, { task: 'base' }),
       /classifier_pooling: expected "cls" or "mean", got "max"/,
@@ -362,6 +358,65 @@ describe('ModernBERT against a float64 reference written from modeling_modernber
       PreTrainedModel.fromPretrained(lacking, 'sequence-classification', { cacheDir: false, threads: 1 }),
       (e: unknown) => e instanceof WeightsError && /head\.dense\.bias/.test(e.message),
     );
+  });
+
+  test('ModernBertForQuestionAnswering (transformers 4.50): the prediction head on every token, then start and end', async () => {
+    const dir = await variant(
+      'modernbert-model',
+      'question-answering',
+      { architectures: ['ModernBertForQuestionAnswering'] },
+      {
+        add: {
+          'head.dense.weight': [32, 32],
+          'head.norm.weight': [32],
+          'classifier.weight': [2, 32],
+          'classifier.bias': [2],
+        },
+      },
+    );
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const weights = await loadWeights(dir);
+    // QA is token classification with two labels, split: the reference's token-level logits are [start, end].
+    const references = rows.map((row) => modernBertReference(config, weights, row, 'token-classification'));
+    for (const packed of [false, true]) {
+      const model = await PreTrainedModel.fromPretrained(dir, 'question-answering', {
+        cacheDir: false,
+        threads: 1,
+        packed,
+      });
+      const out = await model.forward(batch);
+      rows.forEach((row, b) => {
+        const logits = references[b]!.logits as number[][];
+        for (const [k, name] of (['start_logits', 'end_logits'] as const).entries()) {
+          close(
+            out[name]!.data.subarray(b * seq, b * seq + row.length),
+            logits.map((pair) => pair[k]!),
+            `${packed ? 'packed' : 'padded'} ${name} row ${b}`,
+          );
+        }
+      });
+      await model.dispose();
+    }
+  });
+
+  test('mean pooling in a graph without an attention_mask input: the mean over every position', async () => {
+    const dir = await variant('modernbert-seqcls', 'mean-no-mask', { classifier_pooling: 'mean' }, {});
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const weights = await loadWeights(dir);
+    const row = rows[0]!;
+    const graph = buildModelGraph(config, weights, {
+      task: 'sequence-classification',
+      inputs: { attentionMask: false },
+    });
+    const session = await ort.InferenceSession.create(graph.bytes);
+    const ids = new ort.Tensor('int64', BigInt64Array.from(row.map(BigInt)), [1, row.length]);
+    const out = await session.run({ input_ids: ids });
+    close(
+      out.logits!.data as Float32Array,
+      modernBertReference(config, weights, row, 'sequence-classification').logits as number[],
+      'logits without a mask',
+    );
+    await session.release();
   });
 
   test('masked LM with an untied decoder and no decoder bias; global attention every layer', async () => {

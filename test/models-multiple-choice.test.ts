@@ -12,13 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { InputError } from '../src/errors.js';
-import {
-  AutoModel,
-  AutoModelForMultipleChoice,
-  hasPackedGraph,
-  PreTrainedModel,
-} from '../src/models/auto.js';
+import { ConfigError, InputError } from '../src/errors.js';
+import { AutoModel, AutoModelForMultipleChoice, hasPackedGraph } from '../src/models/auto.js';
 import { loadWeights } from '../src/weights/load.js';
 import { serializeSafetensors, type TensorToWrite } from '../src/weights/write.js';
 import { mulberry32 } from './helpers/random.js';
@@ -29,12 +24,17 @@ const workDir = mkdtempSync(join(tmpdir(), 'seqbatch-multiple-choice-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
 type Vector = Float64Array;
-type Head = 'pooler' | 'distilbert' | 'electra' | 'deberta';
+type Head = 'pooler' | 'distilbert' | 'electra' | 'deberta' | 'modernbert';
+/** How a row's hidden states become the head's input (besides the poolers of the 'pooler' head). */
+type Summary = 'first' | 'last' | 'mean' | 'first-attended' | 'attended-mean';
 
 interface Case {
   fixture: string;
   className: string;
   head: Head;
+  summary?: Summary;
+  /** config.json fields set on top of the fixture's. */
+  config?: Record<string, unknown>;
 }
 
 const CASES: Case[] = [
@@ -47,7 +47,37 @@ const CASES: Case[] = [
   { fixture: 'models/distilbert-model', className: 'DistilBertForMultipleChoice', head: 'distilbert' },
   { fixture: 'models/electra-model', className: 'ElectraForMultipleChoice', head: 'electra' },
   { fixture: 'models-2/deberta-v2-model', className: 'DebertaV2ForMultipleChoice', head: 'deberta' },
+  // SequenceSummary's other types read the padded tensor as HF does: padded graph only.
+  ...(['last', 'mean', 'cls_index'] as const).map((type): Case => ({
+    fixture: 'models/electra-model',
+    className: 'ElectraForMultipleChoice',
+    head: 'electra',
+    summary: type === 'cls_index' ? 'last' : type,
+    config: { summary_type: type },
+  })),
+  // ModernBertForMultipleChoice (transformers ≥ 4.50): cls reads each row's first attended token.
+  {
+    fixture: 'models-2/modernbert-model',
+    className: 'ModernBertForMultipleChoice',
+    head: 'modernbert',
+    summary: 'first-attended',
+  },
+  {
+    fixture: 'models-2/modernbert-model',
+    className: 'ModernBertForMultipleChoice',
+    head: 'modernbert',
+    summary: 'attended-mean',
+    config: { classifier_pooling: 'mean' },
+  },
 ];
+
+/** SequenceSummary's "last" and "mean" read padding positions. */
+const readsPadding = (c: Case): boolean => c.summary === 'last' || c.summary === 'mean';
+
+/** A case's test name and folder name. */
+function caseName(c: Case): string {
+  return c.config ? `${c.fixture} ${JSON.stringify(c.config)}` : c.fixture;
+}
 
 /** Seeded head weights: name → [shape, values]. */
 function headWeights(head: Head, h: number, seed: number): Map<string, [number[], Float32Array]> {
@@ -61,6 +91,11 @@ function headWeights(head: Head, h: number, seed: number): Map<string, [number[]
   if (head === 'distilbert') dense('pre_classifier');
   if (head === 'electra') dense('sequence_summary.summary');
   if (head === 'deberta') dense('pooler.dense');
+  if (head === 'modernbert') {
+    // ModernBertPredictionHead without biases (the fixture's classifier_bias and norm_bias are false).
+    out.set('head.dense.weight', [[h, h], values(h * h)]);
+    out.set('head.norm.weight', [[h], Float32Array.from(values(h), (v) => 1 + v)]);
+  }
   out.set('classifier.weight', [[1, h], values(h)]);
   out.set('classifier.bias', [[1], values(1)]);
   return out;
@@ -72,10 +107,13 @@ async function multipleChoiceCheckpoint(
   head: Map<string, [number[], Float32Array]>,
 ): Promise<string> {
   const source = sharedPath('fixtures', c.fixture);
-  const dir = join(workDir, c.fixture.replace('/', '-'));
+  const dir = join(workDir, caseName(c).replace(/[^a-z0-9-]+/gi, '-'));
   mkdirSync(dir, { recursive: true });
   const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: [c.className] }));
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({ ...config, ...c.config, architectures: [c.className] }),
+  );
   const base = await loadWeights(source);
   const tensors: TensorToWrite[] = base.names().map((name) => {
     const { shape, data } = base.getFloat32(name);
@@ -110,6 +148,40 @@ function erf(x: number): number {
 const gelu = (v: Vector): Vector => v.map((x) => 0.5 * x * (1 + erf(x / Math.SQRT2)));
 const relu = (v: Vector): Vector => v.map((x) => Math.max(0, x));
 
+/** nn.LayerNorm without a bias, in float64. */
+function layerNorm(x: Vector, weight: Float32Array, eps: number): Vector {
+  const mean = x.reduce((a, v) => a + v, 0) / x.length;
+  const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length;
+  return x.map((v, i) => ((v - mean) / Math.sqrt(variance + eps)) * weight[i]!);
+}
+
+/**
+ * One row's head input from its hidden states [seq, hidden] and attention mask: the first token, the last
+ * position, the mean over every position (SequenceSummary, padding included), the first attended token
+ * (ModernBERT's `attention_mask.argmax`), or the mean over attended positions.
+ */
+function summarise(states: Float32Array, mask: number[], h: number, summary: Summary): Vector {
+  const seq = mask.length;
+  const at = (t: number) => Float64Array.from(states.subarray(t * h, (t + 1) * h));
+  const meanOver = (positions: number[]) => {
+    const out = new Float64Array(h);
+    for (const t of positions) for (let i = 0; i < h; i++) out[i]! += states[t * h + i]! / positions.length;
+    return out;
+  };
+  switch (summary) {
+    case 'first':
+      return at(0);
+    case 'last':
+      return at(seq - 1);
+    case 'mean':
+      return meanOver(mask.map((_, t) => t));
+    case 'first-attended':
+      return at(mask.indexOf(1));
+    case 'attended-mean':
+      return meanOver(mask.flatMap((m, t) => (m === 1 ? [t] : [])));
+  }
+}
+
 /** The HF head on one row's pooler output or first-token hidden state. */
 function referenceScore(head: Head, weights: Map<string, [number[], Float32Array]>, x: Vector): number {
   const w = (name: string) => weights.get(name)![1];
@@ -118,6 +190,10 @@ function referenceScore(head: Head, weights: Map<string, [number[], Float32Array
   if (head === 'electra')
     pooled = gelu(linear(x, w('sequence_summary.summary.weight'), w('sequence_summary.summary.bias')));
   if (head === 'deberta') pooled = gelu(linear(x, w('pooler.dense.weight'), w('pooler.dense.bias')));
+  if (head === 'modernbert') {
+    const dense = linear(x, w('head.dense.weight'), new Float32Array(x.length));
+    pooled = layerNorm(gelu(dense), w('head.norm.weight'), 1e-5);
+  }
   return linear(pooled, w('classifier.weight'), w('classifier.bias'))[0]!;
 }
 
@@ -199,7 +275,7 @@ const options = { cacheDir: false as const, threads: 1 };
 
 describe('multiple choice on every architecture with an HF *ForMultipleChoice head', { skip }, () => {
   for (const c of CASES) {
-    test(`${c.className} (${c.fixture})`, async () => {
+    test(`${c.className} (${caseName(c)})`, async () => {
       const config = JSON.parse(
         readFileSync(sharedPath('fixtures', c.fixture, 'config.json'), 'utf8'),
       ) as Record<string, unknown>;
@@ -225,22 +301,27 @@ describe('multiple choice on every architecture with an HF *ForMultipleChoice he
         const globalMask = batch.input_ids.flatMap((e, i) =>
           e.map((row, j) => row.map((_, s) => (s < batch.questionLength[i]![j]! ? 1 : 0))),
         );
-        const baseOut = await base.forward({
-          input_ids: flat(batch.input_ids),
-          attention_mask: flat(batch.attention_mask),
-          ...(withTypes ? { token_type_ids: flat(batch.token_type_ids!) } : {}),
-          ...(c.className.startsWith('Longformer') ? { global_attention_mask: globalMask } : {}),
-        });
+        const baseOut = await base.forward(
+          {
+            input_ids: flat(batch.input_ids),
+            attention_mask: flat(batch.attention_mask),
+            ...(withTypes ? { token_type_ids: flat(batch.token_type_ids!) } : {}),
+            ...(c.className.startsWith('Longformer') ? { global_attention_mask: globalMask } : {}),
+          },
+          { packed: false },
+        );
         const rows = 6;
+        const seq = baseOut.last_hidden_state!.dims[1]!;
+        const masks = flat(batch.attention_mask);
         const expected = Array.from({ length: rows }, (_, r) => {
           const x =
             c.head === 'pooler'
               ? Float64Array.from(baseOut.pooler_output!.data.subarray(r * h, (r + 1) * h))
-              : Float64Array.from(
-                  baseOut.last_hidden_state!.data.subarray(
-                    r * baseOut.last_hidden_state!.dims[1]! * h,
-                    r * baseOut.last_hidden_state!.dims[1]! * h + h,
-                  ),
+              : summarise(
+                  baseOut.last_hidden_state!.data.subarray(r * seq * h, (r + 1) * seq * h),
+                  masks[r]!,
+                  h,
+                  c.summary ?? 'first',
                 );
           return referenceScore(c.head, head, x);
         });
@@ -252,6 +333,12 @@ describe('multiple choice on every architecture with an HF *ForMultipleChoice he
           );
         }
 
+        if (readsPadding(c)) {
+          // HF's result depends on the padding here, so there is no packed graph and no row-alone promise.
+          assert.equal(hasPackedGraph(model.config), false);
+          await assert.rejects(model.forward(feed(batch), { packed: true }), /reads padding positions/);
+          return;
+        }
         // Each example alone equals its row of the batch; packed equals padded.
         for (let e = 0; e < 2; e++) {
           const alone = await model.forward(feed(exampleAlone(batch, e)), { packed: false });
@@ -262,6 +349,25 @@ describe('multiple choice on every architecture with an HF *ForMultipleChoice he
           assert.equal(model.packedRuns, 1);
           assert.deepEqual(packed.logits!.dims, [2, 3]);
           assert.ok(maxDiff(packed.logits!.data, out.logits!.data) <= 1e-5, 'packed vs padded');
+        }
+
+        if (c.summary === 'first-attended') {
+          // Left-padded, each row pools its own first attended token (not position 0, a padding position).
+          const leftPad = (rows: number[][][], masks: number[][][], fill: number) =>
+            rows.map((e, i) =>
+              e.map((row, j) => {
+                const real = row.filter((_, t) => masks[i]![j]![t] === 1);
+                return [...Array<number>(row.length - real.length).fill(fill), ...real];
+              }),
+            );
+          const left = await model.forward(
+            {
+              input_ids: leftPad(batch.input_ids, batch.attention_mask, 0),
+              attention_mask: leftPad(batch.attention_mask, batch.attention_mask, 0),
+            },
+            { packed: false },
+          );
+          assert.ok(maxDiff(left.logits!.data, out.logits!.data) <= 1e-5, 'left-padded vs right-padded');
         }
 
         // labels: cross-entropy over the choices.
@@ -350,15 +456,19 @@ describe('multiple-choice refusals', { skip }, () => {
     }
   });
 
-  test('ModernBERT (no multiple-choice head in transformers 4.48) refuses the task, naming itself', async () => {
-    await rejectsWith(
-      PreTrainedModel.fromPretrained(
-        sharedPath('fixtures', 'models-2', 'modernbert-model'),
-        'multiple-choice',
-        options,
-      ),
-      'task',
-      /modernbert has no multiple-choice head/,
-    );
+  test('ELECTRA summary_type "attn" (NotImplementedError in HF) is a ConfigError naming the field', async () => {
+    const c: Case = {
+      fixture: 'models/electra-model',
+      className: 'ElectraForMultipleChoice',
+      head: 'electra',
+      config: { summary_type: 'attn' },
+    };
+    const dir = await multipleChoiceCheckpoint(c, headWeights('electra', 32, 1));
+    await assert.rejects(AutoModelForMultipleChoice.fromPretrained(dir, options), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.equal(e.field, 'summary_type');
+      assert.match(e.message, /expected one of "first", "last", "mean", "cls_index".*got "attn"/);
+      return true;
+    });
   });
 });

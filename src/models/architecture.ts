@@ -69,7 +69,12 @@ export interface Architecture {
    * Whether a packed (padding-free) graph exists (see packed-layout.ts). When not, `why` completes the InputError
    * "packed: <model_type> models have no packed graph (<why>)", and packed: 'auto' runs padded.
    */
-  readonly packed: { supported: true } | { supported: false; why: string };
+  readonly packed: PackedSupport;
+  /**
+   * For a family that has a packed graph: why this checkpoint's config has none (a head whose HF result reads
+   * padding positions), or null. Absent, every config of the family packs.
+   */
+  packedUnsupportedBy?(config: ConfigReader): string | null;
   /**
    * transformers' `attribute_map`: common config names → the names this family writes in config.json (DistilBERT's
    * `dim` for `hidden_size`), so `PretrainedConfig.hiddenSize` and friends read the right field.
@@ -94,6 +99,15 @@ export interface Architecture {
    * its own (DeBERTa); absent, transformers' usual inference applies (src/runtime/losses.ts).
    */
   inferredSequenceClassificationLoss?: SequenceClassificationLoss;
+}
+
+export type PackedSupport = { supported: true } | { supported: false; why: string };
+
+/** Whether this checkpoint (not only its family) has a packed graph: the family's answer, then its config's. */
+export function packedSupport(arch: Architecture, config: ConfigReader): PackedSupport {
+  if (!arch.packed.supported) return arch.packed;
+  const why = arch.packedUnsupportedBy?.(config) ?? null;
+  return why === null ? arch.packed : { supported: false, why };
 }
 
 /** A sequence-classification loss on logits [batch, num_labels]. */

@@ -34,8 +34,9 @@ import {
   type PackedMode,
 } from '../runtime/packed.js';
 import { FloatTensor } from '../runtime/tensor.js';
-import type { ModelTask } from './architecture.js';
+import { packedSupport, type ModelTask, type PackedSupport } from './architecture.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
+import { ConfigReader } from './layers/index.js';
 import { graphInputNames, int8Settings, type ModelDtype } from './index.js';
 import { defaultModelInput, normaliseInputs, type ForwardInput, type ModelInputs } from './model-inputs.js';
 import { choiceLogitDims, flattenChoiceInputs, multipleChoiceLoss } from './multiple-choice.js';
@@ -475,7 +476,11 @@ export function hasPackedGraph(
   config: PretrainedConfig,
   options: { outputAttentions?: boolean } = {},
 ): boolean {
-  return config.architecture.packed.supported && !options.outputAttentions;
+  return packedSupportOf(config).supported && !options.outputAttentions;
+}
+
+function packedSupportOf(config: PretrainedConfig): PackedSupport {
+  return packedSupport(config.architecture, new ConfigReader(config.toJSON(), config.file));
 }
 
 function packable(config: PretrainedConfig, build: BuildOptions): boolean {
@@ -483,7 +488,7 @@ function packable(config: PretrainedConfig, build: BuildOptions): boolean {
 }
 
 function checkPackable(config: PretrainedConfig, build: BuildOptions): void {
-  const packed = config.architecture.packed;
+  const packed = packedSupportOf(config);
   if (!packed.supported) {
     throw new InputError(`packed: ${config.modelType} models have no packed graph (${packed.why})`, {
       argument: 'packed',

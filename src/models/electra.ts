@@ -42,7 +42,12 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
   const base = m.weights.has('electra.embeddings.word_embeddings.weight') ? 'electra.' : '';
   let embeddings = bertEmbeddings(m, `${base}embeddings`, config, inputs, { kind: 'arange' });
   if (e !== h) embeddings = linear(m, embeddings, `${base}embeddings_project`, e, h);
-  const trace = bertEncoder(m, embeddings, `${base}encoder`, config, inputs.mask, request);
+  // A multiple-choice summary other than the first token reads every position of the last layer.
+  const everyPosition = request.task === 'multiple-choice' && summaryType(c) !== 'first';
+  const trace = bertEncoder(m, embeddings, `${base}encoder`, config, inputs.mask, {
+    ...request,
+    firstTokenOnly: request.firstTokenOnly && !everyPosition,
+  });
   const traced = traceOutputs(trace, h, config.numAttentionHeads, request);
   const sequence = trace.lastHiddenState;
 
@@ -83,19 +88,46 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
 }
 
 /**
- * ElectraForMultipleChoice: SequenceSummary (the first token, `summary_type` "first", → `summary` Linear(hidden,
- * hidden) when `summary_use_proj` → `summary_activation`) → classifier Linear(hidden, 1), one score per choice.
- * The summaries HF has besides "first" ("last" and "mean" read padding positions, "cls_index" and "attn" need
- * more inputs) and `summary_proj_to_labels` (whose classifier could not load) are a ConfigError naming the field.
+ * SequenceSummary's `summary_type`s (transformers' modeling_utils): the first token, the last position, the mean
+ * over every position, or `cls_index`, which ElectraForMultipleChoice never passes, so it reads the last position.
+ * "last", "mean" and "cls_index" read the padded tensor as HF does (padding positions included), so a checkpoint
+ * with one of them has no packed graph (see `packedUnsupportedBy`). "attn" is NotImplementedError in HF.
  */
-function sequenceSummaryScores(m: ModelGraph, c: ConfigReader, sequence: Value, h: number): NamedOutput {
+const SUMMARY_TYPES = ['first', 'last', 'mean', 'cls_index'] as const;
+type SummaryType = (typeof SUMMARY_TYPES)[number];
+
+function summaryType(c: ConfigReader): SummaryType {
   const type = c.string('summary_type', 'first');
-  if (type !== 'first') {
+  if (!(SUMMARY_TYPES as readonly string[]).includes(type)) {
     throw new ConfigError(
-      `${c.file} summary_type: seqbatch builds ElectraForMultipleChoice with summary_type "first" only, got "${type}"`,
+      `${c.file} summary_type: expected one of ${SUMMARY_TYPES.map((t) => `"${t}"`).join(', ')} ` +
+        `(transformers' SequenceSummary has no other), got ${JSON.stringify(type)}`,
       { file: c.file, field: 'summary_type' },
     );
   }
+  return type as SummaryType;
+}
+
+/** The summarised vector [batch, hidden] of `sequence` [batch, seq, hidden]. */
+function summarise(m: ModelGraph, sequence: Value, type: SummaryType): Value {
+  const g = m.g;
+  switch (type) {
+    case 'first':
+      return firstToken(m, sequence);
+    case 'last':
+    case 'cls_index':
+      return g.op('Gather', [sequence, g.constant(new BigInt64Array([-1n]), [])], { axis: 1 });
+    case 'mean':
+      return g.op('ReduceMean', [sequence], { axes: [1], keepdims: 0 });
+  }
+}
+
+/**
+ * ElectraForMultipleChoice: SequenceSummary (`summary_type`, → `summary` Linear(hidden, hidden) when
+ * `summary_use_proj` → `summary_activation`) → classifier Linear(hidden, 1), one score per choice.
+ * `summary_proj_to_labels` (whose classifier could not load) is a ConfigError naming the field.
+ */
+function sequenceSummaryScores(m: ModelGraph, c: ConfigReader, sequence: Value, h: number): NamedOutput {
   if (c.boolean('summary_proj_to_labels', false)) {
     throw new ConfigError(
       `${c.file} summary_proj_to_labels: true makes the summary project to num_labels, which ` +
@@ -103,7 +135,7 @@ function sequenceSummaryScores(m: ModelGraph, c: ConfigReader, sequence: Value, 
       { file: c.file, field: 'summary_proj_to_labels' },
     );
   }
-  let summary = firstToken(m, sequence);
+  let summary = summarise(m, sequence, summaryType(c));
   if (c.boolean('summary_use_proj', true)) summary = linear(m, summary, 'sequence_summary.summary', h, h);
   // ElectraConfig's default is "gelu"; null or "" is SequenceSummary's identity.
   const act = c.json.summary_activation;
@@ -123,6 +155,14 @@ export const electraArchitecture: Architecture = {
   packed: { supported: true },
   accepts: { tokenTypeIds: true, positionIds: true },
   checkConfig: (c) => void readBertConfig(c, ELECTRA_DEFAULTS),
+  // Only the multiple-choice head reads summary_type (and refuses an unknown one), but the packed choice is made
+  // per checkpoint: a summary that reads padding turns packing off for all its tasks.
+  packedUnsupportedBy: (c) => {
+    const type = c.json.summary_type;
+    return typeof type === 'string' && type !== 'first' && (SUMMARY_TYPES as readonly string[]).includes(type)
+      ? `summary_type "${type}" reads padding positions, as HF does`
+      : null;
+  },
   positions: () => ({ kind: 'arange' }),
   typeVocabSize: (c) => c.size('type_vocab_size', 2),
   build,

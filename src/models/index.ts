@@ -19,7 +19,13 @@
 import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 import type { WeightStore } from '../weights/types.js';
-import { MODEL_TASKS, type Architecture, type GraphRequest, type ModelTask } from './architecture.js';
+import {
+  MODEL_TASKS,
+  packedSupport,
+  type Architecture,
+  type GraphRequest,
+  type ModelTask,
+} from './architecture.js';
 import {
   AttentionMask,
   ConfigReader,
@@ -265,9 +271,10 @@ export function int8Settings(dtype: unknown, exclude: unknown): Int8Settings | n
 }
 
 function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {
-  if (!arch.packed.supported) {
+  const packed = packedSupport(arch, config);
+  if (!packed.supported) {
     throw new InputError(
-      `packed: ${config.string('model_type')} models have no packed graph (${arch.packed.why})`,
+      `packed: ${config.string('model_type')} models have no packed graph (${packed.why})`,
       {
         argument: 'packed',
       },

@@ -2,14 +2,15 @@
  * ModernBERT, following transformers 4.48's modeling_modernbert.py (eager attention) top to bottom: config →
  * ModernBertEmbeddings → ModernBertEncoderLayer (pre-norm attention with rotary positions, global or
  * sliding-window, then the GeGLU ModernBertMLP) → final norm → heads (ModernBertPredictionHead + classifier or
- * decoder). Attention lives in modernbert-attention.ts.
+ * decoder). Attention lives in modernbert-attention.ts. The question-answering and multiple-choice heads came
+ * later (transformers 4.50) and are built as that version writes them.
  *
  * HF runs ModernBERT unpadded when it can (flash attention); its padded eager path gives the same numbers on real
  * tokens. Here the padded graph mirrors the eager path (padding positions included), and the packed graph is the
  * unpadded form: every per-token block runs on the real tokens, attention per sequence.
  */
 import type { Architecture, GraphRequest } from './architecture.js';
-import { classifierLogits } from './bert.js';
+import { classifierLogits, questionAnsweringHead } from './bert.js';
 import {
   activation,
   ConfigReader,
@@ -24,7 +25,7 @@ import {
   type NamedOutput,
 } from './layers/index.js';
 import { dense, modernBertAttention, ModernBertAttentionContext } from './modernbert-attention.js';
-import { ConfigError, InputError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { attr, Value } from '../onnx/graph-builder.js';
 import { TensorDataType } from '../onnx/proto.js';
 
@@ -207,7 +208,7 @@ function pool(m: ModelGraph, sequence: Value, inputs: EncoderInputs, config: Mod
   // Packed, the sequences are gathered into the whole batch's layout (row b = sequence b) under its mask.
   const rows = m.packed ? m.packed.toAttentionLayout(sequence) : sequence;
   const mask = inputs.mask.mask;
-  if (!mask) return g.op('ReduceMean', [rows, g.int64s([1])], { keepdims: 0 }, { name: 'mean_pooled' });
+  if (!mask) return g.op('ReduceMean', [rows], { axes: [1], keepdims: 0 }, { name: 'mean_pooled' });
   const weights = g.op('Cast', [mask], { to: TensorDataType.FLOAT });
   const summed = g.op(
     'ReduceSum',
@@ -218,6 +219,32 @@ function pool(m: ModelGraph, sequence: Value, inputs: EncoderInputs, config: Mod
   );
   const counts = g.op('ReduceSum', [weights, g.int64s([1])], { keepdims: 1 });
   return g.op('Div', [summed, counts], {}, { name: 'mean_pooled' });
+}
+
+/**
+ * `hidden[b, argmax(mask[b])]`: each row's first attended token [batch, hidden]. Packed sequences and graphs
+ * without a mask have no padding, so that is the first token.
+ */
+function firstAttendedToken(m: ModelGraph, sequence: Value, inputs: EncoderInputs): Value {
+  const mask = inputs.mask.mask;
+  if (m.packed || !mask) return firstToken(m, sequence);
+  const g = m.g;
+  // ArgMax keeps the first maximum, as torch's does for a 0/1 mask.
+  const first = g.op('ArgMax', [g.op('Cast', [mask], { to: TensorDataType.FLOAT })], {
+    axis: 1,
+    keepdims: 1,
+    select_last_index: 0,
+  });
+  const shape = g.op('Shape', [sequence]);
+  const hidden = g.op('Slice', [shape, g.int64s([2]), g.int64s([3])]);
+  const index = g.op('Expand', [
+    g.op('Unsqueeze', [first, g.int64s([2])]),
+    g.op('Concat', [g.op('Slice', [shape, g.int64s([0]), g.int64s([1])]), g.int64s([1]), hidden], {
+      axis: 0,
+    }),
+  ]);
+  const picked = g.op('GatherElements', [sequence, index], { axis: 1 });
+  return g.op('Squeeze', [picked, g.int64s([1])], {}, { name: 'first_attended_token' });
 }
 
 function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {
@@ -256,13 +283,20 @@ function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: G
       const logits = linear(m, predictionHead(m, sequence, config), 'classifier', h, numLabels);
       return [{ name: 'logits', value: logits, dims: ['batch', 'sequence', numLabels] }, ...traced];
     }
-    case 'question-answering':
-    case 'multiple-choice':
-      throw new InputError(
-        `task: modernbert has no ${request.task} head in transformers 4.48 (supported: base, ` +
-          'sequence-classification, token-classification, masked-lm)',
-        { argument: 'task' },
-      );
+    case 'question-answering': {
+      // ModernBertForQuestionAnswering (transformers ≥ 4.50): head → classifier Linear(hidden, 2) → start, end.
+      return [...questionAnsweringHead(m, predictionHead(m, sequence, config), 'classifier', h), ...traced];
+    }
+    case 'multiple-choice': {
+      // ModernBertForMultipleChoice (transformers ≥ 4.50): as sequence classification, with Linear(hidden, 1),
+      // except that "cls" pooling reads each row's first attended token (`attention_mask.argmax(-1)`), so a
+      // left-padded row pools its own first token.
+      const pooled =
+        config.classifierPooling === 'cls'
+          ? firstAttendedToken(m, sequence, inputs)
+          : pool(m, sequence, inputs, config);
+      return [classifierLogits(m, predictionHead(m, pooled, config), 'classifier', h, 1), ...traced];
+    }
     case 'masked-lm': {
       // ModernBertForMaskedLM: head → decoder, whose weight is tied to the token embeddings (save_pretrained then
       // leaves decoder.weight out) and whose bias follows `decoder_bias`.
