@@ -134,7 +134,7 @@ test(
             [40, 7],
             [64, 20],
           ] as const) {
-            const limits: ResolvedLongInputs = { mode, maxLength, stride, aggregation: 'mean' };
+            const limits: ResolvedLongInputs = { mode, maxLength, stride, aggregation: 'mean', side };
             for (const [text, pair] of cases) {
               const what = `${name} ${side} ${mode} ${maxLength}/${stride} ${text.length}+${pair?.length ?? '-'}`;
               let want: unknown;

@@ -5,9 +5,10 @@
  * `truncateDim`, `normalize` and `precision` (see sentence-transformers/).
  */
 import { Encoding } from '../encoding/encoding.js';
+import type { Side } from '../encoding/truncation.js';
 import { InputError } from '../errors.js';
 import { Pipeline, type PipelineTask, type WholeCall } from './base.js';
-import { encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
+import { checkTruncationSide, encodeInput, resolveLongInputs, type LongInputOptions } from './long-inputs.js';
 import { l2Normalize, VectorCombiner } from './math.js';
 import { sliceRowPositions, type ModelRow } from './model-batch.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
@@ -141,16 +142,22 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
    * The Encoding the model runs for `text` by default, as `SentenceTransformer.tokenize` makes it: the call's
    * prompt in front, stripped and lower-cased for a sentence-transformers folder, truncated at max_seq_length.
    */
-  encodeText(text: string, options: PromptOptions & { truncate?: boolean } = {}): Encoding {
+  encodeText(
+    text: string,
+    options: PromptOptions & { truncate?: boolean; truncationSide?: Side } = {},
+  ): Encoding {
     const st = this.sentenceTransformers;
     const prompt = this.promptFor(options);
     const preparation = new TextPreparation(this.tokenizer, this.maxSeqLength, st?.doLowerCase ?? false);
     const withPrompt = prompt === null ? text : prompt + text;
+    const truncationSide = checkTruncationSide(options.truncationSide, this.tokenizer.truncationSide);
     // `truncate: false` gives the whole text's tokens (the server counts them to refuse over-long inputs, as TEI).
     return this.tokenizer.encode(
       st === null ? withPrompt : preparation.clean(withPrompt),
       null,
-      options.truncate === false ? {} : { truncation: 'longest_first', maxLength: this.maxSeqLength },
+      options.truncate === false
+        ? {}
+        : { truncation: 'longest_first', maxLength: this.maxSeqLength, truncationSide },
     );
   }
 
@@ -239,6 +246,7 @@ export class FeatureExtractionPipeline extends Pipeline<TextOrEncoding, Features
       { ...options, ...stDefaults },
       this.modelMaxLength,
       this.tokenizer.numSpecialTokensToAdd(false),
+      this.tokenizer.truncationSide,
     );
     if (limits.mode === 'sliding-window' && modes === null) {
       throw new InputError(

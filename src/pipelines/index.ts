@@ -67,6 +67,7 @@ export {
   type PairScore,
   type RankOptions,
   type RankResult,
+  type RankingInput,
   type RankingPair,
   type RankingTruncation,
   type TextRankingOptions,

@@ -7,6 +7,7 @@
 import type { TextInput } from '../encoding/encode-batch.js';
 import { Encoding } from '../encoding/encoding.js';
 import { idRows, layoutIdRow } from '../encoding/id-rows.js';
+import type { Side } from '../encoding/truncation.js';
 import { InputError } from '../errors.js';
 import { idLayoutOf } from '../tokenizers/post-processors/post-processor.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
@@ -30,6 +31,12 @@ export interface LongInputOptions {
   windowAggregation?: WindowAggregation;
   /** Tokens per row, special tokens included. Default: the model maximum. */
   maxLength?: number;
+  /**
+   * Which end of a long input truncation cuts: 'right' keeps the beginning, 'left' keeps the end (the Rust core's
+   * TruncationDirection::Left; for a pair both texts lose their beginnings; windows run from the end). Default:
+   * the tokenizer's `truncationSide` (tokenizer_config.json `truncation_side`, else 'right').
+   */
+  truncationSide?: Side;
 }
 
 export interface ResolvedLongInputs {
@@ -37,14 +44,29 @@ export interface ResolvedLongInputs {
   maxLength: number;
   stride: number;
   aggregation: WindowAggregation;
+  side: Side;
 }
 
+/** A `truncationSide` option, checked (`fallback` when unset). */
+export function checkTruncationSide(value: unknown, fallback: Side): Side {
+  if (value === undefined || value === null) return fallback;
+  if (value !== 'left' && value !== 'right') {
+    throw new InputError(`truncationSide: expected 'left' or 'right', got ${JSON.stringify(value)}`, {
+      argument: 'truncationSide',
+    });
+  }
+  return value;
+}
+
+/** `defaultSide` is the tokenizer's `truncationSide`. */
 export function resolveLongInputs(
   options: LongInputOptions,
   modelMaxLength: number,
   addedTokens: number,
+  defaultSide: Side,
 ): ResolvedLongInputs {
   const { truncation, longInputs, stride, windowAggregation, maxLength } = options;
+  const side = checkTruncationSide(options.truncationSide, defaultSide);
   if (truncation !== undefined && typeof truncation !== 'boolean') {
     throw new InputError(`truncation: expected true or false, got ${JSON.stringify(truncation)}`, {
       argument: 'truncation',
@@ -85,7 +107,7 @@ export function resolveLongInputs(
       { argument: 'stride' },
     );
   }
-  return { mode, maxLength: limit, stride: resolvedStride, aggregation: windowAggregation ?? 'mean' };
+  return { mode, maxLength: limit, stride: resolvedStride, aggregation: windowAggregation ?? 'mean', side };
 }
 
 /**
@@ -138,7 +160,7 @@ function encodeFromIds(
     budget,
     mode: windows ? 'windows' : 'truncate',
     stride: windows ? limits.stride : 0,
-    side: tokenizer.truncationSide,
+    side: limits.side,
   });
 }
 
@@ -172,6 +194,7 @@ function encodeRows(
       maxLength: limits.maxLength,
       stride: windows ? limits.stride : 0,
       returnOverflowingTokens: windows,
+      truncationSide: limits.side,
       verbose: false,
     })
     .encodings.map(toRow);

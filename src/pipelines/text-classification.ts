@@ -118,6 +118,7 @@ export class TextClassificationPipeline extends Pipeline<
       options,
       this.modelMaxLength,
       this.tokenizer.numSpecialTokensToAdd(false),
+      this.tokenizer.truncationSide,
     );
     const { tokenizer, model } = this;
     const numLabels = model.config.numLabels;

@@ -6,6 +6,7 @@
  * (config.json `sentence_transformers.activation_fn`, the legacy `sbert_ce_default_activation_function`, else
  * Sigmoid for one label and Identity otherwise), then softmax when asked and there are several labels.
  */
+import type { Side } from '../encoding/truncation.js';
 import { InputError, TruncationError } from '../errors.js';
 import type { PretrainedConfig } from '../models/config.js';
 import { Pipeline, type PairTruncation } from './base.js';
@@ -13,11 +14,18 @@ import { toRow } from './model-batch.js';
 import type { PipelineBatchOptions, TaskSteps } from './runner.js';
 import { activationFunction, type ActivationFunction } from './sentence-transformers/activations.js';
 import { softmax } from './math.js';
+import { checkTruncationSide } from './long-inputs.js';
 import { checkTopK } from './text-classification.js';
 import { describeValue } from './text-inputs.js';
 
 /** A (query, document) pair: `[query, document]` as Python takes it, or `{ text, textPair }`. */
 export type RankingPair = readonly [string, string] | { text: string; textPair: string };
+
+/**
+ * What `run` scores: a pair, or a single text scored alone through the classifier (`[CLS] text [SEP]`), as
+ * text-embeddings-inference's /predict scores one text sent to a cross-encoder.
+ */
+export type RankingInput = RankingPair | string;
 
 export type RankingTruncation = PairTruncation;
 
@@ -34,6 +42,12 @@ export interface TextRankingOptions {
   truncation?: RankingTruncation;
   /** Tokens per pair, special tokens included. Default: the model maximum. */
   maxLength?: number;
+  /**
+   * 'right' cuts the ends of the texts, 'left' their beginnings (the Rust core's TruncationDirection::Left, TEI's
+   * `truncation_direction: "Left"`; with longest_first both texts of a pair keep their ends). Default: the
+   * tokenizer's `truncationSide` (tokenizer_config.json `truncation_side`, else 'right').
+   */
+  truncationSide?: Side;
 }
 
 export interface RankOptions extends TextRankingOptions, PipelineBatchOptions {
@@ -78,7 +92,9 @@ export function isCrossEncoder(config: PretrainedConfig): boolean {
   );
 }
 
-function readPair(value: unknown, index: number): [string, string] {
+/** A pair as [query, document], or a single text as [text, null]. */
+function readRankingInput(value: unknown, index: number): [string, string | null] {
+  if (typeof value === 'string') return [value, null];
   if (Array.isArray(value)) {
     if (value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
       return [value[0], value[1]];
@@ -88,18 +104,18 @@ function readPair(value: unknown, index: number): [string, string] {
     if (typeof text === 'string' && typeof textPair === 'string') return [text, textPair];
   }
   throw new InputError(
-    `inputs[${index}]: expected a [query, document] pair of strings or { text, textPair }, got ${describeValue(value)}`,
+    `inputs[${index}]: expected a [query, document] pair of strings, { text, textPair } or one text, got ${describeValue(value)}`,
     { argument: `inputs[${index}]` },
   );
 }
 
-export class TextRankingPipeline extends Pipeline<RankingPair, PairScore, TextRankingOptions> {
+export class TextRankingPipeline extends Pipeline<RankingInput, PairScore, TextRankingOptions> {
   /** The checkpoint's activation path (before any per-call override). */
   get activationPath(): string {
     return crossEncoderActivationPath(this.model.config);
   }
 
-  protected steps(options: TextRankingOptions): TaskSteps<RankingPair, unknown, unknown, PairScore> {
+  protected steps(options: TextRankingOptions): TaskSteps<RankingInput, unknown, unknown, PairScore> {
     const { config } = this.model;
     const activate: ActivationFunction =
       options.activation === undefined
@@ -117,16 +133,22 @@ export class TextRankingPipeline extends Pipeline<RankingPair, PairScore, TextRa
       );
     }
     const { truncation, maxLength } = this.pairTruncation(options);
+    const truncationSide = checkTruncationSide(options.truncationSide, this.tokenizer.truncationSide);
     const numLabels = config.numLabels;
     const softmaxAfter = options.applySoftmax === true && numLabels > 1;
     const { tokenizer } = this;
-    const steps: TaskSteps<RankingPair, null, Float32Array, PairScore> = {
+    const steps: TaskSteps<RankingInput, null, Float32Array, PairScore> = {
       prepare: (input, index) => {
-        const [query, document] = readPair(input, index);
+        const [query, document] = readRankingInput(input, index);
         let encoding;
         try {
-          encoding = tokenizer.encodeBatch([query], [document], { truncation, maxLength, verbose: false })
-            .encodings[0]!;
+          // A single text has no query to spare: it is cut longest_first (from `truncationSide`), as TEI cuts it.
+          encoding = tokenizer.encodeBatch([query], document === null ? null : [document], {
+            truncation: document === null ? 'longest_first' : truncation,
+            maxLength,
+            truncationSide,
+            verbose: false,
+          }).encodings[0]!;
         } catch (error) {
           if (!(error instanceof TruncationError)) throw error;
           throw new InputError(
@@ -148,7 +170,7 @@ export class TextRankingPipeline extends Pipeline<RankingPair, PairScore, TextRa
         return numLabels === 1 ? scores[0]! : scores;
       },
     };
-    return steps as TaskSteps<RankingPair, unknown, unknown, PairScore>;
+    return steps as TaskSteps<RankingInput, unknown, unknown, PairScore>;
   }
 
   /**

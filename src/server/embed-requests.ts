@@ -11,7 +11,7 @@ import {
   requireTask,
   type ServerContext,
 } from './context.js';
-import type { EmbedItem, EmbedOptions, PreparedText } from './engine.js';
+import type { EmbedItem, EmbedOptions, PreparedText, TruncationSide } from './engine.js';
 
 /** One input: a text, or token ids. */
 export type EmbedInput = string | readonly number[];
@@ -65,15 +65,12 @@ export function checkDimensions(
   return dimensions;
 }
 
-/** `truncation_direction`: seqbatch cuts the end of a text, as sentence-transformers does; "Left" is refused. */
-export function checkTruncationDirection(direction: string | undefined): void {
-  if (direction !== undefined && direction.toLowerCase() === 'left') {
-    throw new ApiError(
-      400,
-      'invalid_request_error',
-      'truncation_direction: only "Right" is supported (sentence-transformers cuts the end of a text)',
-    );
-  }
+/**
+ * TEI's `truncation_direction` (`"Right"` / `"Left"`, either case; the route's schema refuses anything else) as the
+ * engine options' `truncationSide`; nothing when the request leaves it out (the tokenizer's own side applies).
+ */
+export function truncationSideOption(direction: string | undefined): { truncationSide?: TruncationSide } {
+  return direction === undefined ? {} : { truncationSide: direction.toLowerCase() as TruncationSide };
 }
 
 /**
@@ -96,7 +93,10 @@ export async function embedInputs(
       if (!engine.prepareIds) {
         throw new ApiError(422, 'invalid_request_error', `${field}: this model cannot take token ids`);
       }
-      return engine.prepareIds(item.ids);
+      return engine.prepareIds(
+        item.ids,
+        options.truncationSide === undefined ? undefined : { truncationSide: options.truncationSide },
+      );
     }
     return (
       engine.prepareEmbed?.(item.text, options) ??

@@ -57,9 +57,16 @@ export interface PreparedText {
   encoded: unknown;
 }
 
+/**
+ * Which end `truncate` cuts (TEI's `truncation_direction`): 'right' keeps the beginning, 'left' the end (both texts
+ * of a pair lose their beginnings). Unset: the tokenizer's `truncation_side`, 'right' for nearly every model.
+ */
+export type TruncationSide = 'left' | 'right';
+
 export interface ClassifyOptions {
   /** Cut inputs longer than maxInputLength instead of refusing them. */
   truncate: boolean;
+  truncationSide?: TruncationSide;
   /** Return raw logits instead of probabilities. */
   rawScores: boolean;
 }
@@ -76,6 +83,7 @@ export interface EmbedOptions {
    */
   normalize?: boolean;
   truncate: boolean;
+  truncationSide?: TruncationSide;
   /** One of `info.prompts` (default: the model's default prompt, if any). */
   promptName?: string;
   /** Keep the first N dimensions (Matryoshka), before `normalize`. */
@@ -91,6 +99,7 @@ export interface EmbedItem {
 
 export interface ScoreOptions {
   truncate: boolean;
+  truncationSide?: TruncationSide;
   /** The logits, without the checkpoint's activation. */
   rawScores: boolean;
 }
@@ -131,14 +140,18 @@ export interface Engine {
    * when absent. Throws seqbatch's InputError for options the model cannot honour (an unknown prompt name).
    */
   prepareEmbed?(text: string, options: EmbedOptions): PreparedText;
-  /** Optional: the token count of ids embedded as they are (TEI token-id inputs); refuses ids outside the vocabulary. */
-  prepareIds?(ids: readonly number[]): PreparedText;
+  /**
+   * Optional: the token count of ids embedded as they are (TEI token-id inputs); refuses ids outside the vocabulary.
+   * Ids beyond the model's limit are cut from `truncationSide` (default 'right').
+   */
+  prepareIds?(ids: readonly number[], options?: { truncationSide?: TruncationSide }): PreparedText;
   /** One vector per text, in order; `encoded[i]`, when given, is `prepareText`'s result for `texts[i]`. */
   embed(texts: string[], options: EmbedOptions, encoded?: readonly unknown[]): Promise<ArrayLike<number>[]>;
   tokenize(texts: string[], options: TokenizeOptions): Promise<TokenizedText[]>;
   /**
    * Optional (task `rerank`): one score per label for each (text, textPair) item, through the checkpoint's
-   * activation unless `rawScores`, as `CrossEncoder.predict` gives them.
+   * activation unless `rawScores`, as `CrossEncoder.predict` gives them. An item without `textPair` is one text
+   * scored alone through the classifier, as TEI's /predict scores a single text sent to a cross-encoder.
    */
   score?(items: TextItem[], options: ScoreOptions): Promise<number[][]>;
   /** Optional: the text of each row of token ids (/decode). */

@@ -18,10 +18,11 @@ import {
   type PipelineOptions,
   type Pooling,
   type TextClassificationPipeline,
+  type RankingInput,
   type TextRankingPipeline,
 } from '../pipelines/index.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
-import type { Engine, EngineInfo, EngineTask, ModelKind, Prediction } from './engine.js';
+import type { Engine, EngineInfo, EngineTask, ModelKind, Prediction, TruncationSide } from './engine.js';
 import { replicatedEngine } from './replicas.js';
 
 export interface PipelineEngineParts {
@@ -40,9 +41,17 @@ export interface PipelineEngineParts {
   defaultPooling?: Exclude<Pooling, 'none'>;
 }
 
-/** Token ids run as they are (TEI's token-id inputs): no special tokens added, cut at `max` from the right. */
-function encodingOfIds(ids: readonly number[], tokenizer: Tokenizer, max: number): Encoding {
-  const kept = ids.slice(0, max);
+/**
+ * Token ids run as they are (TEI's token-id inputs): no special tokens added, cut to `max` from `side` (the
+ * right keeps the first ids, the left the last ones).
+ */
+function encodingOfIds(
+  ids: readonly number[],
+  tokenizer: Tokenizer,
+  max: number,
+  side: TruncationSide,
+): Encoding {
+  const kept = side === 'left' ? ids.slice(Math.max(0, ids.length - max)) : ids.slice(0, max);
   const specials = new Set(tokenizer.allSpecialIds);
   return new Encoding(
     [...kept],
@@ -53,6 +62,11 @@ function encodingOfIds(ids: readonly number[], tokenizer: Tokenizer, max: number
     kept.map((id) => (specials.has(id) ? 1 : 0)),
     kept.map(() => 1),
   );
+}
+
+/** The request's truncation side as a pipeline option (left out when unset: the tokenizer's own side applies). */
+function sideOf(options: { truncationSide?: TruncationSide }): { truncationSide?: TruncationSide } {
+  return options.truncationSide === undefined ? {} : { truncationSide: options.truncationSide };
 }
 
 export function createPipelineEngine(parts: PipelineEngineParts): Engine {
@@ -127,7 +141,7 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
         encoded: embedder.promptFor(promptOptions) === null ? encoded : undefined,
       };
     },
-    prepareIds(ids) {
+    prepareIds(ids, options) {
       ids.forEach((id, i) => {
         if (tokenizer.convertIdsToTokens(id) === null) {
           throw new InputError(`inputs[${i}]: token id ${id} is not in the tokenizer's vocabulary`, {
@@ -135,7 +149,8 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
           });
         }
       });
-      return { tokens: ids.length, encoded: encodingOfIds(ids, tokenizer, maxInputLength) };
+      const side = options?.truncationSide ?? 'right';
+      return { tokens: ids.length, encoded: encodingOfIds(ids, tokenizer, maxInputLength, side) };
     },
     async classify(items, options) {
       if (!classifier) throw new InputError('this model does not classify', { argument: 'task' });
@@ -149,6 +164,7 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
           topK: null,
           truncation: true,
           maxLength: maxInputLength,
+          ...sideOf(options),
           ...(options.rawScores ? { functionToApply: 'none' as const } : {}),
           batchSize: items.length,
         },
@@ -167,23 +183,20 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
         ...(options.promptName === undefined ? {} : { promptName: options.promptName }),
         ...(options.dimensions === undefined ? {} : { truncateDim: options.dimensions }),
         ...(st === null ? { truncation: true, maxLength: maxInputLength } : {}),
+        ...sideOf(options),
         batchSize: texts.length,
       });
       return vectors as number[][];
     },
     async score(items, options) {
       if (!ranker) throw new InputError('this model is not a cross-encoder', { argument: 'task' });
-      const pairs = items.map((item, i): [string, string] => {
-        if (item.textPair === undefined) {
-          throw new InputError(
-            `inputs[${i}]: a cross-encoder scores pairs; send [query, text] instead of one text`,
-            { argument: 'inputs' },
-          );
-        }
-        return [item.text, item.textPair];
-      });
-      const scores = await ranker.run(pairs, {
+      // A single text is scored alone through the classifier, as TEI's /predict scores it.
+      const inputs = items.map((item): RankingInput =>
+        item.textPair === undefined ? item.text : [item.text, item.textPair],
+      );
+      const scores = await ranker.run(inputs, {
         maxLength: maxInputLength,
+        ...sideOf(options),
         ...(options.rawScores ? { activation: 'identity' } : {}),
         batchSize: items.length,
       });

@@ -12,9 +12,9 @@ import {
   EMBED_INPUTS_SCHEMA,
   checkDimensions,
   checkPromptName,
-  checkTruncationDirection,
   embedInputs,
   readEmbedInputs,
+  truncationSideOption,
   type EmbedInput,
 } from '../embed-requests.js';
 
@@ -46,12 +46,12 @@ interface TeiEmbedBody {
 
 /** The /embed answer (JSON text) for a validated body. */
 async function teiEmbed(context: ServerContext, body: TeiEmbedBody): Promise<string> {
-  checkTruncationDirection(body.truncation_direction);
   const promptName = checkPromptName(context, body.prompt_name);
   const dimensions = checkDimensions(context, body.dimensions);
   const options = {
     normalize: body.normalize ?? true,
     truncate: body.truncate ?? context.options.autoTruncate,
+    ...truncationSideOption(body.truncation_direction),
     ...(promptName === undefined ? {} : { promptName }),
     ...(dimensions === undefined ? {} : { dimensions }),
   };

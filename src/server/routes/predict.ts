@@ -2,8 +2,9 @@
  * `POST /predict` (text-embeddings-inference): `{inputs, raw_scores = false, truncate?, truncation_direction?}`
  * where `inputs` is a text, a pair `[text, text_pair]`, or a batch `[[text], [text, text_pair], ...]`. A single
  * input answers `[{score, label}, ...]`, a batch one such list per input, highest score first. On a cross-encoder
- * the scores are `CrossEncoder.predict`'s (the checkpoint's activation; the logits with `raw_scores`) and every
- * input must be a pair; on a sequence classifier they are the text-classification pipeline's probabilities.
+ * the scores are `CrossEncoder.predict`'s (the checkpoint's activation; the logits with `raw_scores`), and a single
+ * text is scored alone through the classifier, as TEI scores it; on a sequence classifier they are the
+ * text-classification pipeline's probabilities. `truncation_direction: "Left"` cuts the beginnings instead.
  */
 import type { FastifyInstance } from 'fastify';
 import { schemaErrorFormatter } from '../schema-errors.js';
@@ -16,7 +17,7 @@ import {
   type ServerContext,
 } from '../context.js';
 import type { Prediction, ScoreOptions, TextItem } from '../engine.js';
-import { checkTruncationDirection } from '../embed-requests.js';
+import { truncationSideOption } from '../embed-requests.js';
 import { scoreItems } from '../score-requests.js';
 import { TRUNCATION_DIRECTION_SCHEMA } from './embed.js';
 
@@ -90,11 +91,11 @@ export function registerPredictRoute(app: FastifyInstance, context: ServerContex
     },
     async (request) => {
       const body = request.body;
-      checkTruncationDirection(body.truncation_direction);
       const { items, single } = readPredictInputs(body.inputs);
       const options = {
         truncate: body.truncate ?? context.options.autoTruncate,
         rawScores: body.raw_scores ?? false,
+        ...truncationSideOption(body.truncation_direction),
       };
       const predictions = await predictItems(context, items, options);
       return single ? predictions[0] : predictions;

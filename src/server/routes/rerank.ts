@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { schemaErrorFormatter } from '../schema-errors.js';
 import { describeModel, requireTask, type ServerContext } from '../context.js';
 import { ApiError } from '../http-errors.js';
-import { checkTruncationDirection } from '../embed-requests.js';
+import { truncationSideOption } from '../embed-requests.js';
 import { scoreItems } from '../score-requests.js';
 import { TRUNCATION_DIRECTION_SCHEMA } from './embed.js';
 
@@ -56,10 +56,10 @@ export function registerRerankRoute(app: FastifyInstance, context: ServerContext
           `model ${info.modelId} is ${describeModel(info)}: /rerank needs one score per text (one label); use /predict`,
         );
       }
-      checkTruncationDirection(body.truncation_direction);
       const options = {
         truncate: body.truncate ?? context.options.autoTruncate,
         rawScores: body.raw_scores ?? false,
+        ...truncationSideOption(body.truncation_direction),
       };
       const scores = await scoreItems(
         context,

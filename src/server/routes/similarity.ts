@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { similarity } from '../../pipelines/sentence-transformers/similarity.js';
 import { schemaErrorFormatter } from '../schema-errors.js';
 import { checkNotEmpty, type ServerContext } from '../context.js';
-import { checkPromptName, checkTruncationDirection, embedInputs } from '../embed-requests.js';
+import { checkPromptName, embedInputs, truncationSideOption } from '../embed-requests.js';
 import { TRUNCATION_DIRECTION_SCHEMA } from './embed.js';
 
 const schema = {
@@ -59,10 +59,10 @@ export function registerSimilarityRoute(app: FastifyInstance, context: ServerCon
     async (request) => {
       const { inputs, parameters } = request.body;
       checkNotEmpty(inputs.sentences.length, 'inputs.sentences');
-      checkTruncationDirection(parameters?.truncation_direction);
       const promptName = checkPromptName(context, parameters?.prompt_name);
       const options = {
         truncate: parameters?.truncate ?? context.options.autoTruncate,
+        ...truncationSideOption(parameters?.truncation_direction ?? undefined),
         ...(promptName === undefined ? {} : { promptName }),
       };
       const { vectors } = await embedInputs(
