@@ -8,8 +8,9 @@
  * peers run the same weights on the same SST-2 dev sentences: transformers.js on `seqbatch export` folders of
  * the checkpoint (base and sequence-classification). Peers, each in a fresh process, rounds interleaved, median
  * of the timed passes (bench/workers/st-peer.ts says what each does). Reports texts/s (embed) and pairs/s
- * (rerank), the ratio to transformers.js, and how far the peers' outputs are apart. Prints Markdown; writes
- * bench/out/st-embed.json.
+ * (rerank), the ratio to transformers.js, and how far the peers' outputs are apart. A second table serves the same
+ * checkpoint over HTTP (/embed, one text per request, 64 in flight; /rerank, 32 documents per request) against the
+ * offline pipeline in the same rounds. Prints Markdown; writes bench/out/st-embed.json.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,7 +102,14 @@ const common = [
   opts.threads!,
   ...(opts.limit ? ['--limit', opts.limit] : []),
 ];
-const PEERS = ['seqbatch-embed', 'transformersjs-embed', 'seqbatch-rerank', 'transformersjs-rerank'];
+const PEERS = [
+  'seqbatch-embed',
+  'transformersjs-embed',
+  'seqbatch-rerank',
+  'transformersjs-rerank',
+  'server-embed',
+  'server-rerank',
+];
 const variants: Variant[] = PEERS.map((peer) => ({
   name: peer,
   run: { worker: 'st-peer.ts', args: ['--peer', peer, ...common], timeoutMs: 30 * 60_000 },
@@ -130,6 +138,8 @@ function rankAgreement(): string {
   return `${a.slice(0, top).filter((v, i) => v === b[i]).length}/${top} of the top ${top} in the same place`;
 }
 
+const rssPair = (a: string, b: string) =>
+  `${median(results.get(a)!.map((r) => r.peakRssMiB))} / ${median(results.get(b)!.map((r) => r.peakRssMiB))}`;
 const rows = [
   ['embed (texts/s)', 'seqbatch-embed', 'transformersjs-embed'],
   ['rerank (pairs/s)', 'seqbatch-rerank', 'transformersjs-rerank'],
@@ -139,7 +149,7 @@ const rows = [
   sig(rate(theirs!)),
   ratio(rate(ours!), rate(theirs!)),
   maxDiff(ours!, theirs!).toExponential(1),
-  `${median(results.get(ours!)!.map((r) => r.peakRssMiB))} / ${median(results.get(theirs!)!.map((r) => r.peakRssMiB))}`,
+  rssPair(ours!, theirs!),
 ]);
 const table = markdownTable(
   [
@@ -152,9 +162,32 @@ const table = markdownTable(
   ],
   rows,
 );
+const servedTable = markdownTable(
+  [
+    'served task',
+    'offline pipeline',
+    'server',
+    'server / offline',
+    'max output diff',
+    'peak RSS MiB (offline / server)',
+  ],
+  [
+    ['/embed, one text per request, 64 in flight (texts/s)', 'seqbatch-embed', 'server-embed'],
+    ['/rerank, 32 documents per request (pairs/s)', 'seqbatch-rerank', 'server-rerank'],
+  ].map(([task, offline, served]) => [
+    task!,
+    sig(rate(offline!)),
+    sig(rate(served!)),
+    ratio(rate(served!), rate(offline!)),
+    maxDiff(offline!, served!).toExponential(1),
+    rssPair(offline!, served!),
+  ]),
+);
 log('');
 log(table);
 log(`rerank order: ${rankAgreement()}`);
+log('');
+log(servedTable);
 writeJsonResult('st-embed', {
   machine,
   cpuFlags: flags,

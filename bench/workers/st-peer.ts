@@ -8,14 +8,28 @@
  * transformersjs-rerank: transformers.js' AutoTokenizer (text pairs, padding, truncation) and
  *                        AutoModelForSequenceClassification on chunks of 32, sigmoid on the logits: the usage its
  *                        cross-encoder model cards show, since it has no rerank pipeline.
+ * server-embed:          seqbatch's HTTP server (the production engine, loadPipelineEngine, default server
+ *                        options) in this process, sent one text per `POST /embed` by a client in the same process
+ *                        (fetch), 64 requests in flight: what concurrent clients of one server see.
+ * server-rerank:         the same server with the rerank task, sent the documents as `POST /rerank` requests of 32
+ *                        documents each (one query), all in flight at once.
  * Each reports per-pass wall time and a digest of its outputs (the first 8 values of each vector, or the scores)
  * so the parent can compare the peers.
  */
 import { pipeline } from '../../src/pipelines/index.js';
+import { createServer } from '../../src/server/index.js';
+import { loadPipelineEngine } from '../../src/server/pipeline-engine.js';
 import { readSst2Sentences } from '../lib/data.js';
 import { secondsSince, sendResult, workerArgs } from '../lib/worker.js';
 
-const PEERS = ['seqbatch-embed', 'transformersjs-embed', 'seqbatch-rerank', 'transformersjs-rerank'] as const;
+const PEERS = [
+  'seqbatch-embed',
+  'transformersjs-embed',
+  'seqbatch-rerank',
+  'transformersjs-rerank',
+  'server-embed',
+  'server-rerank',
+] as const;
 type Peer = (typeof PEERS)[number];
 
 const args = workerArgs({
@@ -49,6 +63,61 @@ async function seqbatchRerank(): Promise<Work> {
     const ranked = await pipe.rank(RERANK_QUERY, texts, { truncation: 'longest_first' });
     const scores = new Array<number>(texts.length);
     for (const r of ranked) scores[r.index] = r.score;
+    return [scores];
+  };
+}
+
+/** Runs `count` jobs with at most `limit` in flight; resolves when all are done. */
+async function inFlight(count: number, limit: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < count) await job(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+}
+
+/** The production engine for one task behind seqbatch's server on a free loopback port. */
+async function startServer(task: 'embed' | 'rerank') {
+  const engine = await loadPipelineEngine(args.checkpoint!, [task], { threads, cacheDir: false });
+  const server = createServer({ engine });
+  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  const post = async (route: string, body: object): Promise<unknown> => {
+    const response = await fetch(`${url}${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 200) throw new Error(`${route}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  return post;
+}
+
+async function serverEmbed(): Promise<Work> {
+  const post = await startServer('embed');
+  return async () => {
+    const out = new Array<number[]>(texts.length);
+    await inFlight(texts.length, 64, async (i) => {
+      const [vector] = (await post('/embed', { inputs: texts[i], truncate: true })) as number[][];
+      out[i] = vector!;
+    });
+    return out;
+  };
+}
+
+async function serverRerank(): Promise<Work> {
+  const post = await startServer('rerank');
+  return async () => {
+    const scores = new Array<number>(texts.length);
+    await inFlight(Math.ceil(texts.length / CHUNK), 64, async (r) => {
+      const start = r * CHUNK;
+      const ranked = (await post('/rerank', {
+        query: RERANK_QUERY,
+        texts: texts.slice(start, start + CHUNK),
+        truncate: true,
+      })) as { index: number; score: number }[];
+      for (const { index, score } of ranked) scores[start + index] = score;
+    });
     return [scores];
   };
 }
@@ -103,6 +172,8 @@ const load = {
   'transformersjs-embed': transformersJsEmbed,
   'seqbatch-rerank': seqbatchRerank,
   'transformersjs-rerank': transformersJsRerank,
+  'server-embed': serverEmbed,
+  'server-rerank': serverRerank,
 }[peer];
 const work = await load();
 await work(); // warm-up (graph optimisation, first allocations), not timed
