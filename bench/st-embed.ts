@@ -22,6 +22,7 @@ import { BENCH_CACHE_DIR } from './lib/data.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
 import { ROUND_OPTIONS, runRounds, type Variant } from './lib/rounds.js';
+import { ST_PEERS } from './lib/st-peers.js';
 import { markdownTable, median, ratio, sig } from './lib/stats.js';
 
 const { values: opts } = parseArgs({
@@ -102,15 +103,7 @@ const common = [
   opts.threads!,
   ...(opts.limit ? ['--limit', opts.limit] : []),
 ];
-const PEERS = [
-  'seqbatch-embed',
-  'transformersjs-embed',
-  'seqbatch-rerank',
-  'transformersjs-rerank',
-  'server-embed',
-  'server-rerank',
-];
-const variants: Variant[] = PEERS.map((peer) => ({
+const variants: Variant[] = ST_PEERS.map((peer) => ({
   name: peer,
   run: { worker: 'st-peer.ts', args: ['--peer', peer, ...common], timeoutMs: 30 * 60_000 },
 }));

@@ -20,17 +20,8 @@ import { pipeline } from '../../src/pipelines/index.js';
 import { createServer } from '../../src/server/index.js';
 import { loadPipelineEngine } from '../../src/server/pipeline-engine.js';
 import { readSst2Sentences } from '../lib/data.js';
+import { ST_PEERS, type StPeer } from '../lib/st-peers.js';
 import { secondsSince, sendResult, workerArgs } from '../lib/worker.js';
-
-const PEERS = [
-  'seqbatch-embed',
-  'transformersjs-embed',
-  'seqbatch-rerank',
-  'transformersjs-rerank',
-  'server-embed',
-  'server-rerank',
-] as const;
-type Peer = (typeof PEERS)[number];
 
 const args = workerArgs({
   peer: { type: 'string' },
@@ -41,8 +32,8 @@ const args = workerArgs({
   passes: { type: 'string', default: '1' },
   threads: { type: 'string', default: '2' },
 });
-const peer = args.peer as Peer;
-if (!PEERS.includes(peer)) throw new Error(`--peer must be one of ${PEERS.join(', ')}`);
+const peer = args.peer as StPeer;
+if (!ST_PEERS.includes(peer)) throw new Error(`--peer must be one of ${ST_PEERS.join(', ')}`);
 const threads = Number(args.threads);
 const all = readSst2Sentences('dev');
 const texts = args.limit ? all.slice(0, Number(args.limit)) : all;
