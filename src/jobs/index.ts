@@ -7,3 +7,4 @@ export { collectJob, type CollectSpec } from './collect.js';
 export { modelKey, modelQueueName, modelVariant } from './model-key.js';
 export { JOB_TASK_NAMES, jobTask, jobOptions, parseTaskFlags } from './tasks.js';
 export { loadJob, type JobRecord } from './job-record.js';
+export { cleanJob, listJobs, formatJobList, type Cleaned, type CleanSpec, type JobSummary } from './clean.js';

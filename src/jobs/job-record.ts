@@ -115,18 +115,46 @@ export async function loadCounters(redis: Redis, name: string): Promise<JobCount
   };
 }
 
+/** Deletes the job's record, counters and done set (`jobs clean`). */
+export async function deleteJobKeys(redis: Redis, name: string): Promise<void> {
+  await redis.del(jobKey(name), doneKey(name));
+}
+
+/** Whether the job still exists (a worker drops the chunks of a job cleaned while they ran). */
+export async function jobExists(redis: Redis, name: string): Promise<boolean> {
+  return (await redis.hexists(jobKey(name), 'record')) === 1;
+}
+
 /** The chunk numbers finished so far. */
 export async function doneChunks(redis: Redis, name: string): Promise<Set<number>> {
   return new Set((await redis.smembers(doneKey(name))).map(Number));
 }
 
-/** Notes that a worker started on the job (the first start only). */
-export async function markStarted(redis: Redis, name: string): Promise<void> {
-  await redis.hsetnx(jobKey(name), 'started_at', Date.now());
+/** Notes the job's first start, and gives its record; nil when the job is gone (cleaned). */
+const START_CHUNK = `
+local record = redis.call('HGET', KEYS[1], 'record')
+if record then
+  redis.call('HSETNX', KEYS[1], 'started_at', ARGV[1])
+end
+return record`;
+
+/**
+ * What a worker does as it takes a chunk: notes that the job started (the first time only) and reads its record,
+ * in one round trip. Undefined when the job no longer exists (it was cleaned): the chunk is then dropped.
+ */
+export async function startChunk(redis: Redis, name: string): Promise<JobRecord | undefined> {
+  const text = (await redis.eval(START_CHUNK, 1, jobKey(name), Date.now())) as string | null;
+  return text === null ? undefined : (JSON.parse(text) as JobRecord);
 }
 
-/** Adds the chunk to the done set and, only if it was not there yet, its rows to rows_done. */
+/**
+ * Adds the chunk to the done set and, only if it was not there yet, its rows to rows_done; nothing when the job
+ * was cleaned meanwhile (no record), so a late chunk leaves no keys behind.
+ */
 const MARK_DONE = `
+if redis.call('HEXISTS', KEYS[1], 'record') == 0 then
+  return 0
+end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], 'rows_done', ARGV[2])
 end

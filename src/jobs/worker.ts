@@ -17,7 +17,7 @@ import type { ResolvedModelFlags } from '../cli/commands/shared-model.js';
 import { DEFAULT_BATCH_SIZE, type InputRow, type OutputRecord } from '../cli/io/index.js';
 import type { PipelineOptions } from '../pipelines/index.js';
 import { chunkFile, readChunkRows, writeChunkFile } from './chunk-files.js';
-import { KEY_PREFIX, loadJob, markChunkDone, markStarted, type JobRecord } from './job-record.js';
+import { jobExists, KEY_PREFIX, markChunkDone, startChunk, type JobRecord } from './job-record.js';
 import { modelQueueName } from './model-key.js';
 import type { ChunkData } from './queue.js';
 import { jobTask } from './tasks.js';
@@ -53,7 +53,6 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
   const log = spec.log ?? (() => {});
   const queueName = modelQueueName(spec.modelKey);
   const pipelines = new Map<string, Promise<OpenPipeline>>();
-  const jobs = new Map<string, JobRecord>();
 
   /** One pipeline per task and batching flags (they are load options), opened on first use. */
   const pipelineFor = (
@@ -74,17 +73,16 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
 
   const processChunk = async (job: Job<ChunkData>): Promise<void> => {
     const { job: name, chunk } = job.data;
-    let record = jobs.get(name);
+    const record = await startChunk(spec.redis, name);
     if (record === undefined) {
-      record = await loadJob(spec.redis, name, spec.redisUrl);
-      jobs.set(name, record);
+      log(`seqbatch: chunk ${chunk} of job ${name} dropped: the job was cleaned`);
+      return;
     }
     if (record.modelKey !== spec.modelKey) {
       throw new UnrecoverableError(
         `job ${name} needs model ${record.model} (key ${record.modelKey}); this worker has ${spec.model.modelId} (key ${spec.modelKey})`,
       );
     }
-    await markStarted(spec.redis, name);
     const resultsDir = spec.resultsDir ?? record.resultsDir;
     const rows = await readChunkRows(chunkFile(resultsDir, name, 'input', chunk));
     const task = jobTask(record.task).rowTask(record.options);
@@ -105,6 +103,10 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
         throw relabelled instanceof Error ? relabelled : new Error(String(relabelled));
       }
       start = end;
+    }
+    if (!(await jobExists(spec.redis, name))) {
+      log(`seqbatch: chunk ${chunk} of job ${name} dropped: the job was cleaned while it ran`);
+      return;
     }
     await writeChunkFile(chunkFile(resultsDir, name, 'results', chunk), records);
     await markChunkDone(spec.redis, name, chunk, rows.length);

@@ -1,20 +1,24 @@
 /**
- * `seqbatch jobs submit|worker|status|collect`: a corpus job spread over worker processes on any machines that
+ * `seqbatch jobs submit|worker|status|collect|list|clean`: a corpus job spread over worker processes on any machines that
  * reach one Redis (`REDIS_URL`, default redis://127.0.0.1:6379), on BullMQ. The work is in src/jobs; this file
  * reads the flags. See docs/jobs.md.
  */
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import type { Redis } from 'ioredis';
 import { InputError } from '../../errors.js';
 import {
+  cleanJob,
   collectJob,
   connectRedis,
+  formatJobList,
   DEFAULT_STALLED_MS,
   formatStatus,
   JOB_TASK_NAMES,
   jobOptions,
   jobStatus,
   jobTask,
+  listJobs,
   modelKey,
   modelQueueName,
   modelVariant,
@@ -69,6 +73,11 @@ interface CollectCliOptions {
   format?: OutputFormat;
   resultsDir?: string;
   fsync?: boolean;
+}
+
+interface CleanCliOptions {
+  force?: boolean;
+  resultsDir?: string;
 }
 
 export function register(program: Command): void {
@@ -155,6 +164,55 @@ export function register(program: Command): void {
     .action(async (name: string, options: CollectCliOptions) => {
       await runCollect(name, options);
     });
+
+  jobs
+    .command('list')
+    .description('every job in this Redis: task, model, submit time, chunks and rows done')
+    .option('--json', 'print one JSON object per job, one per line')
+    .action(async (options: { json?: boolean }) => {
+      await withRedis(async (redis) => {
+        const list = await listJobs(redis);
+        process.stdout.write(
+          options.json ? list.map((job) => `${JSON.stringify(job)}\n`).join('') : formatJobList(list),
+        );
+      });
+    });
+
+  jobs
+    .command('clean')
+    .alias('remove')
+    .description(
+      'delete a job: its Redis keys, its chunks left in the queue and its folder in the results directory',
+    )
+    .argument('<job>', 'job name')
+    .option('--force', 'also a job with chunks still running or waiting (their workers drop them)')
+    .option('--results-dir <dir>', "the shared results folder as mounted here (default: the job's own)")
+    .action(async (name: string, options: CleanCliOptions) => {
+      await withRedis(async (redis, url) => {
+        const cleaned = await cleanJob(redis, name, url, {
+          force: options.force === true,
+          resultsDir: options.resultsDir === undefined ? undefined : resolve(options.resultsDir),
+        });
+        process.stderr.write(
+          `seqbatch: removed job ${name}: ${cleaned.chunksRemoved} queued or parked chunk(s), the folder ${cleaned.folder}` +
+            (cleaned.chunksRunning > 0
+              ? `; ${cleaned.chunksRunning} running chunk(s) will be dropped by their workers`
+              : '') +
+            '\n',
+        );
+      });
+    });
+}
+
+/** Runs a one-shot command's work on a Redis connection (REDIS_URL), closed at the end. */
+async function withRedis<T>(work: (redis: Redis, url: string) => Promise<T>): Promise<T> {
+  const url = redisUrl();
+  const redis = await connectRedis(url);
+  try {
+    return await work(redis, url);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): Promise<void> {
@@ -255,9 +313,7 @@ async function runWorker(options: WorkerCliOptions): Promise<void> {
 }
 
 async function runStatus(name: string, options: StatusCliOptions): Promise<void> {
-  const url = redisUrl();
-  const redis = await connectRedis(url);
-  try {
+  await withRedis(async (redis, url) => {
     let status = await jobStatus(redis, name, url);
     if (options.watch) {
       const intervalMs = integerFlag(options.intervalMs, '--interval-ms', 10)!;
@@ -265,9 +321,7 @@ async function runStatus(name: string, options: StatusCliOptions): Promise<void>
     }
     process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
     if (options.watch && status.failed > 0) process.exitCode = 1;
-  } finally {
-    redis.disconnect();
-  }
+  });
 }
 
 /** Redraws a row progress bar (stderr, when a terminal) until the job has no chunk left to run. */
@@ -293,14 +347,10 @@ async function watch(
 }
 
 async function runCollect(name: string, options: CollectCliOptions): Promise<void> {
-  const url = redisUrl();
-  const redis = await connectRedis(url);
-  try {
-    await collectJob(redis, name, url, {
+  await withRedis((redis, url) =>
+    collectJob(redis, name, url, {
       output: { file: options.output, format: options.format, fsync: options.fsync ?? false },
       resultsDir: options.resultsDir === undefined ? undefined : resolve(options.resultsDir),
-    });
-  } finally {
-    redis.disconnect();
-  }
+    }),
+  );
 }
