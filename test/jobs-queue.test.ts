@@ -97,6 +97,17 @@ test('a small job: submit, workers of two models, status, collect = local classi
     '--name',
     'embed-300',
   ]);
+  // collect --wait follows the embed job from before any worker runs it to its last chunk.
+  const embedFollowed = cli.start([
+    'jobs',
+    'collect',
+    embedJob,
+    '--wait',
+    '--interval-ms',
+    '50',
+    '-o',
+    join(WORK, 'embed-followed.jsonl'),
+  ]);
   const nerModel = fixtureCheckpoint(WORK, 'bert-tokcls', {
     config: labelConfig(NER_LABELS),
     withTokenizer: true,
@@ -192,6 +203,13 @@ test('a small job: submit, workers of two models, status, collect = local classi
     assert.equal(got, readFileSync(join(WORK, `${name}.local.jsonl`), 'utf8'), name);
     assert.equal(got.split('\n').length, 301);
   }
+  const followed = await embedFollowed.exited;
+  assert.equal(followed.code, 0, followed.stderr);
+  assert.equal(
+    readFileSync(join(WORK, 'embed-followed.jsonl'), 'utf8'),
+    readFileSync(join(WORK, `${embedJob}.local.jsonl`), 'utf8'),
+    'collect --wait started before the workers writes the same bytes',
+  );
 });
 
 test('refusals name the flag, the job or the Redis URL', { skip }, async () => {
@@ -226,7 +244,7 @@ test('refusals name the flag, the job or the Redis URL', { skip }, async () => {
   assert.equal(exit.code, 2);
   assert.match(
     exit.stderr,
-    /job pending is not finished: 0 of 3 chunks done, 0 running, 3 waiting, 0 parked/,
+    /job pending is not finished: 0 of 3 chunks done, 0 running, 3 waiting, 0 parked \(collect --wait follows it/,
   );
   exit = await cli.run(['jobs', 'status', 'nosuchjob']);
   assert.equal(exit.code, 2);

@@ -138,6 +138,19 @@ test(
     const refused = await cli.run(['jobs', 'collect', poisonedJob, '-o', join(WORK, 'poisoned.jsonl')]);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /1 parked \(chunk 2: .*tokens exceed/);
+    const followed = await cli.run([
+      'jobs',
+      'collect',
+      poisonedJob,
+      '--wait',
+      '-o',
+      join(WORK, 'poisoned.jsonl'),
+    ]);
+    assert.equal(followed.code, 2);
+    assert.match(
+      followed.stderr,
+      /job \S+ has parked chunks \(chunk 2: .*tokens exceed.*\); the 256 rows before chunk 2 were written/,
+    );
 
     await Promise.all(workers.slice(1).map(stopWorker));
     const collected = await cli.run(['jobs', 'collect', job, '-o', join(WORK, 'jobs.jsonl')]);

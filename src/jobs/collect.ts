@@ -3,18 +3,24 @@
  * command's row writer (src/cli/io): the same JSONL or CSV bytes, the work file renamed into place at the end,
  * and the manifest with the local command's fingerprint beside it. The chunk files are read in chunk order, one
  * at a time, so collecting never holds the whole output. Collecting again writes the same file.
+ *
+ * With `wait`, collect follows a job still running: it writes each chunk as soon as it and every chunk before it
+ * are done, so the output grows while the workers run and is complete moments after the last chunk, instead of
+ * starting then. A parked chunk stops it (naming the chunk and its error).
  */
 import type { Redis } from 'ioredis';
 import { QueueError } from '../errors.js';
-import { openRowWriter, type OutputSpec } from '../cli/io/index.js';
+import { openRowWriter, type OutputSpec, type RowWriter } from '../cli/io/index.js';
 import { chunkFile, readChunkRecords, readChunkRows } from './chunk-files.js';
-import { loadJob } from './job-record.js';
-import { statusOf } from './status.js';
+import { doneChunks, loadCounters, loadJob, type JobRecord } from './job-record.js';
+import { parkedChunks, statusOf, type ParkedChunk } from './status.js';
 
 export interface CollectSpec {
   output: OutputSpec;
   /** The shared results folder as mounted here (default: the one the job recorded). */
   resultsDir?: string;
+  /** Follow a running job, asking Redis every `intervalMs` for chunks newly done. */
+  wait?: { intervalMs: number };
 }
 
 export async function collectJob(
@@ -24,36 +30,91 @@ export async function collectJob(
   spec: CollectSpec,
 ): Promise<{ rows: number }> {
   const record = await loadJob(redis, name, url);
-  const status = await statusOf(redis, record);
-  if (!status.submitted || status.done < status.chunks) {
-    const parked = status.parked.map((chunk) => `chunk ${chunk.chunk}: ${chunk.error}`).join('; ');
-    throw new QueueError(
-      `job ${name} is not finished: ${status.done} of ${status.chunks} chunks done, ${status.running} running, ` +
-        `${status.waiting} waiting, ${status.failed} parked${parked ? ` (${parked})` : ''}` +
-        (status.submitted ? '' : '; submit is still queuing chunks'),
-      { argument: 'JOB' },
-    );
-  }
-  const resultsDir = spec.resultsDir ?? record.resultsDir;
-  const writer = await openRowWriter({ ...spec.output, run: record.run, inputName: record.input });
-  let rows = 0;
-  try {
-    for (let chunk = 0; chunk < status.chunks; chunk++) {
-      const inputs = await readChunkRows(chunkFile(resultsDir, name, 'input', chunk));
-      const resultsPath = chunkFile(resultsDir, name, 'results', chunk);
-      const records = await readChunkRecords(resultsPath);
-      if (records.length !== inputs.length || inputs[0]?.index !== rows) {
-        throw new QueueError(
-          `${resultsPath}: holds ${records.length} rows for a chunk of ${inputs.length} starting at row ${inputs[0]?.index}, expected row ${rows}`,
-          { file: resultsPath },
-        );
-      }
-      await writer.write(records, inputs);
-      rows += inputs.length;
+  if (spec.wait === undefined) {
+    const status = await statusOf(redis, record);
+    if (!status.submitted || status.done < status.chunks) {
+      throw new QueueError(
+        `job ${name} is not finished: ${status.done} of ${status.chunks} chunks done, ${status.running} running, ` +
+          `${status.waiting} waiting, ${status.failed} parked${parkedList(status.parked)}` +
+          (status.submitted ? '' : '; submit is still queuing chunks') +
+          ' (collect --wait follows it to the end)',
+        { argument: 'JOB' },
+      );
     }
-    writer.endInput(rows);
+  }
+  const chunks = new ChunkReader(record, spec.resultsDir ?? record.resultsDir);
+  const writer = await openRowWriter({ ...spec.output, run: record.run, inputName: record.input });
+  try {
+    if (spec.wait === undefined) {
+      const { chunks: total } = await loadCounters(redis, name);
+      for (let chunk = 0; chunk < total!; chunk++) await chunks.write(chunk, writer);
+    } else {
+      await follow(redis, record, url, chunks, writer, spec.wait.intervalMs);
+    }
+    writer.endInput(chunks.rows);
   } finally {
     await writer.close();
   }
-  return { rows };
+  return { rows: chunks.rows };
+}
+
+function parkedList(parked: readonly ParkedChunk[]): string {
+  return parked.length === 0
+    ? ''
+    : ` (${parked.map((chunk) => `chunk ${chunk.chunk}: ${chunk.error}`).join('; ')})`;
+}
+
+/** Writes chunks in order as they are done, until the last one; stops at a parked chunk. */
+async function follow(
+  redis: Redis,
+  record: JobRecord,
+  url: string,
+  chunks: ChunkReader,
+  writer: RowWriter,
+  intervalMs: number,
+): Promise<void> {
+  let next = 0;
+  for (;;) {
+    // Read the counters before the done set: a total seen here is final, and every chunk done by then is listed.
+    const counters = await loadCounters(redis, record.name);
+    const done = await doneChunks(redis, record.name);
+    while (done.has(next)) await chunks.write(next++, writer);
+    if (counters.state === 'queued' && next >= counters.chunks!) return;
+    const parked = await parkedChunks(redis, record);
+    if (parked.length > 0) {
+      throw new QueueError(
+        `job ${record.name} has parked chunks${parkedList(parked)}; the ${chunks.rows} rows before chunk ${next} were written`,
+        { argument: 'JOB' },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    await loadJob(redis, record.name, url); // a job cleaned meanwhile ends the wait
+  }
+}
+
+/** Reads a chunk's input rows and results and hands them to the writer, checking they belong together. */
+class ChunkReader {
+  rows = 0;
+
+  constructor(
+    private readonly record: JobRecord,
+    private readonly resultsDir: string,
+  ) {}
+
+  async write(chunk: number, writer: RowWriter): Promise<void> {
+    const name = this.record.name;
+    const [inputs, records] = await Promise.all([
+      readChunkRows(chunkFile(this.resultsDir, name, 'input', chunk)),
+      readChunkRecords(chunkFile(this.resultsDir, name, 'results', chunk)),
+    ]);
+    if (records.length !== inputs.length || inputs[0]?.index !== this.rows) {
+      const resultsPath = chunkFile(this.resultsDir, name, 'results', chunk);
+      throw new QueueError(
+        `${resultsPath}: holds ${records.length} rows for a chunk of ${inputs.length} starting at row ${inputs[0]?.index}, expected row ${this.rows}`,
+        { file: resultsPath },
+      );
+    }
+    await writer.write(records, inputs);
+    this.rows += inputs.length;
+  }
 }

@@ -5,7 +5,8 @@
 import type { Redis } from 'ioredis';
 import { formatSeconds } from '../cli/io/index.js';
 import { doneChunks, loadCounters, loadJob, type JobRecord } from './job-record.js';
-import { openQueue } from './queue.js';
+import type { Job, Queue } from 'bullmq';
+import { openQueue, type ChunkData } from './queue.js';
 
 export interface ParkedChunk {
   chunk: number;
@@ -44,26 +45,45 @@ export async function jobStatus(redis: Redis, name: string, url: string): Promis
   return statusOf(redis, record);
 }
 
+/** A job's chunks in one BullMQ state, from the queue of its model (which other jobs share). */
+async function chunksIn(queue: Queue<ChunkData>, name: string, state: 'active' | 'failed') {
+  return (await queue.getJobs([state])).filter(
+    (job): job is Job<ChunkData> => job !== undefined && job.name === name,
+  );
+}
+
+function parkedOf(jobs: readonly Job<ChunkData>[]): ParkedChunk[] {
+  return jobs
+    .map((job) => ({
+      chunk: job.data.chunk,
+      first_row: job.data.firstRow,
+      rows: job.data.rows,
+      attempts: job.attemptsMade,
+      error: job.failedReason ?? '',
+    }))
+    .sort((a, b) => a.chunk - b.chunk);
+}
+
+/** The job's parked chunks (failed after their attempts), in chunk order. */
+export async function parkedChunks(redis: Redis, record: JobRecord): Promise<ParkedChunk[]> {
+  const queue = openQueue(record.queue, redis);
+  try {
+    return parkedOf(await chunksIn(queue, record.name, 'failed'));
+  } finally {
+    await queue.close();
+  }
+}
+
 export async function statusOf(redis: Redis, record: JobRecord): Promise<JobStatus> {
   const queue = openQueue(record.queue, redis);
   try {
     const [counters, active, failedJobs] = await Promise.all([
       loadCounters(redis, record.name),
-      queue.getJobs(['active']),
-      queue.getJobs(['failed']),
+      chunksIn(queue, record.name, 'active'),
+      chunksIn(queue, record.name, 'failed'),
     ]);
-    const ours = <T extends { name: string }>(jobs: (T | undefined)[]) =>
-      jobs.filter((job): job is T => job !== undefined && job.name === record.name);
-    const parked = ours(failedJobs)
-      .map((job) => ({
-        chunk: job.data.chunk,
-        first_row: job.data.firstRow,
-        rows: job.data.rows,
-        attempts: job.attemptsMade,
-        error: job.failedReason ?? '',
-      }))
-      .sort((a, b) => a.chunk - b.chunk);
-    const running = ours(active).length;
+    const parked = parkedOf(failedJobs);
+    const running = active.length;
     const chunks = counters.chunks ?? (await chunksQueuedSoFar(redis, record));
     const done = counters.chunksDone;
     const failed = parked.length;

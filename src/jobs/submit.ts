@@ -2,6 +2,11 @@
  * `seqbatch jobs submit`: reads the input as a stream, cuts it into chunks of rows, writes each chunk's rows to the
  * results folder and queues it on its model's queue. Only one chunk is in memory at a time, so the input is never
  * held whole.
+ *
+ * Workers start on the first chunk while later ones are still being read: each chunk is queued as soon as its
+ * file is written. Chunks that are ready while an add is on its way to Redis go together in the next one (one
+ * round trip for many chunks, BullMQ's addBulk), so a fast reader is never held back by Redis round trips and a
+ * slow one never delays a chunk.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -9,7 +14,8 @@ import type { Redis } from 'ioredis';
 import { readInputRows, type InputRow, type InputSpec } from '../cli/io/index.js';
 import { chunkFile, writeChunkFile } from './chunk-files.js';
 import { checkJobName, createJob, finishSubmission, type JobRecord } from './job-record.js';
-import { chunkJobOptions, openQueue } from './queue.js';
+import type { Queue } from 'bullmq';
+import { chunkJobOptions, openQueue, type ChunkData } from './queue.js';
 
 /** What submit is given: the job record's fields that are not worked out here, and the input to read. */
 export interface SubmitSpec extends Omit<JobRecord, 'name' | 'input' | 'resultsDir' | 'submittedAt'> {
@@ -17,6 +23,8 @@ export interface SubmitSpec extends Omit<JobRecord, 'name' | 'input' | 'resultsD
   name?: string;
   input: InputSpec;
   resultsDir: string;
+  /** Called once the job exists in Redis, before its chunks are read (the CLI prints the name then). */
+  onCreated?: (record: JobRecord) => void;
 }
 
 export interface Submitted {
@@ -36,26 +44,25 @@ export function generatedJobName(task: string, now = new Date()): string {
 }
 
 export async function submitJob(redis: Redis, spec: SubmitSpec): Promise<Submitted> {
+  const { onCreated, ...fields } = spec;
   const name = spec.name === undefined ? generatedJobName(spec.task) : checkJobName(spec.name, '--name');
   const record: JobRecord = {
-    ...spec,
+    ...fields,
     name,
     input: spec.input.file ?? '-',
     resultsDir: resolve(spec.resultsDir),
     submittedAt: new Date().toISOString(),
   };
   await createJob(redis, record);
+  onCreated?.(record);
   const queue = openQueue(spec.queue, redis);
+  const adds = new ChunkAdder(queue, name, spec.attempts, spec.backoffMs);
   let chunks = 0;
   let rows = 0;
   const queueChunk = async (chunkRows: InputRow[]) => {
-    await writeChunkFile(chunkFile(record.resultsDir, name, 'input', chunks), chunkRows);
-    await queue.add(
-      name,
-      { job: name, chunk: chunks, firstRow: chunkRows[0]!.index, rows: chunkRows.length },
-      chunkJobOptions(name, chunks, spec.attempts, spec.backoffMs),
-    );
-    chunks++;
+    const chunk = chunks++;
+    await writeChunkFile(chunkFile(record.resultsDir, name, 'input', chunk), chunkRows);
+    adds.add({ job: name, chunk, firstRow: chunkRows[0]!.index, rows: chunkRows.length });
   };
   try {
     let chunk: InputRow[] = [];
@@ -67,9 +74,57 @@ export async function submitJob(redis: Redis, spec: SubmitSpec): Promise<Submitt
       chunk = [];
     }
     if (chunk.length > 0) await queueChunk(chunk);
+    await adds.drain();
     await finishSubmission(redis, name, chunks, rows);
   } finally {
+    await adds.drain().catch(() => {});
     await queue.close();
   }
   return { record, chunks, rows };
+}
+
+/**
+ * Queues chunks as they come: the first at once, and those that arrive while an add is in flight together in the
+ * next add. `drain` waits for every add and reports the first failure.
+ */
+class ChunkAdder {
+  private pending: ChunkData[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly queue: Queue<ChunkData>,
+    private readonly job: string,
+    private readonly attempts: number,
+    private readonly backoffMs: number,
+  ) {}
+
+  add(data: ChunkData): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.pending.push(data);
+    this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0 && this.failure === undefined) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.queue.addBulk(
+          batch.map((data) => ({
+            name: this.job,
+            data,
+            opts: chunkJobOptions(this.job, data.chunk, this.attempts, this.backoffMs),
+          })),
+        );
+      } catch (error) {
+        this.failure = error;
+      }
+    }
+  }
+
+  async drain(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+    if (this.failure !== undefined) throw this.failure;
+  }
 }

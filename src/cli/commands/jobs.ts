@@ -69,6 +69,8 @@ interface StatusCliOptions {
 }
 
 interface CollectCliOptions {
+  wait?: boolean;
+  intervalMs: string;
   output?: string;
   format?: OutputFormat;
   resultsDir?: string;
@@ -161,6 +163,11 @@ export function register(program: Command): void {
     )
     .option('--results-dir <dir>', "the shared results folder as mounted here (default: the job's own)")
     .option('--fsync', 'sync the output file to disk after every chunk')
+    .option(
+      '--wait',
+      'follow a running job: write each chunk as soon as it and the ones before it are done, until the last',
+    )
+    .option('--interval-ms <n>', 'how often --wait asks Redis', '100')
     .action(async (name: string, options: CollectCliOptions) => {
       await runCollect(name, options);
     });
@@ -238,27 +245,38 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
   if (refusal !== undefined) throw new InputError(refusal, { argument: '--task' });
   const rows = rowsOptionsFrom([], taskOptions);
   const model = await resolveModelFlags(taskOptions);
-  // Check the task flags against the model before queuing anything (as the local command does on no rows).
-  const rowTask = task.rowTask(taskOptions);
-  const pipe = await rowTask.open(model.dir, { ...model.load, ...batchingFrom(taskOptions) });
-  let run;
-  try {
-    await rowTask
-      .recordsOf(pipe)([])
-      .catch((error: unknown) => {
-        throw rowError(error, [], [], options.input);
-      });
-    run = runFingerprint(pipe.task, model.dir, taskOptions);
-  } finally {
-    await pipe.dispose();
-  }
-  const key = await modelKey(
-    model.dir,
-    taskOptions.tokenizer as string | undefined,
-    modelVariant(model.load),
-  );
+  const rowTask = task.rowTask(taskOptions); // checks the flags that need no model
+  // The model key (a digest of its files) and the Redis connection are made while the flags are checked.
   const url = redisUrl();
-  const redis = await connectRedis(url);
+  const keyed = modelKey(model.dir, taskOptions.tokenizer as string | undefined, modelVariant(model.load));
+  const connected = connectRedis(url);
+  // (Their failures are reported where they are awaited, after the check.)
+  keyed.catch(() => {});
+  connected.catch(() => {});
+  // Check the task flags against the model before queuing anything (as the local command does on no rows).
+  let run;
+  let key: string;
+  let disposed: Promise<void> = Promise.resolve();
+  try {
+    const pipe = await rowTask.open(model.dir, { ...model.load, ...batchingFrom(taskOptions) });
+    // Freeing the session is not on the way to the first queued chunk: it is awaited at the end.
+    try {
+      await rowTask
+        .recordsOf(pipe)([])
+        .catch((error: unknown) => {
+          throw rowError(error, [], [], options.input);
+        });
+      run = runFingerprint(pipe.task, model.dir, taskOptions);
+    } finally {
+      disposed = pipe.dispose();
+    }
+    key = await keyed;
+  } catch (error) {
+    await disposed;
+    (await connected.catch(() => undefined))?.disconnect();
+    throw error;
+  }
+  const redis = await connected;
   try {
     const submitted = await submitJob(redis, {
       name: options.name,
@@ -273,13 +291,15 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
       resultsDir: resultsDirFlag(options.resultsDir),
       attempts,
       backoffMs,
+      // The name goes out as soon as the job exists, so `collect --wait` can follow it while chunks are queued.
+      onCreated: (record) => process.stdout.write(`${record.name}\n`),
     });
-    process.stdout.write(`${submitted.record.name}\n`);
     process.stderr.write(
       `seqbatch: queued ${submitted.rows} rows in ${submitted.chunks} chunks for workers of ${model.modelId} (model key ${key})\n`,
     );
   } finally {
     redis.disconnect();
+    await disposed;
   }
 }
 
@@ -351,6 +371,7 @@ async function runCollect(name: string, options: CollectCliOptions): Promise<voi
     collectJob(redis, name, url, {
       output: { file: options.output, format: options.format, fsync: options.fsync ?? false },
       resultsDir: options.resultsDir === undefined ? undefined : resolve(options.resultsDir),
+      wait: options.wait ? { intervalMs: integerFlag(options.intervalMs, '--interval-ms', 10)! } : undefined,
     }),
   );
 }
