@@ -4,10 +4,15 @@
  * the chunks in the worker. A queued chunk therefore gives the rows `seqbatch <task>` gives.
  */
 import { Command } from 'commander';
+import { resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import * as classifyCommand from '../cli/commands/classify.js';
 import * as embedCommand from '../cli/commands/embed.js';
 import * as nerCommand from '../cli/commands/ner.js';
+import * as qaCommand from '../cli/commands/qa.js';
+import * as fillMaskCommand from '../cli/commands/fill-mask.js';
+import * as zeroShotCommand from '../cli/commands/zero-shot.js';
+import * as similarityCommand from '../cli/commands/similarity.js';
 import { MODEL_RUN_FLAGS, ROW_IO_FLAGS, type PipelineRowTask } from '../cli/commands/shared-rows.js';
 
 type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
@@ -19,7 +24,16 @@ export interface JobTask {
   rowTask(options: Record<string, unknown>): AnyRowTask;
   /** Flags whose rows depend on the whole input (they cannot be cut into chunks): an error, or undefined. */
   refuse?(options: Record<string, unknown>): string | undefined;
+  /** The options the input is read with, when the command chooses columns of its own (qa). */
+  rowsOptions?(options: Record<string, unknown>): Record<string, unknown>;
+  /** The options recorded for the workers, when a flag must mean the same on every machine (a file path). */
+  recorded?(options: Record<string, unknown>): Record<string, unknown>;
 }
+
+const onePerRow = (command: string) => (options: Record<string, unknown>) =>
+  options.pairColumn !== undefined
+    ? `--pair-column: ${command} reads one text per row, not pairs`
+    : undefined;
 
 export const JOB_TASKS: Record<string, JobTask> = {
   classify: {
@@ -33,12 +47,36 @@ export const JOB_TASKS: Record<string, JobTask> = {
       embedCommand.embedNeedsWholeInput(options)
         ? `--precision ${String(options.precision)} without --calibration takes its ranges from every row of the input, which a job split into chunks cannot do; pass --calibration FILE`
         : undefined,
+    recorded: (options) =>
+      options.calibration === undefined
+        ? options
+        : { ...options, calibration: resolve(String(options.calibration)) },
   },
   ner: {
     register: nerCommand.register,
     rowTask: (options) => nerCommand.nerRowTask(options) as unknown as AnyRowTask,
-    refuse: (options) =>
-      options.pairColumn !== undefined ? '--pair-column: ner reads one text per row, not pairs' : undefined,
+    refuse: onePerRow('ner'),
+  },
+  qa: {
+    register: qaCommand.register,
+    rowTask: (options) => qaCommand.qaRowTask(options) as unknown as AnyRowTask,
+    rowsOptions: (options) => qaCommand.qaRowsOptions([], options) as Record<string, unknown>,
+  },
+  'fill-mask': {
+    register: fillMaskCommand.register,
+    rowTask: (options) => fillMaskCommand.fillMaskRowTask(options) as unknown as AnyRowTask,
+    refuse: onePerRow('fill-mask'),
+  },
+  'zero-shot': {
+    register: zeroShotCommand.register,
+    rowTask: (options) => zeroShotCommand.zeroShotRowTask(options as never) as unknown as AnyRowTask,
+    refuse: onePerRow('zero-shot'),
+  },
+  similarity: {
+    register: similarityCommand.register,
+    rowTask: (options) => similarityCommand.similarityRowTask(options) as unknown as AnyRowTask,
+    // Workers read --against themselves: the path must name the same (shared) file from any working folder.
+    recorded: (options) => ({ ...options, against: resolve(String(options.against)) }),
   },
 };
 

@@ -12,7 +12,7 @@
  */
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { rowError, batchingFrom, BATCHES_PER_CHUNK } from '../cli/commands/shared-rows.js';
+import { rowError, batchingFrom, BATCHES_PER_CHUNK, type RowRecords } from '../cli/commands/shared-rows.js';
 import type { ResolvedModelFlags } from '../cli/commands/shared-model.js';
 import { DEFAULT_BATCH_SIZE, type InputRow, type OutputRecord } from '../cli/io/index.js';
 import type { PipelineOptions } from '../pipelines/index.js';
@@ -26,6 +26,13 @@ import { jobTask } from './tasks.js';
 export const MAX_STALLS = 3;
 /** Default lock time: a dead worker's chunk goes back to the queue within about twice this. */
 export const DEFAULT_STALLED_MS = 30_000;
+/** Jobs whose prepared records function a worker keeps (recordsFor). */
+const KEPT_JOBS = 8;
+
+/** A job run (a name cleaned and submitted again is another run). */
+function jobCacheKey(record: JobRecord): string {
+  return `${record.name}\n${record.submittedAt}`;
+}
 
 export interface WorkerSpec {
   redis: Redis;
@@ -71,6 +78,23 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     return pipe;
   };
 
+  /**
+   * Each job's records function, kept for its next chunks: what a task prepares once per run (similarity embeds
+   * its --against list) is then prepared once per job and worker, not once per chunk. The last few jobs are kept.
+   */
+  const recordFns = new Map<string, RowRecords>();
+  const recordsFor = async (record: JobRecord): Promise<RowRecords> => {
+    const key = jobCacheKey(record);
+    let recordsOf = recordFns.get(key);
+    if (recordsOf === undefined) {
+      const task = jobTask(record.task).rowTask(record.options);
+      recordsOf = task.recordsOf(await pipelineFor(record, task.open));
+      recordFns.set(key, recordsOf);
+      if (recordFns.size > KEPT_JOBS) recordFns.delete(recordFns.keys().next().value!);
+    }
+    return recordsOf;
+  };
+
   const processChunk = async (job: Job<ChunkData>): Promise<void> => {
     const { job: name, chunk } = job.data;
     const record = await startChunk(spec.redis, name);
@@ -85,9 +109,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     }
     const resultsDir = spec.resultsDir ?? record.resultsDir;
     const rows = await readChunkRows(chunkFile(resultsDir, name, 'input', chunk));
-    const task = jobTask(record.task).rowTask(record.options);
-    const pipe = await pipelineFor(record, task.open);
-    const recordsOf = task.recordsOf(pipe);
+    const recordsOf = await recordsFor(record);
     // The local command hands the pipeline batch-size × 4 rows at a time, counted from the first row of the
     // input; cutting the chunk at the same places gives the same model batches, hence the same bytes.
     const slice = Number(record.options.batchSize ?? DEFAULT_BATCH_SIZE) * BATCHES_PER_CHUNK;
@@ -99,6 +121,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
       try {
         records.push(...(await recordsOf(part)));
       } catch (error) {
+        recordFns.delete(jobCacheKey(record)); // the next attempt starts afresh
         const relabelled = rowError(error, part, [], record.input);
         throw relabelled instanceof Error ? relabelled : new Error(String(relabelled));
       }

@@ -33,8 +33,10 @@ export class JobsCli {
     return new JobsCli(nodeArgs, env);
   }
 
-  start(args: readonly string[], env: NodeJS.ProcessEnv = {}): Started {
+  /** Starts `seqbatch <args>` (in the folder `cwd`, default this process's). */
+  start(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Started {
     const child = spawn(process.execPath, this.nodeArgs(args), {
+      cwd,
       env: { ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -52,8 +54,8 @@ export class JobsCli {
   }
 
   /** Runs `seqbatch <args>` to its end. */
-  run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
-    return this.start(args, env).exited;
+  run(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Exit> {
+    return this.start(args, env, cwd).exited;
   }
 
   /** Starts a worker and resolves once it is listening on its queue. */

@@ -4,7 +4,12 @@
  * text has several masks).
  */
 import type { Command } from 'commander';
-import { pipeline, type FillMaskOptions, type FillMaskPrediction } from '../../pipelines/index.js';
+import {
+  pipeline,
+  type FillMaskOptions,
+  type FillMaskPipeline,
+  type FillMaskPrediction,
+} from '../../pipelines/index.js';
 import type { OutputRecord, RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { integerFlag, listFlag } from './shared-flags.js';
 import { addModelOptions, type ModelCliOptions } from './shared-model.js';
@@ -13,6 +18,7 @@ import {
   refusePairColumn,
   runPipelineCommand,
   type BatchingCliOptions,
+  type PipelineRowTask,
 } from './shared-rows.js';
 
 export interface FillMaskCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
@@ -58,13 +64,14 @@ function fillMaskRecord(result: FillMaskPrediction[] | FillMaskPrediction[][]): 
   return predictionLists(result as FillMaskPrediction[]);
 }
 
-export async function runFillMask(
-  texts: readonly string[],
+/**
+ * What fill-mask does with a model under these flags (shared by the local command and `seqbatch jobs worker`);
+ * warnings (a target that is not one token) go to `stderr`.
+ */
+export function fillMaskRowTask(
   options: FillMaskCliOptions,
-  io: RowsCommandIO = {},
-): Promise<RowsCommandSummary> {
-  refusePairColumn(options, 'fill-mask');
-  const stderr = io.stderr ?? process.stderr;
+  stderr: Pick<NodeJS.WritableStream, 'write'> = process.stderr,
+): PipelineRowTask<FillMaskPipeline> {
   const callOptions: FillMaskOptions = {
     topK: integerFlag(options.topK, '--top-k'),
     onWarning: (message) => stderr.write(`seqbatch: warning: ${message}\n`),
@@ -72,17 +79,24 @@ export async function runFillMask(
   const targets = listFlag(options.targets, '--targets');
   if (targets !== undefined) callOptions.targets = targets;
   if (options.truncation) callOptions.truncation = true;
-  return runPipelineCommand(
-    texts,
-    options,
-    (dir, load) => pipeline('fill-mask', dir, load),
-    (filler) => async (rows) => {
+  return {
+    open: (dir, load) => pipeline('fill-mask', dir, load),
+    recordsOf: (filler) => async (rows) => {
       const results = await filler.run(
         rows.map((row) => row.text),
         callOptions,
       );
       return results.map(fillMaskRecord);
     },
-    io,
-  );
+  };
+}
+
+export async function runFillMask(
+  texts: readonly string[],
+  options: FillMaskCliOptions,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  refusePairColumn(options, 'fill-mask');
+  const task = fillMaskRowTask(options, io.stderr ?? process.stderr);
+  return runPipelineCommand(texts, options, task.open, task.recordsOf, io);
 }

@@ -243,7 +243,7 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
   }
   const refusal = task.refuse?.(taskOptions);
   if (refusal !== undefined) throw new InputError(refusal, { argument: '--task' });
-  const rows = rowsOptionsFrom([], taskOptions);
+  const rows = rowsOptionsFrom([], task.rowsOptions?.(taskOptions) ?? taskOptions);
   const model = await resolveModelFlags(taskOptions);
   const rowTask = task.rowTask(taskOptions); // checks the flags that need no model
   // The model key (a digest of its files) and the Redis connection are made while the flags are checked.
@@ -284,7 +284,7 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
       model: model.modelId,
       modelKey: key,
       queue: modelQueueName(key),
-      options: jobOptions(taskOptions),
+      options: task.recorded?.(jobOptions(taskOptions)) ?? jobOptions(taskOptions),
       run,
       input: rows.input,
       chunkSize,

@@ -9,6 +9,7 @@ import {
   pipeline,
   type QaAnswer,
   type QuestionAnsweringOptions,
+  type QuestionAnsweringPipeline,
   type QuestionInput,
 } from '../../pipelines/index.js';
 import {
@@ -22,7 +23,12 @@ import {
 import type { InputFormat } from '../io/index.js';
 import { integerFlag } from './shared-flags.js';
 import { addModelOptions, type ModelCliOptions } from './shared-model.js';
-import { addRowCommandOptions, runPipelineCommand, type BatchingCliOptions } from './shared-rows.js';
+import {
+  addRowCommandOptions,
+  runPipelineCommand,
+  type BatchingCliOptions,
+  type PipelineRowTask,
+} from './shared-rows.js';
 
 export interface QaCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
   question?: string;
@@ -91,11 +97,11 @@ function answerRecord(result: QaAnswer | QaAnswer[] | null): OutputRecord {
   };
 }
 
-export async function runQa(
-  contexts: readonly string[],
-  options: QaCliOptions,
-  io: RowsCommandIO = {},
-): Promise<RowsCommandSummary> {
+/**
+ * What qa does with a model under these flags: the pipeline it opens and the records of some rows (shared by the
+ * local command and `seqbatch jobs worker`).
+ */
+export function qaRowTask(options: QaCliOptions): PipelineRowTask<QuestionAnsweringPipeline> {
   const callOptions: QuestionAnsweringOptions = {};
   const set = (key: keyof QuestionAnsweringOptions, value: string | undefined, flag: string, min = 1) => {
     const n = integerFlag(value, flag, min);
@@ -111,26 +117,36 @@ export async function runQa(
   if (question !== undefined && question.trim() === '') {
     throw new InputError('--question: expected a question, got an empty string', { argument: '--question' });
   }
+  return {
+    open: (dir, load) => pipeline('question-answering', dir, load),
+    recordsOf: (reader) => async (rows) => {
+      const results = await reader.run(questionInputs(rows, question), callOptions);
+      return results.map(answerRecord);
+    },
+  };
+}
+
+/** The rows' columns: question/context files name them so, unless a fixed --question makes every row a context. */
+export function qaRowsOptions(contexts: readonly string[], options: QaCliOptions): QaCliOptions {
   const rowsOptions: QaCliOptions = { ...options };
   const format = resolveInputFormat({ file: options.input, format: options.inputFormat as InputFormat });
-  // Question/context files name their columns so; a fixed --question makes every row a context.
-  if (contexts.length === 0 && isTabular(format) && question === undefined) {
+  if (contexts.length === 0 && isTabular(format) && options.question === undefined) {
     rowsOptions.column ??= 'question';
     rowsOptions.pairColumn ??= 'context';
   }
-  if (contexts.length > 0 && question === undefined) {
+  return rowsOptions;
+}
+
+export async function runQa(
+  contexts: readonly string[],
+  options: QaCliOptions,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  const task = qaRowTask(options);
+  if (contexts.length > 0 && options.question === undefined) {
     throw new InputError('--question: positional texts are contexts, so --question is needed', {
       argument: '--question',
     });
   }
-  return runPipelineCommand(
-    contexts,
-    rowsOptions,
-    (dir, load) => pipeline('question-answering', dir, load),
-    (reader) => async (rows) => {
-      const results = await reader.run(questionInputs(rows, question), callOptions);
-      return results.map(answerRecord);
-    },
-    io,
-  );
+  return runPipelineCommand(contexts, qaRowsOptions(contexts, options), task.open, task.recordsOf, io);
 }

@@ -28,6 +28,7 @@ import {
   rowInputs,
   runPipelineCommand,
   type BatchingCliOptions,
+  type PipelineRowTask,
 } from './shared-rows.js';
 
 export interface SimilarityCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
@@ -82,19 +83,17 @@ async function embedAgainst(
   })) as number[][];
 }
 
-export async function runSimilarity(
-  texts: readonly string[],
-  options: SimilarityCliOptions,
-  io: RowsCommandIO = {},
-): Promise<RowsCommandSummary> {
+/**
+ * What similarity does with a model under these flags (shared by the local command and `seqbatch jobs worker`):
+ * the --against texts are embedded once per `recordsOf`, on its first call.
+ */
+export function similarityRowTask(options: SimilarityCliOptions): PipelineRowTask<FeatureExtractionPipeline> {
   if (options.against === undefined) {
     throw new InputError('--against: the second list of texts is required', { argument: '--against' });
   }
-  return runPipelineCommand(
-    texts,
-    options,
-    (dir, load) => pipeline('feature-extraction', dir, load),
-    (embedder) => {
+  return {
+    open: (dir, load) => pipeline('feature-extraction', dir, load),
+    recordsOf: (embedder) => {
       let against: Promise<number[][]> | undefined;
       const fn = options.function ?? embedder.similarityFnName;
       return async (rows) => {
@@ -111,6 +110,14 @@ export async function runSimilarity(
         return matrix.map((row) => ({ similarity: shortestFloat32Values(row) }));
       };
     },
-    io,
-  );
+  };
+}
+
+export async function runSimilarity(
+  texts: readonly string[],
+  options: SimilarityCliOptions,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  const task = similarityRowTask(options);
+  return runPipelineCommand(texts, options, task.open, task.recordsOf, io);
 }

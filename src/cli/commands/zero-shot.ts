@@ -3,7 +3,11 @@
  * "This example is {label}."). Each row holds parallel lists `label` and `score`, best first.
  */
 import type { Command } from 'commander';
-import { pipeline, type ZeroShotOptions } from '../../pipelines/index.js';
+import {
+  pipeline,
+  type ZeroShotClassificationPipeline,
+  type ZeroShotOptions,
+} from '../../pipelines/index.js';
 import type { RowsCliOptions, RowsCommandIO, RowsCommandSummary } from '../io/index.js';
 import { listFlag } from './shared-flags.js';
 import { addModelOptions, type ModelCliOptions } from './shared-model.js';
@@ -12,6 +16,7 @@ import {
   refusePairColumn,
   runPipelineCommand,
   type BatchingCliOptions,
+  type PipelineRowTask,
 } from './shared-rows.js';
 
 export interface ZeroShotCliOptions extends RowsCliOptions, BatchingCliOptions, ModelCliOptions {
@@ -42,28 +47,33 @@ export function register(program: Command): void {
     });
 }
 
-export async function runZeroShot(
-  texts: readonly string[],
+/** What zero-shot does with a model under these flags (shared by the local command and `seqbatch jobs worker`). */
+export function zeroShotRowTask(
   options: ZeroShotCliOptions,
-  io: RowsCommandIO = {},
-): Promise<RowsCommandSummary> {
-  refusePairColumn(options, 'zero-shot');
+): PipelineRowTask<ZeroShotClassificationPipeline> {
   const callOptions: ZeroShotOptions = {
     candidateLabels: listFlag(options.labels, '--labels'),
     multiLabel: options.multiLabel ?? false,
   };
   if (options.hypothesisTemplate !== undefined) callOptions.hypothesisTemplate = options.hypothesisTemplate;
-  return runPipelineCommand(
-    texts,
-    options,
-    (dir, load) => pipeline('zero-shot-classification', dir, load),
-    (classifier) => async (rows) => {
+  return {
+    open: (dir, load) => pipeline('zero-shot-classification', dir, load),
+    recordsOf: (classifier) => async (rows) => {
       const results = await classifier.run(
         rows.map((row) => row.text),
         callOptions,
       );
       return results.map((r) => ({ label: r.labels, score: r.scores }));
     },
-    io,
-  );
+  };
+}
+
+export async function runZeroShot(
+  texts: readonly string[],
+  options: ZeroShotCliOptions,
+  io: RowsCommandIO = {},
+): Promise<RowsCommandSummary> {
+  refusePairColumn(options, 'zero-shot');
+  const task = zeroShotRowTask(options);
+  return runPipelineCommand(texts, options, task.open, task.recordsOf, io);
 }
