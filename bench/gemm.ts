@@ -52,8 +52,11 @@ async function measureShape(k: number, n: number, dtype: string): Promise<number
     const product = int8Product(
       g,
       quantizeRows(g, x),
-      g.initializer('w', weight, [k, n]),
-      g.initializer('w_scales', scales, [n]),
+      {
+        weight: g.initializer('w', weight, [k, n]),
+        scales: g.initializer('w_scales', scales, [n]),
+        zeroPoints: null,
+      },
       g.constant(new Uint8Array([128]), []),
     );
     g.output(product, 'y', 'float32', ['m', n]);

@@ -37,6 +37,8 @@ const VARIANTS = [
   'perrow-u8-matmulinteger',
   'perrow-u8-matmulintegertofloat',
   'perrow-u8-tofloat-rowscale',
+  'perrow-u8-tofloat-rowscale-asym-s8w',
+  'perrow-u8-tofloat-rowscale-asym-u8w',
   'perrow-u8-quantizelinear-tofloat',
   'perrow-s8-matmulinteger',
   'nbits8-blk32',
@@ -48,6 +50,34 @@ const VARIANTS = [
 function weights(): Float32Array {
   const r = mulberry32(7);
   return Float32Array.from({ length: N * K }, () => (r() - 0.5) * 0.1); // torch layout [N, K]
+}
+
+/**
+ * Per output channel, asymmetric: scale = (max − min) / 255 over the channel (its range widened to hold 0), and a
+ * zero point per channel: int8 weights in [−128, 127] (`signed`) or uint8 in [0, 255].
+ */
+function perChannelAsymmetric(
+  w: Float32Array,
+  signed: boolean,
+): { q: Int8Array | Uint8Array; scale: Float32Array; zeroPoint: Int8Array | Uint8Array } {
+  const q = signed ? new Int8Array(K * N) : new Uint8Array(K * N);
+  const zeroPoint = signed ? new Int8Array(N) : new Uint8Array(N);
+  const scale = new Float32Array(N);
+  const low = signed ? -128 : 0;
+  for (let o = 0; o < N; o++) {
+    let [min, max] = [0, 0];
+    for (let i = 0; i < K; i++) {
+      min = Math.min(min, w[o * K + i]!);
+      max = Math.max(max, w[o * K + i]!);
+    }
+    const s = (max - min) / 255 || 1;
+    scale[o] = s;
+    const zp = Math.min(low + 255, Math.max(low, low + Math.round(-min / s)));
+    zeroPoint[o] = zp;
+    for (let i = 0; i < K; i++)
+      q[i * N + o] = Math.min(low + 255, Math.max(low, Math.round(w[o * K + i]! / s) + zp));
+  }
+  return { q, scale, zeroPoint };
 }
 
 function perChannel(w: Float32Array): { q: Int8Array; scale: Float32Array; colsum: Int32Array } {
@@ -96,6 +126,22 @@ function build(variant: string): Uint8Array {
     const t = new Float32Array(K * N);
     for (let o = 0; o < N; o++) for (let i = 0; i < K; i++) t[i * N + o] = w[o * K + i]!;
     y = g.op('MatMul', [x, g.initializer('w', t, [K, N])]);
+  } else if (variant.includes('-asym-')) {
+    const { q, scale, zeroPoint } = perChannelAsymmetric(w, variant.endsWith('s8w'));
+    const rq = rowQuant(g, x, false);
+    y = g.op(
+      'MatMulIntegerToFloat',
+      [
+        rq.q,
+        g.initializer('wq', q, [K, N]),
+        rq.scale,
+        g.initializer('ws', scale, [N]),
+        g.constant(new Uint8Array([128]), []),
+        g.initializer('wzp', zeroPoint, [N]),
+      ],
+      {},
+      MS,
+    );
   } else if (variant.startsWith('perrow')) {
     const { q, scale } = perChannel(w);
     const signed = variant.includes('-s8-');

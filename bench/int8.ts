@@ -6,12 +6,14 @@
  * The 872 SST-2 dev sentences through the DistilBERT-base-shaped random checkpoint (see bench/model.ts), exported
  * with `seqbatch export --dtype int8` (onnx/model_quantized.onnx). Peers, each in a fresh process, rounds
  * interleaved, median of the timed passes (bench/workers/pipeline-peer.ts):
- *   seqbatch pipeline('text-classification'), fp32 and dtype 'int8';
+ *   seqbatch pipeline('text-classification'), fp32, dtype 'int8' (symmetric weights, the default) and dtype
+ *   'int8' with int8Weights 'asymmetric';
  *   transformers.js pipeline('text-classification') with dtype 'q8' on the same int8 export, chunks of 32 and
  *   the whole array at once;
  *   Rust `tokenizers` + seqbatch's planner + a raw onnxruntime-node session on the same int8 export.
  * Reports seq/s, the ratios to seqbatch int8, peak RSS (of the whole process: load and run) and label agreement.
- * Then the peak RSS of loading alone (bench/workers/load-peak.ts, no graph cache), fp32 against int8, per round.
+ * Then the peak RSS of loading alone (bench/workers/load-peak.ts, no graph cache), fp32 against both int8 weight
+ * schemes, per round.
  * The checkpoint's weights are random, so its labels mean nothing against the dataset: accuracy is measured on
  * the demo model instead (`seqbatch bench --dtype int8`, test/models-int8.test.ts).
  * Prints Markdown; writes bench/out/int8.json.
@@ -42,7 +44,7 @@ const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir
 if (opts.limit) common.push('--limit', opts.limit);
 common.push('--passes', opts.passes!);
 
-const PEERS: { name: string; peer: string; dtype: 'fp32' | 'int8'; label: string }[] = [
+const PEERS: { name: string; peer: string; dtype: 'fp32' | 'int8'; weights?: string; label: string }[] = [
   {
     name: 'seqbatch-fp32',
     peer: 'seqbatch',
@@ -53,7 +55,14 @@ const PEERS: { name: string; peer: string; dtype: 'fp32' | 'int8'; label: string
     name: 'seqbatch-int8',
     peer: 'seqbatch',
     dtype: 'int8',
-    label: "seqbatch `pipeline(…, { dtype: 'int8' })`",
+    label: "seqbatch `pipeline(…, { dtype: 'int8' })` (symmetric weights, the default)",
+  },
+  {
+    name: 'seqbatch-int8-asymmetric',
+    peer: 'seqbatch',
+    dtype: 'int8',
+    weights: 'asymmetric',
+    label: "seqbatch `pipeline(…, { dtype: 'int8', int8Weights: 'asymmetric' })`",
   },
   {
     name: 'transformersjs-q8-chunks',
@@ -85,7 +94,17 @@ interface PeerResult {
 
 const variants: Variant[] = PEERS.map((p) => ({
   name: p.name,
-  run: { worker: 'pipeline-peer.ts', args: ['--peer', p.peer, '--dtype', p.dtype, ...common] },
+  run: {
+    worker: 'pipeline-peer.ts',
+    args: [
+      '--peer',
+      p.peer,
+      '--dtype',
+      p.dtype,
+      ...(p.weights ? ['--int8-weights', p.weights] : []),
+      ...common,
+    ],
+  },
 }));
 log(`int8: ${opts.rounds} rounds of ${variants.length} peers`);
 const results = await runRounds<PeerResult>(variants, Number(opts.rounds));
@@ -133,18 +152,27 @@ const sections = [
   ),
   '',
 ];
-// Loading alone: fp32 and int8 in turn, a fresh process each.
-const loadPeaks: Record<'fp32' | 'int8', number[]> = { fp32: [], int8: [] };
+// Loading alone: fp32, int8 and int8 with asymmetric weights in turn, a fresh process each.
+const LOADS = {
+  fp32: ['--dtype', 'fp32'],
+  int8: ['--dtype', 'int8'],
+  'int8 asymmetric': ['--dtype', 'int8', '--int8-weights', 'asymmetric'],
+};
+const loadPeaks: Record<keyof typeof LOADS, number[]> = { fp32: [], int8: [], 'int8 asymmetric': [] };
 for (let round = 0; round < Number(opts.rounds); round++) {
-  for (const dtype of ['fp32', 'int8'] as const) {
-    const run = { worker: 'load-peak.ts', args: ['--checkpoint', model.checkpointDir, '--dtype', dtype] };
-    loadPeaks[dtype].push((await runWorker<{ peakRssMiB: number }>(run)).peakRssMiB);
+  for (const [name, args] of Object.entries(LOADS) as [keyof typeof LOADS, string[]][]) {
+    const run = { worker: 'load-peak.ts', args: ['--checkpoint', model.checkpointDir, ...args] };
+    loadPeaks[name].push((await runWorker<{ peakRssMiB: number }>(run)).peakRssMiB);
   }
 }
-const [loadFp32, loadInt8] = [median(loadPeaks.fp32), median(loadPeaks.int8)];
+const loadFp32 = median(loadPeaks.fp32);
 sections.push(
   `Loading alone (graph built from the weights, no graph cache, one text run), peak RSS, median of ` +
-    `${opts.rounds}: fp32 ${sig(loadFp32)} MiB, int8 ${sig(loadInt8)} MiB (${sig(loadInt8 / loadFp32)}× fp32).`,
+    `${opts.rounds}: ` +
+    Object.entries(loadPeaks)
+      .map(([name, peaks]) => `${name} ${sig(median(peaks))} MiB (${sig(median(peaks) / loadFp32)}× fp32)`)
+      .join(', ') +
+    '.',
   '',
 );
 process.stdout.write(sections.join('\n'));

@@ -9,25 +9,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { compareEmbeddings, compareLabels } from '../src/cli/commands/bench-dtype.js';
+import { dtypeFlags } from '../src/cli/commands/shared-model.js';
 import { InputError } from '../src/errors.js';
 import { PreTrainedModel, type FromPretrainedOptions, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, type ModelTask } from '../src/models/index.js';
-import { excludedFromInt8, quantizeLinearWeights } from '../src/models/layers/int8.js';
+import { excludedFromInt8, INT8_WEIGHT_SCHEMES, quantizeLinearWeights } from '../src/models/layers/int8.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
 import { supportedModelFixtures } from './helpers/model-fixtures.js';
+import {
+  INT8_MAX_SHARE,
+  INT8_MEAN_SHARE,
+  outputDifference as difference,
+} from './helpers/output-difference.js';
 import { mulberry32 as random } from './helpers/random.js';
 import { pipeline } from '../src/pipelines/index.js';
 import { REPO_ROOT, sharedPath, skipUnlessShared, sst2Sentences } from './helpers/shared.js';
 
 const DEMO = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
-/**
- * The documented int8 tolerance on the fixture checkpoints (tiny random models, hidden size 32, whose weights are
- * far less regular than trained ones): every output within 0.1 · max |fp32 output| of fp32, and the mean |Δ|
- * within 0.05 · max |fp32 output| (outputs of a few numbers, such as two logits, make the mean almost the max).
- */
-const INT8_MAX_SHARE = 0.1;
-const INT8_MEAN_SHARE = 0.05;
 
 /** The plain reference: per output channel, scale = max |w| / 127 and q = round(w / scale), written out. */
 function referenceQuantize(w: number[][]): { q: number[][]; scales: number[] } {
@@ -62,23 +61,74 @@ describe('int8 weight quantization', () => {
     }
   });
 
+  test('per output channel, asymmetric: equals the plain reference (scale, zero point, values)', () => {
+    const rand = random(4);
+    const [out, inFeatures] = [6, 9];
+    // Skewed channels (mostly positive, mostly negative), a symmetric one, an all-zero one, one of a single sign.
+    const rows = Array.from({ length: out }, (_, o) =>
+      Array.from({ length: inFeatures }, () => (rand() - [0.9, 0.1, 0.5, 0.5, 1, 0][o]!) * (o + 1)),
+    );
+    rows[3] = rows[3]!.map(() => 0);
+    const f32 = rows.map((row) => row.map(Math.fround));
+    const { weight, scales, zeroPoints } = quantizeLinearWeights(
+      [{ outFeatures: out, read: () => Float32Array.from(rows.flat()) }],
+      inFeatures,
+      'asymmetric',
+    );
+    assert.ok(zeroPoints);
+    for (let o = 0; o < out; o++) {
+      // The reference, written out: the range widened to hold 0, 255 steps, zero point −128 − min / scale.
+      const min = Math.min(0, ...f32[o]!);
+      const max = Math.max(0, ...f32[o]!);
+      const scale = (max - min) / 255;
+      const zero = scale === 0 ? 0 : Math.min(127, Math.max(-128, Math.round(-128 - min / scale)));
+      assert.ok(Math.abs(scales[o]! - scale) <= 1e-7 * scale, `scale ${o}: ${scales[o]} vs ${scale}`);
+      assert.equal(zeroPoints[o], zero, `zero point ${o}`);
+      for (let i = 0; i < inFeatures; i++) {
+        const q = weight[i * out + o]!;
+        const expected =
+          scale === 0 ? 0 : Math.min(127, Math.max(-128, Math.round(f32[o]![i]! / scale) + zero));
+        assert.ok(Math.abs(q - expected) <= 1, `q[${o}][${i}] ${q} vs ${expected}`);
+        // Dequantized, every weight is within half a step of the original, and 0 maps back to exactly 0.
+        assert.ok(Math.abs((q - zero) * scales[o]! - f32[o]![i]!) <= scales[o]! * 0.5 + 1e-9);
+      }
+      // The channel's range spans the 8-bit range: its largest value is near 127, its smallest near −128.
+      const column = (i: number) => weight[i * out + o]!;
+      const argmax = f32[o]!.indexOf(Math.max(...f32[o]!));
+      const argmin = f32[o]!.indexOf(Math.min(...f32[o]!));
+      if (max > 0) assert.ok(column(argmax) >= 126, `channel ${o}: its max quantizes to ${column(argmax)}`);
+      if (min < 0) assert.ok(column(argmin) <= -127, `channel ${o}: its min quantizes to ${column(argmin)}`);
+    }
+    // A skewed channel gets finer steps than the symmetric scheme gives it.
+    const symmetric = quantizeLinearWeights(
+      [{ outFeatures: out, read: () => Float32Array.from(rows.flat()) }],
+      inFeatures,
+    );
+    assert.equal(symmetric.zeroPoints, null);
+    assert.ok(scales[0]! < 0.7 * symmetric.scales[0]!);
+  });
+
   test('stacked parts (the fused Q/K/V product) are the parts quantized side by side', () => {
     const rand = random(5);
     const part = () => Float32Array.from({ length: 3 * 4 }, () => rand() - 0.5);
     const [a, b] = [part(), part()];
-    const stacked = quantizeLinearWeights(
-      [
-        { outFeatures: 3, read: () => a },
-        { outFeatures: 3, read: () => b },
-      ],
-      4,
-    );
-    const alone = [a, b].map((w) => quantizeLinearWeights([{ outFeatures: 3, read: () => w }], 4));
-    for (let i = 0; i < 4; i++) {
-      for (let o = 0; o < 6; o++) {
-        const p = alone[Math.floor(o / 3)]!;
-        assert.equal(stacked.weight[i * 6 + o], p.weight[i * 3 + (o % 3)]);
-        assert.equal(stacked.scales[o], p.scales[o % 3]);
+    for (const scheme of INT8_WEIGHT_SCHEMES) {
+      const stacked = quantizeLinearWeights(
+        [
+          { outFeatures: 3, read: () => a },
+          { outFeatures: 3, read: () => b },
+        ],
+        4,
+        scheme,
+      );
+      const alone = [a, b].map((w) => quantizeLinearWeights([{ outFeatures: 3, read: () => w }], 4, scheme));
+      for (let i = 0; i < 4; i++) {
+        for (let o = 0; o < 6; o++) {
+          const p = alone[Math.floor(o / 3)]!;
+          assert.equal(stacked.weight[i * 6 + o], p.weight[i * 3 + (o % 3)]);
+          assert.equal(stacked.scales[o], p.scales[o % 3]);
+          assert.equal(stacked.zeroPoints?.[o], p.zeroPoints?.[o % 3]);
+        }
       }
     }
   });
@@ -93,31 +143,6 @@ describe('int8 weight quantization', () => {
   });
 });
 
-/** Max and mean |a − b| and max |a| over every float output both have. */
-function difference(a: ModelOutput, b: ModelOutput): { max: number; mean: number; scale: number } {
-  let [max, sum, count, scale] = [0, 0, 0, 0];
-  for (const key of Object.keys(a) as (keyof ModelOutput)[]) {
-    const x = a[key];
-    const y = b[key];
-    const pairs: [FloatTensor, FloatTensor][] = Array.isArray(x)
-      ? x.map((t, i) => [t, (y as FloatTensor[])[i]!])
-      : x instanceof FloatTensor
-        ? [[x, y as FloatTensor]]
-        : [];
-    for (const [u, v] of pairs) {
-      assert.deepEqual(v.dims, u.dims, `${key}: dims`);
-      for (let i = 0; i < u.data.length; i++) {
-        const d = Math.abs(u.data[i]! - v.data[i]!);
-        max = Math.max(max, d);
-        scale = Math.max(scale, Math.abs(u.data[i]!));
-        sum += d;
-        count++;
-      }
-    }
-  }
-  return { max, mean: sum / Math.max(count, 1), scale };
-}
-
 interface FixtureCase {
   name: string;
   inputs: Record<string, unknown>;
@@ -125,37 +150,46 @@ interface FixtureCase {
 
 describe('int8 on every fixture architecture', { skip: skipUnlessShared('fixtures', 'models') }, () => {
   for (const fixture of supportedModelFixtures()) {
-    test(`${fixture.label}: int8 within the documented tolerance of fp32; packed == padded`, async () => {
+    test(`${fixture.label}: int8 (symmetric and asymmetric weights) within the documented tolerance of fp32; packed == padded`, async () => {
       const { cases } = JSON.parse(readFileSync(join(fixture.dir, 'expected.json'), 'utf8')) as {
         cases: FixtureCase[];
       };
       const task = fixture.task!;
       const fp32 = await PreTrainedModel.fromPretrained(fixture.dir, task, { cacheDir: false });
-      const int8 = await PreTrainedModel.fromPretrained(fixture.dir, task, {
-        cacheDir: false,
-        dtype: 'int8',
-      });
+      const schemes = await Promise.all(
+        INT8_WEIGHT_SCHEMES.map((int8Weights) =>
+          PreTrainedModel.fromPretrained(fixture.dir, task, { cacheDir: false, dtype: 'int8', int8Weights }),
+        ),
+      );
       try {
         let packedChecked = 0;
         for (const c of cases) {
           const inputs = c.inputs as never;
           const want = await fp32.forward(inputs, { packed: false });
-          const got = await int8.forward(inputs, { packed: false });
-          const { max, mean, scale } = difference(want, got);
-          assert.ok(max > 0, `${c.name}: int8 differs from fp32 at all (the products are quantized)`);
-          assert.ok(
-            max <= INT8_MAX_SHARE * scale,
-            `${c.name}: max |Δ| ${max} over ${INT8_MAX_SHARE}·${scale}`,
-          );
-          assert.ok(mean <= INT8_MEAN_SHARE * scale, `${c.name}: mean |Δ| ${mean}`);
+          const padded: ModelOutput[] = [];
+          for (const [s, model] of schemes.entries()) {
+            const out = await model.forward(inputs, { packed: false });
+            padded.push(out);
+            const { max, mean, scale } = difference(want, out);
+            const what = `${c.name} (${INT8_WEIGHT_SCHEMES[s]})`;
+            assert.ok(max > 0, `${what}: int8 differs from fp32 at all (the products are quantized)`);
+            assert.ok(
+              max <= INT8_MAX_SHARE * scale,
+              `${what}: max |Δ| ${max} over ${INT8_MAX_SHARE}·${scale}`,
+            );
+            assert.ok(mean <= INT8_MEAN_SHARE * scale, `${what}: mean |Δ| ${mean}`);
+          }
           // Multiple-choice inputs are [batch, choices, seq]: their rows are the flattened choices.
           const mask = (c.inputs.attention_mask as unknown[] | undefined)?.flat(
             Array.isArray((c.inputs.attention_mask as unknown[][] | undefined)?.[0]?.[0]) ? 1 : 0,
           ) as number[][] | undefined;
           const packable = !fixture.name.startsWith('longformer') && c.inputs.start_positions === undefined;
           if (packable && Array.isArray(mask?.[0]) && mask.every((row) => row[0] === 1)) {
-            const packed = await int8.forward(inputs, { packed: true });
-            assertRealPositionsEqual(task, got, packed, mask, `${c.name} packed`);
+            for (const [s, model] of schemes.entries()) {
+              const packed = await model.forward(inputs, { packed: true });
+              const what = `${c.name} packed (${INT8_WEIGHT_SCHEMES[s]})`;
+              assertRealPositionsEqual(task, padded[s]!, packed, mask, what);
+            }
             packedChecked++;
           }
         }
@@ -163,7 +197,7 @@ describe('int8 on every fixture architecture', { skip: skipUnlessShared('fixture
           assert.ok(packedChecked > 0 || cases.every((c) => c.inputs.start_positions !== undefined));
       } finally {
         await fp32.dispose();
-        await int8.dispose();
+        for (const model of schemes) await model.dispose();
       }
     });
   }
@@ -201,12 +235,18 @@ function assertRealPositionsEqual(
 }
 
 describe('int8 rows are independent of their batch', () => {
-  test('demo model: each row of mixed-length batches equals the row alone within 1e-5 (padded and packed)', async () => {
+  test('demo model: each row of mixed-length batches equals the row alone within 1e-5 (padded and packed, both weight schemes)', async () => {
     const rand = random(19);
-    for (const packed of [false, true]) {
+    for (const [packed, int8Weights] of [
+      [false, 'symmetric'],
+      [true, 'symmetric'],
+      [false, 'asymmetric'],
+      [true, 'asymmetric'],
+    ] as const) {
       const model = await PreTrainedModel.fromPretrained(DEMO, 'sequence-classification', {
         cacheDir: false,
         dtype: 'int8',
+        int8Weights,
         packed,
       });
       try {
@@ -225,7 +265,7 @@ describe('int8 rows are independent of their batch', () => {
           const alone = await model.forward({ input_ids: [row], attention_mask: [row.map(() => 1)] });
           for (let j = 0; j < 2; j++) {
             const [x, y] = [batch.logits!.data[i * 2 + j]!, alone.logits!.data[j]!];
-            assert.ok(Math.abs(x - y) <= 1e-5, `packed ${packed} row ${i}: ${x} vs ${y}`);
+            assert.ok(Math.abs(x - y) <= 1e-5, `${int8Weights}, packed ${packed}, row ${i}: ${x} vs ${y}`);
           }
         }
       } finally {
@@ -236,7 +276,7 @@ describe('int8 rows are independent of their batch', () => {
 });
 
 describe('int8 options', () => {
-  test('the graph cache keys int8 by dtype and exclusions: a second load reuses it, fp32 is another entry', async () => {
+  test('the graph cache keys int8 by dtype, exclusions and weight scheme: a second load reuses it, fp32 is another entry', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'seqbatch-int8-cache-'));
     try {
       const load = (options: FromPretrainedOptions) =>
@@ -251,6 +291,8 @@ describe('int8 options', () => {
         [{ dtype: 'int8' }, true],
         [{}, false],
         [{ dtype: 'int8', int8Exclude: ['classifier'] }, false],
+        [{ dtype: 'int8', int8Weights: 'asymmetric' }, false],
+        [{ dtype: 'int8', int8Weights: 'asymmetric' }, true],
       ] as [FromPretrainedOptions, boolean][]) {
         const model = await load(options);
         assert.equal(model.loadedFromCache, fromCache, JSON.stringify(options));
@@ -258,7 +300,8 @@ describe('int8 options', () => {
         await model.dispose();
       }
       assert.equal(paths[0], paths[1]);
-      assert.equal(new Set(paths).size, 3);
+      assert.equal(paths[4], paths[5]);
+      assert.equal(new Set(paths).size, 4);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
     }
@@ -277,10 +320,33 @@ describe('int8 options', () => {
       () => build({ dtype: 'int8', int8Exclude: 'classifier' }),
       (e: unknown) => e instanceof InputError && e.argument === 'int8Exclude',
     );
+    assert.throws(
+      () => build({ dtype: 'int8', int8Weights: 'minmax' }),
+      (e: unknown) =>
+        e instanceof InputError && e.argument === 'int8Weights' && /symmetric, asymmetric/.test(e.message),
+    );
     await assert.rejects(
       PreTrainedModel.fromPretrained(DEMO, 'base', { cacheDir: false, dtype: 'int4' as never }),
       (e: unknown) => e instanceof InputError && e.argument === 'dtype',
     );
+  });
+
+  test('the CLI flags --int8-exclude and --int8-weights become the loading options, only with --dtype int8', () => {
+    assert.deepEqual(dtypeFlags({ dtype: 'int8', int8Weights: 'asymmetric', int8Exclude: 'pooler,ffn' }), {
+      dtype: 'int8',
+      int8Exclude: ['pooler', 'ffn'],
+      int8Weights: 'asymmetric',
+    });
+    assert.deepEqual(dtypeFlags({ dtype: 'fp32' }), {});
+    for (const [flag, options] of [
+      ['--int8-weights', { dtype: 'fp32', int8Weights: 'asymmetric' }],
+      ['--int8-exclude', { int8Exclude: 'pooler' }],
+    ] as const) {
+      assert.throws(
+        () => dtypeFlags(options),
+        (e: unknown) => e instanceof InputError && e.argument === flag && /only meaningful/.test(e.message),
+      );
+    }
   });
 
   test('int8Exclude keeps the named layers in fp32 (fewer int8 products in the graph)', async () => {

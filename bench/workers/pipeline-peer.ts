@@ -9,7 +9,8 @@
  * sweep:                seqbatch's pipeline once per {batchSize, maxBatchTokens, batchOverheadTokens} in --sweep
  *                       (JSON array; null = no limit, or the default overhead), model
  *                       loaded once; configurations run in the given order.
- * `--dtype int8` (bench/int8.ts): seqbatch loads with dtype 'int8', transformers.js with dtype 'q8' (the export's
+ * `--dtype int8 [--int8-weights symmetric|asymmetric]` (bench/int8.ts): seqbatch loads with dtype 'int8' (and that
+ * weight scheme), transformers.js with dtype 'q8' (the export's
  * onnx/model_quantized.onnx) and the raw session opens onnx/model_quantized.onnx.
  * Each reports per-pass wall time, the batch shapes it computed, and its labels (to compare the peers).
  */
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { planBatches } from '../../src/batching/plan.js';
+import type { Int8WeightScheme } from '../../src/models/layers/int8.js';
 import { pipeline } from '../../src/pipelines/index.js';
 import { BENCH_CACHE_DIR, readSst2Sentences } from '../lib/data.js';
 import { secondsSince, sendResult, workerArgs } from '../lib/worker.js';
@@ -33,6 +35,7 @@ const args = workerArgs({
   threads: { type: 'string', default: '2' },
   sweep: { type: 'string' },
   dtype: { type: 'string', default: 'fp32' },
+  'int8-weights': { type: 'string' },
 });
 const int8 = args.dtype === 'int8';
 const peer = args.peer as PipelinePeer;
@@ -68,7 +71,9 @@ async function loadSeqbatch(options: Knobs = {}) {
   const pipe = await pipeline('text-classification', args.checkpoint!, {
     threads,
     cacheDir: join(BENCH_CACHE_DIR, 'graph-cache'),
-    ...(int8 ? { dtype: 'int8' as const } : {}),
+    ...(int8
+      ? { dtype: 'int8' as const, int8Weights: args['int8-weights'] as Int8WeightScheme | undefined }
+      : {}),
   });
   const classify = async (input: string[], knobs = options): Promise<Classified> => {
     const batches: BatchShape[] = [];

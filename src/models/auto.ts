@@ -38,6 +38,7 @@ import { packedSupport, type ModelTask, type PackedSupport } from './architectur
 import { AutoConfig, PretrainedConfig } from './config.js';
 import { ConfigReader } from './layers/index.js';
 import { graphInputNames, int8Settings, type ModelDtype } from './index.js';
+import type { Int8WeightScheme } from './layers/int8.js';
 import { defaultModelInput, normaliseInputs, type ForwardInput, type ModelInputs } from './model-inputs.js';
 import { choiceLogitDims, flattenChoiceInputs, multipleChoiceLoss } from './multiple-choice.js';
 import { openGraph, type BuildOptions } from './open-graph.js';
@@ -85,6 +86,8 @@ export interface FromPretrainedOptions extends RuntimeOptions {
   dtype?: ModelDtype;
   /** int8 only: Linear layers kept in fp32, by checkpoint name segments (default: `DEFAULT_INT8_EXCLUDE`). */
   int8Exclude?: readonly string[];
+  /** int8 only: 'symmetric' or 'asymmetric' per-channel weights (default: `DEFAULT_INT8_WEIGHTS`). */
+  int8Weights?: Int8WeightScheme;
 }
 
 /** Per-call options of `forward`. */
@@ -160,7 +163,7 @@ export class PreTrainedModel {
         argument: 'packed',
       });
     }
-    const int8 = int8Settings(options.dtype, options.int8Exclude);
+    const int8 = int8Settings(options);
     const config = AutoConfig.fromPretrained(dir);
     const selection = { attentionMask: true, positionIds: config.architecture.accepts.positionIds };
     const buildOptions: BuildOptions = {
@@ -168,7 +171,7 @@ export class PreTrainedModel {
       outputHiddenStates: options.outputHiddenStates ?? false,
       outputAttentions: options.outputAttentions ?? false,
       inputs: selection,
-      ...(int8 ? { dtype: 'int8' as const, int8Exclude: [...int8.exclude] } : {}),
+      ...(int8 ? { dtype: 'int8' as const, int8Exclude: [...int8.exclude], int8Weights: int8.weights } : {}),
     };
     if (packed === true) checkPackable(config, buildOptions);
     // 'auto' starts padded: length-sorted batches, the scheduler's usual output, need nothing else.

@@ -33,7 +33,13 @@ import {
   type EncoderInputs,
   type NamedOutput,
 } from './layers/index.js';
-import { DEFAULT_INT8_EXCLUDE, type Int8Settings } from './layers/int8.js';
+import {
+  DEFAULT_INT8_EXCLUDE,
+  DEFAULT_INT8_WEIGHTS,
+  INT8_WEIGHT_SCHEMES,
+  type Int8Settings,
+  type Int8WeightScheme,
+} from './layers/int8.js';
 import { ATTENTION_GROUPS, groupInputNames, PackedLayout } from './packed-layout.js';
 import { architectureFor } from './registry.js';
 
@@ -79,6 +85,8 @@ export interface BuildModelGraphOptions {
   dtype?: ModelDtype;
   /** int8 only: Linear layers kept in fp32, by checkpoint name segments (default `DEFAULT_INT8_EXCLUDE`). */
   int8Exclude?: readonly string[];
+  /** int8 only: 'symmetric' or 'asymmetric' per-channel weights (default `DEFAULT_INT8_WEIGHTS`). */
+  int8Weights?: Int8WeightScheme;
 }
 
 export const MODEL_DTYPES = ['fp32', 'int8'] as const;
@@ -212,7 +220,7 @@ export function buildModelGraph(
 
   const m = new ModelGraph(weights, {
     contribOps: options.contribOps ?? true,
-    int8: int8Settings(options.dtype, options.int8Exclude),
+    int8: int8Settings(options),
   });
   const g = m.g;
   const request: GraphRequest = {
@@ -255,7 +263,12 @@ export function buildModelGraph(
 }
 
 /** The int8 settings of a build, or null for fp32; malformed options are an InputError naming them. */
-export function int8Settings(dtype: unknown, exclude: unknown): Int8Settings | null {
+export function int8Settings(options: {
+  dtype?: unknown;
+  int8Exclude?: unknown;
+  int8Weights?: unknown;
+}): Int8Settings | null {
+  const { dtype, int8Exclude: exclude, int8Weights: weights } = options;
   if (dtype !== undefined && !(MODEL_DTYPES as readonly unknown[]).includes(dtype)) {
     throw new InputError(`dtype: expected one of ${MODEL_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`, {
       argument: 'dtype',
@@ -266,8 +279,17 @@ export function int8Settings(dtype: unknown, exclude: unknown): Int8Settings | n
       argument: 'int8Exclude',
     });
   }
+  if (weights !== undefined && !(INT8_WEIGHT_SCHEMES as readonly unknown[]).includes(weights)) {
+    throw new InputError(
+      `int8Weights: expected one of ${INT8_WEIGHT_SCHEMES.join(', ')}, got ${JSON.stringify(weights)}`,
+      { argument: 'int8Weights' },
+    );
+  }
   if (dtype !== 'int8') return null;
-  return { exclude: (exclude as string[] | undefined) ?? DEFAULT_INT8_EXCLUDE };
+  return {
+    exclude: (exclude as string[] | undefined) ?? DEFAULT_INT8_EXCLUDE,
+    weights: (weights as Int8WeightScheme | undefined) ?? DEFAULT_INT8_WEIGHTS,
+  };
 }
 
 function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {

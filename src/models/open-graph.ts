@@ -12,6 +12,7 @@ import { loadWeights } from '../weights/load.js';
 import type { PretrainedConfig } from './config.js';
 import { defaultCacheDir, GraphCache, graphCacheKey } from './graph-cache.js';
 import { buildModelGraph, type ModelTask } from './index.js';
+import type { Int8WeightScheme } from './layers/int8.js';
 
 /** What a graph is built for (also its cache key's options). */
 export type BuildOptions = {
@@ -23,6 +24,7 @@ export type BuildOptions = {
   /** Set only for int8 (so fp32 keys stay as they were); the exclusion list is resolved (defaults filled in). */
   dtype?: 'int8';
   int8Exclude?: readonly string[];
+  int8Weights?: Int8WeightScheme;
 };
 
 export interface OpenedGraph {

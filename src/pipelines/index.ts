@@ -229,6 +229,7 @@ export async function pipeline(
     packed,
     dtype,
     int8Exclude,
+    int8Weights,
     allowHeadMismatch,
     ...callDefaults
   } = options;
@@ -248,6 +249,7 @@ export async function pipeline(
     packed: packed ?? 'auto',
     dtype,
     int8Exclude,
+    int8Weights,
   });
   switch (resolved) {
     case 'text-classification':

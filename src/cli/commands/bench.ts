@@ -124,7 +124,10 @@ export async function runBench(
   const outputs: Partial<Record<'fp32' | 'int8', number[][]>> = {};
   // fp32 first when comparing: the int8 run is then the one measured on a warm page cache as well.
   for (const dtype of int8 ? (['fp32', 'int8'] as const) : (['fp32'] as const)) {
-    const load = dtype === 'int8' ? model.load : { ...model.load, dtype: undefined, int8Exclude: undefined };
+    const load =
+      dtype === 'int8'
+        ? model.load
+        : { ...model.load, dtype: undefined, int8Exclude: undefined, int8Weights: undefined };
     const pipe: TextClassificationPipeline | FeatureExtractionPipeline =
       task === 'classify'
         ? await pipeline('text-classification', model.dir, { ...load, ...batching, truncation: true })

@@ -14,6 +14,7 @@ import { AutoConfig } from '../../models/config.js';
 import { buildModelGraph, MODEL_TASKS, taskFromConfig, type ModelTask } from '../../models/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { loadWeights } from '../../weights/load.js';
+import type { Int8WeightScheme } from '../../models/layers/int8.js';
 import { addDtypeOptions, dtypeFlags, type DtypeCliOptions } from './shared-model.js';
 
 /** Files copied beside the graph when the checkpoint has them (config and everything a tokenizer may need). */
@@ -38,6 +39,7 @@ export interface ExportOptions {
   /** 'int8' writes the int8 graph as onnx/model_quantized.onnx (docs/models.md, "int8"). */
   dtype?: 'fp32' | 'int8';
   int8Exclude?: readonly string[];
+  int8Weights?: Int8WeightScheme;
 }
 
 export interface ExportResult {
@@ -63,7 +65,9 @@ export async function exportModel(
     task,
     inputs: { attentionMask: true, positionIds: false },
     contribOps: !(options.standardOps ?? false),
-    ...(options.dtype === 'int8' ? { dtype: 'int8' as const, int8Exclude: options.int8Exclude } : {}),
+    ...(options.dtype === 'int8'
+      ? { dtype: 'int8' as const, int8Exclude: options.int8Exclude, int8Weights: options.int8Weights }
+      : {}),
   });
   try {
     await mkdir(join(outDir, 'onnx'), { recursive: true });
@@ -142,10 +146,10 @@ export function register(program: Command): void {
     async (
       options: { model: string; out: string; task?: ModelTask; standardOps?: boolean } & DtypeCliOptions,
     ) => {
-      const { dtype, int8Exclude, ...rest } = options;
+      const { dtype, int8Exclude, int8Weights, ...rest } = options;
       const result = await exportModel(options.model, options.out, {
         ...rest,
-        ...dtypeFlags({ dtype, int8Exclude }),
+        ...dtypeFlags({ dtype, int8Exclude, int8Weights }),
       });
       process.stdout.write(
         `wrote ${result.modelPath} (${result.task}; inputs ${result.inputNames.join(', ')}; outputs ` +

@@ -13,12 +13,14 @@ import { AutoConfig } from '../../models/config.js';
 import { MODEL_TASKS, taskFromConfig, type ModelTask } from '../../models/index.js';
 import { GRAPH_OPTIMIZATION_LEVELS, type GraphOptimizationLevel } from '../../runtime/session.js';
 import { FloatTensor } from '../../runtime/tensor.js';
+import type { Int8WeightScheme } from '../../models/layers/int8.js';
 import { addDtypeOptions, dtypeFlags } from './shared-model.js';
 
 export interface ForwardCliOptions {
   model: string;
   dtype?: 'fp32' | 'int8';
   int8Exclude?: string;
+  int8Weights?: Int8WeightScheme;
   input: string;
   task?: ModelTask;
   outputHiddenStates?: boolean;

@@ -9,6 +9,11 @@ import { resolveModel, type ResolveModelOptions } from '../../hub/index.js';
 import type { PipelineOptions } from '../../pipelines/index.js';
 import { Tokenizer } from '../../tokenizers/tokenizer.js';
 import { DEFAULT_MODEL_NAME, defaultModelDir } from '../default-model.js';
+import {
+  DEFAULT_INT8_WEIGHTS,
+  INT8_WEIGHT_SCHEMES,
+  type Int8WeightScheme,
+} from '../../models/layers/int8.js';
 import { integerFlag, listFlag } from './shared-flags.js';
 
 /** What commander hands the action for the options added by addModelOptions. */
@@ -22,6 +27,7 @@ export interface ModelCliOptions {
   packed?: 'auto' | 'true' | 'false';
   dtype?: 'fp32' | 'int8';
   int8Exclude?: string;
+  int8Weights?: Int8WeightScheme;
   allowHeadMismatch?: boolean;
 }
 
@@ -95,7 +101,7 @@ export async function resolveModelFlags(options: ModelCliOptions): Promise<Resol
   return { modelId, dir, load };
 }
 
-/** `--dtype` and `--int8-exclude`, on every command that loads a model (read back with `dtypeFlags`). */
+/** `--dtype`, `--int8-exclude` and `--int8-weights`, on every command that loads a model (read back with `dtypeFlags`). */
 export function addDtypeOptions(command: Command): Command {
   return command
     .addOption(
@@ -106,21 +112,37 @@ export function addDtypeOptions(command: Command): Command {
     .option(
       '--int8-exclude <layers>',
       'with --dtype int8: comma-separated Linear layer names kept in fp32 (default: pooler,pre_classifier,classifier)',
+    )
+    .addOption(
+      new Option(
+        '--int8-weights <scheme>',
+        `with --dtype int8: per-channel weight quantization (default: ${DEFAULT_INT8_WEIGHTS})`,
+      ).choices(INT8_WEIGHT_SCHEMES),
     );
 }
 
 /** What commander hands the action for the options added by addDtypeOptions. */
-export type DtypeCliOptions = Pick<ModelCliOptions, 'dtype' | 'int8Exclude'>;
+export type DtypeCliOptions = Pick<ModelCliOptions, 'dtype' | 'int8Exclude' | 'int8Weights'>;
 
-/** The loading options of --dtype and --int8-exclude (an empty object for fp32 without exclusions). */
+/** The loading options of --dtype, --int8-exclude and --int8-weights (an empty object for fp32). */
 export function dtypeFlags(options: DtypeCliOptions): {
   dtype?: 'int8';
   int8Exclude?: string[];
+  int8Weights?: Int8WeightScheme;
 } {
   const exclude = listFlag(options.int8Exclude, '--int8-exclude');
-  if (exclude !== undefined && options.dtype !== 'int8') {
-    throw new InputError('--int8-exclude: only meaningful with --dtype int8', { argument: '--int8-exclude' });
+  for (const [flag, given] of [
+    ['--int8-exclude', exclude],
+    ['--int8-weights', options.int8Weights],
+  ] as const) {
+    if (given !== undefined && options.dtype !== 'int8') {
+      throw new InputError(`${flag}: only meaningful with --dtype int8`, { argument: flag });
+    }
   }
   if (options.dtype !== 'int8') return {};
-  return exclude === undefined ? { dtype: 'int8' } : { dtype: 'int8', int8Exclude: exclude };
+  return {
+    dtype: 'int8',
+    ...(exclude === undefined ? {} : { int8Exclude: exclude }),
+    ...(options.int8Weights === undefined ? {} : { int8Weights: options.int8Weights }),
+  };
 }

@@ -36,7 +36,10 @@ const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16
 export class ModelGraph {
   readonly g = new GraphBuilder();
   private readonly tensors = new Map<string, Value>();
-  private readonly int8Weights = new Map<string, { weight: Value; scales: Value }>();
+  private readonly int8Weights = new Map<
+    string,
+    { weight: Value; scales: Value; zeroPoints: Value | null }
+  >();
   private readonly int8Rows = new Map<string, { rows: Value; scale: Value }>();
   /** Set when the graph runs on packed tokens (see packed-layout.ts); null for the padded [batch, seq] layout. */
   packed: PackedLayout | null = null;
@@ -103,20 +106,23 @@ export class ModelGraph {
    * every product that reads it.
    */
   linearProduct(x: Value, sources: readonly string[], outFeatures: number, inFeatures: number): Value {
-    if (!this.int8For(sources)) {
+    const int8 = this.options.int8;
+    if (!int8 || !this.int8For(sources)) {
       return this.g.op('MatMul', [x, this.stackedLinearWeight(sources, outFeatures, inFeatures)]);
     }
     const key = `${sources.join('+')}:int8`;
     let quantized = this.int8Weights.get(key);
     if (!quantized) {
-      const { weight, scales } = quantizeLinearWeights(
+      const { weight, scales, zeroPoints } = quantizeLinearWeights(
         sources.map((name) => ({ outFeatures, read: () => this.read(name, [outFeatures, inFeatures]) })),
         inFeatures,
+        int8.weights,
       );
       const total = outFeatures * sources.length;
       quantized = {
         weight: this.g.initializer(key, weight, [inFeatures, total]),
         scales: this.g.initializer(`${key}_scales`, scales, [total]),
+        zeroPoints: zeroPoints && this.g.initializer(`${key}_zero_points`, zeroPoints, [total]),
       };
       this.int8Weights.set(key, quantized);
     }
@@ -128,7 +134,7 @@ export class ModelGraph {
     const zeroPoint = this.cached('int8_zero_point', () =>
       this.g.constant(new Uint8Array([128]), [], 'int8_zero_point'),
     );
-    return int8Product(this.g, rows, quantized.weight, quantized.scales, zeroPoint);
+    return int8Product(this.g, rows, quantized, zeroPoint);
   }
 
   /** Whether the product of these Linear weights runs in int8 (dtype int8 and none of them in `int8Exclude`). */

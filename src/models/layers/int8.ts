@@ -32,7 +32,14 @@ export interface Int8Settings {
    * attention output.
    */
   exclude: readonly string[];
+  /** How the weights are quantized per output channel (see quantizeLinearWeights). */
+  weights: Int8WeightScheme;
 }
+
+export const INT8_WEIGHT_SCHEMES = ['symmetric', 'asymmetric'] as const;
+export type Int8WeightScheme = (typeof INT8_WEIGHT_SCHEMES)[number];
+/** The `int8Weights` default (measured: docs/models.md, "int8"). */
+export const DEFAULT_INT8_WEIGHTS: Int8WeightScheme = 'symmetric';
 
 /** Whether the Linear layer `prefix` (e.g. `bert.encoder.layer.0.attention.self.query`) is left in fp32. */
 export function excludedFromInt8(prefix: string, exclude: readonly string[]): boolean {
@@ -45,41 +52,59 @@ export interface QuantizedWeight {
   weight: Int8Array;
   /** [outFeatures]: one scale per output channel. */
   scales: Float32Array;
+  /** [outFeatures]: one zero point per output channel (asymmetric only; symmetric weights have zero point 0). */
+  zeroPoints: Int8Array | null;
 }
 
 /**
  * Quantizes torch Linear weights [out, in] (several stacked as one product's output channels, e.g. the fused
- * Q/K/V projection) per output channel, symmetric. Each part is read, quantized and dropped in turn (`read` may
- * widen fp16/bf16 to one fp32 copy of that tensor), so no fp32 copy of the whole product is ever held.
+ * Q/K/V projection) per output channel. Each part is read, quantized and dropped in turn (`read` may widen
+ * fp16/bf16 to one fp32 copy of that tensor), so no fp32 copy of the whole product is ever held.
+ *
+ * 'symmetric': int8 in [−127, 127], zero point 0, scale = max |w| / 127.
+ * 'asymmetric': int8 in [−128, 127] with a zero point per channel, scale = (max − min) / 255 over the channel's
+ * range widened to hold 0 (so 0 stays exact), zero point = round(−128 − min / scale), as ONNX Runtime's Python
+ * quantizer computes it. The weights stay signed so the product keeps the uint8 × int8 kernel (VNNI's vpdpbusd).
  */
 export function quantizeLinearWeights(
   parts: readonly { outFeatures: number; read: () => Float32Array }[],
   inFeatures: number,
+  scheme: Int8WeightScheme = 'symmetric',
 ): QuantizedWeight {
   const total = parts.reduce((sum, p) => sum + p.outFeatures, 0);
   const weight = new Int8Array(inFeatures * total);
   const scales = new Float32Array(total);
+  const zeroPoints = scheme === 'asymmetric' ? new Int8Array(total) : null;
   let column = 0;
   for (const part of parts) {
     const rows = part.read();
     for (let o = 0; o < part.outFeatures; o++, column++) {
       const base = o * inFeatures;
-      let max = 0;
+      let [min, max] = [0, 0];
       for (let i = 0; i < inFeatures; i++) {
-        const a = Math.abs(rows[base + i]!);
-        if (a > max) max = a;
+        const v = rows[base + i]!;
+        if (v < min) min = v;
+        if (v > max) max = v;
       }
-      const scale = Math.fround(max / 127);
+      let zero = 0;
+      let low = -127;
+      let scale: number;
+      if (zeroPoints) {
+        scale = Math.fround((max - min) / 255);
+        low = -128;
+        if (scale > 0) zero = Math.min(127, Math.max(-128, Math.round(-128 - min / scale)));
+        zeroPoints[column] = zero;
+      } else scale = Math.fround(Math.max(max, -min) / 127);
       scales[column] = scale;
       if (scale === 0) continue; // an all-zero channel stays 0
       const inverse = 1 / scale;
       for (let i = 0; i < inFeatures; i++) {
-        const q = Math.round(rows[base + i]! * inverse);
-        weight[i * total + column] = q > 127 ? 127 : q < -127 ? -127 : q;
+        const q = Math.round(rows[base + i]! * inverse) + zero;
+        weight[i * total + column] = q > 127 ? 127 : q < low ? low : q;
       }
     }
   }
-  return { weight, scales };
+  return { weight, scales, zeroPoints };
 }
 
 /** The graph operations an int8 product needs (a subset of GraphBuilder, so this file stays graph-agnostic). */
@@ -109,17 +134,19 @@ export function quantizeRows(g: ProductGraph, x: Value): { rows: Value; scale: V
   return { rows, scale };
 }
 
-/** `x @ W` with the per-row quantized `x` (from quantizeRows) and a quantized weight's initializers. */
+/**
+ * `x @ W` with the per-row quantized `x` (from quantizeRows, zero point `rowZeroPoint`) and a quantized weight's
+ * initializers (its per-channel zero points null when symmetric).
+ */
 export function int8Product(
   g: ProductGraph,
   x: { rows: Value; scale: Value },
-  weight: Value,
-  scales: Value,
-  zeroPoint: Value,
+  weight: { weight: Value; scales: Value; zeroPoints: Value | null },
+  rowZeroPoint: Value,
 ): Value {
   return g.op(
     'MatMulIntegerToFloat',
-    [x.rows, weight, x.scale, scales, zeroPoint, null],
+    [x.rows, weight.weight, x.scale, weight.scales, rowZeroPoint, weight.zeroPoints],
     {},
     {
       domain: 'com.microsoft',
