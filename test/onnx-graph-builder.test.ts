@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { attr, GraphBuilder } from '../src/onnx/graph-builder.js';
 import { ModelProto } from '../src/onnx/proto.js';
+import { buildModelGraph } from '../src/models/index.js';
+import { loadWeights } from '../src/weights/load.js';
+import { REPO_ROOT } from './helpers/shared.js';
 
 async function run(
   g: GraphBuilder,
@@ -145,4 +150,32 @@ test('a session rejects nothing the builder writes for opset 20 (IR version foll
     (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
   );
   [...(out.y!.data as Float32Array)].forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6));
+});
+
+test('toBytes writes exactly protobufjs’ encoding, into one buffer of its own size', async () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float32', ['batch', 4]);
+  const big = g.initializer('big', new Float32Array(1_500_000).fill(0.25), [1_500_000]); // a 4-byte varint length
+  const empty = g.initializer('empty', new Float32Array(0), [0]);
+  const w = g.initializer('w', new Int8Array([1, -2, 3, -4]), [4, 1]);
+  g.output(g.op('Concat', [big, empty], { axis: 0 }), 'big_out', 'float32', [1_500_000]);
+  g.output(g.op('MatMul', [x, g.op('Cast', [w], { to: 1 })]), 'y', 'float32', ['batch', 1]);
+  const config = JSON.parse(readFileSync(join(REPO_ROOT, 'models/seqbatch-demo-sst2/config.json'), 'utf8'));
+  const weights = await loadWeights(join(REPO_ROOT, 'models/seqbatch-demo-sst2'));
+  const graphs = [
+    g.toBytes(),
+    buildModelGraph(config, weights, { task: 'sequence-classification' }).bytes,
+    buildModelGraph(config, weights, { task: 'sequence-classification', dtype: 'int8' }).bytes,
+  ];
+  for (const bytes of graphs) {
+    assert.equal(bytes.byteOffset, 0);
+    assert.equal(bytes.buffer.byteLength, bytes.byteLength, 'the result owns its whole buffer');
+    // Decoded and encoded again by protobufjs alone: the same bytes.
+    const again = ModelProto.encode(ModelProto.decode(bytes)).finish();
+    assert.ok(Buffer.from(again).equals(Buffer.from(bytes)), 'byte-identical to protobufjs');
+  }
+  const out = await run(g, { x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]) });
+  assert.equal(out.big_out!.data.length, 1_500_000);
+  assert.equal((out.big_out!.data as Float32Array)[1_499_999], 0.25);
+  assert.deepEqual([...(out.y!.data as Float32Array)], [-2]);
 });

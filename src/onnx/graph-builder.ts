@@ -9,7 +9,6 @@
 import {
   type GraphProtoData,
   AttributeType,
-  ModelProto,
   ONNX_IR_VERSION,
   TensorDataType,
   type AttributeProtoData,
@@ -17,6 +16,7 @@ import {
   type TensorProtoData,
   type ValueInfoProtoData,
 } from './proto.js';
+import { encodeModel } from './encode-model.js';
 
 export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
@@ -361,7 +361,7 @@ export class GraphBuilder {
     }
   }
 
-  /** Serialises the ModelProto. Initializer bytes are copied once into the result. */
+  /** Serialises the ModelProto. Initializer bytes are copied once into the result (encode-model.ts). */
   toBytes(): Uint8Array {
     const model = {
       irVersion: irVersionFor(this.domains.get('') ?? DEFAULT_OPSET),
@@ -376,6 +376,6 @@ export class GraphBuilder {
         output: this.outputs,
       },
     };
-    return ModelProto.encode(model).finish();
+    return encodeModel(model);
   }
 }
