@@ -3,15 +3,18 @@
  * /similarity, /rerank, /predict): each answer equals the library run on the same left-truncated ids (the
  * tokenizer's left truncation is checked against the Rust binding in encoding-left-truncation.test.ts), and
  * differs from the right-truncated one. Also /predict with a single text on a cross-encoder, which TEI scores
- * alone through the classifier: the text-classification pipeline on the same checkpoint is the reference.
+ * alone through the classifier: the text-classification pipeline on the same checkpoint is the reference. And a
+ * sequence classifier's /predict and a plain (not sentence-transformers) embedder's /embed, on the demo model.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { pipeline, type LabelScore, type TextOrEncoding } from '../src/pipelines/index.js';
 import { loadServeEngine } from '../src/server/engine-pipelines.js';
 import { createServer } from '../src/server/index.js';
 import { assertDeepClose } from './helpers/assert-close.js';
 import { postJson } from './helpers/http.js';
+import { REPO_ROOT } from './helpers/shared.js';
 import { readStExpected, skipStFolder, stFolder } from './helpers/st-fixtures.js';
 
 const LOAD = { threads: 1, cacheDir: false } as const;
@@ -161,3 +164,48 @@ test(
     }
   },
 );
+
+test('sequence classifier (the demo model): /predict and /embed cut from the left with truncation_direction Left', async () => {
+  const demo = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+  const engine = await loadServeEngine(demo, { ...LOAD, modelId: 'demo' });
+  const server = createServer({ maxWaitMs: 2, engine });
+  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  const classifier = await pipeline('text-classification', demo, LOAD);
+  const embedder = await pipeline('feature-extraction', demo, LOAD);
+  try {
+    const long = `${'a dull , lifeless and tedious film . '.repeat(20)}but the ending is a wonderful , moving delight .`;
+    const max = classifier.modelMaxLength;
+    const left = classifier.tokenizer.encode(long, null, {
+      truncation: true,
+      maxLength: max,
+      truncationSide: 'left',
+    });
+    assert.equal(left.length, max);
+    const want = (await classifier.run(left, { functionToApply: 'none', topK: null })) as LabelScore[];
+    const predicted = (await ok(`${url}/predict`, {
+      inputs: long,
+      truncate: true,
+      truncation_direction: 'Left',
+      raw_scores: true,
+    })) as LabelScore[];
+    assertDeepClose(predicted, want, 1e-5, 'predict');
+    const right = (await ok(`${url}/predict`, {
+      inputs: long,
+      truncate: true,
+      raw_scores: true,
+    })) as LabelScore[];
+    assert.ok(Math.abs(right[0]!.score - predicted.find((p) => p.label === right[0]!.label)!.score) > 1e-3);
+
+    const [wantVector] = (await embedder.run([left], { pooling: 'mean', normalize: true })) as number[][];
+    const embedded = (await ok(`${url}/embed`, {
+      inputs: long,
+      truncate: true,
+      truncation_direction: 'left',
+    })) as number[][];
+    assertDeepClose(embedded[0], wantVector, 1e-5, 'embed');
+  } finally {
+    await classifier.dispose();
+    await embedder.dispose();
+    await server.close();
+  }
+});
