@@ -5,15 +5,15 @@
  * cleaned is dropped by its worker, which writes no results and recreates no key.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { jobStatus, type JobStatus } from '../src/jobs/index.js';
-import { JobsCli, stopWorker } from './helpers/jobs-cli.js';
+import type { JobStatus } from '../src/jobs/index.js';
+import { JobsCli, stopWorker, untilStatus, writeSst2Train } from './helpers/jobs-cli.js';
 import { TestRedis, skipUnlessRedis } from './helpers/redis-server.js';
-import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { skipUnlessShared } from './helpers/shared.js';
 
 const skip = skipUnlessRedis() || skipUnlessShared('datasets', 'sst2');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-jobs-clean-'));
@@ -26,9 +26,8 @@ let cli: JobsCli;
 
 before(async () => {
   if (skip) return;
-  const lines = readFileSync(sharedPath('datasets', 'sst2', 'train.tsv'), 'utf8').split('\n');
-  writeFileSync(SMALL, lines.slice(0, 201).join('\n') + '\n');
-  writeFileSync(BIG, lines.slice(0, 6001).join('\n') + '\n');
+  writeSst2Train(SMALL, 200);
+  writeSst2Train(BIG, 6000);
   redisServer = await TestRedis.start();
   cli = await JobsCli.create(WORK, redisServer.url);
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
@@ -57,13 +56,8 @@ async function submit(name: string, input: string, chunkSize: number): Promise<v
   assert.equal(exit.code, 0, exit.stderr);
 }
 
-async function until(job: string, done: (status: JobStatus) => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (!done(await jobStatus(redis, job, redisServer.url))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = (job: string, done: (status: JobStatus) => boolean, what: string) =>
+  untilStatus(redis, redisServer.url, job, done, what);
 
 /** Every Redis key that names the job: its record and done set, and BullMQ's hashes of its chunks. */
 async function keysOf(job: string): Promise<string[]> {

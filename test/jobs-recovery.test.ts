@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { jobStatus, type JobStatus } from '../src/jobs/index.js';
-import { JobsCli, stopWorker, type Started } from './helpers/jobs-cli.js';
+import type { JobStatus } from '../src/jobs/index.js';
+import { JobsCli, stopWorker, untilStatus, writeSst2Train, type Started } from './helpers/jobs-cli.js';
 import { TestRedis, skipUnlessRedis } from './helpers/redis-server.js';
-import { sharedPath, skipUnlessShared } from './helpers/shared.js';
+import { skipUnlessShared } from './helpers/shared.js';
 
 const skip = skipUnlessRedis() || skipUnlessShared('datasets', 'sst2');
 const WORK = mkdtempSync(join(tmpdir(), 'seqbatch-jobs-recovery-'));
@@ -31,8 +31,7 @@ let cli: JobsCli;
 
 before(async () => {
   if (skip) return;
-  const lines = readFileSync(sharedPath('datasets', 'sst2', 'train.tsv'), 'utf8').split('\n');
-  writeFileSync(INPUT, lines.slice(0, 20_001).join('\n') + '\n');
+  const lines = writeSst2Train(INPUT, 20_000);
   const poisoned = lines.slice(0, POISON_ROWS + 1);
   poisoned[POISON_AT + 1] = `${'an endless , winding review '.repeat(60)}\t0`;
   writeFileSync(POISONED, poisoned.join('\n') + '\n');
@@ -47,20 +46,8 @@ after(async () => {
   rmSync(WORK, { recursive: true, force: true });
 });
 
-async function until(
-  job: string,
-  done: (status: JobStatus) => boolean,
-  what: string,
-  timeoutMs = 240_000,
-): Promise<JobStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await jobStatus(redis, job, redisServer.url);
-    if (done(status)) return status;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(status)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (job: string, done: (status: JobStatus) => boolean, what: string) =>
+  untilStatus(redis, redisServer.url, job, done, what);
 
 async function submit(args: string[]): Promise<string> {
   const exit = await cli.run(['jobs', 'submit', '--task', 'classify', '--results-dir', RESULTS, ...args]);

@@ -4,8 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { jobStatus, type JobStatus } from '../../src/jobs/index.js';
 import { compileCli } from './compiled-cli.js';
+import { sharedPath } from './shared.js';
 
 export interface Exit {
   code: number | null;
@@ -73,4 +77,29 @@ export class JobsCli {
 export async function stopWorker(worker: Started): Promise<Exit> {
   if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
   return worker.exited;
+}
+
+/** Polls the job's status until `done` holds (or fails after `timeoutMs`, naming `what` and the last status). */
+export async function untilStatus(
+  redis: Redis,
+  url: string,
+  job: string,
+  done: (status: JobStatus) => boolean,
+  what: string,
+  timeoutMs = 240_000,
+): Promise<JobStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await jobStatus(redis, job, url);
+    if (done(status)) return status;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(status)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Writes the header and the first `rows` rows of SST-2's train.tsv (shared data) to `file`; returns its lines. */
+export function writeSst2Train(file: string, rows: number): string[] {
+  const lines = readFileSync(sharedPath('datasets', 'sst2', 'train.tsv'), 'utf8').split('\n');
+  writeFileSync(file, lines.slice(0, rows + 1).join('\n') + '\n');
+  return lines;
 }
