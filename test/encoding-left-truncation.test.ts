@@ -3,9 +3,11 @@
  * `truncation_direction: "Left"`) against the Rust `tokenizers` binding with direction left, on five real
  * tokenizers (WordPiece with BertProcessing, byte-level BPE with RobertaProcessing, Unigram with a template):
  * single texts and pairs, every strategy, and the Rust core's refusals. Only the kept row is compared: the 0.23.2
- * binding's overflow windows are incomplete (its "early exit for truncation", see ../shared/fixtures/README.md;
- * the Python fixtures of encoding-fixtures.test.ts check left windows). Then the rows the pipelines run
- * (`encodeWithLimit`, from ids alone or through Encodings) against the same binding.
+ * binding's overflow windows are incomplete (its "early exit for truncation", see ../shared/fixtures/README.md),
+ * and the Python overflow fixtures hold no left case, so left windows have no independent reference: their ranges
+ * follow the Rust core's TruncationDirection::Left loop (windowRanges, encoding-ops.test.ts). Then the rows the
+ * pipelines run (`encodeWithLimit` with `truncationSide: 'left'`) against the tokenizer's left truncation, and for
+ * single texts against the binding.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
