@@ -85,6 +85,7 @@ test(
       assert.equal(info.model_id, 'st-bert-cls-prompts');
       assert.equal(info.max_input_length, 48);
       assert.equal(info.similarity_fn_name, 'dot');
+      assert.equal(info.model_dtype, 'float32');
       assert.equal(info.max_client_batch_size, 1024);
       assert.equal(info.max_batch_requests, 64);
       assert.equal(typeof info.max_batch_tokens, 'number');
@@ -341,6 +342,26 @@ test(
     } finally {
       await ranker.dispose();
       await server?.close();
+    }
+  },
+);
+
+test(
+  '/info names the dtype the server runs in: int8 with --dtype int8',
+  { skip: skipStFolder('st-bert-cls-prompts') },
+  async () => {
+    const engine = await loadServeEngine(stFolder('st-bert-cls-prompts'), {
+      ...LOAD,
+      modelId: 'st-bert-cls-prompts',
+      dtype: 'int8',
+    });
+    const server = createServer({ maxWaitMs: 2, engine });
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const info = (await getJson(`${url}/info`)).json;
+      assert.equal(info.model_dtype, 'int8');
+    } finally {
+      await server.close();
     }
   },
 );

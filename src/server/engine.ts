@@ -32,6 +32,8 @@ export interface EngineInfo {
   pooling?: string;
   /** Prompt names and texts the embedder knows (sentence-transformers `prompts`), for `prompt_name`. */
   prompts?: Readonly<Record<string, string>>;
+  /** The dtype the matrix products run in, as /info's `model_dtype` names it: `float32` (default) or `int8`. */
+  modelDtype?: 'float32' | 'int8';
   /** The similarity function of the embeddings (sentence-transformers `similarity_fn_name`), default cosine. */
   similarityFnName?: 'cosine' | 'dot' | 'euclidean' | 'manhattan';
   /**

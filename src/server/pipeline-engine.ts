@@ -10,6 +10,7 @@ import { InputError } from '../errors.js';
 import { resolveModel } from '../hub/index.js';
 import { hasPackedGraph } from '../models/auto.js';
 import { AutoConfig } from '../models/config.js';
+import type { ModelDtype } from '../models/index.js';
 import type { PackedMode } from '../runtime/packed.js';
 import { DEFAULT_INTRA_OP_THREADS } from '../runtime/session.js';
 import {
@@ -39,6 +40,8 @@ export interface PipelineEngineParts {
    * Default 'mean'.
    */
   defaultPooling?: Exclude<Pooling, 'none'>;
+  /** The dtype the pipelines were loaded with (`FromPretrainedOptions.dtype`), reported by /info. */
+  dtype?: ModelDtype;
 }
 
 /**
@@ -101,6 +104,7 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
       : 'embedding';
   const info: EngineInfo = {
     modelId: parts.modelId,
+    modelDtype: parts.dtype === 'int8' ? 'int8' : 'float32',
     maxInputLength,
     tasks,
     kind,
@@ -283,7 +287,14 @@ export async function loadPipelineEngine(
       if (ranker) loaded.push(ranker);
       tokenizer ??= ranker?.tokenizer;
       engines.push(
-        createPipelineEngine({ modelId: modelDirOrId, classifier, embedder, ranker, defaultPooling }),
+        createPipelineEngine({
+          modelId: modelDirOrId,
+          classifier,
+          embedder,
+          ranker,
+          defaultPooling,
+          dtype: requested.dtype,
+        }),
       );
     }
   } catch (error) {

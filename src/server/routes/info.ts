@@ -36,7 +36,7 @@ export function registerInfoRoute(app: FastifyInstance, context: ServerContext):
     return {
       model_id: info.modelId,
       model_sha: null,
-      model_dtype: 'float32',
+      model_dtype: info.modelDtype ?? 'float32',
       served_model_name: info.modelId,
       model_type: modelType(info),
       max_concurrent_requests: options.maxQueue,
