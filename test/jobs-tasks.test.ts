@@ -9,6 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { jobKey, type JobRecord } from '../src/jobs/job-record.js';
 import { fixtureCheckpoint, labelConfig, NLI_LABELS } from './helpers/fixture-checkpoints.js';
 import { JobsCli, stopWorker, type Started } from './helpers/jobs-cli.js';
 import { TestRedis, skipUnlessRedis } from './helpers/redis-server.js';
@@ -139,7 +141,14 @@ test("qa, fill-mask, zero-shot and similarity jobs give their local command's by
       sameAsLocal('similarity', reviews, ['--against', 'against.txt'], 'similarity-job'),
     ]);
     assert.deepEqual(rows, [18, 18, 18, 20]);
-    assert.ok(against.startsWith(WORK));
+    // The job records --against as the absolute path it named in the submitter's folder.
+    const client = new Redis(redis.url);
+    try {
+      const record = JSON.parse((await client.hget(jobKey('similarity-job'), 'record'))!) as JobRecord;
+      assert.equal(record.options.against, against);
+    } finally {
+      client.disconnect();
+    }
 
     // Each task's flags are checked as its command checks them.
     const submit = (...args: string[]) =>

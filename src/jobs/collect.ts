@@ -30,8 +30,10 @@ export async function collectJob(
   spec: CollectSpec,
 ): Promise<{ rows: number }> {
   const record = await loadJob(redis, name, url);
+  let finishedChunks = 0;
   if (spec.wait === undefined) {
     const status = await statusOf(redis, record);
+    finishedChunks = status.chunks;
     if (!status.submitted || status.done < status.chunks) {
       throw new QueueError(
         `job ${name} is not finished: ${status.done} of ${status.chunks} chunks done, ${status.running} running, ` +
@@ -46,8 +48,7 @@ export async function collectJob(
   const writer = await openRowWriter({ ...spec.output, run: record.run, inputName: record.input });
   try {
     if (spec.wait === undefined) {
-      const { chunks: total } = await loadCounters(redis, name);
-      for (let chunk = 0; chunk < total!; chunk++) await chunks.write(chunk, writer);
+      for (let chunk = 0; chunk < finishedChunks; chunk++) await chunks.write(chunk, writer);
     } else {
       await follow(redis, record, url, chunks, writer, spec.wait.intervalMs);
     }

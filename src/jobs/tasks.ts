@@ -13,7 +13,13 @@ import * as qaCommand from '../cli/commands/qa.js';
 import * as fillMaskCommand from '../cli/commands/fill-mask.js';
 import * as zeroShotCommand from '../cli/commands/zero-shot.js';
 import * as similarityCommand from '../cli/commands/similarity.js';
-import { MODEL_RUN_FLAGS, ROW_IO_FLAGS, type PipelineRowTask } from '../cli/commands/shared-rows.js';
+import {
+  MODEL_RUN_FLAGS,
+  refusePairColumn,
+  ROW_IO_FLAGS,
+  type PipelineRowTask,
+} from '../cli/commands/shared-rows.js';
+import type { RowsCliOptions } from '../cli/io/index.js';
 
 type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
 
@@ -30,10 +36,11 @@ export interface JobTask {
   recorded?(options: Record<string, unknown>): Record<string, unknown>;
 }
 
-const onePerRow = (command: string) => (options: Record<string, unknown>) =>
-  options.pairColumn !== undefined
-    ? `--pair-column: ${command} reads one text per row, not pairs`
-    : undefined;
+/** The local commands' own refusal (an InputError naming --pair-column), for tasks that read one text per row. */
+const onePerRow = (command: string) => (options: Record<string, unknown>) => {
+  refusePairColumn(options as RowsCliOptions, command);
+  return undefined;
+};
 
 export const JOB_TASKS: Record<string, JobTask> = {
   classify: {

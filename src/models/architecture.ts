@@ -4,6 +4,7 @@
  * names a `model_type`: adding an architecture is one new file exporting an `Architecture` plus one line in
  * registry.ts (docs/models.md, "Adding an architecture").
  */
+import { InputError } from '../errors.js';
 import type { IntMatrix, NumericTensor } from '../runtime/inputs.js';
 import type { ConfigReader, EncoderInputs, ModelGraph, NamedOutput } from './layers/index.js';
 
@@ -108,6 +109,28 @@ export function packedSupport(arch: Architecture, config: ConfigReader): PackedS
   if (!arch.packed.supported) return arch.packed;
   const why = arch.packedUnsupportedBy?.(config) ?? null;
   return why === null ? arch.packed : { supported: false, why };
+}
+
+/**
+ * Refuses a packed graph this checkpoint has none of, or one asked to return attention probabilities (only the
+ * padded graph does): InputError, naming `attentionsArgument` for the latter.
+ */
+export function checkPackedRequest(
+  packed: PackedSupport,
+  modelType: string,
+  outputAttentions: boolean,
+  attentionsArgument: string,
+): void {
+  if (!packed.supported) {
+    throw new InputError(`packed: ${modelType} models have no packed graph (${packed.why})`, {
+      argument: 'packed',
+    });
+  }
+  if (outputAttentions) {
+    throw new InputError('packed: attention probabilities are only returned by the padded graph', {
+      argument: attentionsArgument,
+    });
+  }
 }
 
 /** A sequence-classification loss on logits [batch, num_labels]. */

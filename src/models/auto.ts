@@ -34,7 +34,7 @@ import {
   type PackedMode,
 } from '../runtime/packed.js';
 import { FloatTensor } from '../runtime/tensor.js';
-import { packedSupport, type ModelTask, type PackedSupport } from './architecture.js';
+import { checkPackedRequest, packedSupport, type ModelTask, type PackedSupport } from './architecture.js';
 import { AutoConfig, PretrainedConfig } from './config.js';
 import { ConfigReader } from './layers/index.js';
 import { graphInputNames, int8Settings, type ModelDtype } from './index.js';
@@ -482,8 +482,16 @@ export function hasPackedGraph(
   return packedSupportOf(config).supported && !options.outputAttentions;
 }
 
+/** Per config: forward() asks for every batch, and the answer depends only on config.json. */
+const packedSupportByConfig = new WeakMap<PretrainedConfig, PackedSupport>();
+
 function packedSupportOf(config: PretrainedConfig): PackedSupport {
-  return packedSupport(config.architecture, new ConfigReader(config.toJSON(), config.file));
+  let support = packedSupportByConfig.get(config);
+  if (!support) {
+    support = packedSupport(config.architecture, new ConfigReader(config.toJSON(), config.file));
+    packedSupportByConfig.set(config, support);
+  }
+  return support;
 }
 
 function packable(config: PretrainedConfig, build: BuildOptions): boolean {
@@ -491,17 +499,7 @@ function packable(config: PretrainedConfig, build: BuildOptions): boolean {
 }
 
 function checkPackable(config: PretrainedConfig, build: BuildOptions): void {
-  const packed = packedSupportOf(config);
-  if (!packed.supported) {
-    throw new InputError(`packed: ${config.modelType} models have no packed graph (${packed.why})`, {
-      argument: 'packed',
-    });
-  }
-  if (build.outputAttentions) {
-    throw new InputError('packed: attention probabilities are only returned by the padded graph', {
-      argument: 'packed',
-    });
-  }
+  checkPackedRequest(packedSupportOf(config), config.modelType, build.outputAttentions ?? false, 'packed');
 }
 
 function taskLoader(task: ModelTask) {

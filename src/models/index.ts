@@ -20,6 +20,7 @@ import { ConfigError, InputError, WeightsError } from '../errors.js';
 import { Value } from '../onnx/graph-builder.js';
 import type { WeightStore } from '../weights/types.js';
 import {
+  checkPackedRequest,
   MODEL_TASKS,
   packedSupport,
   type Architecture,
@@ -231,7 +232,12 @@ export function buildModelGraph(
   };
   let inputs: EncoderInputs;
   if (options.packed) {
-    checkPackable(arch, reader, request);
+    checkPackedRequest(
+      packedSupport(arch, reader),
+      reader.string('model_type'),
+      request.outputAttentions,
+      'outputAttentions',
+    );
     inputs = packedInputs(m, selected.tokenTypeIds);
   } else {
     m.choiceInputs = options.task === 'multiple-choice';
@@ -290,23 +296,6 @@ export function int8Settings(options: {
     exclude: (exclude as string[] | undefined) ?? DEFAULT_INT8_EXCLUDE,
     weights: (weights as Int8WeightScheme | undefined) ?? DEFAULT_INT8_WEIGHTS,
   };
-}
-
-function checkPackable(arch: Architecture, config: ConfigReader, request: GraphRequest): void {
-  const packed = packedSupport(arch, config);
-  if (!packed.supported) {
-    throw new InputError(
-      `packed: ${config.string('model_type')} models have no packed graph (${packed.why})`,
-      {
-        argument: 'packed',
-      },
-    );
-  }
-  if (request.outputAttentions) {
-    throw new InputError('packed: attention probabilities are only returned by the padded graph', {
-      argument: 'outputAttentions',
-    });
-  }
 }
 
 /** Declares the packed graph's inputs; the architecture sees [1, T] token rows and the attention-layout mask. */

@@ -6,10 +6,10 @@
  * share the length-sorted batches: HF's head scores each pair on its own, so grouping does not change a score.
  */
 import { InputError, TruncationError } from '../errors.js';
-import { Pipeline } from './base.js';
+import { Pipeline, type PairTruncation } from './base.js';
 import { toRow } from './model-batch.js';
 import type { TaskSteps } from './runner.js';
-import { softmax } from './math.js';
+import { argmax, softmax } from './math.js';
 import { describeValue } from './text-inputs.js';
 
 /** One question (or context, or a SWAG first sentence) and the choices to score against it. */
@@ -20,7 +20,7 @@ export interface MultipleChoiceInput {
 
 export interface MultipleChoiceOptions {
   /** 'longest_first' (default) or 'only_second' (never cut the question). */
-  truncation?: 'longest_first' | 'only_second';
+  truncation?: PairTruncation;
   /** Tokens per (question, choice) pair, special tokens included. Default: the model maximum. */
   maxLength?: number;
 }
@@ -91,7 +91,7 @@ export class MultipleChoicePipeline extends Pipeline<
       },
       finish: (choices, logits) => {
         const scores = softmax(logits);
-        const best = scores.indexOf(Math.max(...scores));
+        const best = argmax(scores);
         return { scores, logits: [...logits], best, choice: choices[best]! };
       },
     };

@@ -93,10 +93,7 @@ export async function embedInputs(
       if (!engine.prepareIds) {
         throw new ApiError(422, 'invalid_request_error', `${field}: this model cannot take token ids`);
       }
-      return engine.prepareIds(
-        item.ids,
-        options.truncationSide === undefined ? undefined : { truncationSide: options.truncationSide },
-      );
+      return engine.prepareIds(item.ids, options);
     }
     return (
       engine.prepareEmbed?.(item.text, options) ??

@@ -144,7 +144,7 @@ export interface Engine {
   prepareEmbed?(text: string, options: EmbedOptions): PreparedText;
   /**
    * Optional: the token count of ids embedded as they are (TEI token-id inputs); refuses ids outside the vocabulary.
-   * Ids beyond the model's limit are cut from `truncationSide` (default 'right').
+   * Ids beyond the model's limit are cut from `truncationSide` (default: the tokenizer's `truncation_side`, as for texts).
    */
   prepareIds?(ids: readonly number[], options?: { truncationSide?: TruncationSide }): PreparedText;
   /** One vector per text, in order; `encoded[i]`, when given, is `prepareText`'s result for `texts[i]`. */

@@ -153,7 +153,7 @@ export function createPipelineEngine(parts: PipelineEngineParts): Engine {
           });
         }
       });
-      const side = options?.truncationSide ?? 'right';
+      const side = options?.truncationSide ?? tokenizer.truncationSide;
       return { tokens: ids.length, encoded: encodingOfIds(ids, tokenizer, maxInputLength, side) };
     },
     async classify(items, options) {

@@ -48,10 +48,7 @@ export function float32ToBfloat16Bits(value: number): number {
 }
 
 /** The narrowed bits of `values` and the same values widened back to float32. */
-export function narrow(
-  values: Float32Array,
-  dtype: NarrowDtype,
-): { bits: Uint16Array; widened: Float32Array } {
+function narrow(values: Float32Array, dtype: NarrowDtype): { bits: Uint16Array; widened: Float32Array } {
   const out = new Uint16Array(values.length);
   const widened = new Float32Array(values.length);
   const wide = new Uint32Array(widened.buffer);
@@ -76,17 +73,17 @@ const CONFIG_FILES = [
 ];
 
 /**
- * Writes `dir`'s float32 checkpoint narrowed to `dtype` into `narrowDir` and, when `twinDir` is given, the
- * widened-back values as F32 into `twinDir` (config and tokenizer files copied to both). One tensor at a time.
+ * Writes `dir`'s float32 checkpoint narrowed to `dtype` into `narrowDir` and the widened-back values as F32
+ * into `twinDir` (config and tokenizer files copied to both). One tensor at a time.
  */
 export async function writeNarrowedCheckpoint(
   dir: string,
   dtype: NarrowDtype,
   narrowDir: string,
-  twinDir?: string,
+  twinDir: string,
 ): Promise<void> {
   const store = await loadWeights(dir, { onDemand: true });
-  const targets = twinDir ? [narrowDir, twinDir] : [narrowDir];
+  const targets = [narrowDir, twinDir];
   for (const target of targets) {
     mkdirSync(target, { recursive: true });
     for (const file of CONFIG_FILES)
@@ -110,6 +107,5 @@ export async function writeNarrowedCheckpoint(
       };
     });
   await writeSafetensorsFile(join(narrowDir, 'model.safetensors'), tensors(false), { format: 'pt' });
-  if (twinDir)
-    await writeSafetensorsFile(join(twinDir, 'model.safetensors'), tensors(true), { format: 'pt' });
+  await writeSafetensorsFile(join(twinDir, 'model.safetensors'), tensors(true), { format: 'pt' });
 }

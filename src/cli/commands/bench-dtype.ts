@@ -4,6 +4,7 @@
  * the logits. Embeddings: the cosine between each text's int8 and fp32 vectors (min, mean). Kept apart from
  * bench.ts so the arithmetic can be tested on its own.
  */
+import { argmax } from '../../pipelines/math.js';
 
 export interface LabelComparison {
   texts: number;
@@ -20,12 +21,6 @@ export interface EmbeddingComparison {
   texts: number;
   minCosine: number;
   meanCosine: number;
-}
-
-function argmax(values: readonly number[]): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }
 
 /**

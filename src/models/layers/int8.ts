@@ -116,7 +116,6 @@ interface ProductGraph {
     options?: object,
   ): Value;
   scalar(value: number): Value;
-  constant(data: Uint8Array, dims: number[]): Value;
 }
 
 /** Per-row quantization of `x` [..., K]: uint8 rows with zero point 128 and each row's scale [..., 1]. */

@@ -62,7 +62,7 @@ export function registerSimilarityRoute(app: FastifyInstance, context: ServerCon
       const promptName = checkPromptName(context, parameters?.prompt_name);
       const options = {
         truncate: parameters?.truncate ?? context.options.autoTruncate,
-        ...truncationSideOption(parameters?.truncation_direction ?? undefined),
+        ...truncationSideOption(parameters?.truncation_direction),
         ...(promptName === undefined ? {} : { promptName }),
       };
       const { vectors } = await embedInputs(
