@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { InferenceClient } from '@huggingface/inference';
+import OpenAI from 'openai';
 import { pipeline } from '../src/pipelines/index.js';
 import { loadServeEngine } from '../src/server/engine-pipelines.js';
 import { createServer } from '../src/server/index.js';
@@ -16,25 +18,6 @@ import { REPO_ROOT } from './helpers/shared.js';
 import { readStExpected, skipStFolder, stFolder } from './helpers/st-fixtures.js';
 
 const LOAD = { threads: 1, cacheDir: false } as const;
-
-/**
- * The clients are devDependencies added with these tests: a worktree whose node_modules predates them skips,
- * saying so, instead of failing every other test file's run (`npm install` brings them).
- */
-async function importClients() {
-  try {
-    const [{ InferenceClient }, { default: OpenAI }] = await Promise.all([
-      import('@huggingface/inference'),
-      import('openai'),
-    ]);
-    return { InferenceClient, OpenAI };
-  } catch (error) {
-    return `skipped: the client packages are not installed (${String(error)}); run npm install`;
-  }
-}
-const clients = await importClients();
-const skipClients = typeof clients === 'string' ? clients : false;
-const { InferenceClient, OpenAI } = typeof clients === 'string' ? ({} as never) : clients;
 
 /** Serves with --auto-truncate, as TEI is run for clients that cannot send `truncate` (OpenAI's). */
 async function serve(dir: string, modelId: string) {
@@ -48,7 +31,7 @@ const FOLDER = 'st-bert-mean-norm';
 
 test(
   'the openai package: embeddings.create with its defaults (base64) gets the library vectors',
-  { skip: skipClients || skipStFolder(FOLDER) },
+  { skip: skipStFolder(FOLDER) },
   async () => {
     const texts = readStExpected(FOLDER).texts.slice(0, 12);
     const { server, url } = await serve(stFolder(FOLDER), FOLDER);
@@ -84,7 +67,7 @@ test(
 
 test(
   '@huggingface/inference at the server as an endpoint: featureExtraction and sentenceSimilarity',
-  { skip: skipClients || skipStFolder(FOLDER) },
+  { skip: skipStFolder(FOLDER) },
   async () => {
     const texts = readStExpected(FOLDER).texts.slice(0, 6);
     const { server, url } = await serve(stFolder(FOLDER), FOLDER);
@@ -117,34 +100,28 @@ test(
   },
 );
 
-test(
-  '@huggingface/inference at the server as an endpoint: textClassification',
-  { skip: skipClients },
-  async () => {
-    const dir = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
-    const { server, url } = await serve(dir, 'seqbatch-demo-sst2');
-    const classifier = await pipeline('text-classification', dir, LOAD);
-    try {
-      const client = new InferenceClient(undefined, { endpointUrl: url });
-      const text = 'a gorgeous , witty , seductive movie .';
-      const got = await client.textClassification({ inputs: text });
-      const want = (
-        (await classifier.run([text], { topK: null })) as { label: string; score: number }[][]
-      )[0]!;
-      want.sort((a, b) => b.score - a.score);
-      assert.deepEqual(
-        got.map((p) => p.label),
-        want.map((p) => p.label),
-      );
-      assertDeepClose(
-        got.map((p) => p.score),
-        want.map((p) => p.score),
-        1e-7,
-        'scores',
-      );
-    } finally {
-      await classifier.dispose();
-      await server.close();
-    }
-  },
-);
+test('@huggingface/inference at the server as an endpoint: textClassification', async () => {
+  const dir = join(REPO_ROOT, 'models', 'seqbatch-demo-sst2');
+  const { server, url } = await serve(dir, 'seqbatch-demo-sst2');
+  const classifier = await pipeline('text-classification', dir, LOAD);
+  try {
+    const client = new InferenceClient(undefined, { endpointUrl: url });
+    const text = 'a gorgeous , witty , seductive movie .';
+    const got = await client.textClassification({ inputs: text });
+    const want = ((await classifier.run([text], { topK: null })) as { label: string; score: number }[][])[0]!;
+    want.sort((a, b) => b.score - a.score);
+    assert.deepEqual(
+      got.map((p) => p.label),
+      want.map((p) => p.label),
+    );
+    assertDeepClose(
+      got.map((p) => p.score),
+      want.map((p) => p.score),
+      1e-7,
+      'scores',
+    );
+  } finally {
+    await classifier.dispose();
+    await server.close();
+  }
+});

@@ -39,6 +39,7 @@ import {
   ModelGraph,
   packedProjectionBias,
   projectQueryKeyValue as stackedQueryKeyValue,
+  splitQueryKeyValue,
   stackLayers,
   traceOutputs,
   type ActivationName,
@@ -309,7 +310,7 @@ function queryKeyValueProjections(m: ModelGraph, x: Value, self: string, hidden:
     return Object.values(names).map((prefix) => linear(m, x, prefix, hidden, hidden));
   const spec = { ...names, hidden };
   const projected = m.g.op('Add', [stackedQueryKeyValue(m, x, spec), packedProjectionBias(m, spec)]);
-  return m.g.opMulti('Split', [projected, m.g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
+  return splitQueryKeyValue(m, projected, hidden);
 }
 
 /**

@@ -235,16 +235,8 @@ function firstAttendedToken(m: ModelGraph, sequence: Value, inputs: EncoderInput
     keepdims: 1,
     select_last_index: 0,
   });
-  const shape = g.op('Shape', [sequence]);
-  const hidden = g.op('Slice', [shape, g.int64s([2]), g.int64s([3])]);
-  const index = g.op('Expand', [
-    g.op('Unsqueeze', [first, g.int64s([2])]),
-    g.op('Concat', [g.op('Slice', [shape, g.int64s([0]), g.int64s([1])]), g.int64s([1]), hidden], {
-      axis: 0,
-    }),
-  ]);
-  const picked = g.op('GatherElements', [sequence, index], { axis: 1 });
-  return g.op('Squeeze', [picked, g.int64s([1])], {}, { name: 'first_attended_token' });
+  // With batch_dims 1, row b's index [first[b]] picks hidden[b, first[b]]: [batch, 1] indices give [batch, hidden].
+  return g.op('GatherND', [sequence, first], { batch_dims: 1 }, { name: 'first_attended_token' });
 }
 
 function build(m: ModelGraph, c: ConfigReader, inputs: EncoderInputs, request: GraphRequest): NamedOutput[] {

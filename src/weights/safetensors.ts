@@ -23,10 +23,9 @@ export interface TensorEntry extends TensorInfo {
   name: string;
   /** The file it came from. */
   file: string;
-  /** The whole file's bytes; empty when the tensor is read from `file` on demand (then `onDemand` is true). */
-  bytes: Uint8Array;
-  onDemand?: boolean;
-  /** Absolute byte offset of the tensor in `bytes`. */
+  /** The whole file's bytes, or null when the tensor is read from `file` on demand. */
+  bytes: Uint8Array | null;
+  /** Absolute byte offset of the tensor in `bytes` (in the file, when read on demand). */
   byteOffset: number;
   byteLength: number;
   /** Number of elements (product of the shape). */
@@ -75,8 +74,7 @@ function fileOf(header: SafetensorsHeader, file: string, bytes: Uint8Array | nul
       dtype,
       shape,
       file,
-      bytes: bytes ?? new Uint8Array(0),
-      ...(bytes ? {} : { onDemand: true }),
+      bytes,
       byteOffset: header.dataStart + begin,
       byteLength: end - begin,
       size,
@@ -346,16 +344,13 @@ export class SafetensorsWeightStore implements WeightStore {
     return total;
   }
 
-  /** The tensor's raw little-endian bytes as stored (a view, no copy). */
+  /**
+   * The tensor's raw little-endian bytes as stored: a view into the file's bytes, or, read on demand, a buffer of
+   * its own (dropped after use).
+   */
   getRaw(name: string): { dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array } {
     const entry = this.require(name);
-    return {
-      dtype: entry.dtype,
-      shape: [...entry.shape],
-      bytes: entry.onDemand
-        ? readTensorBytes(entry)
-        : entry.bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength),
-    };
+    return { dtype: entry.dtype, shape: [...entry.shape], bytes: tensorBytes(entry) };
   }
 
   getFloat32(name: string, expectedShape?: number[]): { shape: number[]; data: Float32Array } {
@@ -367,13 +362,12 @@ export class SafetensorsWeightStore implements WeightStore {
         { file: entry.file, field: name },
       );
     }
-    // On demand, the tensor's bytes come alone into a buffer of their own: offset 0, aligned, dropped after use.
-    const [bytes, offset] = entry.onDemand ? [readTensorBytes(entry), 0] : [entry.bytes, entry.byteOffset];
-    const absolute = bytes.byteOffset + offset;
+    // On demand, the tensor's bytes come alone into a buffer of their own (aligned, dropped after use).
+    const bytes = tensorBytes(entry);
     const data =
-      entry.dtype === 'F32' && absolute % 4 === 0 && littleEndianHost()
-        ? new Float32Array(bytes.buffer, absolute, entry.size)
-        : toFloat32(bytes, offset, entry.size, entry.dtype);
+      entry.dtype === 'F32' && bytes.byteOffset % 4 === 0 && littleEndianHost()
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, entry.size)
+        : toFloat32(bytes, 0, entry.size, entry.dtype);
     return { shape: [...entry.shape], data };
   }
 
@@ -385,6 +379,13 @@ export class SafetensorsWeightStore implements WeightStore {
     }
     return entry;
   }
+}
+
+/** The tensor's bytes: a view into the whole file's bytes, or read from the file now. */
+function tensorBytes(entry: TensorEntry): Uint8Array {
+  return entry.bytes === null
+    ? readTensorBytes(entry)
+    : entry.bytes.subarray(entry.byteOffset, entry.byteOffset + entry.byteLength);
 }
 
 function sameShape(a: number[], b: number[]): boolean {

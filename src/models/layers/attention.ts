@@ -267,7 +267,7 @@ function fusedAttention(m: ModelGraph, x: Value, mask: AttentionMask, spec: Self
 }
 
 /** Splits [..., 3·hidden] into query, key and value. */
-function splitQueryKeyValue(m: ModelGraph, projected: Value, hidden: number): Value[] {
+export function splitQueryKeyValue(m: ModelGraph, projected: Value, hidden: number): Value[] {
   return m.g.opMulti('Split', [projected, m.g.int64s([hidden, hidden, hidden])], 3, { axis: 2 });
 }
 
