@@ -49,15 +49,16 @@ async function measureShape(k: number, n: number, dtype: string): Promise<number
   const weights = Float32Array.from({ length: k * n }, () => random() - 0.5);
   if (dtype === 'int8') {
     const { weight, scales } = quantizeLinearWeights([{ outFeatures: n, read: () => weights }], k);
+    const zeroPoint = g.constant(new Uint8Array([128]), []);
     const product = int8Product(
       g,
-      quantizeRows(g, x),
+      quantizeRows(g, x, zeroPoint),
       {
         weight: g.initializer('w', weight, [k, n]),
         scales: g.initializer('w_scales', scales, [n]),
         zeroPoints: null,
       },
-      g.constant(new Uint8Array([128]), []),
+      zeroPoint,
     );
     g.output(product, 'y', 'float32', ['m', n]);
   } else {

@@ -1,5 +1,5 @@
 /**
- * dtype 'int8': the weight quantization against a plain reference, every fixture architecture in int8 against its
+ * dtype 'int8': the weight and activation quantization against plain references, every fixture architecture in int8 against its
  * own fp32 outputs (the documented tolerance), packed == padded in int8, a row of a batch == the row alone, the
  * option checks, and the demo model's labels on SST-2 dev and embeddings on STS-B against fp32.
  */
@@ -8,12 +8,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
 import { compareEmbeddings, compareLabels } from '../src/cli/commands/bench-dtype.js';
 import { dtypeFlags } from '../src/cli/commands/shared-model.js';
 import { InputError } from '../src/errors.js';
 import { PreTrainedModel, type FromPretrainedOptions, type ModelOutput } from '../src/models/auto.js';
 import { buildModelGraph, type ModelTask } from '../src/models/index.js';
-import { excludedFromInt8, INT8_WEIGHT_SCHEMES, quantizeLinearWeights } from '../src/models/layers/int8.js';
+import {
+  excludedFromInt8,
+  INT8_WEIGHT_SCHEMES,
+  quantizeLinearWeights,
+  quantizeRows,
+} from '../src/models/layers/int8.js';
+import { GraphBuilder } from '../src/onnx/graph-builder.js';
 import { FloatTensor } from '../src/runtime/tensor.js';
 import { loadWeights } from '../src/weights/load.js';
 import { supportedModelFixtures } from './helpers/model-fixtures.js';
@@ -131,6 +138,36 @@ describe('int8 weight quantization', () => {
         }
       }
     }
+  });
+
+  test('activations: each row quantized on its own, as the plain reference (round half to even, + 128)', async () => {
+    const [rows, k] = [4, 9];
+    const rand = random(11);
+    const x = Float32Array.from({ length: rows * k }, () => (rand() - 0.5) * 6);
+    // Row 1 has max |x| 127 (scale 1) and values on exact halves: ties round to even. Row 2 is all zeros.
+    for (let i = 0; i < k; i++) x[k + i] = i === 0 ? -127 : i - 4.5;
+    x.fill(0, 2 * k, 3 * k);
+    x[3 * k] = 1e4; // one large row beside small ones: its scale must not reach them
+    const g = new GraphBuilder();
+    const input = g.input('x', 'float32', ['rows', k]);
+    const quantized = quantizeRows(g, input, g.constant(new Uint8Array([128]), []));
+    g.output(quantized.rows, 'q', 'uint8', ['rows', k]);
+    g.output(quantized.scale, 'scale', 'float32', ['rows', 1]);
+    const session = await ort.InferenceSession.create(g.toBytes());
+    const out = await session.run({ x: new ort.Tensor('float32', x, [rows, k]) });
+    const [q, scales] = [out.q!.data as Uint8Array, out.scale!.data as Float32Array];
+    const roundHalfEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(x.subarray(r * k, (r + 1) * k));
+      const scale = Math.max(Math.fround(Math.max(...row.map(Math.abs)) / 127), 1e-30);
+      assert.ok(Math.abs(scales[r]! - scale) <= 1e-7 * scale, `row ${r} scale`);
+      for (let i = 0; i < k; i++) {
+        const expected = Math.min(255, Math.max(0, roundHalfEven(Math.fround(row[i]! / scales[r]!)) + 128));
+        assert.equal(q[r * k + i], expected, `q[${r}][${i}] of ${row[i]}`);
+      }
+    }
+    assert.deepEqual([...q.subarray(k, 2 * k)], [1, 124, 126, 126, 128, 128, 130, 130, 132]);
+    await session.release();
   });
 
   test('int8Exclude entries match whole dot-separated segments of a layer name', () => {

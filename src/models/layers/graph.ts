@@ -126,14 +126,14 @@ export class ModelGraph {
       };
       this.int8Weights.set(key, quantized);
     }
-    let rows = this.int8Rows.get(x.name);
-    if (!rows) {
-      rows = quantizeRows(this.g, x);
-      this.int8Rows.set(x.name, rows);
-    }
     const zeroPoint = this.cached('int8_zero_point', () =>
       this.g.constant(new Uint8Array([128]), [], 'int8_zero_point'),
     );
+    let rows = this.int8Rows.get(x.name);
+    if (!rows) {
+      rows = quantizeRows(this.g, x, zeroPoint);
+      this.int8Rows.set(x.name, rows);
+    }
     return int8Product(this.g, rows, quantized, zeroPoint);
   }
 
