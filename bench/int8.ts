@@ -9,7 +9,8 @@
  *   seqbatch pipeline('text-classification'), fp32, dtype 'int8' (symmetric weights, the default) and dtype
  *   'int8' with int8Weights 'asymmetric';
  *   transformers.js pipeline('text-classification') with dtype 'q8' on the same int8 export, chunks of 32 and
- *   the whole array at once;
+ *   the whole array at once, and chunks of 32 on the export with asymmetric weights (`--int8-weights asymmetric`,
+ *   written beside it as <export>-asymmetric);
  *   Rust `tokenizers` + seqbatch's planner + a raw onnxruntime-node session on the same int8 export.
  * Reports seq/s, the ratios to seqbatch int8, peak RSS (of the whole process: load and run) and label agreement.
  * Then the peak RSS of loading alone (bench/workers/load-peak.ts, no graph cache), fp32 against both int8 weight
@@ -39,12 +40,24 @@ prepareWorkers(opts.tsx!);
 const model = await ensureBenchModel(opts.small);
 log(`exporting ${model.checkpointDir} --dtype int8 → ${model.exportDir}/onnx/model_quantized.onnx`);
 await exportModel(model.checkpointDir, model.exportDir, { dtype: 'int8' });
+// The same export with asymmetric weights, in a folder of its own (transformers.js reads model_quantized.onnx).
+const asymmetricExportDir = `${model.exportDir}-asymmetric`;
+log(`exporting ${model.checkpointDir} --dtype int8 --int8-weights asymmetric → ${asymmetricExportDir}`);
+await exportModel(model.checkpointDir, asymmetricExportDir, { dtype: 'int8', int8Weights: 'asymmetric' });
 
-const common = ['--checkpoint', model.checkpointDir, '--export', model.exportDir, '--threads', opts.threads!];
+const common = ['--checkpoint', model.checkpointDir, '--threads', opts.threads!];
 if (opts.limit) common.push('--limit', opts.limit);
 common.push('--passes', opts.passes!);
 
-const PEERS: { name: string; peer: string; dtype: 'fp32' | 'int8'; weights?: string; label: string }[] = [
+const PEERS: {
+  name: string;
+  peer: string;
+  dtype: 'fp32' | 'int8';
+  weights?: string;
+  /** Another export folder than the symmetric int8 one. */
+  exportDir?: string;
+  label: string;
+}[] = [
   {
     name: 'seqbatch-fp32',
     peer: 'seqbatch',
@@ -69,6 +82,13 @@ const PEERS: { name: string; peer: string; dtype: 'fp32' | 'int8'; weights?: str
     peer: 'transformersjs-chunks',
     dtype: 'int8',
     label: "transformers.js pipeline, dtype 'q8' on our int8 export, chunks of 32",
+  },
+  {
+    name: 'transformersjs-q8-chunks-asymmetric',
+    peer: 'transformersjs-chunks',
+    dtype: 'int8',
+    exportDir: asymmetricExportDir,
+    label: "transformers.js pipeline, dtype 'q8' on our int8 export with asymmetric weights, chunks of 32",
   },
   {
     name: 'transformersjs-q8-whole',
@@ -103,6 +123,8 @@ const variants: Variant[] = PEERS.map((p) => ({
       p.dtype,
       ...(p.weights ? ['--int8-weights', p.weights] : []),
       ...common,
+      '--export',
+      p.exportDir ?? model.exportDir,
     ],
   },
 }));
