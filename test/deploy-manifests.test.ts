@@ -79,7 +79,7 @@ function commandOf(program: Command, args: readonly string[]): { command: Comman
 
 /** Parses a seqbatch command line with the real program, the command's action replaced by a no-op. */
 async function parseSeqbatch(args: readonly string[], where: string): Promise<Record<string, unknown>> {
-  const program = buildProgram();
+  const program = await buildProgram();
   const { command, rest } = commandOf(program, args);
   for (const arg of rest.filter((a) => a.startsWith('--'))) {
     const flag = arg.split('=')[0]!;
@@ -105,8 +105,9 @@ before(async () => {
 });
 after(async () => server?.close());
 
-test('the manifests hold a serve Deployment and a worker Deployment', () => {
-  const commands = containers.map(({ container }) => commandOf(buildProgram(), container.args ?? []).command);
+test('the manifests hold a serve Deployment and a worker Deployment', async () => {
+  const program = await buildProgram();
+  const commands = containers.map(({ container }) => commandOf(program, container.args ?? []).command);
   assert.ok(commands.some((c) => c.name() === 'serve'));
   assert.ok(commands.some((c) => c.name() === 'worker' && c.parent?.name() === 'jobs'));
 });
@@ -141,7 +142,7 @@ test('probes name real server routes on the port the server listens on', async (
     const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter(
       (p): p is Probe => p !== undefined,
     );
-    if (commandOf(buildProgram(), container.args ?? []).command.name() !== 'serve') {
+    if (commandOf(await buildProgram(), container.args ?? []).command.name() !== 'serve') {
       assert.deepEqual(probes, [], `${file}: only the server has HTTP probes`);
       continue;
     }
@@ -173,12 +174,12 @@ test('probes name real server routes on the port the server listens on', async (
   }
 });
 
-test('pods run as non-root with memory requests, and workers reach Redis', () => {
+test('pods run as non-root with memory requests, and workers reach Redis', async () => {
   for (const { file, container, deployment } of containers) {
     const security = deployment.spec.template.spec.securityContext;
     assert.equal(security?.runAsNonRoot, true, `${file}: runAsNonRoot`);
     assert.match(container.resources?.requests?.memory ?? '', /^\d+Mi$/, `${file}: a memory request`);
-    if (commandOf(buildProgram(), container.args ?? []).command.name() === 'worker') {
+    if (commandOf(await buildProgram(), container.args ?? []).command.name() === 'worker') {
       assert.ok(
         container.env?.some((e) => e.name === 'REDIS_URL'),
         `${file}: REDIS_URL is set`,
