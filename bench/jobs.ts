@@ -3,8 +3,9 @@
  * train rows (default 20,000; `--rows all` for the whole train set) are classified by the bundled demo model:
  * `seqbatch classify` over the file, then jobs timed end to end, from the start of `jobs submit` to the end of
  * `jobs collect --wait` (started as soon as submit prints the job name, so it writes chunks while the workers
- * run). Workers are started before the job, as a pool waiting for work would be: one fresh worker (its pipeline
- * opens on the first chunk), the same worker on a second job (pipeline open), two fresh workers of 1 ONNX Runtime
+ * run). Workers are started before the job, as a pool waiting for work would be, and the job is submitted once
+ * they have opened their pipeline (which a worker does at start): one fresh worker (its first job), the same worker
+ * on a second job, two fresh workers of 1 ONNX Runtime
  * thread each, and two of 2 threads each. Each job's collected file must equal the local output byte for byte.
  * Also timed: a plain `collect` of a finished job, and `submit` alone. Every peer is fresh processes of the CLI
  * compiled to JavaScript, one peer after the other, against a private redis-server (append-only persistence,
@@ -107,11 +108,14 @@ async function localPeer(): Promise<PeerResult> {
 
 type Started = ReturnType<typeof start>;
 
-/** Starts workers and waits until each listens on its queue (model key computed; pipeline not yet open). */
+/** Starts workers and waits until each listens on its queue with its pipeline open (a pool waiting for work). */
 async function startWorkers(count: number, flags: string[]): Promise<Started[]> {
   const workers = Array.from({ length: count }, () => start(['jobs', 'worker', ...flags]));
   for (const worker of workers) {
-    while (!worker.stderr().includes(' on queue ')) await new Promise((done) => setTimeout(done, 20));
+    while (!worker.stderr().includes('pipeline open, waiting for chunks')) {
+      if (worker.child.exitCode !== null) throw new Error(`a worker exited: ${worker.stderr()}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
   }
   return workers;
 }

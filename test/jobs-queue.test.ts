@@ -4,13 +4,15 @@
  * reports it (JSON keys as the issue names them), and `collect` writes the bytes and manifest of a local
  * `seqbatch classify` over the same file, in JSONL and in CSV, the same on a second collect; embed and ner jobs
  * (the latter on a token-classification fixture, served by that other worker) give their local commands' bytes. Then the refusals:
- * flags the task command rejects, --output at submit, an unfinished or unknown job, an unreachable Redis.
+ * flags the task command rejects, a flag the model refuses (no job left), a submit failing half-way (the job marked
+ * failed), --output at submit, an unfinished or unknown job, an unreachable Redis.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { fixtureCheckpoint, labelConfig, NER_LABELS } from './helpers/fixture-checkpoints.js';
 import { JobsCli, stopWorker } from './helpers/jobs-cli.js';
 import { TestRedis, skipUnlessRedis } from './helpers/redis-server.js';
@@ -134,6 +136,9 @@ test('a small job: submit, workers of two models, status, collect = local classi
   assert.equal(status.waiting, 5, 'a worker of another model took nothing');
   await stopWorker(other);
   assert.match(other.stderr(), /on queue model-[0-9a-f]{16}/);
+  // A worker opens its checkpoint's own task ahead of work when serve would run it (classify here), not another
+  // head's (the token-classification fixture's ner opens on first use).
+  assert.doesNotMatch(other.stderr(), /pipeline open/);
 
   const worker = await cli.worker();
   const watched = await cli.run(['jobs', 'status', job, '--watch', '--interval-ms', '200']);
@@ -145,6 +150,7 @@ test('a small job: submit, workers of two models, status, collect = local classi
   assert.equal(embedWatched.code, 0, embedWatched.stderr);
   const exit = await stopWorker(worker);
   assert.equal(exit.code, 143, 'a worker stops on SIGTERM with 143');
+  assert.match(worker.stderr(), /classify pipeline open, waiting for chunks/);
 
   const local = await cli.run([
     'classify',
@@ -246,6 +252,58 @@ test('refusals name the flag, the job or the Redis URL', { skip }, async () => {
     exit.stderr,
     /job pending is not finished: 0 of 3 chunks done, 0 running, 3 waiting, 0 parked \(collect --wait follows it/,
   );
+
+  // A flag only the model can refuse: the check runs while the first chunks are queued, and fails with the local
+  // command's own error; no name is printed and nothing of the job is left (keys, queued chunks, files).
+  const [checked, local] = await Promise.all([
+    submit('--task', 'classify', '--name', 'toolong', '--max-length', '1000', '--chunk-size', '10'),
+    cli.run(['classify', '--input', INPUT, '--max-length', '1000']),
+  ]);
+  assert.equal(checked.code, 2);
+  assert.equal(checked.stdout, '');
+  assert.match(checked.stderr, /--max-length: 1000 exceeds the model maximum of 128 tokens/);
+  assert.equal(checked.stderr, local.stderr);
+  const client = new Redis(redis.url);
+  try {
+    assert.deepEqual(await client.keys('*toolong*'), []);
+  } finally {
+    client.disconnect();
+  }
+  assert.equal(existsSync(join(RESULTS, 'toolong')), false);
+
+  // A submit that fails half-way (a malformed row after 250 good ones) marks its job failed with the error, which
+  // status shows and collect names.
+  const broken = join(WORK, 'broken.jsonl');
+  writeFileSync(broken, '{"text": "a fine film"}\n'.repeat(250) + 'not json\n');
+  exit = await cli.run([
+    'jobs',
+    'submit',
+    '--task',
+    'classify',
+    '--input',
+    broken,
+    '--results-dir',
+    RESULTS,
+    '--name',
+    'broken',
+    '--chunk-size',
+    '100',
+  ]);
+  assert.equal(exit.code, 2);
+  assert.match(exit.stderr, /broken\.jsonl:251: malformed JSON line/);
+  exit = await cli.run(['jobs', 'status', 'broken', '--json']);
+  const failed = statusJson(exit.stdout);
+  assert.equal(failed.submitted, false);
+  assert.match(String(failed.submit_error), /broken\.jsonl:251: malformed JSON line/);
+  exit = await cli.run(['jobs', 'status', 'broken']);
+  assert.match(exit.stdout, /\[submit failed after 2 chunk\(s\): .*broken\.jsonl:251/);
+  exit = await cli.run(['jobs', 'collect', 'broken', '--wait', '-o', join(WORK, 'broken.out.jsonl')]);
+  assert.equal(exit.code, 2);
+  assert.match(
+    exit.stderr,
+    /job broken: its submit failed \(.*broken\.jsonl:251.*\); the 0 rows before chunk 0 were written/,
+  );
+
   exit = await cli.run(['jobs', 'status', 'nosuchjob']);
   assert.equal(exit.code, 2);
   assert.match(exit.stderr, /job "nosuchjob" not found in Redis at redis:\/\/127\.0\.0\.1:\d+ \(REDIS_URL\)/);

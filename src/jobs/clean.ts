@@ -2,7 +2,7 @@
  * `seqbatch jobs clean` and `seqbatch jobs list`: what Redis and the results folder hold of past jobs.
  *
  * Cleaning a job deletes its record and counters (job-record.ts), its chunks left in the model's queue (waiting,
- * delayed or parked), and its folder in the results directory. A job with chunks still to run is refused unless
+ * delayed or parked, each found by its id), and its folder in the results directory. A job with chunks still to run is refused unless
  * forced; a forced clean cannot take a chunk from the worker holding its lock, so that worker finds the job gone
  * and drops the chunk instead of writing its results (worker.ts).
  */
@@ -10,8 +10,16 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { QueueError } from '../errors.js';
-import { deleteJobKeys, jobKey, KEY_PREFIX, loadCounters, loadJob, type JobRecord } from './job-record.js';
-import { openQueue } from './queue.js';
+import {
+  countersFrom,
+  deleteJobKeys,
+  jobKey,
+  KEY_PREFIX,
+  loadJob,
+  queueCounterReads,
+  type JobRecord,
+} from './job-record.js';
+import { chunkId, openQueue } from './queue.js';
 import { statusOf } from './status.js';
 
 export interface CleanSpec {
@@ -30,36 +38,56 @@ export interface Cleaned {
   folder: string;
 }
 
-/** BullMQ states a chunk of the job can be in (a done chunk is removed on completion). */
-const CHUNK_STATES = ['wait', 'delayed', 'prioritized', 'failed', 'active'] as const;
-
 export async function cleanJob(redis: Redis, name: string, url: string, spec: CleanSpec): Promise<Cleaned> {
   const record = await loadJob(redis, name, url);
   const status = await statusOf(redis, record);
   if (!spec.force && !status.finished) {
     throw new QueueError(
       `job ${name} is not finished: ${status.running} chunk(s) running, ${status.waiting} waiting` +
-        (status.submitted ? '' : ', submit still queuing chunks') +
+        (status.submitted || status.submit_error !== null ? '' : ', submit still queuing chunks') +
         '; pass --force to remove it anyway',
       { argument: '--force' },
     );
   }
+  return removeJob(redis, record, status.chunks, spec.resultsDir ?? record.resultsDir);
+}
+
+/** Chunks looked up and removed side by side (commands in flight on the one connection). */
+const REMOVED_AT_ONCE = 500;
+
+/**
+ * Deletes a job whatever its state (`clean --force`, and submit when the flags fail their check): its keys, its
+ * chunks 0..chunks-1 left in the queue (each looked up by its id, so other jobs' chunks in the model's queue cost
+ * nothing), and its folder.
+ */
+export async function removeJob(
+  redis: Redis,
+  record: JobRecord,
+  chunks: number,
+  resultsDir: string,
+): Promise<Cleaned> {
   // The record goes first: from then on a worker that takes or finishes one of its chunks drops it.
-  await deleteJobKeys(redis, name);
+  await deleteJobKeys(redis, record.name);
   const queue = openQueue(record.queue, redis);
   let chunksRemoved = 0;
   let chunksRunning = 0;
   try {
-    for (const job of await queue.getJobs([...CHUNK_STATES])) {
-      if (job === undefined || job.name !== name) continue;
-      // BullMQ removes no chunk locked by the worker running it (0); that worker drops it when it finishes.
-      if ((await queue.remove(job.id!)) === 1) chunksRemoved++;
-      else chunksRunning++;
+    for (let first = 0; first < chunks; first += REMOVED_AT_ONCE) {
+      const ids = Array.from({ length: Math.min(REMOVED_AT_ONCE, chunks - first) }, (_, i) =>
+        chunkId(record.name, first + i),
+      );
+      // Done chunks were removed on completion; the others are waiting, delayed, parked or running.
+      const left = (await Promise.all(ids.map((id) => queue.getJob(id)))).filter((job) => job !== undefined);
+      for (const removed of await Promise.all(left.map((job) => queue.remove(job.id!)))) {
+        // BullMQ removes no chunk locked by the worker running it (0); that worker drops it when it finishes.
+        if (removed === 1) chunksRemoved++;
+        else chunksRunning++;
+      }
     }
   } finally {
     await queue.close();
   }
-  const folder = join(spec.resultsDir ?? record.resultsDir, name);
+  const folder = join(resultsDir, record.name);
   await rm(folder, { recursive: true, force: true });
   return { chunksRemoved, chunksRunning, folder };
 }
@@ -91,12 +119,23 @@ export async function listJobs(redis: Redis): Promise<JobSummary[]> {
       if (name !== undefined) names.push(name);
     }
   } while (cursor !== '0');
-  const summaries: JobSummary[] = [];
+  // Every job's record and counters in one round trip.
+  const batch = redis.pipeline();
   for (const name of names) {
-    const text = await redis.hget(jobKey(name), 'record');
-    if (text === null) continue; // a done set without its record (the job was being cleaned)
+    batch.hget(jobKey(name), 'record');
+    queueCounterReads(batch, name);
+  }
+  const replies = ((await batch.exec()) ?? []).map(([, reply]) => reply);
+  const summaries: JobSummary[] = [];
+  for (const [i, name] of names.entries()) {
+    const [text, values, chunksDone] = replies.slice(3 * i, 3 * i + 3) as [
+      string | null,
+      (string | null)[],
+      number,
+    ];
+    const counters = countersFrom(values, chunksDone);
+    if (text === null || counters === undefined) continue; // the job was being cleaned
     const job = JSON.parse(text) as JobRecord;
-    const counters = await loadCounters(redis, name);
     summaries.push({
       job: name,
       task: job.task,

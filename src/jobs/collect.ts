@@ -6,13 +6,14 @@
  *
  * With `wait`, collect follows a job still running: it writes each chunk as soon as it and every chunk before it
  * are done, so the output grows while the workers run and is complete moments after the last chunk, instead of
- * starting then. A parked chunk stops it (naming the chunk and its error).
+ * starting then. A parked chunk stops it (naming the chunk and its error), and so does a submit that failed half-way.
  */
 import type { Redis } from 'ioredis';
 import { QueueError } from '../errors.js';
 import { openRowWriter, type OutputSpec, type RowWriter } from '../cli/io/index.js';
 import { chunkFile, readChunkRecords, readChunkRows } from './chunk-files.js';
-import { doneChunks, loadCounters, loadJob, type JobRecord } from './job-record.js';
+import { loadJob, pollDone, type JobRecord } from './job-record.js';
+import { chunkId, openQueue } from './queue.js';
 import { parkedChunks, statusOf, type ParkedChunk } from './status.js';
 
 export interface CollectSpec {
@@ -29,7 +30,7 @@ export async function collectJob(
   url: string,
   spec: CollectSpec,
 ): Promise<{ rows: number }> {
-  const record = await loadJob(redis, name, url);
+  let record = await loadJob(redis, name, url);
   let finishedChunks = 0;
   if (spec.wait === undefined) {
     const status = await statusOf(redis, record);
@@ -38,11 +39,16 @@ export async function collectJob(
       throw new QueueError(
         `job ${name} is not finished: ${status.done} of ${status.chunks} chunks done, ${status.running} running, ` +
           `${status.waiting} waiting, ${status.failed} parked${parkedList(status.parked)}` +
-          (status.submitted ? '' : '; submit is still queuing chunks') +
-          ' (collect --wait follows it to the end)',
+          (status.submit_error !== null
+            ? `; its submit failed: ${status.submit_error}`
+            : status.submitted
+              ? ' (collect --wait follows it to the end)'
+              : '; submit is still queuing chunks (collect --wait follows it to the end)'),
         { argument: 'JOB' },
       );
     }
+  } else {
+    record = await untilChecked(redis, record, url, spec.wait.intervalMs);
   }
   const chunks = new ChunkReader(record, spec.resultsDir ?? record.resultsDir);
   const writer = await openRowWriter({ ...spec.output, run: record.run, inputName: record.input });
@@ -50,7 +56,7 @@ export async function collectJob(
     if (spec.wait === undefined) {
       for (let chunk = 0; chunk < finishedChunks; chunk++) await chunks.write(chunk, writer);
     } else {
-      await follow(redis, record, url, chunks, writer, spec.wait.intervalMs);
+      await follow(redis, record, chunks, writer, spec.wait.intervalMs);
     }
     writer.endInput(chunks.rows);
   } finally {
@@ -65,31 +71,66 @@ function parkedList(parked: readonly ParkedChunk[]): string {
     : ` (${parked.map((chunk) => `chunk ${chunk.chunk}: ${chunk.error}`).join('; ')})`;
 }
 
-/** Writes chunks in order as they are done, until the last one; stops at a parked chunk. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The record once submit has checked the flags against the model (which it does while queuing the first chunks):
+ * the output's manifest needs the run fingerprint recorded then.
+ */
+async function untilChecked(redis: Redis, record: JobRecord, url: string, intervalMs: number) {
+  while (record.run === undefined) {
+    await sleep(intervalMs);
+    record = await loadJob(redis, record.name, url); // a job removed meanwhile (its check failed) ends the wait
+  }
+  return record;
+}
+
+/** Chunks a poll asks about at once (the done set is never read whole). */
+const LOOK_AHEAD = 64;
+
+/**
+ * Writes chunks in order as they are done, until the last one; stops at a parked chunk or a failed submit. Each
+ * poll is one round trip (the counters and whether the next chunks are done); only while the next chunk is not
+ * done does it also ask BullMQ for that chunk's state (parked or not), on one queue kept for the whole wait.
+ */
 async function follow(
   redis: Redis,
   record: JobRecord,
-  url: string,
   chunks: ChunkReader,
   writer: RowWriter,
   intervalMs: number,
 ): Promise<void> {
-  let next = 0;
-  for (;;) {
-    // Read the counters before the done set: a total seen here is final, and every chunk done by then is listed.
-    const counters = await loadCounters(redis, record.name);
-    const done = await doneChunks(redis, record.name);
-    while (done.has(next)) await chunks.write(next++, writer);
-    if (counters.state === 'queued' && next >= counters.chunks!) return;
-    const parked = await parkedChunks(redis, record);
-    if (parked.length > 0) {
-      throw new QueueError(
-        `job ${record.name} has parked chunks${parkedList(parked)}; the ${chunks.rows} rows before chunk ${next} were written`,
-        { argument: 'JOB' },
-      );
+  const queue = openQueue(record.queue, redis);
+  try {
+    let next = 0;
+    for (;;) {
+      // The counters are read before the done flags: a total seen here is final, and every chunk done by then shows.
+      const { counters, doneInARow } = await pollDone(redis, record.name, next, LOOK_AHEAD);
+      if (counters === undefined) {
+        throw new QueueError(
+          `job ${record.name} was removed while collect followed it; the ${chunks.rows} rows before chunk ${next} were written`,
+          { argument: 'JOB' },
+        );
+      }
+      for (let i = 0; i < doneInARow; i++) await chunks.write(next++, writer);
+      if (counters.state === 'queued' && next >= counters.chunks!) return;
+      if (doneInARow === LOOK_AHEAD) continue;
+      if ((await queue.getJobState(chunkId(record.name, next))) === 'failed') {
+        throw new QueueError(
+          `job ${record.name} has parked chunks${parkedList(await parkedChunks(queue, record))}; the ${chunks.rows} rows before chunk ${next} were written`,
+          { argument: 'JOB' },
+        );
+      }
+      if (counters.state === 'failed') {
+        throw new QueueError(
+          `job ${record.name}: its submit failed (${counters.submitError}); the ${chunks.rows} rows before chunk ${next} were written`,
+          { argument: 'JOB' },
+        );
+      }
+      await sleep(intervalMs);
     }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    await loadJob(redis, record.name, url); // a job cleaned meanwhile ends the wait
+  } finally {
+    await queue.close();
   }
 }
 

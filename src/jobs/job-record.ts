@@ -3,11 +3,12 @@
  * where chunk files live) and the progress counters the workers keep (chunks done, rows done, timings).
  *
  * Keys (one hash and one set per job): `seqbatch:job:NAME` holds `record` (JSON), `state` (`submitting` until every
- * chunk is queued, then `queued`), `chunks`, `rows`, `rows_done`, `started_at`, `last_done_at`;
+ * chunk is queued, then `queued`; `failed`, with `submit_error`, when submit stopped half-way), `chunks`, `rows`,
+ * `rows_done`, `started_at`, `last_done_at`;
  * `seqbatch:job:NAME:done` is the set of finished chunk numbers. A chunk finished twice (a worker thought dead
  * that was only slow) is counted once, because the set and the row counter change together in one script.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { InputError, QueueError } from '../errors.js';
 import type { RunFingerprint } from '../cli/io/index.js';
 
@@ -40,8 +41,11 @@ export interface JobRecord {
   queue: string;
   /** The task command's flags that change its rows (as commander parsed them), batching flags included. */
   options: Record<string, unknown>;
-  /** The local command's manifest fingerprint, so `collect`'s output carries the same one. */
-  run: RunFingerprint;
+  /**
+   * The local command's manifest fingerprint, so `collect`'s output carries the same one. Known once submit has
+   * checked the flags against the model, which runs while the first chunks are queued: undefined until then.
+   */
+  run?: RunFingerprint;
   /** The input file as given (for messages). */
   input: string;
   chunkSize: number;
@@ -53,7 +57,9 @@ export interface JobRecord {
 }
 
 export interface JobCounters {
-  state: 'submitting' | 'queued';
+  state: 'submitting' | 'queued' | 'failed';
+  /** Why submit stopped before queuing every chunk (state `failed`). */
+  submitError: string | undefined;
   /** Known once every chunk is queued. */
   chunks: number | undefined;
   rows: number | undefined;
@@ -83,6 +89,16 @@ export async function createJob(redis: Redis, record: JobRecord): Promise<void> 
   await redis.hset(jobKey(record.name), 'state', 'submitting', 'rows_done', 0);
 }
 
+/** Writes the record again, completed (its `run`, once the flags are checked against the model). */
+export async function saveRecord(redis: Redis, record: JobRecord): Promise<void> {
+  await redis.hset(jobKey(record.name), 'record', JSON.stringify(record));
+}
+
+/** Marks a submission that stopped half-way (an input error, Redis or the results folder failing). */
+export async function failSubmission(redis: Redis, name: string, error: string): Promise<void> {
+  await redis.hset(jobKey(name), 'state', 'failed', 'submit_error', error);
+}
+
 /** Marks the submission complete: every chunk is queued. */
 export async function finishSubmission(
   redis: Redis,
@@ -101,11 +117,33 @@ export async function loadJob(redis: Redis, name: string, url: string): Promise<
   return JSON.parse(text) as JobRecord;
 }
 
-export async function loadCounters(redis: Redis, name: string): Promise<JobCounters> {
-  const [fields, chunksDone] = await Promise.all([redis.hgetall(jobKey(name)), redis.scard(doneKey(name))]);
+/** The counter fields of the job's hash (everything but the record, which can be long). */
+const COUNTER_FIELDS = [
+  'state',
+  'submit_error',
+  'chunks',
+  'rows',
+  'rows_done',
+  'started_at',
+  'last_done_at',
+] as const;
+
+/** Queues the reads of the job's counters on `batch` (a pipeline): its HMGET and the done set's size. */
+export function queueCounterReads(batch: ChainableCommander, name: string): void {
+  batch.hmget(jobKey(name), ...COUNTER_FIELDS).scard(doneKey(name));
+}
+
+/** The counters from the replies of queueCounterReads; undefined when the job is gone (no state). */
+export function countersFrom(
+  values: readonly (string | null)[],
+  chunksDone: number,
+): JobCounters | undefined {
+  const fields = Object.fromEntries(COUNTER_FIELDS.map((field, i) => [field, values[i] ?? undefined]));
+  if (fields.state === undefined) return undefined;
   const number = (value: string | undefined) => (value === undefined ? undefined : Number(value));
   return {
-    state: fields.state === 'queued' ? 'queued' : 'submitting',
+    state: fields.state === 'queued' || fields.state === 'failed' ? fields.state : 'submitting',
+    submitError: fields.submit_error,
     chunks: number(fields.chunks),
     rows: number(fields.rows),
     chunksDone,
@@ -113,6 +151,25 @@ export async function loadCounters(redis: Redis, name: string): Promise<JobCount
     startedAt: number(fields.started_at),
     lastDoneAt: number(fields.last_done_at),
   };
+}
+
+/** The job's counters, in one round trip; a job cleaned meanwhile reads as a job with nothing done. */
+export async function loadCounters(redis: Redis, name: string): Promise<JobCounters> {
+  const batch = redis.pipeline();
+  queueCounterReads(batch, name);
+  const [[, values], [, chunksDone]] = (await batch.exec()) as [[null, (string | null)[]], [null, number]];
+  return (
+    countersFrom(values, chunksDone) ?? {
+      state: 'submitting',
+      submitError: undefined,
+      chunks: undefined,
+      rows: undefined,
+      chunksDone,
+      rowsDone: 0,
+      startedAt: undefined,
+      lastDoneAt: undefined,
+    }
+  );
 }
 
 /** Deletes the job's record, counters and done set (`jobs clean`). */
@@ -123,6 +180,28 @@ export async function deleteJobKeys(redis: Redis, name: string): Promise<void> {
 /** Whether the job still exists (a worker drops the chunks of a job cleaned while they ran). */
 export async function jobExists(redis: Redis, name: string): Promise<boolean> {
   return (await redis.hexists(jobKey(name), 'record')) === 1;
+}
+
+/**
+ * What a follower of a running job (`collect --wait`) asks each time, in one round trip: the counters (undefined
+ * once the job is gone), and how many chunks in a row from `first` on are done (looking at most `count` ahead).
+ */
+export async function pollDone(
+  redis: Redis,
+  name: string,
+  first: number,
+  count: number,
+): Promise<{ counters: JobCounters | undefined; doneInARow: number }> {
+  const batch = redis.pipeline();
+  queueCounterReads(batch, name);
+  batch.smismember(doneKey(name), ...Array.from({ length: count }, (_, i) => first + i));
+  const [[, values], [, chunksDone], [, flags]] = (await batch.exec()) as [
+    [null, (string | null)[]],
+    [null, number],
+    [null, number[]],
+  ];
+  const doneInARow = flags.indexOf(0);
+  return { counters: countersFrom(values, chunksDone), doneInARow: doneInARow < 0 ? count : doneInARow };
 }
 
 /** The chunk numbers finished so far. */

@@ -23,8 +23,10 @@ export interface JobStatus {
   task: string;
   model: string;
   model_key: string;
-  /** False while `submit` is still queuing chunks. */
+  /** False while `submit` is still queuing chunks, or when it failed half-way. */
   submitted: boolean;
+  /** Why submit stopped before queuing every chunk (null when it did not). */
+  submit_error: string | null;
   /** Chunks queued so far (all of them once `submitted`). */
   chunks: number;
   done: number;
@@ -64,14 +66,9 @@ function parkedOf(jobs: readonly Job<ChunkData>[]): ParkedChunk[] {
     .sort((a, b) => a.chunk - b.chunk);
 }
 
-/** The job's parked chunks (failed after their attempts), in chunk order. */
-export async function parkedChunks(redis: Redis, record: JobRecord): Promise<ParkedChunk[]> {
-  const queue = openQueue(record.queue, redis);
-  try {
-    return parkedOf(await chunksIn(queue, record.name, 'failed'));
-  } finally {
-    await queue.close();
-  }
+/** The job's parked chunks (failed after their attempts), in chunk order, from its model's queue. */
+export async function parkedChunks(queue: Queue<ChunkData>, record: JobRecord): Promise<ParkedChunk[]> {
+  return parkedOf(await chunksIn(queue, record.name, 'failed'));
 }
 
 export async function statusOf(redis: Redis, record: JobRecord): Promise<JobStatus> {
@@ -84,11 +81,13 @@ export async function statusOf(redis: Redis, record: JobRecord): Promise<JobStat
     ]);
     const parked = parkedOf(failedJobs);
     const running = active.length;
-    const chunks = counters.chunks ?? (await chunksQueuedSoFar(redis, record));
+    const chunks = counters.chunks ?? (await chunksQueuedSoFar(redis, queue, record));
     const done = counters.chunksDone;
     const failed = parked.length;
     const waiting = Math.max(0, chunks - done - running - failed);
     const submitted = counters.state === 'queued';
+    // A submit that failed half-way queues nothing more: the job ends with the chunks it queued.
+    const queuing = counters.state === 'submitting';
     let rate: number | null = null;
     if (counters.startedAt !== undefined && counters.lastDoneAt !== undefined) {
       const seconds = (counters.lastDoneAt - counters.startedAt) / 1000;
@@ -101,6 +100,7 @@ export async function statusOf(redis: Redis, record: JobRecord): Promise<JobStat
       model: record.model,
       model_key: record.modelKey,
       submitted,
+      submit_error: counters.submitError ?? null,
       chunks,
       done,
       running,
@@ -110,7 +110,7 @@ export async function statusOf(redis: Redis, record: JobRecord): Promise<JobStat
       rows_done: counters.rowsDone,
       rows_per_second: rate,
       eta_seconds: rate !== null && rate > 0 && rowsLeft !== undefined ? rowsLeft / rate : null,
-      finished: submitted && done + failed >= chunks,
+      finished: !queuing && done + failed >= chunks,
       parked,
     };
   } finally {
@@ -119,25 +119,24 @@ export async function statusOf(redis: Redis, record: JobRecord): Promise<JobStat
 }
 
 /** While submit runs, the chunk count is not recorded yet: count the chunk ids BullMQ has seen. */
-async function chunksQueuedSoFar(redis: Redis, record: JobRecord): Promise<number> {
+async function chunksQueuedSoFar(redis: Redis, queue: Queue<ChunkData>, record: JobRecord): Promise<number> {
   // Every chunk id is NAME__N with N from 0 up, and the done ones are removed: the highest N seen + 1.
-  const queue = openQueue(record.queue, redis);
-  try {
-    const jobs = await queue.getJobs(['wait', 'delayed', 'prioritized', 'active', 'failed']);
-    let highest = -1;
-    for (const job of jobs) if (job?.name === record.name) highest = Math.max(highest, job.data.chunk);
-    for (const chunk of await doneChunks(redis, record.name)) highest = Math.max(highest, chunk);
-    return highest + 1;
-  } finally {
-    await queue.close();
-  }
+  const jobs = await queue.getJobs(['wait', 'delayed', 'prioritized', 'active', 'failed']);
+  let highest = -1;
+  for (const job of jobs) if (job?.name === record.name) highest = Math.max(highest, job.data.chunk);
+  for (const chunk of await doneChunks(redis, record.name)) highest = Math.max(highest, chunk);
+  return highest + 1;
 }
 
 /** The human-readable status: a few lines, parked chunks named with their errors. */
 export function formatStatus(status: JobStatus): string {
   const lines = [
     `job ${status.job}: ${status.task} with ${status.model} (model key ${status.model_key})` +
-      (status.submitted ? '' : ' [submit still queuing chunks]'),
+      (status.submit_error !== null
+        ? ` [submit failed after ${status.chunks} chunk(s): ${status.submit_error}]`
+        : status.submitted
+          ? ''
+          : ' [submit still queuing chunks]'),
     `chunks: ${status.done} done, ${status.running} running, ${status.waiting} waiting, ${status.failed} failed (of ${status.chunks})`,
     `rows: ${status.rows_done}${status.rows === null ? '' : ` of ${status.rows}`} done` +
       (status.rows_per_second === null ? '' : `, ${status.rows_per_second.toFixed(1)} rows/s`) +
@@ -150,7 +149,11 @@ export function formatStatus(status: JobStatus): string {
   }
   if (status.finished) {
     lines.push(
-      status.failed === 0 ? 'finished: collect it with seqbatch jobs collect' : 'finished with parked chunks',
+      status.submit_error !== null
+        ? `ended: its submit failed; remove it with seqbatch jobs clean ${status.job}`
+        : status.failed === 0
+          ? 'finished: collect it with seqbatch jobs collect'
+          : 'finished with parked chunks',
     );
   } else if (status.done + status.failed < status.chunks && status.running === 0) {
     lines.push(

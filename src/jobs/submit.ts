@@ -7,23 +7,41 @@
  * file is written. Chunks that are ready while an add is on its way to Redis go together in the next one (one
  * round trip for many chunks, BullMQ's addBulk), so a fast reader is never held back by Redis round trips and a
  * slow one never delays a chunk.
+ *
+ * The check of the flags against the model (a pipeline opened, as the local command does before reading rows)
+ * runs meanwhile, so it is not on the way to the first chunk: the job's name goes out once it passes, and a job
+ * whose check fails is removed (chunks, keys and files) before its name was ever printed. Any other failure half-way
+ * (an input row, Redis, the results folder) marks the job failed with its error, for `status` to show.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
-import { readInputRows, type InputRow, type InputSpec } from '../cli/io/index.js';
+import { readInputRows, type InputRow, type InputSpec, type RunFingerprint } from '../cli/io/index.js';
 import { chunkFile, writeChunkFile } from './chunk-files.js';
-import { checkJobName, createJob, finishSubmission, type JobRecord } from './job-record.js';
+import { removeJob } from './clean.js';
+import {
+  checkJobName,
+  createJob,
+  failSubmission,
+  finishSubmission,
+  saveRecord,
+  type JobRecord,
+} from './job-record.js';
 import type { Queue } from 'bullmq';
 import { chunkJobOptions, openQueue, type ChunkData } from './queue.js';
 
 /** What submit is given: the job record's fields that are not worked out here, and the input to read. */
-export interface SubmitSpec extends Omit<JobRecord, 'name' | 'input' | 'resultsDir' | 'submittedAt'> {
+export interface SubmitSpec extends Omit<JobRecord, 'name' | 'input' | 'resultsDir' | 'submittedAt' | 'run'> {
   /** Job name; default generated (task, time, random suffix). */
   name?: string;
   input: InputSpec;
   resultsDir: string;
-  /** Called once the job exists in Redis, before its chunks are read (the CLI prints the name then). */
+  /**
+   * The check of the flags against the model, started by the caller: the run fingerprint it gives is recorded;
+   * if it fails, the job is removed and its error thrown.
+   */
+  checked: Promise<RunFingerprint>;
+  /** Called once the job exists in Redis and passed the check (the CLI prints the name then). */
   onCreated?: (record: JobRecord) => void;
 }
 
@@ -44,7 +62,7 @@ export function generatedJobName(task: string, now = new Date()): string {
 }
 
 export async function submitJob(redis: Redis, spec: SubmitSpec): Promise<Submitted> {
-  const { onCreated, ...fields } = spec;
+  const { onCreated, checked, ...fields } = spec;
   const name = spec.name === undefined ? generatedJobName(spec.task) : checkJobName(spec.name, '--name');
   const record: JobRecord = {
     ...fields,
@@ -53,8 +71,24 @@ export async function submitJob(redis: Redis, spec: SubmitSpec): Promise<Submitt
     resultsDir: resolve(spec.resultsDir),
     submittedAt: new Date().toISOString(),
   };
-  await createJob(redis, record);
-  onCreated?.(record);
+  // The check's failure, once it is known (undefined while it runs or when it passed).
+  let checkFailure: { error: unknown } | undefined;
+  const checkOutcome = checked.then(
+    () => undefined,
+    (error: unknown) => (checkFailure = { error }),
+  );
+  try {
+    await createJob(redis, record);
+  } catch (error) {
+    // A flag the model refuses is reported first, as the local command reports it before anything else.
+    throw (await checkOutcome)?.error ?? error;
+  }
+  const announced = checked.then(async (run) => {
+    record.run = run;
+    await saveRecord(redis, record);
+    onCreated?.(record);
+  });
+  announced.catch(() => {}); // awaited below
   const queue = openQueue(spec.queue, redis);
   const adds = new ChunkAdder(queue, name, spec.attempts, spec.backoffMs);
   let chunks = 0;
@@ -67,17 +101,27 @@ export async function submitJob(redis: Redis, spec: SubmitSpec): Promise<Submitt
   try {
     let chunk: InputRow[] = [];
     for await (const row of readInputRows(spec.input)) {
+      if (checkFailure !== undefined) break;
       chunk.push(row);
       rows++;
       if (chunk.length < spec.chunkSize) continue;
       await queueChunk(chunk);
       chunk = [];
     }
-    if (chunk.length > 0) await queueChunk(chunk);
+    if (chunk.length > 0 && checkFailure === undefined) await queueChunk(chunk);
     await adds.drain();
+    await announced;
     await finishSubmission(redis, name, chunks, rows);
-  } finally {
+  } catch (error) {
     await adds.drain().catch(() => {});
+    const failure = await checkOutcome;
+    if (failure !== undefined) {
+      await removeJob(redis, record, chunks, record.resultsDir).catch(() => {});
+      throw failure.error;
+    }
+    await failSubmission(redis, name, (error as Error).message ?? String(error)).catch(() => {});
+    throw error;
+  } finally {
     await queue.close();
   }
   return { record, chunks, rows };

@@ -20,6 +20,7 @@ import {
   type PipelineRowTask,
 } from '../cli/commands/shared-rows.js';
 import type { RowsCliOptions } from '../cli/io/index.js';
+import { JOB_TASK_NAMES, type JobTaskName } from './constants.js';
 
 type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
 
@@ -42,7 +43,7 @@ const onePerRow = (command: string) => (options: Record<string, unknown>) => {
   return undefined;
 };
 
-export const JOB_TASKS: Record<string, JobTask> = {
+export const JOB_TASKS: Record<JobTaskName, JobTask> = {
   classify: {
     register: classifyCommand.register,
     rowTask: (options) => classifyCommand.classifyRowTask(options) as unknown as AnyRowTask,
@@ -87,10 +88,8 @@ export const JOB_TASKS: Record<string, JobTask> = {
   },
 };
 
-export const JOB_TASK_NAMES = Object.keys(JOB_TASKS);
-
 export function jobTask(name: string): JobTask {
-  const task = JOB_TASKS[name];
+  const task = (JOB_TASKS as Record<string, JobTask | undefined>)[name];
   if (task === undefined) {
     throw new InputError(`--task: expected one of ${JOB_TASK_NAMES.join(', ')}, got "${name}"`, {
       argument: '--task',

@@ -7,6 +7,9 @@
  * that fails (an error, or stalling more than MAX_STALLS times) is retried with exponential backoff up to the
  * job's attempts, then parked in the failed set with its error, where `status` names it.
  *
+ * A worker waits for work with its checkpoint's own task (classify, rerank or embed, as `serve` picks it) open,
+ * so the first chunk of such a job does not wait for the model to load.
+ *
  * A worker serves one model: it listens on that model's queue only (model-key.ts), so chunks of another model
  * never reach it, and it refuses, without retry, any chunk whose job records another model key.
  */
@@ -20,12 +23,13 @@ import { chunkFile, readChunkRows, writeChunkFile } from './chunk-files.js';
 import { jobExists, KEY_PREFIX, markChunkDone, startChunk, type JobRecord } from './job-record.js';
 import { modelQueueName } from './model-key.js';
 import type { ChunkData } from './queue.js';
+import { AutoConfig } from '../models/config.js';
+import { checkpointTasks } from '../server/engine-pipelines.js';
+import { DEFAULT_STALLED_MS, JOB_TASK_NAMES } from './constants.js';
 import { jobTask } from './tasks.js';
 
 /** Times a chunk may lose its worker before it counts as failing (each loss also uses one attempt). */
 export const MAX_STALLS = 3;
-/** Default lock time: a dead worker's chunk goes back to the queue within about twice this. */
-export const DEFAULT_STALLED_MS = 30_000;
 /** Jobs whose prepared records function a worker keeps (recordsFor). */
 const KEPT_JOBS = 8;
 
@@ -46,6 +50,8 @@ export interface WorkerSpec {
   stalledMs?: number;
   /** Lines for the operator (stderr in the CLI). */
   log?: (line: string) => void;
+  /** Open the pipeline of the checkpoint's own task at start (default true). */
+  warm?: boolean;
 }
 
 type OpenPipeline = { readonly task: string; dispose(): Promise<void> };
@@ -56,6 +62,18 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/**
+ * The job task a worker opens ahead of work: the one `serve` runs for the checkpoint (classify for a classifier,
+ * rerank for a cross-encoder, embed for a bare encoder), when it is a job task. A checkpoint with another head (token
+ * classification, question answering, masked LM) opens its pipelines on first use.
+ */
+function ownJobTask(dir: string): string | undefined {
+  const [task] = checkpointTasks(dir);
+  if (task === undefined || !(JOB_TASK_NAMES as readonly string[]).includes(task)) return undefined;
+  const headed = AutoConfig.fromPretrained(dir).architectures.some((name) => /For[A-Z]\w*$/.test(name));
+  return task === 'embed' && headed ? undefined : task;
+}
+
 export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
   const log = spec.log ?? (() => {});
   const queueName = modelQueueName(spec.modelKey);
@@ -63,12 +81,13 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
 
   /** One pipeline per task and batching flags (they are load options), opened on first use. */
   const pipelineFor = (
-    record: JobRecord,
+    task: string,
+    options: Record<string, unknown>,
     open: (dir: string, load: PipelineOptions) => Promise<OpenPipeline>,
   ) => {
-    const load: PipelineOptions = { ...spec.model.load, ...batchingFrom(record.options) };
-    if (record.options.allowHeadMismatch === true) load.allowHeadMismatch = true;
-    const key = JSON.stringify([record.task, load.batchSize, load.maxBatchTokens, load.allowHeadMismatch]);
+    const load: PipelineOptions = { ...spec.model.load, ...batchingFrom(options) };
+    if (options.allowHeadMismatch === true) load.allowHeadMismatch = true;
+    const key = JSON.stringify([task, load.batchSize, load.maxBatchTokens, load.allowHeadMismatch]);
     let pipe = pipelines.get(key);
     if (pipe === undefined) {
       pipe = open(spec.model.dir, load);
@@ -88,7 +107,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
     let recordsOf = recordFns.get(key);
     if (recordsOf === undefined) {
       const task = jobTask(record.task).rowTask(record.options);
-      recordsOf = task.recordsOf(await pipelineFor(record, task.open));
+      recordsOf = task.recordsOf(await pipelineFor(record.task, record.options, task.open));
       recordFns.set(key, recordsOf);
       if (recordFns.size > KEPT_JOBS) recordFns.delete(recordFns.keys().next().value!);
     }
@@ -154,6 +173,24 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
   });
   worker.on('error', (error) => log(`seqbatch: queue connection: ${error.message}`));
   log(`seqbatch: worker for ${spec.model.modelId} (model key ${spec.modelKey}) on queue ${queueName}`);
+
+  // A worker waits for work with the pipeline of its checkpoint's own task open (with the default flags), so the
+  // first chunk of such a job does not wait for the model to load; other tasks and flags open on first use.
+  if (spec.warm !== false) {
+    const options = { batchSize: String(DEFAULT_BATCH_SIZE) };
+    let ownTask: string | undefined;
+    Promise.resolve()
+      .then(() => {
+        ownTask = ownJobTask(spec.model.dir);
+        if (ownTask === undefined) return;
+        return pipelineFor(ownTask, options, jobTask(ownTask).rowTask(options).open);
+      })
+      .then(
+        (opened) => opened !== undefined && log(`seqbatch: ${ownTask} pipeline open, waiting for chunks`),
+        (error: Error) =>
+          log(`seqbatch: the ${ownTask} pipeline did not open ahead of work: ${error.message}`),
+      );
+  }
 
   return {
     queue: queueName,

@@ -7,32 +7,20 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { InputError } from '../../errors.js';
-import {
-  cleanJob,
-  collectJob,
-  connectRedis,
-  formatJobList,
-  DEFAULT_STALLED_MS,
-  formatStatus,
-  JOB_TASK_NAMES,
-  jobOptions,
-  jobStatus,
-  jobTask,
-  listJobs,
-  modelKey,
-  modelQueueName,
-  modelVariant,
-  parseTaskFlags,
-  redisUrl,
-  startWorker,
-  submitJob,
-  type JobStatus,
-} from '../../jobs/index.js';
+// Only what declares the flags is loaded here; each subcommand loads its own part of src/jobs when it runs, so
+// `collect` or `status` never load the pipelines and ONNX Runtime, which only `submit` and `worker` need.
+import { DEFAULT_STALLED_MS, JOB_TASK_NAMES } from '../../jobs/constants.js';
+import { connectRedis, redisUrl } from '../../jobs/redis.js';
+import type { JobStatus, JobTask } from '../../jobs/index.js';
 import { createRowProgress, interruptOnSignals, OUTPUT_FORMATS, rowsOptionsFrom } from '../io/index.js';
-import type { OutputFormat } from '../io/index.js';
+import type { OutputFormat, RunFingerprint } from '../io/index.js';
 import { integerFlag } from './shared-flags.js';
-import { addModelOptions, resolveModelFlags, type ModelCliOptions } from './shared-model.js';
-import { batchingFrom, rowError, runFingerprint } from './shared-rows.js';
+import {
+  addModelOptions,
+  resolveModelFlags,
+  type ModelCliOptions,
+  type ResolvedModelFlags,
+} from './shared-model.js';
 
 /** Default chunk: 8 × the row commands' default pipeline call (32 × 4 rows), so chunks cut where they cut. */
 export const DEFAULT_CHUNK_SIZE = 1024;
@@ -178,6 +166,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object per job, one per line')
     .action(async (options: { json?: boolean }) => {
       await withRedis(async (redis) => {
+        const { formatJobList, listJobs } = await import('../../jobs/clean.js');
         const list = await listJobs(redis);
         process.stdout.write(
           options.json ? list.map((job) => `${JSON.stringify(job)}\n`).join('') : formatJobList(list),
@@ -196,6 +185,7 @@ export function register(program: Command): void {
     .option('--results-dir <dir>', "the shared results folder as mounted here (default: the job's own)")
     .action(async (name: string, options: CleanCliOptions) => {
       await withRedis(async (redis, url) => {
+        const { cleanJob } = await import('../../jobs/clean.js');
         const cleaned = await cleanJob(redis, name, url, {
           force: options.force === true,
           resultsDir: options.resultsDir === undefined ? undefined : resolve(options.resultsDir),
@@ -223,6 +213,12 @@ async function withRedis<T>(work: (redis: Redis, url: string) => Promise<T>): Pr
 }
 
 async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): Promise<void> {
+  const [{ jobOptions, jobTask, parseTaskFlags }, { submitJob }, { modelKey, modelQueueName, modelVariant }] =
+    await Promise.all([
+      import('../../jobs/tasks.js'),
+      import('../../jobs/submit.js'),
+      import('../../jobs/model-key.js'),
+    ]);
   const task = jobTask(options.task);
   const chunkSize = integerFlag(options.chunkSize, '--chunk-size')!;
   const attempts = integerFlag(options.attempts, '--attempts')!;
@@ -246,37 +242,23 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
   const rows = rowsOptionsFrom([], task.rowsOptions?.(taskOptions) ?? taskOptions);
   const model = await resolveModelFlags(taskOptions);
   const rowTask = task.rowTask(taskOptions); // checks the flags that need no model
-  // The model key (a digest of its files) and the Redis connection are made while the flags are checked.
+  // The flags are checked against the model (as the local command does on no rows) while the model key is
+  // computed, Redis reached and the first chunks queued: the check's pipeline load is not on the way to the first
+  // chunk. submitJob removes the job if the check fails, before its name is printed.
+  const checked = checkAgainstModel(rowTask, model, taskOptions, options.input);
+  checked.catch(() => {}); // awaited by submitJob, or below
   const url = redisUrl();
-  const keyed = modelKey(model.dir, taskOptions.tokenizer as string | undefined, modelVariant(model.load));
-  const connected = connectRedis(url);
-  // (Their failures are reported where they are awaited, after the check.)
-  keyed.catch(() => {});
-  connected.catch(() => {});
-  // Check the task flags against the model before queuing anything (as the local command does on no rows).
-  let run;
   let key: string;
-  let disposed: Promise<void> = Promise.resolve();
+  let redis: Redis;
   try {
-    const pipe = await rowTask.open(model.dir, { ...model.load, ...batchingFrom(taskOptions) });
-    // Freeing the session is not on the way to the first queued chunk: it is awaited at the end.
-    try {
-      await rowTask
-        .recordsOf(pipe)([])
-        .catch((error: unknown) => {
-          throw rowError(error, [], [], options.input);
-        });
-      run = runFingerprint(pipe.task, model.dir, taskOptions);
-    } finally {
-      disposed = pipe.dispose();
-    }
-    key = await keyed;
+    [key, redis] = await Promise.all([
+      modelKey(model.dir, taskOptions.tokenizer as string | undefined, modelVariant(model.load)),
+      connectRedis(url),
+    ]);
   } catch (error) {
-    await disposed;
-    (await connected.catch(() => undefined))?.disconnect();
+    await checked; // a flag the model refuses is reported first
     throw error;
   }
-  const redis = await connected;
   try {
     const submitted = await submitJob(redis, {
       name: options.name,
@@ -285,13 +267,13 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
       modelKey: key,
       queue: modelQueueName(key),
       options: task.recorded?.(jobOptions(taskOptions)) ?? jobOptions(taskOptions),
-      run,
+      checked,
       input: rows.input,
       chunkSize,
       resultsDir: resultsDirFlag(options.resultsDir),
       attempts,
       backoffMs,
-      // The name goes out as soon as the job exists, so `collect --wait` can follow it while chunks are queued.
+      // The name goes out as soon as the job passed the check, so `collect --wait` can follow it at once.
       onCreated: (record) => process.stdout.write(`${record.name}\n`),
     });
     process.stderr.write(
@@ -299,11 +281,38 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
     );
   } finally {
     redis.disconnect();
-    await disposed;
+  }
+}
+
+/**
+ * Opens the task's pipeline and runs it on no rows, as the local command does before reading its input, so a flag
+ * the model cannot honour fails here and not in every chunk; gives the local command's run fingerprint.
+ */
+async function checkAgainstModel(
+  rowTask: ReturnType<JobTask['rowTask']>,
+  model: ResolvedModelFlags,
+  taskOptions: Record<string, unknown>,
+  input: string,
+): Promise<RunFingerprint> {
+  const { batchingFrom, rowError, runFingerprint } = await import('./shared-rows.js');
+  const pipe = await rowTask.open(model.dir, { ...model.load, ...batchingFrom(taskOptions) });
+  try {
+    await rowTask
+      .recordsOf(pipe)([])
+      .catch((error: unknown) => {
+        throw rowError(error, [], [], input);
+      });
+    return runFingerprint(pipe.task, model.dir, taskOptions);
+  } finally {
+    await pipe.dispose();
   }
 }
 
 async function runWorker(options: WorkerCliOptions): Promise<void> {
+  const [{ startWorker }, { modelKey, modelVariant }] = await Promise.all([
+    import('../../jobs/worker.js'),
+    import('../../jobs/model-key.js'),
+  ]);
   const concurrency = integerFlag(options.concurrency, '--concurrency')!;
   const stalledMs = integerFlag(options.stalledMs, '--stalled-ms', 100)!;
   const model = await resolveModelFlags(options);
@@ -333,6 +342,7 @@ async function runWorker(options: WorkerCliOptions): Promise<void> {
 }
 
 async function runStatus(name: string, options: StatusCliOptions): Promise<void> {
+  const { formatStatus, jobStatus } = await import('../../jobs/status.js');
   await withRedis(async (redis, url) => {
     let status = await jobStatus(redis, name, url);
     if (options.watch) {
@@ -367,6 +377,7 @@ async function watch(
 }
 
 async function runCollect(name: string, options: CollectCliOptions): Promise<void> {
+  const { collectJob } = await import('../../jobs/collect.js');
   await withRedis((redis, url) =>
     collectJob(redis, name, url, {
       output: { file: options.output, format: options.format, fsync: options.fsync ?? false },
