@@ -4,7 +4,9 @@
  * variants take turns for `--passes` passes (so load from other processes on a shared host hits them alike), and
  * each reports its best pass (a busy host only ever slows a run down). Accuracy is max |Δ| against the fp32
  * product over max |y|; "row alone" says whether a row computed alone equals the same row of the batch.
- * `perrow-u8-tofloat-rowscale` is what seqbatch builds (src/models/layers/int8.ts).
+ * `perrow-u8-onepass-tofloat-rowscale` is what seqbatch builds (quantizeRows and int8Product of
+ * src/models/layers/int8.ts: each row rounded, shifted and converted by one QuantizeLinear);
+ * `perrow-u8-tofloat-rowscale` is the first lowering of the same product (Abs → ReduceMax, Round → Add → Cast).
  *
  *   npx tsx bench/int8-ops.ts [--m 512] [--k 768] [--n 3072] [--threads 2] [--rounds 3] [--passes 3]
  */
@@ -12,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { int8Product, quantizeLinearWeights, quantizeRows } from '../src/models/layers/int8.js';
 import { GraphBuilder, type Value } from '../src/onnx/graph-builder.js';
 import { TensorDataType } from '../src/onnx/proto.js';
 import { sessionOptions } from '../src/runtime/session.js';
@@ -37,6 +40,7 @@ const VARIANTS = [
   'perrow-u8-matmulinteger',
   'perrow-u8-matmulintegertofloat',
   'perrow-u8-tofloat-rowscale',
+  'perrow-u8-onepass-tofloat-rowscale',
   'perrow-u8-tofloat-rowscale-asym-s8w',
   'perrow-u8-tofloat-rowscale-asym-u8w',
   'perrow-u8-quantizelinear-tofloat',
@@ -126,6 +130,14 @@ function build(variant: string): Uint8Array {
     const t = new Float32Array(K * N);
     for (let o = 0; o < N; o++) for (let i = 0; i < K; i++) t[i * N + o] = w[o * K + i]!;
     y = g.op('MatMul', [x, g.initializer('w', t, [K, N])]);
+  } else if (variant === 'perrow-u8-onepass-tofloat-rowscale') {
+    const { weight, scales } = quantizeLinearWeights([{ outFeatures: N, read: () => w }], K);
+    const zeroPoint = g.constant(new Uint8Array([128]), []);
+    const quantized = {
+      weight: g.initializer('wq', weight, [K, N]),
+      scales: g.initializer('ws', scales, [N]),
+    };
+    y = int8Product(g, quantizeRows(g, x, zeroPoint), { ...quantized, zeroPoints: null }, zeroPoint);
   } else if (variant.includes('-asym-')) {
     const { q, scale, zeroPoint } = perChannelAsymmetric(w, variant.endsWith('s8w'));
     const rq = rowQuant(g, x, false);
