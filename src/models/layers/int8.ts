@@ -5,12 +5,12 @@
  * result does not depend on what it is batched with.
  *
  * The lowering (measured against the alternatives with bench/int8-ops.ts, docs/models.md "int8"): the per-row
- * quantization in standard ops (ReduceMax, ReduceMin → scale; x / scale → QuantizeLinear with scale 1 and zero point
- * 128, i.e. round half to even, + 128, saturate to uint8), then one com.microsoft MatMulIntegerToFloat: uint8
- * activations with zero point 128 times int8 weights, scaled by the row scale and the per-channel weight scales
- * to float. (uint8 × int8 is the product MLAS runs on VNNI; int8 × int8
- * measured 8× slower, and MatMulNBits with 8-bit weights 1.5× slower; DynamicQuantizeMatMul and
- * DynamicQuantizeLinear quantize per tensor.)
+ * quantization in standard ops (ReduceMax, ReduceMin → scale; x / scale → QuantizeLinear with scale 1 and zero
+ * point 128, i.e. round half to even, + 128, saturate to uint8), then one com.microsoft MatMulIntegerToFloat:
+ * uint8 activations with zero point 128 times int8 weights, scaled by the row scale and the per-channel weight
+ * scales to float. (uint8 × int8 is the product MLAS runs on VNNI; int8 × int8 measured 8× slower, and
+ * MatMulNBits with 8-bit weights 1.5× slower; DynamicQuantizeMatMul and DynamicQuantizeLinear quantize per
+ * tensor.)
  */
 import type { Value } from '../../onnx/graph-builder.js';
 
@@ -125,7 +125,7 @@ interface ProductGraph {
  * The division by the row's scale is its own Div; rounding, the shift by the zero point and the conversion are one
  * per-tensor QuantizeLinear with scale 1 (MLAS' vectorised, threaded quantizer). That gives the same bytes as
  * Round → Add 128 → Cast (both round half to even), in one pass over the tensor instead of three; ONNX Runtime's
- * Round kernel alone took 11% of a DistilBERT-base int8 forward pass (BENCHMARKS.md, "Where the time goes").
+ * Round kernel alone took 11% of a DistilBERT-base int8 forward pass (BENCHMARKS.md, "Where the int8 time goes").
  * QuantizeLinear cannot take the row scales itself: its per-axis form dispatches one threaded call per row.
  */
 export function quantizeRows(g: ProductGraph, x: Value, zeroPoint: Value): { rows: Value; scale: Value } {
