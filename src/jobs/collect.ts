@@ -4,13 +4,17 @@
  * and the manifest with the local command's fingerprint beside it. The chunk files are read in chunk order, one
  * at a time, so collecting never holds the whole output. Collecting again writes the same file.
  *
+ * A rerank job's rows come out ranked, as the local command writes them: its chunks hold each document's score,
+ * and collect ranks them once it has read the last chunk (holding every score and row, as the local command does).
+ *
  * With `wait`, collect follows a job still running: it writes each chunk as soon as it and every chunk before it
  * are done, so the output grows while the workers run and is complete moments after the last chunk, instead of
  * starting then. A parked chunk stops it (naming the chunk and its error), and so does a submit that failed half-way.
  */
 import type { Redis } from 'ioredis';
 import { QueueError } from '../errors.js';
-import { openRowWriter, type OutputSpec, type RowWriter } from '../cli/io/index.js';
+import { openRowWriter, type InputRow, type OutputSpec, type RowWriter } from '../cli/io/index.js';
+import { rankDocuments } from '../pipelines/rank-order.js';
 import { chunkFile, readChunkRecords, readChunkRows } from './chunk-files.js';
 import { loadJob, pollDone, type JobRecord } from './job-record.js';
 import { chunkId, openQueue } from './queue.js';
@@ -58,6 +62,7 @@ export async function collectJob(
     } else {
       await follow(redis, record, chunks, writer, spec.wait.intervalMs);
     }
+    await chunks.finish(writer);
     writer.endInput(chunks.rows);
   } finally {
     await writer.close();
@@ -134,9 +139,13 @@ async function follow(
   }
 }
 
-/** Reads a chunk's input rows and results and hands them to the writer, checking they belong together. */
+/**
+ * Reads a chunk's input rows and results and hands them to the writer, checking they belong together. A ranked
+ * job's (rerank) chunks hold scores: they are kept until the last chunk, then ranked and written in rank order.
+ */
 class ChunkReader {
   rows = 0;
+  private readonly scored: { rows: InputRow[]; scores: number[] } = { rows: [], scores: [] };
 
   constructor(
     private readonly record: JobRecord,
@@ -156,7 +165,29 @@ class ChunkReader {
         { file: resultsPath },
       );
     }
-    await writer.write(records, inputs);
     this.rows += inputs.length;
+    if (this.record.ranking === undefined) {
+      await writer.write(records, inputs);
+      return;
+    }
+    for (const [i, row] of inputs.entries()) {
+      this.scored.rows.push(row);
+      this.scored.scores.push(records[i]!.score as number);
+    }
+  }
+
+  /** Writes a ranked job's rows, once every chunk is read. */
+  async finish(writer: RowWriter): Promise<void> {
+    if (this.record.ranking === undefined) return;
+    const { rows, scores } = this.scored;
+    const ranked = rankDocuments(
+      scores,
+      rows.map((row) => row.text),
+      this.record.ranking,
+    );
+    await writer.write(
+      ranked.map((r) => ({ ...r })),
+      ranked.map((r) => rows[r.index]!),
+    );
   }
 }

@@ -12,6 +12,7 @@ export const JOB_TASK_NAMES = [
   'fill-mask',
   'zero-shot',
   'similarity',
+  'rerank',
 ] as const;
 
 export type JobTaskName = (typeof JOB_TASK_NAMES)[number];

@@ -11,6 +11,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { InputError, QueueError } from '../errors.js';
 import type { RunFingerprint } from '../cli/io/index.js';
+import type { RankOrder } from '../pipelines/rank-order.js';
 
 /** Prefix of every Redis key seqbatch writes (BullMQ's keys included). */
 export const KEY_PREFIX = 'seqbatch';
@@ -49,6 +50,8 @@ export interface JobRecord {
   /** The input file as given (for messages). */
   input: string;
   chunkSize: number;
+  /** Rows ranked once every chunk is scored (rerank): how `collect` orders and cuts them. */
+  ranking?: RankOrder;
   /** Folder holding `NAME/input` and `NAME/results` (shared by the workers). */
   resultsDir: string;
   attempts: number;

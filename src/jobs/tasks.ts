@@ -13,6 +13,7 @@ import * as qaCommand from '../cli/commands/qa.js';
 import * as fillMaskCommand from '../cli/commands/fill-mask.js';
 import * as zeroShotCommand from '../cli/commands/zero-shot.js';
 import * as similarityCommand from '../cli/commands/similarity.js';
+import * as rerankCommand from '../cli/commands/rerank.js';
 import {
   MODEL_RUN_FLAGS,
   refusePairColumn,
@@ -20,6 +21,7 @@ import {
   type PipelineRowTask,
 } from '../cli/commands/shared-rows.js';
 import type { RowsCliOptions } from '../cli/io/index.js';
+import type { RankOrder } from '../pipelines/rank-order.js';
 import { JOB_TASK_NAMES, type JobTaskName } from './constants.js';
 
 type AnyRowTask = PipelineRowTask<{ readonly task: string; dispose(): Promise<void> }>;
@@ -35,6 +37,8 @@ export interface JobTask {
   rowsOptions?(options: Record<string, unknown>): Record<string, unknown>;
   /** The options recorded for the workers, when a flag must mean the same on every machine (a file path). */
   recorded?(options: Record<string, unknown>): Record<string, unknown>;
+  /** Rows ranked once every chunk is scored (rerank): how collect orders and cuts them. */
+  ranking?(options: Record<string, unknown>): RankOrder;
 }
 
 /** The local commands' own refusal (an InputError naming --pair-column), for tasks that read one text per row. */
@@ -85,6 +89,12 @@ export const JOB_TASKS: Record<JobTaskName, JobTask> = {
     rowTask: (options) => similarityCommand.similarityRowTask(options) as unknown as AnyRowTask,
     // Workers read --against themselves: the path must name the same (shared) file from any working folder.
     recorded: (options) => ({ ...options, against: resolve(String(options.against)) }),
+  },
+  rerank: {
+    register: rerankCommand.register,
+    // The workers score each chunk's documents against the query; collect ranks them (--top-k, --return-documents).
+    rowTask: (options) => rerankCommand.rerankRowTask(options) as unknown as AnyRowTask,
+    ranking: (options) => rerankCommand.rerankOrder(options),
   },
 };
 

@@ -15,6 +15,7 @@ import type { PipelineBatchOptions, TaskSteps } from './runner.js';
 import { activationFunction, type ActivationFunction } from './sentence-transformers/activations.js';
 import { softmax } from './math.js';
 import { checkTruncationSide } from './long-inputs.js';
+import { rankDocuments } from './rank-order.js';
 import { checkTopK } from './text-classification.js';
 import { describeValue } from './text-inputs.js';
 
@@ -225,10 +226,6 @@ export class TextRankingPipeline extends Pipeline<RankingInput, PairScore, TextR
       documents.map((document): RankingPair => [query, document]),
       callOptions,
     )) as number[];
-    const ranked = scores.map((score, index): RankResult => ({ index, score }));
-    // Array.prototype.sort is stable, as Python's sorted.
-    ranked.sort((a, b) => b.score - a.score);
-    const kept = topK === undefined || topK === null ? ranked : ranked.slice(0, topK);
-    return returnDocuments ? kept.map((r) => ({ ...r, text: documents[r.index] })) : kept;
+    return rankDocuments(scores, documents, { topK, returnDocuments });
   }
 }

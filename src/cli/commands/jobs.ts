@@ -267,6 +267,7 @@ async function runSubmit(options: SubmitCliOptions, extra: readonly string[]): P
       modelKey: key,
       queue: modelQueueName(key),
       options: task.recorded?.(jobOptions(taskOptions)) ?? jobOptions(taskOptions),
+      ranking: task.ranking?.(taskOptions),
       checked,
       input: rows.input,
       chunkSize,
