@@ -11,7 +11,10 @@
  * compiled to JavaScript, one peer after the other, against a private redis-server (append-only persistence,
  * fsync on every write, as in production). Peak RSS is sampled from /proc every 100 ms.
  *
- *   npx tsx bench/jobs.ts [--rows 20000|all] [--chunk-size 1024]
+ * With `--rounds N` every peer runs N times, round after round (each round every peer once, in the same order), and
+ * the table gives medians, with each round's ratio to that round's local run.
+ *
+ *   npx tsx bench/jobs.ts [--rows 20000|all] [--chunk-size 1024] [--rounds 1]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,11 +27,16 @@ import { TestRedis } from '../test/helpers/redis-server.js';
 import { BENCH_CACHE_DIR, sharedPath } from './lib/data.js';
 import { machineInfo, machineMarkdown } from './lib/machine.js';
 import { log, writeJsonResult } from './lib/output.js';
-import { markdownTable, sig } from './lib/stats.js';
+import { markdownTable, median, sig } from './lib/stats.js';
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '20000' }, 'chunk-size': { type: 'string', default: '1024' } },
+  options: {
+    rows: { type: 'string', default: '20000' },
+    'chunk-size': { type: 'string', default: '1024' },
+    rounds: { type: 'string', default: '1' },
+  },
 });
+const ROUNDS = Number(values.rounds);
 const lines = readFileSync(sharedPath('datasets', 'sst2', 'train.tsv'), 'utf8')
   .trimEnd()
   .split('\n');
@@ -167,9 +175,21 @@ async function jobPeer(peer: string, workers: Started[]): Promise<PeerResult> {
   };
 }
 
-const results: PeerResult[] = [];
+/** Each round runs every peer once, in the same order, so each round's ratios compare peers run side by side. */
+const rounds: PeerResult[][] = [];
 let plainCollectSeconds = 0;
 try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`round ${round} of ${ROUNDS}`);
+    rounds.push(await runRound());
+  }
+} finally {
+  redis.disconnect();
+  await redisServer.dispose();
+}
+
+async function runRound(): Promise<PeerResult[]> {
+  const results: PeerResult[] = [];
   log(`local classify of ${ROWS} rows`);
   results.push(await localPeer());
   log('one worker, fresh');
@@ -190,19 +210,33 @@ try {
   const twoWide = await startWorkers(2, []);
   results.push(await jobPeer('job, 2 workers (2 threads each), fresh', twoWide));
   await stopWorkers(twoWide);
-} finally {
-  redis.disconnect();
-  await redisServer.dispose();
+  return results;
 }
 
+/** Per peer: the median of its rounds (ratios are medians of each round's own ratio). */
+const results = rounds[0]!.map((first, i): PeerResult & { ratios: number[]; speedUps: number[] } => {
+  const runs = rounds.map((round) => round[i]!);
+  const of = (pick: (r: PeerResult) => number) => median(runs.map(pick));
+  return {
+    peer: first.peer,
+    seconds: of((r) => r.seconds),
+    submitSeconds: of((r) => r.submitSeconds),
+    lastChunkSeconds: of((r) => r.lastChunkSeconds),
+    collectTailSeconds: of((r) => r.collectTailSeconds),
+    peakMiB: Math.max(...runs.map((r) => r.peakMiB)),
+    identical: runs.every((r) => r.identical),
+    ratios: rounds.map((round) => round[0]!.seconds / round[i]!.seconds),
+    speedUps: rounds.map((round) => round[1]!.seconds / round[i]!.seconds),
+  };
+});
 const local = results[0]!;
-const oneWorker = results[1]!;
 const table = markdownTable(
   [
     'peer',
     'end to end (s)',
     'rows/s end to end',
-    '÷ local',
+    '÷ local (median)',
+    '÷ local, each round',
     'speed-up over 1 fresh worker',
     'submit exits (s)',
     'last chunk done (s)',
@@ -214,8 +248,9 @@ const table = markdownTable(
     r.peer,
     sig(r.seconds),
     sig(ROWS / r.seconds),
-    `${sig((100 * local.seconds) / r.seconds)}%`,
-    r === local ? '' : `${sig(oneWorker.seconds / r.seconds)}×`,
+    `${sig(100 * median(r.ratios))}%`,
+    r === local ? '' : r.ratios.map((x) => `${sig(100 * x)}%`).join(', '),
+    r === local ? '' : `${sig(median(r.speedUps))}×`,
     r === local ? '' : sig(r.submitSeconds),
     sig(r.lastChunkSeconds),
     r === local ? '' : sig(r.collectTailSeconds),
@@ -224,9 +259,9 @@ const table = markdownTable(
   ]),
 );
 process.stdout.write(
-  `${machineMarkdown(machine)}\n\n${ROWS} rows, chunks of ${CHUNK}.\n\n${table}\n\n` +
+  `${machineMarkdown(machine)}\n\n${ROWS} rows, chunks of ${CHUNK}, ${ROUNDS} round(s) (medians).\n\n${table}\n\n` +
     `A plain \`jobs collect\` of the finished ${ROWS}-row job (no --wait): ${sig(plainCollectSeconds)} s.\n`,
 );
 log(
-  `full result: ${writeJsonResult('jobs', { machine, rows: ROWS, chunkSize: CHUNK, plainCollectSeconds, results })}`,
+  `full result: ${writeJsonResult('jobs', { machine, rows: ROWS, chunkSize: CHUNK, plainCollectSeconds, rounds })}`,
 );
