@@ -150,7 +150,7 @@ test('a small job: submit, workers of two models, status, collect = local classi
   assert.equal(embedWatched.code, 0, embedWatched.stderr);
   const exit = await stopWorker(worker);
   assert.equal(exit.code, 143, 'a worker stops on SIGTERM with 143');
-  assert.match(worker.stderr(), /classify pipeline open, waiting for chunks/);
+  assert.match(worker.stderr(), /classify pipeline open, waiting for chunks \(warmed up on 256 texts\)/);
 
   const local = await cli.run([
     'classify',

@@ -7,8 +7,8 @@
  * that fails (an error, or stalling more than MAX_STALLS times) is retried with exponential backoff up to the
  * job's attempts, then parked in the failed set with its error, where `status` names it.
  *
- * A worker waits for work with its checkpoint's own task (classify, rerank or embed, as `serve` picks it) open,
- * so the first chunk of such a job does not wait for the model to load.
+ * A worker waits for work with its checkpoint's own task (classify, rerank or embed, as `serve` picks it) open
+ * and warmed up, so the first chunk of such a job neither waits for the model to load nor runs on cold code.
  *
  * A worker serves one model: it listens on that model's queue only (model-key.ts), so chunks of another model
  * never reach it, and it refuses, without retry, any chunk whose job records another model key.
@@ -32,6 +32,29 @@ import { jobTask } from './tasks.js';
 export const MAX_STALLS = 3;
 /** Jobs whose prepared records function a worker keeps (recordsFor). */
 const KEPT_JOBS = 8;
+
+/**
+ * The warm-up a worker runs through its own task's pipeline before it waits for chunks: a job's first chunks then
+ * run on code V8 has already optimised and on ONNX Runtime's allocations for a few batch shapes, as a worker's
+ * second job does (measured: BENCHMARKS.md, "Corpus jobs on the queue"). Texts of 1 to 64 words, so the batches
+ * have several lengths; the query stands in for a reranker's.
+ */
+const WARM_UP_ROWS = 256;
+const WARM_UP_QUERY = 'which of these texts says the most about the weather today';
+const WARM_UP_WORDS = (
+  'a quiet film about people who rarely get one , told with warmth and wit ; the cast is fine but the story ' +
+  'drags in its second half and never quite recovers its early promise'
+).split(' ');
+
+function warmUpRows(): InputRow[] {
+  return Array.from({ length: WARM_UP_ROWS }, (_, index) => {
+    const words = Array.from(
+      { length: 1 + (index % 64) },
+      (_, k) => WARM_UP_WORDS[(index * 7 + k) % WARM_UP_WORDS.length]!,
+    );
+    return { index, line: index + 1, text: words.join(' ') };
+  });
+}
 
 /** A job run (a name cleaned and submitted again is another run). */
 function jobCacheKey(record: JobRecord): string {
@@ -174,19 +197,25 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
   worker.on('error', (error) => log(`seqbatch: queue connection: ${error.message}`));
   log(`seqbatch: worker for ${spec.model.modelId} (model key ${spec.modelKey}) on queue ${queueName}`);
 
-  // A worker waits for work with the pipeline of its checkpoint's own task open (with the default flags), so the
-  // first chunk of such a job does not wait for the model to load; other tasks and flags open on first use.
+  // A worker waits for work with the pipeline of its checkpoint's own task open (with the default flags) and run
+  // once, so the first chunk of such a job neither waits for the model to load nor runs on cold code; other tasks
+  // and flags open on first use.
   if (spec.warm !== false) {
     const options = { batchSize: String(DEFAULT_BATCH_SIZE) };
     let ownTask: string | undefined;
     Promise.resolve()
-      .then(() => {
+      .then(async () => {
         ownTask = ownJobTask(spec.model.dir);
-        if (ownTask === undefined) return;
-        return pipelineFor(ownTask, options, jobTask(ownTask).rowTask(options).open);
+        if (ownTask === undefined) return false;
+        const pipe = await pipelineFor(ownTask, options, jobTask(ownTask).rowTask(options).open);
+        const warmUp = jobTask(ownTask).rowTask({ ...options, query: WARM_UP_QUERY });
+        await warmUp.recordsOf(pipe)(warmUpRows());
+        return true;
       })
       .then(
-        (opened) => opened !== undefined && log(`seqbatch: ${ownTask} pipeline open, waiting for chunks`),
+        (opened) =>
+          opened &&
+          log(`seqbatch: ${ownTask} pipeline open, waiting for chunks (warmed up on ${WARM_UP_ROWS} texts)`),
         (error: Error) =>
           log(`seqbatch: the ${ownTask} pipeline did not open ahead of work: ${error.message}`),
       );
