@@ -13,7 +13,7 @@
  *
  * Per dtype it prints: kernel time per operator type; the nodes of each type that ran (after ONNX Runtime's graph
  * optimisations: a fusion shows as a fused type replacing the built ones); the op types of the graph as seqbatch
- * built it (the padded graph); and the wall time of the timed passes against the time inside ORT's runs
+ * built it (the graph the model opened first: packed for `--order random`, padded for `sorted`); and the wall time of the timed passes against the time inside ORT's runs
  * (`model_run` events), the rest being tokenization, batching, tensor transfer and post-processing. Profiling
  * adds some overhead to every kernel, so the shares are what to read. Writes bench/out/ort-profile.json.
  */
@@ -42,7 +42,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.order !== 'random' && opts.order !== 'sorted') throw new Error('--order must be random or sorted');
 const DTYPES = { fp32: ['fp32'], int8: ['int8'], both: ['fp32', 'int8'] } as const;
-if (!(opts.dtype! in DTYPES)) throw new Error('--dtype must be fp32, int8 or both');
+if (!Object.hasOwn(DTYPES, opts.dtype!)) throw new Error('--dtype must be fp32, int8 or both');
 const group = Number(opts.group);
 const modelDir = opts.model ?? (await ensureBenchCheckpoint(opts.small));
 const texts = readSst2Sentences('dev');
@@ -163,7 +163,7 @@ for (const dtype of DTYPES[opts.dtype as keyof typeof DTYPES]) {
       ]),
     ),
     '',
-    `Op types of the padded graph as built: ${[...r.built.entries()]
+    `Op types of the ${opts.order === 'random' ? 'packed' : 'padded'} graph as built: ${[...r.built.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([op, n]) => `${op} ${n}`)
       .join(', ')}.`,

@@ -138,11 +138,12 @@ test('every seqbatch command line in deploy/ parses with the CLI', async () => {
 });
 
 test('probes name real server routes on the port the server listens on', async () => {
+  const program = await buildProgram();
   for (const { file, container, deployment } of containers) {
     const probes = [container.readinessProbe, container.livenessProbe, container.startupProbe].filter(
       (p): p is Probe => p !== undefined,
     );
-    if (commandOf(await buildProgram(), container.args ?? []).command.name() !== 'serve') {
+    if (commandOf(program, container.args ?? []).command.name() !== 'serve') {
       assert.deepEqual(probes, [], `${file}: only the server has HTTP probes`);
       continue;
     }
@@ -175,11 +176,12 @@ test('probes name real server routes on the port the server listens on', async (
 });
 
 test('pods run as non-root with memory requests, and workers reach Redis', async () => {
+  const program = await buildProgram();
   for (const { file, container, deployment } of containers) {
     const security = deployment.spec.template.spec.securityContext;
     assert.equal(security?.runAsNonRoot, true, `${file}: runAsNonRoot`);
     assert.match(container.resources?.requests?.memory ?? '', /^\d+Mi$/, `${file}: a memory request`);
-    if (commandOf(await buildProgram(), container.args ?? []).command.name() === 'worker') {
+    if (commandOf(program, container.args ?? []).command.name() === 'worker') {
       assert.ok(
         container.env?.some((e) => e.name === 'REDIS_URL'),
         `${file}: REDIS_URL is set`,

@@ -13,8 +13,13 @@
  */
 import type { Redis } from 'ioredis';
 import { QueueError } from '../errors.js';
-import { openRowWriter, type InputRow, type OutputSpec, type RowWriter } from '../cli/io/index.js';
-import { rankDocuments } from '../pipelines/rank-order.js';
+import {
+  openRowWriter,
+  writeRanked,
+  type InputRow,
+  type OutputSpec,
+  type RowWriter,
+} from '../cli/io/index.js';
 import { chunkFile, readChunkRecords, readChunkRows } from './chunk-files.js';
 import { loadJob, pollDone, type JobRecord } from './job-record.js';
 import { chunkId, openQueue } from './queue.js';
@@ -179,15 +184,6 @@ class ChunkReader {
   /** Writes a ranked job's rows, once every chunk is read. */
   async finish(writer: RowWriter): Promise<void> {
     if (this.record.ranking === undefined) return;
-    const { rows, scores } = this.scored;
-    const ranked = rankDocuments(
-      scores,
-      rows.map((row) => row.text),
-      this.record.ranking,
-    );
-    await writer.write(
-      ranked.map((r) => ({ ...r })),
-      ranked.map((r) => rows[r.index]!),
-    );
+    await writeRanked(writer, this.scored.rows, this.scored.scores, this.record.ranking);
   }
 }

@@ -73,7 +73,7 @@ export interface WorkerSpec {
   stalledMs?: number;
   /** Lines for the operator (stderr in the CLI). */
   log?: (line: string) => void;
-  /** Open the pipeline of the checkpoint's own task at start (default true). */
+  /** Open the pipeline of the checkpoint's own task at start and warm it up (default true). */
   warm?: boolean;
 }
 
@@ -207,9 +207,9 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
       .then(async () => {
         ownTask = ownJobTask(spec.model.dir);
         if (ownTask === undefined) return false;
-        const pipe = await pipelineFor(ownTask, options, jobTask(ownTask).rowTask(options).open);
+        // The query is read by rerank only; the other tasks ignore it.
         const warmUp = jobTask(ownTask).rowTask({ ...options, query: WARM_UP_QUERY });
-        await warmUp.recordsOf(pipe)(warmUpRows());
+        await warmUp.recordsOf(await pipelineFor(ownTask, options, warmUp.open))(warmUpRows());
         return true;
       })
       .then(
@@ -217,7 +217,7 @@ export async function startWorker(spec: WorkerSpec): Promise<RunningWorker> {
           opened &&
           log(`seqbatch: ${ownTask} pipeline open, waiting for chunks (warmed up on ${WARM_UP_ROWS} texts)`),
         (error: Error) =>
-          log(`seqbatch: the ${ownTask} pipeline did not open ahead of work: ${error.message}`),
+          log(`seqbatch: the ${ownTask} pipeline did not open and warm up ahead of work: ${error.message}`),
       );
   }
 

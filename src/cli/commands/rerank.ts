@@ -8,11 +8,12 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.js';
 import { pipeline, type RankOptions, type TextRankingPipeline } from '../../pipelines/index.js';
-import { rankDocuments, type RankOrder } from '../../pipelines/rank-order.js';
+import type { RankOrder } from '../../pipelines/rank-order.js';
 import {
   createRowProgress,
   openRowWriter,
   readInputRows,
+  writeRanked,
   rowsOptionsFrom,
   type InputRow,
   type OutputRecord,
@@ -153,25 +154,16 @@ export async function runRerank(
     } finally {
       progress.stop();
     }
-    const ranked = rankDocuments(
-      scores,
-      rows.map((row) => row.text),
-      rerankOrder(options),
-    );
     const writer = await openRowWriter({
       ...rowsOptions.output,
       stdout: io.stdout ?? rowsOptions.output.stdout,
     });
     try {
       // Each output row goes with the input row it ranks (rerank is never resumed, so their order is free).
-      await writer.write(
-        ranked.map((r) => ({ ...r })),
-        ranked.map((r) => rows[r.index]!),
-      );
+      return { skipped: 0, written: await writeRanked(writer, rows, scores, rerankOrder(options)) };
     } finally {
       await writer.close();
     }
-    return { skipped: 0, written: ranked.length };
   } finally {
     await ranker.dispose();
   }

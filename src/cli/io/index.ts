@@ -12,6 +12,7 @@ export {
   type RowWriter,
 } from './row-writer.js';
 export { scanOutputFile, type OutputScan } from './output-scan.js';
+export { writeRanked } from './write-ranked.js';
 export { manifestPath, type OutputManifest, type RunFingerprint } from './output-manifest.js';
 export { interruptOnSignals, type Interruption } from './interrupt.js';
 export { createRowProgress, formatSeconds, type RowProgress } from './progress.js';
